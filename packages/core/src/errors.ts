@@ -1,0 +1,211 @@
+/**
+ * Typed errors. Every error a driver surfaces is one of these classes, with a stable `code`,
+ * the `driverName`, the `path` where one applies and the original error as `cause`.
+ *
+ * `instanceof` is answered by a brand and the stable code rather than by prototype identity, so an
+ * error thrown by one copy of this package (for example the CommonJS build) is recognised by
+ * another (the ESM build) in the same process.
+ */
+
+const BRAND = Symbol.for('@storagedriver/core:error');
+
+export type ErrorCode =
+  | 'PATH_NOT_FOUND'
+  | 'INVALID_PATH'
+  | 'INVALID_OFFSET'
+  | 'UNSUPPORTED_METHOD'
+  | 'INVALID_PARAMETER'
+  | 'DRIVER_NOT_REGISTERED'
+  | 'DRIVER_ERROR';
+
+export interface ErrorDetails {
+  driverName?: string;
+  path?: string;
+  cause?: unknown;
+}
+
+export abstract class StorageDriverError extends Error {
+  /** The stable code of this class of error; each concrete class declares its own. */
+  static readonly errorCode: ErrorCode | undefined = undefined;
+
+  abstract readonly code: ErrorCode;
+  /** Filled in by the base wrapper when the driver that raised the error did not. */
+  driverName: string;
+  readonly path: string | undefined;
+
+  constructor(details: ErrorDetails = {}) {
+    super(undefined, details.cause === undefined ? undefined : { cause: details.cause });
+    this.driverName = details.driverName ?? '';
+    this.path = details.path;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** The message is derived from the fields, so it stays right once the base wrapper names the driver. */
+  protected abstract describe(): string;
+
+  override get message(): string {
+    return this.describe();
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, driver: this.driverName, path: this.path, message: this.message };
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) {
+      return false;
+    }
+    // A branded error from another copy of this package: match on the stable code. Subclasses made
+    // outside core declare no code of their own and fall back to prototype identity above.
+    if (this === StorageDriverError) return true;
+    if (!Object.hasOwn(this, 'errorCode')) return false;
+    return (value as { code?: unknown }).code === (this as unknown as { errorCode: ErrorCode }).errorCode;
+  }
+}
+
+function prefix(driverName: string): string {
+  return driverName === '' ? '' : `${driverName}: `;
+}
+
+export class PathNotFoundError extends StorageDriverError {
+  static override readonly errorCode = 'PATH_NOT_FOUND';
+  readonly code = 'PATH_NOT_FOUND';
+  declare readonly path: string;
+
+  constructor(path: string, details: Omit<ErrorDetails, 'path'> = {}) {
+    super({ ...details, path });
+  }
+
+  protected describe(): string {
+    return `${prefix(this.driverName)}Path not found: ${this.path}`;
+  }
+}
+
+export class InvalidPathError extends StorageDriverError {
+  static override readonly errorCode = 'INVALID_PATH';
+  readonly code = 'INVALID_PATH';
+  declare readonly path: string;
+  /** Why the path was rejected, for people; the message keeps upstream's wording first. */
+  readonly reason: string | undefined;
+
+  constructor(path: string, details: Omit<ErrorDetails, 'path'> & { reason?: string } = {}) {
+    super({ ...details, path });
+    this.reason = details.reason;
+  }
+
+  protected describe(): string {
+    const shown = typeof this.path === 'string' ? this.path : String(this.path);
+    return `${prefix(this.driverName)}invalid path: ${shown}${this.reason ? ` (${this.reason})` : ''}`;
+  }
+}
+
+export class InvalidOffsetError extends StorageDriverError {
+  static override readonly errorCode = 'INVALID_OFFSET';
+  readonly code = 'INVALID_OFFSET';
+  declare readonly path: string;
+  readonly offset: number;
+
+  constructor(path: string, offset: number, details: Omit<ErrorDetails, 'path'> = {}) {
+    super({ ...details, path });
+    this.offset = offset;
+  }
+
+  protected describe(): string {
+    return `${prefix(this.driverName)}invalid offset: ${this.offset} for path: ${this.path}`;
+  }
+}
+
+export class UnsupportedMethodError extends StorageDriverError {
+  static override readonly errorCode = 'UNSUPPORTED_METHOD';
+  readonly code = 'UNSUPPORTED_METHOD';
+  readonly method: string;
+
+  constructor(method: string, details: ErrorDetails = {}) {
+    super(details);
+    this.method = method;
+  }
+
+  protected describe(): string {
+    return `${prefix(this.driverName)}unsupported method: ${this.method}`;
+  }
+}
+
+export class InvalidParameterError extends StorageDriverError {
+  static override readonly errorCode = 'INVALID_PARAMETER';
+  readonly code = 'INVALID_PARAMETER';
+  readonly parameter: string;
+  readonly value: unknown;
+  /** What would have been accepted, in words: "an integer from 25", "one of: a, b". */
+  readonly accepted: string;
+
+  constructor(parameter: string, value: unknown, accepted: string, details: ErrorDetails = {}) {
+    super(details);
+    this.parameter = parameter;
+    this.value = value;
+    this.accepted = accepted;
+  }
+
+  protected describe(): string {
+    return `${prefix(this.driverName)}invalid parameter "${this.parameter}": got ${showValue(this.value)}, expected ${this.accepted}`;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), parameter: this.parameter, accepted: this.accepted };
+  }
+}
+
+export class DriverNotRegisteredError extends StorageDriverError {
+  static override readonly errorCode = 'DRIVER_NOT_REGISTERED';
+  readonly code = 'DRIVER_NOT_REGISTERED';
+  readonly requested: string;
+  readonly registered: readonly string[];
+
+  constructor(requested: string, registered: readonly string[]) {
+    super({ driverName: requested });
+    this.requested = requested;
+    this.registered = registered;
+  }
+
+  protected describe(): string {
+    const known = this.registered.length === 0 ? 'none (import a driver package to register it)' : this.registered.join(', ');
+    return `StorageDriver not registered: ${this.requested} (registered: ${known})`;
+  }
+}
+
+/** The catch-all: anything else that went wrong, with the backend's error as `cause`. */
+export class DriverError extends StorageDriverError {
+  static override readonly errorCode = 'DRIVER_ERROR';
+  readonly code = 'DRIVER_ERROR';
+  readonly detail: string;
+
+  constructor(detail: string, details: ErrorDetails = {}) {
+    super(details);
+    this.detail = detail;
+  }
+
+  protected describe(): string {
+    return `${prefix(this.driverName)}${this.detail}`;
+  }
+}
+
+function showValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === undefined) return 'nothing';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** True for the rejection of an aborted operation (the signal's reason or a Node AbortError). */
+export function isAbortError(error: unknown): boolean {
+  // By name, not instanceof: a signal's reason may be a DOMException from another realm.
+  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+  return name === 'AbortError' || name === 'TimeoutError';
+}

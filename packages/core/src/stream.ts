@@ -1,0 +1,18 @@
+/** Stream helpers driver authors and users share. */
+import type { Readable } from 'node:stream';
+
+/** Reads a whole stream into one Buffer. For objects known to be small. */
+export async function readAll(stream: Readable, signal?: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of signal ? stream.iterator({ destroyOnReturn: true }) : stream) {
+    signal?.throwIfAborted();
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Normalises putContent input: strings are UTF-8. */
+export function toBuffer(content: Uint8Array | string): Buffer {
+  if (typeof content === 'string') return Buffer.from(content);
+  return Buffer.isBuffer(content) ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+}

@@ -1,0 +1,225 @@
+/**
+ * Writers: the state machine every FileWriter goes through (BaseDriver wraps each backend writer in
+ * it), and PartUploader, the bounded-memory chunking that object-store writers share.
+ */
+import { Writable } from 'node:stream';
+
+import type { BackendWriter, FileWriter, OperationOptions } from './driver.js';
+import { DriverError } from './errors.js';
+
+type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
+
+/**
+ * The FileWriter state machine:
+ * - write: only while open; writes run one at a time in call order.
+ * - close: persists for a later append; a no-op once closed, committed or cancelled.
+ * - commit: only while open. cancel: while open; a no-op once cancelled.
+ * A failed write or commit leaves the writer failed: further writes and commits reject with that
+ * error; cancel (to clean up) and close still run.
+ */
+export class ManagedFileWriter implements FileWriter {
+  readonly #backend: BackendWriter;
+  readonly #shape: (error: unknown) => unknown;
+  #state: WriterState = 'open';
+  #failure: unknown = undefined;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(backend: BackendWriter, shapeError: (error: unknown) => unknown = (error) => error) {
+    this.#backend = backend;
+    this.#shape = shapeError;
+  }
+
+  get size(): number {
+    return this.#backend.size;
+  }
+
+  write(chunk: Uint8Array | string, options: OperationOptions = {}): Promise<void> {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    return this.#serialize(async () => {
+      this.#requireOpen('write');
+      options.signal?.throwIfAborted();
+      if (buffer.length === 0) return;
+      try {
+        await this.#backend.write(buffer, options.signal);
+      } catch (error) {
+        throw this.#fail(error);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#serialize(async () => {
+      if (this.#state !== 'open') return;
+      this.#state = 'closed';
+      try {
+        await this.#backend.close();
+      } catch (error) {
+        throw this.#shape(error);
+      }
+    });
+  }
+
+  commit(options: OperationOptions = {}): Promise<void> {
+    return this.#serialize(async () => {
+      this.#requireOpen('commit');
+      options.signal?.throwIfAborted();
+      try {
+        await this.#backend.commit(options.signal);
+        this.#state = 'committed';
+      } catch (error) {
+        throw this.#fail(error);
+      }
+    });
+  }
+
+  cancel(options: OperationOptions = {}): Promise<void> {
+    return this.#serialize(async () => {
+      if (this.#state === 'cancelled') return;
+      if (this.#state !== 'open') throw this.#shape(new DriverError(`cannot cancel: writer already ${this.#state}`));
+      this.#state = 'cancelled';
+      try {
+        await this.#backend.cancel(options.signal);
+      } catch (error) {
+        throw this.#shape(error);
+      }
+    });
+  }
+
+  writable(): Writable {
+    return new Writable({
+      highWaterMark: 1024 * 1024,
+      write: (chunk: Buffer, _encoding, callback) => {
+        this.write(chunk).then(() => callback(), callback);
+      },
+      writev: (chunks, callback) => {
+        this.write(Buffer.concat(chunks.map(({ chunk }) => chunk as Buffer))).then(() => callback(), callback);
+      },
+      final: (callback) => {
+        this.#queue.then(() => callback(), callback);
+      },
+    });
+  }
+
+  #serialize(step: () => Promise<void>): Promise<void> {
+    const run = this.#queue.then(step);
+    // The queue only orders steps; each caller sees its own step's result.
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #requireOpen(operation: string): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#state !== 'open') throw this.#shape(new DriverError(`cannot ${operation}: writer already ${this.#state}`));
+  }
+
+  #fail(error: unknown): unknown {
+    const shaped = this.#shape(error);
+    this.#failure ??= shaped;
+    return shaped;
+  }
+}
+
+export interface PartUploaderOptions {
+  /** Bytes per part; every part but the last is exactly this size. */
+  partSize: number;
+  /** Parts uploading at once. Memory stays at most partSize × (concurrency + 1). */
+  concurrency: number;
+  /** Uploads part `index` (0-based, in stream order). Must be safe to retry on its own. */
+  upload: (index: number, data: Buffer, signal?: AbortSignal) => Promise<void>;
+  /** The index the first part gets (a resumed upload continues after its existing parts). */
+  firstIndex?: number;
+}
+
+/**
+ * Cuts a stream of writes into fixed-size parts and uploads them concurrently, with backpressure:
+ * `write` resolves once the data is buffered and no more than `concurrency` parts are in flight.
+ * The first failed upload fails every later call.
+ */
+export class PartUploader {
+  readonly #options: PartUploaderOptions;
+  #buffer: Buffer | undefined;
+  #filled = 0;
+  #nextIndex: number;
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: unknown = undefined;
+  #uploadedBytes = 0;
+
+  constructor(options: PartUploaderOptions) {
+    if (!Number.isInteger(options.partSize) || options.partSize < 1) throw new RangeError('partSize must be a positive integer');
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+    this.#options = options;
+    this.#nextIndex = options.firstIndex ?? 0;
+  }
+
+  /** Bytes handed to `upload` whose upload completed. */
+  get uploadedBytes(): number {
+    return this.#uploadedBytes;
+  }
+
+  /** Bytes accepted but not yet handed to `upload`. */
+  get bufferedBytes(): number {
+    return this.#filled;
+  }
+
+  /** The index the next part will get. */
+  get nextIndex(): number {
+    return this.#nextIndex;
+  }
+
+  async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
+    this.#throwIfFailed();
+    const { partSize } = this.#options;
+    let offset = 0;
+    while (offset < chunk.length) {
+      this.#buffer ??= Buffer.allocUnsafe(partSize);
+      const copied = chunk.copy(this.#buffer, this.#filled, offset, Math.min(chunk.length, offset + partSize - this.#filled));
+      this.#filled += copied;
+      offset += copied;
+      if (this.#filled === partSize) await this.#dispatch(signal);
+    }
+  }
+
+  /**
+   * Uploads what is buffered as a final, possibly short part (unless nothing is buffered, or
+   * `includeTail` is false), then waits for every upload. Returns the bytes still buffered: empty
+   * when the tail was uploaded, the tail itself when `includeTail` is false.
+   */
+  async flush(signal?: AbortSignal, includeTail = true): Promise<Buffer> {
+    if (includeTail && this.#filled > 0) await this.#dispatch(signal);
+    await this.drain();
+    return this.#buffer === undefined ? Buffer.alloc(0) : this.#buffer.subarray(0, this.#filled);
+  }
+
+  /** Waits for every upload in flight; rethrows the first failure. */
+  async drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight).catch(() => undefined);
+    this.#throwIfFailed();
+  }
+
+  async #dispatch(signal?: AbortSignal): Promise<void> {
+    while (this.#inFlight.size >= this.#options.concurrency) {
+      await Promise.race(this.#inFlight).catch(() => undefined);
+      this.#throwIfFailed();
+    }
+    const data = this.#buffer!.subarray(0, this.#filled);
+    const index = this.#nextIndex++;
+    this.#buffer = undefined;
+    this.#filled = 0;
+    const upload = this.#options
+      .upload(index, data, signal)
+      .then(
+        () => {
+          this.#uploadedBytes += data.length;
+        },
+        (error: unknown) => {
+          this.#failure ??= error;
+        },
+      )
+      .finally(() => this.#inFlight.delete(upload));
+    this.#inFlight.add(upload);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}

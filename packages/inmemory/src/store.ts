@@ -1,0 +1,104 @@
+/**
+ * The in-memory tree. Directories exist only while something is below them (like object-store
+ * prefixes), so an emptied directory disappears. Uploads live beside the tree, invisible to it,
+ * until committed.
+ */
+export interface FileNode {
+  kind: 'file';
+  data: Buffer;
+  modTime: Date;
+}
+
+export interface DirNode {
+  kind: 'dir';
+  children: Map<string, Node>;
+  modTime: Date;
+}
+
+export type Node = FileNode | DirNode;
+
+export interface Upload {
+  readonly id: number;
+  chunks: Buffer[];
+  size: number;
+}
+
+/** Storage that several driver instances can share (for resuming uploads across instances). */
+export class MemoryStore {
+  readonly root: DirNode = { kind: 'dir', children: new Map(), modTime: new Date() };
+  /** Uncommitted uploads by path, oldest first. */
+  readonly uploads = new Map<string, Upload[]>();
+  #nextUploadId = 1;
+
+  find(path: string): Node | undefined {
+    if (path === '/') return this.root;
+    let node: Node = this.root;
+    for (const name of path.slice(1).split('/')) {
+      if (node.kind !== 'dir') return undefined;
+      const child = node.children.get(name);
+      if (child === undefined) return undefined;
+      node = child;
+    }
+    return node;
+  }
+
+  /** Creates the parent directories of `path`; fails where a file stands in the way. */
+  parentDir(path: string): DirNode {
+    const names = path.slice(1).split('/');
+    names.pop();
+    let dir = this.root;
+    for (const name of names) {
+      let child = dir.children.get(name);
+      if (child === undefined) {
+        child = { kind: 'dir', children: new Map(), modTime: new Date() };
+        dir.children.set(name, child);
+      }
+      if (child.kind !== 'dir') throw new Error(`${path}: a parent is a file`);
+      dir = child;
+    }
+    return dir;
+  }
+
+  setFile(path: string, data: Buffer): void {
+    const dir = this.parentDir(path);
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (dir.children.get(name)?.kind === 'dir') throw new Error(`${path} is a directory`);
+    const now = new Date();
+    dir.children.set(name, { kind: 'file', data, modTime: now });
+    dir.modTime = now;
+  }
+
+  /** Removes the node at `path` and prunes directories left empty. Returns whether it existed. */
+  remove(path: string): boolean {
+    const names = path.slice(1).split('/');
+    const trail: DirNode[] = [this.root];
+    for (const name of names.slice(0, -1)) {
+      const child = trail[trail.length - 1]!.children.get(name);
+      if (child === undefined || child.kind !== 'dir') return false;
+      trail.push(child);
+    }
+    if (!trail[trail.length - 1]!.children.delete(names[names.length - 1]!)) return false;
+    for (let i = trail.length - 1; i > 0 && trail[i]!.children.size === 0; i--) {
+      trail[i - 1]!.children.delete(names[i - 1]!);
+    }
+    return true;
+  }
+
+  newUpload(path: string, initial: Buffer[] = []): Upload {
+    const upload: Upload = { id: this.#nextUploadId++, chunks: initial, size: initial.reduce((n, c) => n + c.length, 0) };
+    const list = this.uploads.get(path) ?? [];
+    list.push(upload);
+    this.uploads.set(path, list);
+    return upload;
+  }
+
+  newestUpload(path: string): Upload | undefined {
+    return this.uploads.get(path)?.at(-1);
+  }
+
+  dropUpload(path: string, upload: Upload): void {
+    const list = this.uploads.get(path)?.filter((u) => u !== upload) ?? [];
+    if (list.length === 0) this.uploads.delete(path);
+    else this.uploads.set(path, list);
+  }
+}

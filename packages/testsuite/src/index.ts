@@ -1,0 +1,17 @@
+export { testDriver } from './jest.js';
+export { runSuite, type CaseResult, type RunSuiteOptions } from './suite.js';
+export { conformanceCases } from './cases/index.js';
+export type { CaseContext, SuiteCase } from './runner.js';
+export type { SuiteCapabilities, SuiteOptions } from './options.js';
+export {
+  compare,
+  figures,
+  formatBytes,
+  formatTable,
+  measure,
+  measureConcurrent,
+  runBenchmarks,
+  type BenchmarkOptions,
+  type Measurement,
+} from './bench.js';
+export { fillPattern, patternBytes, patternStream, randomName, verifyPatternStream } from './data.js';

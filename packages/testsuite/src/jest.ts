@@ -1,0 +1,57 @@
+/**
+ * The jest adapter: `testDriver(options)` in a driver package's test file registers the whole
+ * conformance suite as one describe block with one test per case. Uses jest's globals, so it must
+ * be called from a jest test file.
+ */
+import type { StorageDriver } from '@storagedriver/core';
+
+import { conformanceCases } from './cases/index.js';
+import type { SuiteOptions } from './options.js';
+import { type ResolvedOptions, assertEmptyRoot, caseTimeout, resolveOptions, runCase } from './runner.js';
+
+/** The jest globals used, typed here so the published types do not depend on @types/jest. */
+interface JestGlobals {
+  describe(name: string, body: () => void): void;
+  test: ((name: string, body: () => Promise<void>, timeoutMs?: number) => void) & { skip(name: string, body: () => void): void };
+  beforeAll(body: () => Promise<void>, timeoutMs?: number): void;
+  afterAll(body: () => Promise<void>, timeoutMs?: number): void;
+}
+
+export function testDriver(options: SuiteOptions): void {
+  const { describe, test, beforeAll, afterAll } = globalThis as unknown as Partial<JestGlobals>;
+  if (!describe || !test || !beforeAll || !afterAll) {
+    throw new Error('testDriver registers jest tests: call it from a jest test file (or use runSuite without a test runner)');
+  }
+  let driver: StorageDriver | undefined;
+  let resolved: ResolvedOptions | undefined;
+  // Timeouts and skips must be known when tests are registered, before any driver exists.
+  const planned = resolveOptions(options, options.name ?? 'driver');
+
+  describe(`${options.name ?? 'storage driver'} conformance`, () => {
+    beforeAll(async () => {
+      driver = await options.create();
+      resolved = resolveOptions(options, driver.name);
+      await assertEmptyRoot(driver, 'before the suite');
+    }, 120_000);
+
+    afterAll(async () => {
+      await options.teardown?.();
+    }, 120_000);
+
+    for (const testCase of conformanceCases) {
+      const skipReason = testCase.skip?.(planned);
+      if (skipReason !== undefined) {
+        test.skip(`${testCase.name} (skipped: ${skipReason})`, () => undefined);
+        continue;
+      }
+      test(
+        testCase.name,
+        async () => {
+          if (driver === undefined || resolved === undefined) throw new Error('the driver was not created (see beforeAll)');
+          await runCase(testCase, driver, resolved);
+        },
+        caseTimeout(testCase, planned),
+      );
+    }
+  });
+}

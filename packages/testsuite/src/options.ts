@@ -1,0 +1,33 @@
+/** What a driver package tells the suite about its driver. */
+import type { StorageDriver } from '@storagedriver/core';
+
+export interface SuiteCapabilities {
+  /** The driver returns redirect URLs for GET and HEAD (the suite fetches them with a plain HTTP client). */
+  redirect?: boolean;
+  /**
+   * The order `walk` yields entries in: `components` (depth first, each directory's children in
+   * byte order: the generic walk) or `bytes` (byte order of full paths: flat object-store listings).
+   */
+  walkOrder?: 'components' | 'bytes';
+}
+
+export interface SuiteOptions {
+  /** Label for the suite; defaults to the driver's name. */
+  name?: string;
+  /**
+   * Makes a new driver instance on the same storage. Called once for the suite and again by the
+   * cases that prove behaviour across instances (resuming an upload from a fresh driver).
+   */
+  create: () => StorageDriver | Promise<StorageDriver>;
+  /** Runs once after the suite (stop servers, remove temporary roots). */
+  teardown?: () => void | Promise<void>;
+  /** `short` shrinks the large and concurrent cases; `full` runs them at size. Default: `full`. */
+  mode?: 'short' | 'full';
+  /** Bytes streamed by the large-stream case in full mode. Default 1 GiB. */
+  largeStreamSize?: number;
+  /** Chunk size for the large append case (upstream uses 10 MiB; 4 MiB for Azure). Default 10 MiB. */
+  appendChunkSize?: number;
+  capabilities?: SuiteCapabilities;
+  /** Accept self-signed certificates when fetching redirect URLs (test servers over HTTPS). */
+  insecureTLS?: boolean;
+}

@@ -1,0 +1,112 @@
+/**
+ * Running cases, independent of any test runner: the jest adapter and the command-line runner
+ * both go through `runCase`, so each case is defined once.
+ */
+import { PathNotFoundError, type StorageDriver } from '@storagedriver/core';
+
+import { randomName } from './data.js';
+import type { SuiteOptions } from './options.js';
+
+export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities'>> {
+  name: string;
+  capabilities: { redirect: boolean; walkOrder: 'components' | 'bytes' };
+  teardown: SuiteOptions['teardown'];
+}
+
+export interface CaseContext {
+  /** The suite's driver. */
+  driver: StorageDriver;
+  /** A new driver instance on the same storage. */
+  newDriver(): Promise<StorageDriver>;
+  options: ResolvedOptions;
+  /** A fresh top-level directory for this case, deleted afterwards. */
+  dir: string;
+  /** A new random path below `dir`. */
+  path(): string;
+  /** Registers cleanup to run after the case, before the empty-root check. */
+  defer(cleanup: () => Promise<void>): void;
+}
+
+export interface SuiteCase {
+  /** States the rule the case proves. */
+  name: string;
+  group: string;
+  /** Why the case does not apply to this driver, or undefined. */
+  skip?: (options: ResolvedOptions) => string | undefined;
+  /** Time the case may take; default 60 s. */
+  timeoutMs?: (options: ResolvedOptions) => number;
+  run(context: CaseContext): Promise<void>;
+}
+
+export function resolveOptions(options: SuiteOptions, driverName: string): ResolvedOptions {
+  return {
+    name: options.name ?? driverName,
+    create: options.create,
+    teardown: options.teardown,
+    mode: options.mode ?? 'full',
+    largeStreamSize: options.largeStreamSize ?? 1024 ** 3,
+    appendChunkSize: options.appendChunkSize ?? 10 * 1024 * 1024,
+    capabilities: {
+      redirect: options.capabilities?.redirect ?? false,
+      walkOrder: options.capabilities?.walkOrder ?? 'components',
+    },
+    insecureTLS: options.insecureTLS ?? false,
+  };
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export function caseTimeout(testCase: SuiteCase, options: ResolvedOptions): number {
+  return testCase.timeoutMs?.(options) ?? DEFAULT_TIMEOUT_MS;
+}
+
+/**
+ * Runs one case in its own top-level directory, then deletes it and checks the root is empty (a
+ * driver must not leave upload state, temporary files or emptied directories behind). A failure of
+ * the case itself takes precedence over a cleanup failure.
+ */
+export async function runCase(testCase: SuiteCase, driver: StorageDriver, options: ResolvedOptions): Promise<void> {
+  const dir = `/${randomName(20)}`;
+  const cleanups: Array<() => Promise<void>> = [];
+  const context: CaseContext = {
+    driver,
+    newDriver: async () => options.create(),
+    options,
+    dir,
+    path: () => `${dir}/${randomName(16)}`,
+    defer: (cleanup) => void cleanups.push(cleanup),
+  };
+  let failure: unknown;
+  try {
+    await testCase.run(context);
+  } catch (error) {
+    failure = error;
+  }
+  try {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    await deleteIfPresent(driver, dir);
+    await assertEmptyRoot(driver, 'after the case');
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) throw failure;
+}
+
+export async function deleteIfPresent(driver: StorageDriver, path: string): Promise<void> {
+  try {
+    await driver.delete(path);
+  } catch (error) {
+    if (!(error instanceof PathNotFoundError)) throw error;
+  }
+}
+
+/** Fails when anything is left at the root, after removing it so later cases start clean. */
+export async function assertEmptyRoot(driver: StorageDriver, when: string): Promise<void> {
+  const left = await driver.list('/').catch((error: unknown) => {
+    if (error instanceof PathNotFoundError) return [];
+    throw error;
+  });
+  if (left.length === 0) return;
+  for (const path of left) await deleteIfPresent(driver, path);
+  throw new Error(`the storage root is not empty ${when}: ${left.join(', ')} (the driver did not clean up, or the root was not empty to start with)`);
+}

@@ -1,0 +1,64 @@
+/** The suite without a test runner: used by the command-line tool, and by the jest adapter's pieces. */
+import type { StorageDriver } from '@storagedriver/core';
+
+import { conformanceCases } from './cases/index.js';
+import type { SuiteOptions } from './options.js';
+import { type SuiteCase, assertEmptyRoot, caseTimeout, resolveOptions, runCase } from './runner.js';
+
+export interface CaseResult {
+  name: string;
+  group: string;
+  status: 'passed' | 'failed' | 'skipped';
+  /** Why it failed or was skipped. */
+  reason?: string;
+  durationMs: number;
+}
+
+export interface RunSuiteOptions extends SuiteOptions {
+  /** Run only cases whose name includes this text. */
+  filter?: string;
+  /** Called as each case starts and ends (for progress display). */
+  onCaseStart?: (testCase: SuiteCase, index: number, total: number) => void;
+  onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
+}
+
+/** Runs every conformance case against a driver and reports each result; never throws for a failed case. */
+export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> {
+  const driver: StorageDriver = await options.create();
+  const resolved = resolveOptions(options, driver.name);
+  const cases = conformanceCases.filter((c) => options.filter === undefined || c.name.includes(options.filter));
+  const results: CaseResult[] = [];
+  try {
+    await assertEmptyRoot(driver, 'before the suite');
+    for (const [index, testCase] of cases.entries()) {
+      options.onCaseStart?.(testCase, index, cases.length);
+      const started = performance.now();
+      const skipReason = testCase.skip?.(resolved);
+      let result: CaseResult;
+      if (skipReason !== undefined) {
+        result = { name: testCase.name, group: testCase.group, status: 'skipped', reason: skipReason, durationMs: 0 };
+      } else {
+        try {
+          await withTimeout(runCase(testCase, driver, resolved), caseTimeout(testCase, resolved), testCase.name);
+          result = { name: testCase.name, group: testCase.group, status: 'passed', durationMs: performance.now() - started };
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          result = { name: testCase.name, group: testCase.group, status: 'failed', reason, durationMs: performance.now() - started };
+        }
+      }
+      results.push(result);
+      options.onCaseEnd?.(result, index, cases.length);
+    }
+  } finally {
+    await options.teardown?.();
+  }
+  return results;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
