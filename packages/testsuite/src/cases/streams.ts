@@ -179,7 +179,7 @@ export const streamCases: SuiteCase[] = [
       assert.equal(w.size, 100, 'size counts accepted bytes at once');
       await w.close();
       await rejectsWith(driver.getContent(fresh), PathNotFoundError, 'uncommitted new path');
-      assert.deepEqual(await driver.list(fresh.slice(0, fresh.lastIndexOf('/'))).catch(() => []), [], 'uncommitted uploads are not listed');
+      assert.deepEqual([...(await driver.list(fresh.slice(0, fresh.lastIndexOf('/'))).catch(() => []))], [], 'uncommitted uploads are not listed');
       const resumed = await driver.writer(fresh, { append: true });
       await resumed.cancel();
 

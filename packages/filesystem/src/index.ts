@@ -1,0 +1,10 @@
+import { register } from '@storagedriver/core';
+
+import { FilesystemDriver } from './driver.js';
+import { parseFilesystemParameters } from './params.js';
+
+export { DEFAULT_MAX_THREADS, DEFAULT_ROOT_DIRECTORY, FilesystemDriver, type FilesystemOptions } from './driver.js';
+export { resolveInRoot } from './layout.js';
+export { parseFilesystemParameters } from './params.js';
+
+register('filesystem', (parameters) => new FilesystemDriver(parseFilesystemParameters(parameters)), { owner: '@storagedriver/filesystem' });

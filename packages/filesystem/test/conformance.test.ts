@@ -1,0 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { testDriver } from '@storagedriver/testsuite';
+
+import { FilesystemDriver } from '../src/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'storagedriver-fs-'));
+
+testDriver({
+  create: () => new FilesystemDriver({ rootDirectory: join(root, 'store') }),
+  teardown: () => rmSync(root, { recursive: true, force: true }),
+  mode: 'full',
+  largeStreamSize: 1024 ** 3,
+});
