@@ -136,7 +136,7 @@ export class BaseDriver implements StorageDriver {
       options.signal,
       async () => {
         validatePath(path, { allowRoot: true });
-        const guarded = guardWalkFn(fn);
+        const guarded = guardWalkFn(fn, options.signal);
         try {
           if (this.backend.walk) return await this.backend.walk(path, guarded.fn, options.startAfter, options.signal);
           const limited = {

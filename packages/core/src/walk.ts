@@ -150,9 +150,10 @@ export interface GuardedWalkFn {
 
 /**
  * Wraps a walk callback so the contract holds whatever the backend does: once the callback said
- * `stop` (or threw), it is never called again; entries below a directory it skipped never reach it.
+ * `stop` (or threw), it is never called again; entries below a directory it skipped never reach it;
+ * once the signal is aborted, the next entry rejects the walk with the abort reason.
  */
-export function guardWalkFn(fn: WalkFn): GuardedWalkFn {
+export function guardWalkFn(fn: WalkFn, signal?: AbortSignal): GuardedWalkFn {
   let stopped = false;
   let thrown: { error: unknown } | undefined;
   const skipped = new Set<string>();
@@ -163,6 +164,7 @@ export function guardWalkFn(fn: WalkFn): GuardedWalkFn {
   };
   const guarded: WalkFn = async (info) => {
     if (stopped) return 'stop';
+    signal?.throwIfAborted();
     if (underSkipped(info.path)) return 'skipDir';
     let decision: WalkDecision;
     try {
