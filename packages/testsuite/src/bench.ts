@@ -32,7 +32,6 @@ export async function measure(
   body: (index: number) => Promise<number>,
   setup?: (index: number) => Promise<void>,
 ): Promise<Measurement> {
-  globalThis.gc?.();
   const startRss = process.memoryUsage.rss();
   let peak = startRss;
   const sampler = setInterval(() => {
