@@ -6,6 +6,16 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // Plain JavaScript run by Node: fixtures, benchmarks, tooling.
+    files: ['**/*.cjs', '**/*.mjs'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['require', 'module', 'process', 'Buffer', 'console', '__dirname', 'setTimeout', 'clearTimeout', 'performance', 'URL'].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
