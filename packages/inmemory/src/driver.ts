@@ -27,7 +27,8 @@ class InMemoryBackend implements StorageBackend {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    return this.#file(path).data;
+    // A copy: the caller may modify what it gets, and stored content must not change.
+    return Buffer.from(this.#file(path).data);
   }
 
   async putContent(path: string, content: Buffer): Promise<void> {
