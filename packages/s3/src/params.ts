@@ -1,0 +1,108 @@
+/** Upstream's s3-aws parameters (upstream-model.md §7.3) plus this driver's own, parsed strictly. */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+
+const MiB = 1024 * 1024;
+export const MIN_CHUNK_SIZE = 5 * MiB;
+const MAX_CHUNK_SIZE = 5 * 1024 * MiB;
+const STORAGE_CLASSES = ['NONE', 'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'OUTPOSTS', 'GLACIER_IR', 'EXPRESS_ONEZONE'] as const;
+const ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const;
+const LOG_LEVELS = ['off', 'debug', 'debugwithsigning', 'debugwithhttpbody', 'debugwithrequestretries', 'debugwithrequesterrors', 'debugwitheventstreambody'] as const;
+const CHECKSUMS = ['WHEN_SUPPORTED', 'WHEN_REQUIRED'] as const;
+
+export interface S3Options {
+  bucket: string;
+  region?: string;
+  regionEndpoint?: string;
+  forcePathStyle?: boolean;
+  accessKey?: string;
+  secretKey?: string;
+  sessionToken?: string;
+  encrypt?: boolean;
+  keyId?: string;
+  secure?: boolean;
+  skipVerify?: boolean;
+  /** Bytes per multipart part; every part but the last is exactly this size. Default 10 MiB. */
+  chunkSize?: number;
+  /** Parts uploading at once per writer. Memory per writer: chunkSize × (uploadConcurrency + 1). Default 4. */
+  uploadConcurrency?: number;
+  multipartCopyChunkSize?: number;
+  multipartCopyMaxConcurrency?: number;
+  multipartCopyThresholdSize?: number;
+  rootDirectory?: string;
+  storageClass?: (typeof STORAGE_CLASSES)[number];
+  userAgent?: string;
+  objectAcl?: (typeof ACLS)[number];
+  useDualStack?: boolean;
+  accelerate?: boolean;
+  useFipsEndpoint?: boolean;
+  redirectEndpoint?: string;
+  /**
+   * The SDK's request checksums. `WHEN_SUPPORTED` (AWS) frames streamed bodies as aws-chunked with a
+   * CRC32 trailer; S3-compatible servers (Ceph answers 411, others store the framing) need
+   * `WHEN_REQUIRED`. Default: `WHEN_REQUIRED` with `regionEndpoint`, else `WHEN_SUPPORTED`.
+   */
+  requestChecksums?: (typeof CHECKSUMS)[number];
+  /** Parallel requests per driver (core's limiter). Default 128. */
+  maxConcurrency?: number;
+  /** Use this client instead of building one (endpoint, credentials and HTTP settings are then yours). */
+  client?: S3Client;
+}
+
+export const PARAMETER_NAMES = [
+  'accesskey', 'secretkey', 'sessiontoken', 'region', 'regionendpoint', 'forcepathstyle', 'bucket', 'encrypt', 'keyid',
+  'secure', 'skipverify', 'v4auth', 'chunksize', 'multipartcopychunksize', 'multipartcopymaxconcurrency',
+  'multipartcopythresholdsize', 'rootdirectory', 'storageclass', 'useragent', 'objectacl', 'usedualstack', 'accelerate',
+  'usefipsendpoint', 'loglevel', 'redirectendpoint', 'uploadconcurrency', 'requestchecksums', 'maxconcurrency',
+] as const;
+
+export function parseS3Parameters(params: DriverParameters | undefined, driverName = 's3'): S3Options {
+  const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
+  const regionEndpoint = p.string('regionendpoint', '');
+  const region = p.string('region', '');
+  if (region === '' && regionEndpoint === '') throw p.invalid('region', 'a region (required unless regionendpoint is set)');
+  // v4auth false needs the V2 signer, which SDK v3 does not have: only true is accepted.
+  if (!p.boolean('v4auth', true)) throw p.invalid('v4auth', 'true (SigV2 is not supported by AWS SDK v3)');
+  const storageClass = p.oneOf('storageclass', STORAGE_CLASSES, 'STANDARD');
+  p.oneOf('loglevel', LOG_LEVELS, 'off');
+  const redirectEndpoint = p.string('redirectendpoint', '');
+  if (redirectEndpoint !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(redirectEndpoint);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.host === '' || (url.pathname !== '' && url.pathname !== '/') || url.search !== '') {
+      throw p.invalid('redirectendpoint', 'a URL with scheme and host, without path or query');
+    }
+  }
+  return {
+    bucket: p.requiredString('bucket'),
+    region: region || undefined,
+    regionEndpoint: regionEndpoint || undefined,
+    forcePathStyle: p.boolean('forcepathstyle', false),
+    accessKey: p.string('accesskey', ''),
+    secretKey: p.string('secretkey', ''),
+    sessionToken: p.string('sessiontoken', ''),
+    encrypt: p.boolean('encrypt', false),
+    keyId: p.string('keyid', ''),
+    secure: p.boolean('secure', true),
+    skipVerify: p.boolean('skipverify', false),
+    chunkSize: p.size('chunksize', 10 * MiB, { min: MIN_CHUNK_SIZE, max: MAX_CHUNK_SIZE }),
+    uploadConcurrency: p.integer('uploadconcurrency', 4, { min: 1, max: 1000 }),
+    multipartCopyChunkSize: p.size('multipartcopychunksize', 32 * MiB, { min: MIN_CHUNK_SIZE, max: MAX_CHUNK_SIZE }),
+    multipartCopyMaxConcurrency: p.integer('multipartcopymaxconcurrency', 100, { min: 1 }),
+    multipartCopyThresholdSize: p.size('multipartcopythresholdsize', 32 * MiB, { min: 0, max: MAX_CHUNK_SIZE }),
+    rootDirectory: p.string('rootdirectory', ''),
+    storageClass,
+    userAgent: p.string('useragent', ''),
+    objectAcl: p.oneOf('objectacl', ACLS, 'private', { caseSensitive: true }),
+    useDualStack: p.boolean('usedualstack', false),
+    accelerate: p.boolean('accelerate', false),
+    useFipsEndpoint: p.boolean('usefipsendpoint', false),
+    redirectEndpoint: redirectEndpoint || undefined,
+    requestChecksums: p.has('requestchecksums') ? p.oneOf('requestchecksums', CHECKSUMS, 'WHEN_SUPPORTED') : undefined,
+    maxConcurrency: p.concurrencyLimit('maxconcurrency', 128, 1),
+  };
+}
