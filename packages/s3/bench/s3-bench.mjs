@@ -2,7 +2,7 @@
 // (lib-storage Upload, GetObject, ListObjectsV2) vs Apache OpenDAL's npm binding (installed into a
 // temporary directory at run time, never into the lock file). Each (subject, operation) runs in its
 // own Node process so its peak resident memory is its own. Usage: `pnpm run bench` (after build).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ const PARTS_IN_FLIGHT = 4;
 const SUBJECTS = ['driver', 'aws-sdk', 'opendal'];
 const OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream', 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16', 'walk 10 000 keys'];
 
-const { measure, measureConcurrent, patternStream, compare, formatTable } = await import('@storagedriver/testsuite');
+const { measure, measureConcurrent, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
 const sdk = await import('@aws-sdk/client-s3');
 
 function rawClient(env) {
@@ -186,18 +186,10 @@ async function main() {
     await rawClient(env).send(new sdk.CreateBucketCommand({ Bucket: 'bench' }));
     await seedWalkKeys(env);
     await warmUp(env);
-    const rows = [];
-    for (const [index, operation] of OPERATIONS.entries()) {
-      const results = {};
-      // Rotated order, so no subject always runs first on a cold path.
-      for (const name of [...SUBJECTS.slice(index % 3), ...SUBJECTS.slice(0, index % 3)]) {
-        const run = spawnSync(process.execPath, [here, '--child', name, operation], { env, encoding: 'utf8', maxBuffer: 16 * MiB });
-        if (run.status !== 0) throw new Error(`${name} ${operation} failed:\n${run.stderr}`);
-        results[name] = JSON.parse(run.stdout.trim().split('\n').at(-1));
-      }
-      for (const name of SUBJECTS) rows.push(compare(results[name], results['aws-sdk']));
-      process.stderr.write(`done: ${operation}\n`);
-    }
+    const rows = runSideBySide({
+      script: here, subjects: SUBJECTS, operations: OPERATIONS, baseline: 'aws-sdk', env,
+      onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
+    });
     console.log(formatTable(rows));
   } finally {
     await server.stop();

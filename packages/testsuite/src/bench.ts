@@ -3,6 +3,7 @@
  * every measurement samples resident memory while it runs, and tables put a baseline beside each
  * figure measured in the same run.
  */
+import { spawnSync } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 
@@ -188,6 +189,39 @@ export function figures(m: Measurement): Record<string, string> {
 export function compare(subject: Measurement, baseline: Measurement): Record<string, string> {
   const rate = (m: Measurement) => (m.bytes > 0 ? m.bytes / m.seconds : m.operations / m.seconds);
   return { ...figures(subject), baseline: baseline.name, 'vs baseline': `${(rate(subject) / rate(baseline)).toFixed(2)}×` };
+}
+
+export interface SideBySideOptions {
+  /** The benchmark script; run as `node <script> --child <subject> <operation>`, it prints one Measurement as JSON on its last stdout line. */
+  script: string;
+  subjects: readonly string[];
+  operations: readonly string[];
+  /** The subject every other is compared with. */
+  baseline: string;
+  env?: NodeJS.ProcessEnv;
+  onOperationDone?: (operation: string) => void;
+}
+
+/**
+ * Measures every (subject, operation) in a Node process of its own, so each peak resident memory is
+ * its own, rotating the order per operation so no subject always runs first on a cold server.
+ * Returns table rows, each against the baseline of the same operation.
+ */
+export function runSideBySide(options: SideBySideOptions): Record<string, string>[] {
+  const { script, subjects, operations, baseline } = options;
+  const rows: Record<string, string>[] = [];
+  for (const [index, operation] of operations.entries()) {
+    const results = new Map<string, Measurement>();
+    const shift = index % subjects.length;
+    for (const subject of [...subjects.slice(shift), ...subjects.slice(0, shift)]) {
+      const run = spawnSync(process.execPath, [script, '--child', subject, operation], { env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 16 * MiB });
+      if (run.status !== 0) throw new Error(`${subject}: ${operation} failed:\n${run.stderr}`);
+      results.set(subject, JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Measurement);
+    }
+    for (const subject of subjects) rows.push(compare(results.get(subject)!, results.get(baseline)!));
+    options.onOperationDone?.(operation);
+  }
+  return rows;
 }
 
 /** A plain-text table with aligned columns. */

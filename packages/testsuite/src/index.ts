@@ -11,7 +11,9 @@ export {
   measure,
   measureConcurrent,
   runBenchmarks,
+  runSideBySide,
   type BenchmarkOptions,
   type Measurement,
+  type SideBySideOptions,
 } from './bench.js';
 export { fillPattern, patternBytes, patternStream, randomName, verifyPatternStream } from './data.js';

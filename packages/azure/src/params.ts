@@ -1,0 +1,92 @@
+/** Upstream's azure parameters (upstream-model.md §7.4) plus block size and upload concurrency, parsed strictly. */
+import type { ContainerClient } from '@azure/storage-blob';
+import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+
+const MiB = 1024 * 1024;
+/** Azure's largest block (service version 2019-12-12 and later). */
+const MAX_BLOCK_SIZE = 4000 * MiB;
+const CREDENTIAL_TYPES = ['shared_key', 'client_secret', 'default_credentials'] as const;
+
+export type AzureCredentials =
+  | { type: 'shared_key'; accountKey: string }
+  | { type: 'client_secret'; tenantId: string; clientId: string; secret: string }
+  | { type: 'default_credentials' };
+
+export interface AzureOptions {
+  container: string;
+  accountName?: string;
+  /** How to authenticate; ignored with `connectionString` or `client`. */
+  credentials?: AzureCredentials;
+  /** A storage connection string (account key or SAS); takes the place of accountname, credentials and serviceurl. */
+  connectionString?: string;
+  /** Default `https://<accountname>.blob.<realm>`. */
+  serviceUrl?: string;
+  rootDirectory?: string;
+  /** Polls of a pending server-side copy before `move` gives up (upstream's `max_retries`). Default 5. */
+  maxRetries?: number;
+  /** Delay before the n-th copy poll is n × this (upstream's `retry_delay`). Default 100 ms. */
+  retryDelayMs?: number;
+  /** Accept any TLS certificate from the service (test servers only). */
+  skipVerify?: boolean;
+  /** Bytes per staged block; memory per writer is blockSize × (uploadConcurrency + 1). Default 4 MiB. */
+  blockSize?: number;
+  /** Blocks uploading at once per writer. Default 4. */
+  uploadConcurrency?: number;
+  /** Use this container client instead of building one (endpoint, credentials and retries are then yours). */
+  client?: ContainerClient;
+}
+
+export const PARAMETER_NAMES = [
+  'accountname', 'accountkey', 'container', 'credentials', 'connectionstring', 'realm', 'rootdirectory', 'serviceurl',
+  'max_retries', 'retry_delay', 'skipverify', 'blocksize', 'uploadconcurrency',
+] as const;
+
+export function parseAzureParameters(params: DriverParameters | undefined, driverName = 'azure'): AzureOptions {
+  const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
+  const container = p.requiredString('container');
+  const connectionString = p.string('connectionstring', '');
+  const accountName = p.string('accountname', '');
+  if (accountName === '' && connectionString === '') throw p.invalid('accountname', 'an account name (required unless connectionstring is set)');
+  const realm = p.string('realm', 'core.windows.net');
+  const serviceUrl = p.string('serviceurl', '') || (accountName === '' ? undefined : `https://${accountName}.blob.${realm}`);
+  if (serviceUrl !== undefined && !/^https?:\/\/[^/]+/i.test(serviceUrl)) throw p.invalid('serviceurl', 'an http(s) URL');
+  // Upstream treats -1 as "abort when the copy is still pending"; 0 means the default.
+  const maxRetries = p.integer('max_retries', 5, { min: -1 });
+  return {
+    container,
+    accountName: accountName || undefined,
+    credentials: connectionString === '' ? parseCredentials(p) : undefined,
+    connectionString: connectionString || undefined,
+    serviceUrl,
+    rootDirectory: p.string('rootdirectory', ''),
+    maxRetries: maxRetries === 0 ? 5 : maxRetries,
+    retryDelayMs: p.duration('retry_delay', 100, { min: 0 }),
+    skipVerify: p.boolean('skipverify', false),
+    blockSize: p.size('blocksize', 4 * MiB, { min: 1, max: MAX_BLOCK_SIZE }),
+    uploadConcurrency: p.integer('uploadconcurrency', 4, { min: 1, max: 256 }),
+  };
+}
+
+/**
+ * Upstream requires `credentials.type`; a configuration with only `accountkey` (the older form)
+ * means a shared key here, and one with neither uses the default credential chain.
+ */
+function parseCredentials(p: ParameterReader): AzureCredentials {
+  const accountKey = p.string('accountkey', '');
+  const map = p.map('credentials');
+  if (map === undefined) return accountKey === '' ? { type: 'default_credentials' } : { type: 'shared_key', accountKey };
+  const type = map.type;
+  const accepted = `a mapping with type ${CREDENTIAL_TYPES.join(', ')}`;
+  if (typeof type !== 'string' || !(CREDENTIAL_TYPES as readonly string[]).includes(type)) throw p.invalid('credentials', accepted);
+  if (type === 'shared_key') {
+    if (accountKey === '') throw p.invalid('accountkey', 'the account key (required by credentials type shared_key)');
+    return { type, accountKey };
+  }
+  if (type === 'default_credentials') return { type };
+  const field = (name: string): string => {
+    const value = map[name];
+    if (typeof value !== 'string' || value === '') throw p.invalid('credentials', `a mapping with a non-empty ${name} for type client_secret`);
+    return value;
+  };
+  return { type: 'client_secret', tenantId: field('tenantid'), clientId: field('clientid'), secret: field('secret') };
+}

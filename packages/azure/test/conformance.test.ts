@@ -1,0 +1,14 @@
+import { testDriver } from '@storagedriver/testsuite';
+
+import { createContainer, newDriver } from './support/server.js';
+
+const container = createContainer('conformance');
+
+testDriver({
+  create: async () => newDriver(await container, { rootDirectory: 'suite/root' }),
+  mode: 'full',
+  largeStreamSize: 256 * 1024 * 1024,
+  appendChunkSize: 4 * 1024 * 1024,
+  capabilities: { redirect: true, walkOrder: 'bytes' },
+  insecureTLS: true,
+});
