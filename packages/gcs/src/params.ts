@@ -1,0 +1,73 @@
+/** Upstream's gcs parameters (upstream-model.md §7.5) plus an API endpoint and upload concurrency, parsed strictly. */
+import { readFileSync } from 'node:fs';
+
+import type { Bucket, Storage } from '@google-cloud/storage';
+import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+
+const KiB = 1024;
+export const CHUNK_QUANTUM = 256 * KiB;
+
+/** The parts of a service-account key the driver uses (the whole key goes to the SDK). */
+export interface ServiceAccountKey {
+  client_email: string;
+  private_key: string;
+  [field: string]: unknown;
+}
+
+export interface GcsOptions {
+  bucket: string;
+  rootDirectory?: string;
+  /** Bytes per staged chunk object: ≥ 256 KiB and a multiple of it. Default 16 MiB. */
+  chunkSize?: number;
+  /** Chunks uploading at once per writer; writer memory ≤ chunkSize × (uploadConcurrency + 1). Default 4. */
+  uploadConcurrency?: number;
+  /** Service-account key (from `keyfile` or `credentials`); without one the SDK's default credentials are used and URLs are not signed. */
+  credentials?: ServiceAccountKey;
+  userAgent?: string;
+  /** Requests in flight per driver (core's limiter). Default 50. */
+  maxConcurrency?: number;
+  /** JSON API base URL for emulators and private endpoints, e.g. `http://127.0.0.1:4443`. */
+  apiEndpoint?: string;
+  /** Use this Storage or Bucket instead of building one (endpoint, credentials and retries are then yours). */
+  client?: Storage | Bucket;
+}
+
+export const PARAMETER_NAMES = [
+  'bucket', 'rootdirectory', 'chunksize', 'keyfile', 'credentials', 'useragent', 'maxconcurrency', 'apiendpoint', 'uploadconcurrency',
+] as const;
+
+export function parseGcsParameters(params: DriverParameters | undefined, driverName = 'gcs'): GcsOptions {
+  const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
+  const apiEndpoint = p.string('apiendpoint', '');
+  if (apiEndpoint !== '' && !/^https?:\/\/[^/]+\/?$/i.test(apiEndpoint)) throw p.invalid('apiendpoint', 'an http(s) URL with scheme and host, without path');
+  return {
+    bucket: p.requiredString('bucket'),
+    rootDirectory: p.string('rootdirectory', ''),
+    chunkSize: p.size('chunksize', 16 * 1024 * KiB, { min: CHUNK_QUANTUM, multipleOf: CHUNK_QUANTUM }),
+    uploadConcurrency: p.integer('uploadconcurrency', 4, { min: 1, max: 256 }),
+    credentials: readCredentials(p),
+    userAgent: p.string('useragent', '') || undefined,
+    maxConcurrency: p.concurrencyLimit('maxconcurrency', 50, 25),
+    apiEndpoint: apiEndpoint.replace(/\/$/, '') || undefined,
+  };
+}
+
+function readCredentials(p: ParameterReader): ServiceAccountKey | undefined {
+  const keyfile = p.string('keyfile', '');
+  const map = p.map('credentials');
+  if (keyfile !== '' && map !== undefined) throw p.invalid('credentials', 'either keyfile or credentials, not both');
+  let key: unknown = map;
+  if (keyfile !== '') {
+    try {
+      key = JSON.parse(readFileSync(keyfile, 'utf8'));
+    } catch (error) {
+      throw p.invalid('keyfile', `a readable JSON service-account key file (${(error as Error).message})`);
+    }
+  }
+  if (key === undefined) return undefined;
+  const { client_email: email, private_key: privateKey } = key as Record<string, unknown>;
+  if (typeof email !== 'string' || typeof privateKey !== 'string') {
+    throw p.invalid(keyfile !== '' ? 'keyfile' : 'credentials', 'a service-account key with client_email and private_key', keyfile || '(mapping)');
+  }
+  return key as ServiceAccountKey;
+}

@@ -1,0 +1,165 @@
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { InvalidParameterError, create, registeredDrivers } from '@storagedriver/core';
+import { patternBytes, verifyPatternStream } from '@storagedriver/testsuite';
+
+import { parseGcsParameters } from '../src/index.js';
+
+import { createBucket, endpoint, newDriver, rawBucket, serviceAccountKey } from './support/server.js';
+
+const KiB = 1024;
+const CHUNK = 256 * KiB;
+let bucket: string;
+
+beforeAll(async () => {
+  bucket = await createBucket('gcs');
+});
+
+async function allNames(prefix = ''): Promise<string[]> {
+  const [files] = await rawBucket(bucket).getFiles({ prefix });
+  return files.map((file) => file.name).sort();
+}
+
+function httpGet(url: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks) }));
+    }).on('error', reject).end();
+  });
+}
+
+test('registers as gcs; parameters are parsed strictly', async () => {
+  expect(registeredDrivers()).toContain('gcs');
+  expect(() => parseGcsParameters({})).toThrow(/bucket/);
+  expect(() => parseGcsParameters({ bucket: 'b', chunksize: 100 * KiB })).toThrow(InvalidParameterError);
+  expect(() => parseGcsParameters({ bucket: 'b', chunksize: '300KiB' })).toThrow(/multiple of 256 KiB/);
+  expect(parseGcsParameters({ bucket: 'b', chunksize: '512KiB' }).chunkSize).toBe(512 * KiB);
+  expect(parseGcsParameters({ bucket: 'b' })).toMatchObject({ chunkSize: 16 * 1024 * KiB, maxConcurrency: 50 });
+  expect(parseGcsParameters({ bucket: 'b', maxconcurrency: 3 }).maxConcurrency).toBe(25);
+  expect(() => parseGcsParameters({ bucket: 'b', keyfile: '/nonexistent/key.json' })).toThrow(/keyfile/);
+  expect(() => parseGcsParameters({ bucket: 'b', credentials: { client_email: 'x' } })).toThrow(/private_key/);
+  expect(() => parseGcsParameters({ bucket: 'b', apiendpoint: 'localhost:4443' })).toThrow(/apiendpoint/);
+  const keyfile = join(tmpdir(), `gcs-key-${process.pid}.json`);
+  writeFileSync(keyfile, JSON.stringify(serviceAccountKey()));
+  expect(parseGcsParameters({ bucket: 'b', keyfile }).credentials?.client_email).toMatch(/@/);
+
+  const driver = await create('gcs', { bucket, apiendpoint: endpoint(), rootdirectory: 'factory' });
+  await driver.putContent('/made/by/factory', 'yes');
+  expect((await rawBucket(bucket).file('factory/made/by/factory').download())[0].toString()).toBe('yes');
+  await driver.delete('/made');
+});
+
+test('an interrupted upload resumes from a new driver instance at its last whole chunk', async () => {
+  const first = newDriver(bucket, { chunkSize: CHUNK });
+  const writer = await first.writer('/resume/blob');
+  // Three whole chunks reach the service; the 1000 bytes still buffered die with the process.
+  await writer.write(patternBytes(3 * CHUNK + 1000, 3));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const resumed = await newDriver(bucket, { chunkSize: CHUNK }).writer('/resume/blob', { append: true });
+  expect(resumed.size).toBe(3 * CHUNK);
+  await resumed.write(patternBytes(2 * CHUNK + 77, 3, resumed.size));
+  await resumed.commit();
+  await verifyPatternStream(await first.reader('/resume/blob'), 5 * CHUNK + 77, 3);
+  expect(await allNames('~uploads/')).toEqual([]);
+  await first.delete('/resume');
+});
+
+test('a commit with no bytes written makes an empty object', async () => {
+  const driver = newDriver(bucket);
+  const writer = await driver.writer('/empty/object');
+  await writer.commit();
+  expect(await driver.stat('/empty/object')).toMatchObject({ size: 0, isDir: false });
+  expect((await driver.getContent('/empty/object')).length).toBe(0);
+  await driver.delete('/empty');
+});
+
+test('more chunks than one compose call takes (32) are composed in rounds, and nothing is left behind', async () => {
+  const driver = newDriver(bucket, { chunkSize: CHUNK, uploadConcurrency: 8 });
+  const size = 70 * CHUNK + 5;
+  const writer = await driver.writer('/many/chunks');
+  await writer.write(patternBytes(size, 4));
+  await writer.commit();
+  await verifyPatternStream(await driver.reader('/many/chunks'), size, 4);
+  expect(await allNames('~uploads/')).toEqual([]);
+  await driver.delete('/many');
+});
+
+test('cancel leaves no upload state visible to list, walk or a raw listing', async () => {
+  const driver = newDriver(bucket, { chunkSize: CHUNK });
+  const writer = await driver.writer('/cancel/blob');
+  await writer.write(patternBytes(2 * CHUNK + 10, 5));
+  await writer.close();
+  expect((await allNames('~uploads/')).length).toBe(3);
+  expect(await driver.list('/')).not.toContain('/~uploads');
+  const walked: string[] = [];
+  await driver.walk('/', (info) => void walked.push(info.path));
+  expect(walked.some((path) => path.includes('~'))).toBe(false);
+  const again = await newDriver(bucket, { chunkSize: CHUNK }).writer('/cancel/blob', { append: true });
+  expect(again.size).toBe(2 * CHUNK + 10);
+  await again.cancel();
+  expect(await allNames('~uploads/')).toEqual([]);
+  await expect(driver.stat('/cancel/blob')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+});
+
+test('chunks left behind by a committed upload are never resumed as an upload', async () => {
+  const driver = newDriver(bucket, { chunkSize: CHUNK });
+  const writer = await driver.writer('/stale/blob');
+  await writer.write(patternBytes(CHUNK + 3, 6));
+  await writer.commit();
+  // As if deleting the chunks after the compose had failed.
+  const [metadata] = await rawBucket(bucket).file('stale/blob').getMetadata();
+  const uploadId = metadata.metadata?.['storagedriver-upload'] as string;
+  await rawBucket(bucket).file(`~uploads/stale/blob~/${uploadId}/000000`).save(patternBytes(CHUNK, 99));
+  const append = await driver.writer('/stale/blob', { append: true });
+  expect(append.size).toBe(CHUNK + 3);
+  await append.write(patternBytes(10, 6, CHUNK + 3));
+  await append.commit();
+  await verifyPatternStream(await driver.reader('/stale/blob'), CHUNK + 13, 6);
+  expect(await allNames('~uploads/')).toEqual([]);
+  await driver.delete('/stale');
+});
+
+test('a non-empty rootdirectory keeps every object, upload chunks included, under it', async () => {
+  const driver = newDriver(bucket, { rootDirectory: '/tenant/a/', chunkSize: CHUNK });
+  await driver.putContent('/x/one', 'one');
+  const open = await driver.writer('/x/pending');
+  await open.write(patternBytes(CHUNK, 7));
+  await open.close();
+  const writer = await driver.writer('/x/two');
+  await writer.write('two');
+  await writer.commit();
+  await driver.move('/x/two', '/y/three');
+  const names = (await allNames()).filter((name) => !name.startsWith('factory/'));
+  expect(names.every((name) => name.startsWith('tenant/a/'))).toBe(true);
+  expect(names).toEqual(expect.arrayContaining(['tenant/a/x/one', 'tenant/a/y/three']));
+  expect(await driver.list('/')).toEqual(['/x', '/y']);
+  await (await driver.writer('/x/pending', { append: true })).cancel();
+  await driver.delete('/x');
+  await driver.delete('/y');
+  expect((await allNames('tenant/')).length).toBe(0);
+});
+
+test('a V4 signed URL made offline from a service-account key serves GET from the emulator', async () => {
+  const key = serviceAccountKey();
+  const driver = newDriver(bucket, { credentials: key });
+  const data = patternBytes(40_000, 8);
+  await driver.putContent('/signed/object', data);
+  const url = new URL((await driver.redirectURL('/signed/object', { method: 'GET' }))!);
+  expect(url.origin).toBe(endpoint());
+  expect(url.pathname).toBe(`/${bucket}/signed/object`);
+  expect(url.searchParams.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
+  expect(url.searchParams.get('X-Goog-Credential')).toMatch(new RegExp(`^${key.client_email}/\\d{8}/auto/storage/goog4_request$`));
+  expect(url.searchParams.get('X-Goog-Expires')).toBe('1200');
+  expect(url.searchParams.get('X-Goog-Signature')).toMatch(/^[0-9a-f]{512}$/);
+  const got = await httpGet(url.toString());
+  expect(got.status).toBe(200);
+  expect(got.body.equals(data)).toBe(true);
+  // Without a key there is nothing to sign with.
+  expect(await newDriver(bucket).redirectURL('/signed/object', { method: 'GET' })).toBeUndefined();
+  await driver.delete('/signed');
+});
