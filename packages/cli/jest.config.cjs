@@ -1,1 +1,8 @@
-module.exports = { ...require('../../tooling/jest/preset.cjs') };
+// The tests drive the built binary (dist/esm/bin.js, built by turbo before `test`) as a child process
+// against real servers: globalSetup starts Ceph RGW (S3), Azurite and fake-gcs-server once per run.
+module.exports = {
+  ...require('../../tooling/jest/preset.cjs'),
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
+  testTimeout: 600_000,
+};

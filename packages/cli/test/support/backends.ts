@@ -1,0 +1,94 @@
+/** Registry config.yml files for the test servers, written as upstream documents them, and their containers. */
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Storage } from '@google-cloud/storage';
+import { AzureBackend } from '@storagedriver/azure';
+
+import { registryConfig } from './run.js';
+
+const unique = (name: string) => `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+
+export async function s3Config(dir: string, rootdirectory = '/s3/object/name/prefix'): Promise<string> {
+  const endpoint = process.env.S3_TEST_ENDPOINT!;
+  const bucket = unique('cli');
+  const client = new S3Client({
+    endpoint, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: process.env.S3_TEST_ACCESS_KEY!, secretAccessKey: process.env.S3_TEST_SECRET_KEY! },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return registryConfig(dir, bucket, `version: 0.1
+storage:
+  s3:
+    accesskey: ${process.env.S3_TEST_ACCESS_KEY}
+    secretkey: ${process.env.S3_TEST_SECRET_KEY}
+    region: us-east-1
+    regionendpoint: ${endpoint}
+    forcepathstyle: true
+    bucket: ${bucket}
+    encrypt: false
+    secure: false
+    v4auth: true
+    chunksize: 5242880
+    multipartcopychunksize: 33554432
+    multipartcopymaxconcurrency: 100
+    multipartcopythresholdsize: 33554432
+    rootdirectory: ${rootdirectory}
+    loglevel: off
+  delete:
+    enabled: true
+  redirect:
+    disable: false
+  cache:
+    blobdescriptor: inmemory
+`);
+}
+
+export async function azureConfig(dir: string): Promise<string> {
+  const container = unique('cli');
+  const endpoint = process.env.AZURE_TEST_ENDPOINT!;
+  const account = process.env.AZURE_TEST_ACCOUNT!;
+  const key = process.env.AZURE_TEST_KEY!;
+  await new AzureBackend({ container, accountName: account, serviceUrl: endpoint, credentials: { type: 'shared_key', accountKey: key }, skipVerify: true }).container.create();
+  return registryConfig(dir, container, `version: 0.1
+storage:
+  azure:
+    accountname: ${account}
+    accountkey: ${key}
+    container: ${container}
+    realm: core.windows.net
+    serviceurl: ${endpoint}
+    credentials:
+      type: shared_key
+    rootdirectory: /azure/prefix
+    skipverify: true
+  redirect:
+    disable: false
+`);
+}
+
+/** The GCS config names a key file, as upstream documents; the emulator's endpoint comes from the environment. */
+export async function gcsConfig(dir: string): Promise<{ file: string; env: NodeJS.ProcessEnv }> {
+  const bucket = unique('cli');
+  const endpoint = process.env.GCS_TEST_ENDPOINT!;
+  await new Storage({ apiEndpoint: endpoint, projectId: 'test' }).createBucket(bucket);
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyfile = join(dir, `${bucket}-key.json`);
+  writeFileSync(keyfile, JSON.stringify({
+    type: 'service_account', project_id: 'test', client_email: 'cli-test@test.iam.gserviceaccount.com',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  }));
+  const file = registryConfig(dir, bucket, `version: 0.1
+storage:
+  gcs:
+    bucket: ${bucket}
+    keyfile: ${keyfile}
+    rootdirectory: /gcs/object/name/prefix
+    chunksize: 5242880
+  delete:
+    enabled: true
+`);
+  return { file, env: { REGISTRY_STORAGE_GCS_APIENDPOINT: endpoint } };
+}
