@@ -3,10 +3,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
+import { freePort } from './net.mjs';
 
 export const VERSION = 'v1.56.1';
 const MODULE = 'github.com/fsouza/fake-gcs-server';
@@ -23,17 +24,6 @@ export async function ensureInstalled() {
     maxBuffer: 64 * 1024 * 1024,
   });
   writeFileSync(stamp, `${VERSION}\n`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function probe(port) {
