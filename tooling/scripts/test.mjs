@@ -26,7 +26,10 @@ for (const file of resultFiles) {
   const hasTests = existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).scripts?.test !== undefined;
   if (!existsSync(file)) {
     // A package whose jest run died before reporting (a crashed server setup, say) counts as failed.
-    if (hasTests) perPackage.push(`${dirname(file).slice(root.length + 1)}: no results`), missing++;
+    if (hasTests) {
+      perPackage.push(`${dirname(file).slice(root.length + 1)}: no results`);
+      missing++;
+    }
     continue;
   }
   const result = JSON.parse(readFileSync(file, 'utf8'));
