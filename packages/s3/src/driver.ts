@@ -35,6 +35,7 @@ import {
 } from '@storagedriver/core';
 
 import { createClient } from './client.js';
+import { DirectRequests } from './direct.js';
 import { isInvalidRange, isNotFound } from './errors.js';
 import type { S3Options } from './params.js';
 import { MultipartWriter, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
@@ -51,6 +52,8 @@ export class S3Backend implements StorageBackend {
   readonly #keys: KeyMapper;
   readonly #objectFields: Record<string, unknown>;
   #redirectClient: S3Client | undefined;
+  /** The fast path for small objects; not used with a caller's own client, whose settings it cannot see. */
+  readonly #direct: DirectRequests | undefined;
 
   constructor(options: S3Options) {
     this.#o = options;
@@ -62,6 +65,11 @@ export class S3Backend implements StorageBackend {
       ...(options.encrypt ? { ServerSideEncryption: options.keyId ? 'aws:kms' : 'AES256' } : {}),
       ...(options.encrypt && options.keyId ? { SSEKMSKeyId: options.keyId } : {}),
     };
+    this.#direct = options.client === undefined ? new DirectRequests(this.client, options, this.#objectFields) : undefined;
+  }
+
+  async #directPath(): Promise<DirectRequests | undefined> {
+    return this.#direct !== undefined && (await this.#direct.available()) ? this.#direct : undefined;
   }
 
   /** The object key of `path` (for middleware such as a CDN redirector). */
@@ -75,6 +83,8 @@ export class S3Backend implements StorageBackend {
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
     try {
+      const direct = await this.#directPath();
+      if (direct !== undefined) return await direct.get(this.key(path), signal);
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }), { abortSignal: signal });
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (error) {
@@ -84,6 +94,8 @@ export class S3Backend implements StorageBackend {
   }
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+    const direct = await this.#directPath();
+    if (direct !== undefined) return direct.put(this.key(path), content, signal);
     await this.client.send(
       new PutObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Body: content, ContentLength: content.length, ContentType: 'application/octet-stream', ...this.#objectFields }),
       { abortSignal: signal },
@@ -187,6 +199,8 @@ export class S3Backend implements StorageBackend {
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       try {
+        const direct = await this.#directPath();
+        if (direct !== undefined) return { path, ...(await direct.head(this.key(path), signal)), isDir: false };
         const out = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }), { abortSignal: signal });
         return { path, size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0), isDir: false };
       } catch (error) {
