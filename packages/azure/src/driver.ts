@@ -1,5 +1,5 @@
 /** The Azure Blob Storage backend and AzureDriver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.4. */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
@@ -17,7 +17,7 @@ import {
 import {
   BaseDriver,
   DriverError,
-  InvalidOffsetError,
+  readerAtEnd,
   KeyMapper,
   PathNotFoundError,
   ROOT,
@@ -102,10 +102,8 @@ export class AzureBackend implements StorageBackend {
     } catch (error) {
       if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
       if (!isInvalidRange(error)) throw error;
-      // 416: offset ≥ size. Equal is an empty stream, beyond is an error.
-      const { size } = await this.stat(path, signal);
-      if (offset === size) return Readable.from([]);
-      throw new InvalidOffsetError(path, offset, { cause: error });
+      // 416: offset ≥ size.
+      return readerAtEnd(path, offset, (await this.stat(path, signal)).size, error);
     }
   }
 

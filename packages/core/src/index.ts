@@ -44,7 +44,7 @@ export { create, register, registeredDrivers, unregister, type DriverFactory, ty
 export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';
 export { ParameterReader, formatSize, parseDuration, parseSize, type DriverParameters } from './params.js';
-export { readAll, toBuffer } from './stream.js';
+export { readAll, readerAtEnd, toBuffer } from './stream.js';
 export { guardWalkFn, walkByListing, walkEntries, walkSortedKeys, type GuardedWalkFn } from './walk.js';
 export { ManagedFileWriter, PartUploader, type PartUploaderOptions } from './writer.js';
 export { ATTRIBUTES as TRACE_ATTRIBUTES } from './tracing.js';

@@ -1,5 +1,7 @@
 /** Stream helpers driver authors and users share. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+
+import { InvalidOffsetError } from './errors.js';
 
 /** Reads a whole stream into one Buffer. For objects known to be small. */
 export async function readAll(stream: Readable, signal?: AbortSignal): Promise<Buffer> {
@@ -15,4 +17,14 @@ export async function readAll(stream: Readable, signal?: AbortSignal): Promise<B
 export function toBuffer(content: Uint8Array | string): Buffer {
   if (typeof content === 'string') return Buffer.from(content);
   return Buffer.isBuffer(content) ? content : Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+}
+
+/**
+ * The contract's reader rule at or past the end of an object of `size` bytes: an empty stream at
+ * exactly the size, InvalidOffsetError beyond it. For backends whose ranged read refuses both alike
+ * (HTTP 416) or that check the size first; `cause` is the refusal, if any.
+ */
+export function readerAtEnd(path: string, offset: number, size: number, cause?: unknown): Readable {
+  if (offset === size) return Readable.from([]);
+  throw new InvalidOffsetError(path, offset, cause === undefined ? {} : { cause });
 }

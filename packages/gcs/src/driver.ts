@@ -1,11 +1,11 @@
 /** The Google Cloud Storage backend and GcsDriver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.5. */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 import type { Bucket, File, FileMetadata } from '@google-cloud/storage';
 import {
   BaseDriver,
   DriverError,
-  InvalidOffsetError,
+  readerAtEnd,
   KeyMapper,
   PathNotFoundError,
   ROOT,
@@ -73,8 +73,7 @@ export class GcsBackend implements StorageBackend {
   async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
     // A ranged read of an offset at or past the end fails late, inside the stream: check the size first.
     const { size } = await this.#statFile(path, signal);
-    if (offset > size) throw new InvalidOffsetError(path, offset);
-    if (offset === size) return Readable.from([]);
+    if (offset >= size) return readerAtEnd(path, offset, size);
     return this.#file(path).createReadStream({ start: offset, validation: false });
   }
 

@@ -1,5 +1,5 @@
 /** The S3 backend and S3Driver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.3. */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 import {
   CompleteMultipartUploadCommand,
@@ -22,7 +22,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   BaseDriver,
   DriverError,
-  InvalidOffsetError,
+  readerAtEnd,
   KeyMapper,
   PathNotFoundError,
   ROOT,
@@ -112,10 +112,8 @@ export class S3Backend implements StorageBackend {
     } catch (error) {
       if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
       if (!isInvalidRange(error)) throw error;
-      // 416: offset ≥ size. Equal is an empty stream, beyond is an error.
-      const { size } = await this.stat(path, signal);
-      if (offset === size) return Readable.from([]);
-      throw new InvalidOffsetError(path, offset, { cause: error });
+      // 416: offset ≥ size.
+      return readerAtEnd(path, offset, (await this.stat(path, signal)).size, error);
     }
   }
 
