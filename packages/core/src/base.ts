@@ -5,7 +5,6 @@
  * for it, traces each operation, and enforces the writer and walk state machines.
  */
 import type { Readable } from 'node:stream';
-import { addAbortSignal } from 'node:stream';
 
 import type {
   FileInfo,
@@ -18,10 +17,11 @@ import type {
   WalkOptions,
   WriterOptions,
 } from './driver.js';
-import { DriverError, InvalidOffsetError, StorageDriverError, isAbortError } from './errors.js';
+import { DriverError, InvalidOffsetError, StorageDriverError, isTransientError } from './errors.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { validatePath } from './path.js';
-import { toBuffer } from './stream.js';
+import { untilAborted } from './abort.js';
+import { guardedStream, toBuffer } from './stream.js';
 import { ATTRIBUTES, traced } from './tracing.js';
 import { guardWalkFn, walkByListing } from './walk.js';
 import { ManagedFileWriter } from './writer.js';
@@ -76,7 +76,7 @@ export class BaseDriver implements StorageDriver {
       if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(path, offset);
       validatePath(path);
       const stream = await this.backend.reader(path, offset, options.signal);
-      return options.signal ? addAbortSignal(options.signal, stream) : stream;
+      return guardedStream(stream, (error) => this.#shape(error), options.signal);
     });
   }
 
@@ -85,7 +85,7 @@ export class BaseDriver implements StorageDriver {
     return this.#run('Writer', { [ATTRIBUTES.path]: path, [ATTRIBUTES.append]: append }, options.signal, async () => {
       validatePath(path);
       const backendWriter = await this.backend.writer(path, append, options.signal);
-      return new ManagedFileWriter(backendWriter, (error) => this.#shape(error));
+      return new ManagedFileWriter(backendWriter, (error, signal) => this.#shape(error, signal));
     });
   }
 
@@ -105,10 +105,13 @@ export class BaseDriver implements StorageDriver {
 
   move(sourcePath: string, destPath: string, options: OperationOptions = {}): Promise<void> {
     const attributes = { [ATTRIBUTES.sourcePath]: sourcePath, [ATTRIBUTES.destPath]: destPath };
-    return this.#run('Move', attributes, options.signal, () => {
+    return this.#run('Move', attributes, options.signal, async () => {
       validatePath(sourcePath);
       validatePath(destPath);
-      return this.backend.move(sourcePath, destPath, options.signal);
+      if (sourcePath !== destPath) return this.backend.move(sourcePath, destPath, options.signal);
+      // Onto itself: nothing to do, decided here once (a copy onto itself then a delete of the
+      // "source" would destroy the object). A missing path or a directory fails as any move does.
+      if ((await this.backend.stat(sourcePath, options.signal)).isDir) throw directoryMoveError(sourcePath);
     });
   }
 
@@ -165,9 +168,9 @@ export class BaseDriver implements StorageDriver {
     return traced(operation, attributes, async () => {
       try {
         signal?.throwIfAborted();
-        return await (limited ? this.#limit(fn, signal) : fn());
+        return await untilAborted(limited ? this.#limit(fn, signal) : fn(), signal);
       } catch (error) {
-        throw this.#shape(error);
+        throw this.#shape(error, signal);
       }
     });
   }
@@ -176,15 +179,31 @@ export class BaseDriver implements StorageDriver {
     return this.#limiter ? this.#limiter.run(fn, signal) : fn();
   }
 
-  /** Typed errors keep their class and gain the driver name; aborts and the caller's own errors pass through; the rest is wrapped. */
-  #shape(error: unknown): unknown {
+  /**
+   * The caller's abort rejects with the signal's own reason; the caller's own errors pass through;
+   * typed errors keep their class and gain the driver name; anything else (an SDK error, a reset
+   * socket, whatever it is named) becomes a DriverError with it as `cause`, retryable when transient.
+   */
+  #shape(error: unknown, signal?: AbortSignal): unknown {
     if (error instanceof CallbackError) return error.error;
+    if (signal?.aborted) return signal.reason;
     if (error instanceof StorageDriverError) {
       if (error.driverName === '') error.driverName = this.backend.name;
       return error;
     }
-    if (isAbortError(error)) return error;
-    const detail = error instanceof Error ? error.message : String(error);
-    return new DriverError(detail, { driverName: this.backend.name, cause: error });
+    return new DriverError(describe(error), { driverName: this.backend.name, cause: error, retryable: isTransientError(error) });
   }
+}
+
+/** A message for a foreign error that is never empty (some SDK errors carry none). */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.message !== '') return error.message;
+  const fields = error as { code?: unknown; statusCode?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const status = fields.$metadata?.httpStatusCode ?? fields.statusCode;
+  return [error.name, fields.code, status === undefined ? undefined : `HTTP ${String(status)}`].filter((part) => part !== undefined && part !== '').join(', ');
+}
+
+export function directoryMoveError(path: string): DriverError {
+  return new DriverError(`cannot move ${path}: it is a directory (move moves one file)`, { path });
 }

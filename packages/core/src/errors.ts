@@ -16,12 +16,15 @@ export type ErrorCode =
   | 'UNSUPPORTED_METHOD'
   | 'INVALID_PARAMETER'
   | 'DRIVER_NOT_REGISTERED'
+  | 'PRECONDITION_FAILED'
   | 'DRIVER_ERROR';
 
 export interface ErrorDetails {
   driverName?: string;
   path?: string;
   cause?: unknown;
+  /** The failure is transient (a cut connection, a 5xx, a throttle): the same call may succeed later. */
+  retryable?: boolean;
 }
 
 export abstract class StorageDriverError extends Error {
@@ -32,11 +35,18 @@ export abstract class StorageDriverError extends Error {
   /** Filled in by the base wrapper when the driver that raised the error did not. */
   driverName: string;
   readonly path: string | undefined;
+  /**
+   * True for a transport failure or a transient service answer (reset, timeout, 5xx, throttling)
+   * that survived the driver's own retries: the same call may succeed later. False for a permanent
+   * answer (not found, invalid input, refused credentials).
+   */
+  readonly retryable: boolean;
 
   constructor(details: ErrorDetails = {}) {
     super(undefined, details.cause === undefined ? undefined : { cause: details.cause });
     this.driverName = details.driverName ?? '';
     this.path = details.path;
+    this.retryable = details.retryable ?? false;
     Object.defineProperty(this, BRAND, { value: true });
   }
 
@@ -52,7 +62,7 @@ export abstract class StorageDriverError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { code: this.code, driver: this.driverName, path: this.path, message: this.message };
+    return { code: this.code, driver: this.driverName, path: this.path, retryable: this.retryable, message: this.message };
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -177,6 +187,26 @@ export class DriverNotRegisteredError extends StorageDriverError {
   }
 }
 
+/**
+ * A condition the operation depended on no longer holds: the object a reader was resuming changed
+ * (another version replaced it mid-read).
+ */
+export class PreconditionFailedError extends StorageDriverError {
+  static override readonly errorCode = 'PRECONDITION_FAILED';
+  readonly code = 'PRECONDITION_FAILED';
+  declare readonly path: string;
+  readonly detail: string;
+
+  constructor(path: string, detail: string, details: Omit<ErrorDetails, 'path'> = {}) {
+    super({ ...details, path });
+    this.detail = detail;
+  }
+
+  protected describe(): string {
+    return `${prefix(this.driverName)}precondition failed: ${this.path}: ${this.detail}`;
+  }
+}
+
 /** The catch-all: anything else that went wrong, with the backend's error as `cause`. */
 export class DriverError extends StorageDriverError {
   static override readonly errorCode = 'DRIVER_ERROR';
@@ -203,9 +233,56 @@ function showValue(value: unknown): string {
   }
 }
 
-/** True for the rejection of an aborted operation (the signal's reason or a Node AbortError). */
-export function isAbortError(error: unknown): boolean {
-  // By name, not instanceof: a signal's reason may be a DOMException from another realm.
-  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
-  return name === 'AbortError' || name === 'TimeoutError';
+/**
+ * True when `error` is the caller's own abort: only when the caller's signal is aborted. SDKs name
+ * transport failures `AbortError` or `TimeoutError` too (a reset socket, a server timeout), so the
+ * name of an error proves nothing on its own.
+ */
+export function isAbortError(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && (error === signal.reason || errorName(error) === 'AbortError' || errorName(error) === 'TimeoutError');
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const TRANSIENT_MESSAGE = /socket hang up|premature close|ECONNRESET|EPIPE|other side closed|network error|request aborted|terminated/i;
+
+/**
+ * True for a failure worth retrying: a transport error (reset, refused, timed out, cut body) or a
+ * transient HTTP status (408, 429, 5xx), found on the error or anywhere along its `cause` chain.
+ * Knows the shapes of Node's, undici's and the AWS, Azure and Google SDKs' errors.
+ */
+export function isTransientError(error: unknown): boolean {
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 8; depth++) {
+    const e = current as { code?: unknown; status?: unknown; statusCode?: unknown; $metadata?: { httpStatusCode?: unknown }; $retryable?: unknown; message?: unknown; name?: unknown; cause?: unknown };
+    if (current instanceof StorageDriverError) return current.retryable;
+    if (typeof e.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
+    if (e.$retryable !== undefined && e.$retryable !== null) return true;
+    for (const status of [e.$metadata?.httpStatusCode, e.statusCode, e.status, e.code]) {
+      if (typeof status === 'number' && TRANSIENT_STATUS.has(status)) return true;
+    }
+    // Named like an abort but not the caller's (callers check their signal first): a cut connection.
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || (typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message))) return true;
+    current = e.cause;
+  }
+  return false;
+}
+
+function errorName(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
 }

@@ -18,9 +18,11 @@ export {
   InvalidParameterError,
   InvalidPathError,
   PathNotFoundError,
+  PreconditionFailedError,
   StorageDriverError,
   UnsupportedMethodError,
   isAbortError,
+  isTransientError,
   type ErrorCode,
   type ErrorDetails,
 } from './errors.js';
@@ -39,12 +41,14 @@ export {
   pathProblem,
   validatePath,
 } from './path.js';
-export { BaseDriver, type BaseDriverOptions } from './base.js';
+export { untilAborted } from './abort.js';
+export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.js';
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';
 export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';
 export { ParameterReader, formatSize, parseDuration, parseSize, type DriverParameters } from './params.js';
-export { readAll, readerAtEnd, toBuffer } from './stream.js';
+export { DEFAULT_ATTEMPTS, resumableReader, retry, type OpenRange, type RangeResponse, type RetryOptions } from './retry.js';
+export { guardedStream, readAll, readerAtEnd, toBuffer } from './stream.js';
 export { guardWalkFn, walkByListing, walkEntries, walkSortedKeys, type GuardedWalkFn } from './walk.js';
-export { ManagedFileWriter, PartUploader, type PartUploaderOptions } from './writer.js';
+export { ManagedFileWriter, PartUploader, contiguousParts, type PartUploaderOptions } from './writer.js';
 export { ATTRIBUTES as TRACE_ATTRIBUTES } from './tracing.js';

@@ -139,6 +139,40 @@ export class ParameterReader {
     return Math.max(parsed, min);
   }
 
+  /**
+   * An endpoint URL, checked at creation so a malformed one never fails at first use: an `http` or
+   * `https` scheme (or none, when `defaultScheme` supplies it), a host, a port from 1 to 65535 if
+   * given, no credentials, query or fragment, and a path only with `allowPath`. Returns the URL
+   * without a trailing slash, or undefined when the parameter is absent or empty.
+   */
+  endpoint(name: string, options: { defaultScheme?: 'http' | 'https'; allowPath?: boolean } = {}): string | undefined {
+    const value = this.string(name, '').trim();
+    if (value === '') return undefined;
+    const accepted = `an http(s) URL such as https://host:port${options.allowPath ? '/path' : ''}${options.defaultScheme ? ' (the scheme may be left out)' : ''}`;
+    const text = options.defaultScheme !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? `${options.defaultScheme}://${value}` : value;
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw this.#error(name, value, accepted);
+    }
+    const explicitPort = /^[a-z]+:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d*)/i.exec(text)?.[1];
+    if (
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.hostname === '' ||
+      /\s/.test(value) ||
+      url.username !== '' ||
+      url.password !== '' ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      (explicitPort !== undefined && !(Number(explicitPort) >= 1)) ||
+      (!options.allowPath && url.pathname !== '/')
+    ) {
+      throw this.#error(name, value, accepted);
+    }
+    return url.href.replace(/\/$/, '');
+  }
+
   /** A nested map (YAML mapping / JSON object), for parameters such as `credentials`. */
   map(name: string): Record<string, unknown> | undefined {
     const value = this.#values[name];

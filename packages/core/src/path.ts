@@ -101,6 +101,17 @@ export class KeyMapper {
     return path === ROOT ? this.prefix : `${this.key(path)}/`;
   }
 
+  /**
+   * The prefix of the driver's own hidden state of one kind (`uploads`, …): `<root>~<kind>/`, a
+   * sibling of the root, not a child, so that no driver whose root lies above this one (root `a`
+   * above root `a/b`) sees a directory `/b` made only of hidden keys: it sees `/b~<kind>`, which
+   * is outside the path grammar and filtered from every list and walk. With no root it is
+   * `~<kind>/`, which sorts after every visible key.
+   */
+  hidden(kind: string): string {
+    return `${this.prefix.replace(/\/$/, '')}~${kind}/`;
+  }
+
   /** The path of `key`, which must lie under the prefix. A trailing slash (a directory marker) is dropped. */
   path(key: string): string {
     const rest = key.slice(this.prefix.length).replace(/\/+$/, '');

@@ -28,3 +28,37 @@ export function readerAtEnd(path: string, offset: number, size: number, cause?: 
   if (offset === size) return Readable.from([]);
   throw new InvalidOffsetError(path, offset, cause === undefined ? {} : { cause });
 }
+
+/**
+ * The stream a caller gets from a reader: the backend's bytes, unchanged and without a copy, but
+ * every error shaped (typed, with the driver name) and an abort of `signal` destroying it with the
+ * signal's own reason.
+ */
+export function guardedStream(source: Readable, shapeError: (error: unknown) => unknown, signal?: AbortSignal): Readable {
+  const guarded = new Readable({
+    highWaterMark: source.readableHighWaterMark,
+    read() {
+      source.resume();
+    },
+    destroy(error, callback) {
+      signal?.removeEventListener('abort', onAbort);
+      source.destroy();
+      callback(error);
+    },
+  });
+  const onAbort = (): void => void guarded.destroy(signal!.reason as Error);
+  source.on('data', (chunk: Buffer) => {
+    if (!guarded.push(chunk)) source.pause();
+  });
+  source.once('end', () => {
+    signal?.removeEventListener('abort', onAbort);
+    guarded.push(null);
+  });
+  source.on('error', (error) => {
+    if (!guarded.destroyed) guarded.destroy((signal?.aborted ? signal.reason : shapeError(error)) as Error);
+  });
+  source.pause();
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return guarded;
+}

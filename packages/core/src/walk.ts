@@ -13,7 +13,7 @@
  */
 import type { FileInfo, StorageBackend, StorageDriver, WalkDecision, WalkFn, WalkOptions } from './driver.js';
 import { PathNotFoundError } from './errors.js';
-import { ROOT, compareWalkOrder, isWithin, parentPath } from './path.js';
+import { ROOT, compareWalkOrder, isValidPath, isWithin, parentPath } from './path.js';
 
 type Lister = Pick<StorageBackend, 'list' | 'stat'>;
 
@@ -95,6 +95,9 @@ function compareNames(a: string, b: string): number {
  * order of their keys (files, and directory markers as `isDir` entries), and this infers every
  * directory and emits it just before its first entry. `startAfter` should also be sent to the
  * listing so the service skips ahead; this drops whatever still comes at or before it.
+ * Entries whose path is outside the path grammar (a driver's hidden upload state, possibly another
+ * driver's whose root lies below this one's, or keys another tool wrote) are skipped before any
+ * directory is inferred from them, so they never surface, not even as a directory.
  * Returns whether anything was found below `from`.
  */
 export async function walkSortedKeys(
@@ -110,6 +113,7 @@ export async function walkSortedKeys(
   for await (const page of pages) {
     signal?.throwIfAborted();
     for (const entry of page) {
+      if (!isValidPath(entry.path)) continue;
       found = true;
       const dir = entry.isDir ? entry.path : parentPath(entry.path);
       if (dir !== openDir) {

@@ -4,6 +4,7 @@
  */
 import { Writable } from 'node:stream';
 
+import { untilAborted } from './abort.js';
 import type { BackendWriter, FileWriter, OperationOptions } from './driver.js';
 import { DriverError } from './errors.js';
 
@@ -13,18 +14,25 @@ type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
  * The FileWriter state machine:
  * - write: only while open; writes run one at a time in call order.
  * - close: persists for a later append; a no-op once closed, committed or cancelled.
- * - commit: only while open. cancel: while open; a no-op once cancelled.
- * A failed write or commit leaves the writer failed: further writes and commits reject with that
- * error; cancel (to clean up) and close still run.
+ * - commit: while open; again after it succeeded, a no-op success (commit is idempotent); again
+ *   after it failed, a new try of the backend's commit (which must then either finish the upload or
+ *   find it already committed).
+ * - cancel: while open; a no-op once cancelled.
+ * A failed write leaves the writer failed: further writes and commits reject with that error (the
+ * upload stays resumable from a new writer with append); cancel and close still run. A write after
+ * a commit was tried rejects.
+ * An aborted call rejects with the signal's reason at once; the backend step it started still runs
+ * to its end before the next step starts.
  */
 export class ManagedFileWriter implements FileWriter {
   readonly #backend: BackendWriter;
-  readonly #shape: (error: unknown) => unknown;
+  readonly #shape: (error: unknown, signal?: AbortSignal) => unknown;
   #state: WriterState = 'open';
   #failure: unknown = undefined;
+  #commitTried = false;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(backend: BackendWriter, shapeError: (error: unknown) => unknown = (error) => error) {
+  constructor(backend: BackendWriter, shapeError: (error: unknown, signal?: AbortSignal) => unknown = (error) => error) {
     this.#backend = backend;
     this.#shape = shapeError;
   }
@@ -35,20 +43,21 @@ export class ManagedFileWriter implements FileWriter {
 
   write(chunk: Uint8Array | string, options: OperationOptions = {}): Promise<void> {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    return this.#serialize(async () => {
+    return this.#serialize(options.signal, async () => {
       this.#requireOpen('write');
+      if (this.#commitTried) throw this.#shape(new DriverError('cannot write: a commit was already tried'));
       options.signal?.throwIfAborted();
       if (buffer.length === 0) return;
       try {
         await this.#backend.write(buffer, options.signal);
       } catch (error) {
-        throw this.#fail(error);
+        throw this.#fail(error, options.signal);
       }
     });
   }
 
   close(): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#serialize(undefined, async () => {
       if (this.#state !== 'open') return;
       this.#state = 'closed';
       try {
@@ -60,27 +69,29 @@ export class ManagedFileWriter implements FileWriter {
   }
 
   commit(options: OperationOptions = {}): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#serialize(options.signal, async () => {
+      if (this.#state === 'committed') return;
       this.#requireOpen('commit');
       options.signal?.throwIfAborted();
+      this.#commitTried = true;
       try {
         await this.#backend.commit(options.signal);
         this.#state = 'committed';
       } catch (error) {
-        throw this.#fail(error);
+        throw this.#shape(error, options.signal);
       }
     });
   }
 
   cancel(options: OperationOptions = {}): Promise<void> {
-    return this.#serialize(async () => {
+    return this.#serialize(options.signal, async () => {
       if (this.#state === 'cancelled') return;
       if (this.#state !== 'open') throw this.#shape(new DriverError(`cannot cancel: writer already ${this.#state}`));
       this.#state = 'cancelled';
       try {
         await this.#backend.cancel(options.signal);
       } catch (error) {
-        throw this.#shape(error);
+        throw this.#shape(error, options.signal);
       }
     });
   }
@@ -100,11 +111,11 @@ export class ManagedFileWriter implements FileWriter {
     });
   }
 
-  #serialize(step: () => Promise<void>): Promise<void> {
+  #serialize(signal: AbortSignal | undefined, step: () => Promise<void>): Promise<void> {
     const run = this.#queue.then(step);
     // The queue only orders steps; each caller sees its own step's result.
     this.#queue = run.catch(() => undefined);
-    return run;
+    return untilAborted(run, signal);
   }
 
   #requireOpen(operation: string): void {
@@ -112,8 +123,8 @@ export class ManagedFileWriter implements FileWriter {
     if (this.#state !== 'open') throw this.#shape(new DriverError(`cannot ${operation}: writer already ${this.#state}`));
   }
 
-  #fail(error: unknown): unknown {
-    const shaped = this.#shape(error);
+  #fail(error: unknown, signal?: AbortSignal): unknown {
+    const shaped = this.#shape(error, signal);
     this.#failure ??= shaped;
     return shaped;
   }
@@ -222,4 +233,16 @@ export class PartUploader {
   #throwIfFailed(): void {
     if (this.#failure !== undefined) throw this.#failure;
   }
+}
+
+/**
+ * The part of a resumable upload that holds the stream: parts numbered from `first` without a gap,
+ * with their total size. A writer that died mid-upload may have left later parts behind a missing
+ * one; those are overwritten by the resumed writer or left out of its commit.
+ */
+export function contiguousParts(sizes: ReadonlyMap<number, number>, first = 0): { count: number; bytes: number } {
+  let count = 0;
+  let bytes = 0;
+  for (let size = sizes.get(first); size !== undefined; size = sizes.get(first + ++count)) bytes += size;
+  return { count, bytes };
 }

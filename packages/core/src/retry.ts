@@ -1,0 +1,100 @@
+/**
+ * Retries of idempotent requests, and the readers that survive a cut connection by re-requesting
+ * the rest of the same object version. Drivers use these for requests that are safe to repeat
+ * (reads, listings, PUTs of whole objects or parts under a fixed name); never for one whose repeat
+ * could change the result.
+ */
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { DriverError, isTransientError } from './errors.js';
+
+export interface RetryOptions {
+  /** Tries in all, the first included. Default 4. */
+  attempts?: number;
+  /** The first backoff; each later one doubles, with full jitter, up to `maxDelayMs`. Default 50 ms. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+  /** Which failures are worth another try. Default: `isTransientError`. */
+  isRetryable?: (error: unknown) => boolean;
+}
+
+export const DEFAULT_ATTEMPTS = 4;
+
+function backoff(failures: number, options: RetryOptions): number {
+  const cap = Math.min(options.maxDelayMs ?? 2000, (options.baseDelayMs ?? 50) * 2 ** (failures - 1));
+  return Math.random() * cap;
+}
+
+/** Calls `fn` until it succeeds, a failure is not retryable, the attempts run out or the signal aborts. */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  const isRetryable = options.isRetryable ?? isTransientError;
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (attempt >= attempts || !isRetryable(error)) throw error;
+      await sleep(backoff(attempt, options), undefined, { signal: options.signal });
+    }
+  }
+}
+
+/** One response body of a ranged read. */
+export interface RangeResponse {
+  stream: Readable;
+  /** What pins the object version (an ETag, a generation); passed back to `open` on a resume. */
+  version: string | undefined;
+  /** The object's whole size when the response says it, so a body that ends early is caught. */
+  size?: number;
+}
+
+/**
+ * Requests the object from `offset`, pinned to `version` when one is given. A resume of a version
+ * that is gone must throw PreconditionFailedError (or PathNotFoundError when the object is gone).
+ */
+export type OpenRange = (offset: number, version: string | undefined, signal?: AbortSignal) => Promise<RangeResponse>;
+
+/**
+ * A reader that survives transport cuts: when the body fails with a transient error (or ends before
+ * the size the response announced) it re-requests the rest from the last byte delivered, pinned to
+ * the first response's version, with bounded retries and backoff. It never ends short silently:
+ * a cut it cannot mend is an error of the stream.
+ */
+export async function resumableReader(offset: number, open: OpenRange, options: RetryOptions = {}): Promise<Readable> {
+  const { signal } = options;
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  const first = await retry(() => open(offset, undefined, signal), options);
+  async function* body(): AsyncGenerator<Buffer> {
+    let response = first;
+    let position = offset;
+    let failures = 0;
+    for (;;) {
+      let cut: unknown;
+      try {
+        for await (const chunk of response.stream) {
+          const buffer = chunk as Buffer;
+          position += buffer.length;
+          failures = 0;
+          yield buffer;
+        }
+        if (response.size === undefined || position >= response.size) return;
+        cut = new Error(`the body ended at byte ${position} of ${response.size}`);
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (!isTransientError(error)) throw error;
+        cut = error;
+      }
+      response.stream.destroy();
+      if (++failures >= attempts) {
+        throw new DriverError(`read cut at byte ${position} and not resumed after ${failures} tries`, { retryable: true, cause: cut });
+      }
+      await sleep(backoff(failures, options), undefined, { signal });
+      response = await retry(() => open(position, first.version, signal), { ...options, attempts: attempts - failures });
+    }
+  }
+  return Readable.from(body(), { objectMode: false, highWaterMark: 1024 * 1024 });
+}
