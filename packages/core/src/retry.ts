@@ -61,8 +61,9 @@ export type OpenRange = (offset: number, version: string | undefined, signal?: A
 /**
  * A reader that survives transport cuts: when the body fails with a transient error (or ends before
  * the size the response announced) it re-requests the rest from the last byte delivered, pinned to
- * the first response's version, with bounded retries and backoff. It never ends short silently:
- * a cut it cannot mend is an error of the stream.
+ * the first response's version, with backoff. `attempts` bounds the cuts in a row that deliver
+ * nothing (a connection that keeps making progress is resumed to the end). It never ends short
+ * silently: a cut it cannot mend is an error of the stream.
  */
 export async function resumableReader(offset: number, open: OpenRange, options: RetryOptions = {}): Promise<Readable> {
   const { signal } = options;

@@ -1,0 +1,272 @@
+import { Readable } from 'node:stream';
+
+import {
+  BaseDriver,
+  DriverError,
+  InvalidParameterError,
+  ParameterReader,
+  PathNotFoundError,
+  PreconditionFailedError,
+  StorageDriverError,
+  contiguousParts,
+  isAbortError,
+  isTransientError,
+  readAll,
+  resumableReader,
+  retry,
+  walkSortedKeys,
+  type FileInfo,
+} from '../src/index.js';
+import { MapBackend } from './fixtures.js';
+
+/** Bytes whose value depends on their position, so a resume at the wrong offset shows. */
+function patterned(size: number): Buffer {
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 31 + (i >> 8)) & 0xff;
+  return data;
+}
+
+function resetError(): Error {
+  return Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+}
+
+describe('move onto itself', () => {
+  test('leaves the object as it is, without calling the backend move', async () => {
+    const backend = new MapBackend(['/a/b']);
+    backend.move = async () => {
+      throw new Error('backend move must not run');
+    };
+    const driver = new BaseDriver(backend);
+    await driver.move('/a/b', '/a/b');
+    expect((await driver.getContent('/a/b')).toString()).toBe('/a/b');
+  });
+
+  test('a missing path is PathNotFound and a directory is an error', async () => {
+    const driver = new BaseDriver(new MapBackend(['/a/b']));
+    await expect(driver.move('/nope', '/nope')).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.move('/a', '/a')).rejects.toThrow('map: cannot move /a: it is a directory');
+  });
+});
+
+describe('caller aborts and transport failures', () => {
+  test('an SDK error named TimeoutError or AbortError without the caller aborting is a retryable DriverError', async () => {
+    const backend = new MapBackend(['/a']);
+    const driver = new BaseDriver(backend);
+    for (const name of ['TimeoutError', 'AbortError']) {
+      const cut = Object.assign(new Error('socket hang up'), { name });
+      backend.getContent = async () => Promise.reject(cut);
+      const error = await driver.getContent('/a', { signal: new AbortController().signal }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DriverError);
+      expect(error).toMatchObject({ driverName: 'map', retryable: true, cause: cut });
+    }
+  });
+
+  test('a permanent failure is not retryable, and its message is never empty', async () => {
+    const backend = new MapBackend(['/a']);
+    backend.stat = async () => Promise.reject(Object.assign(new Error(''), { name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }));
+    const error = (await new BaseDriver(backend).stat('/a').catch((e: unknown) => e)) as DriverError;
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe('map: NoSuchBucket, HTTP 404');
+  });
+
+  test('an abort in flight rejects with the caller\'s own reason at once, even when the backend ignores the signal', async () => {
+    const backend = new MapBackend(['/a']);
+    backend.getContent = () => new Promise((resolve) => setTimeout(() => resolve(Buffer.from('late')), 1000).unref());
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    const pending = new BaseDriver(backend).getContent('/a', { signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 10);
+    const started = performance.now();
+    await expect(pending).rejects.toBe(reason);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  test('a reader stream aborted while consumed errors with the reason; its other errors are typed', async () => {
+    const backend = new MapBackend(['/a']);
+    const source = new Readable({ read() {} });
+    backend.reader = async () => source;
+    const controller = new AbortController();
+    const reason = new Error('stop reading');
+    const stream = await new BaseDriver(backend).reader('/a', 0, { signal: controller.signal });
+    source.push(Buffer.from('x'));
+    const failure = readAll(stream).catch((e: unknown) => e);
+    controller.abort(reason);
+    expect(await failure).toBe(reason);
+    expect(source.destroyed).toBe(true);
+
+    const other = new Readable({ read() {} });
+    backend.reader = async () => other;
+    const second = await new BaseDriver(backend).reader('/a');
+    const typed = readAll(second).catch((e: unknown) => e);
+    other.destroy(resetError());
+    expect(await typed).toMatchObject({ code: 'DRIVER_ERROR', driverName: 'map', retryable: true });
+  });
+
+  test('isAbortError is true only when the caller\'s signal is aborted', () => {
+    const named = Object.assign(new Error('x'), { name: 'AbortError' });
+    expect(isAbortError(named, undefined)).toBe(false);
+    expect(isAbortError(named, new AbortController().signal)).toBe(false);
+    expect(isAbortError(named, AbortSignal.abort())).toBe(true);
+  });
+
+  test('isTransientError knows resets, 5xx and throttling, and follows causes', () => {
+    expect(isTransientError(resetError())).toBe(true);
+    expect(isTransientError(new Error('outer', { cause: { code: 'UND_ERR_SOCKET' } }))).toBe(true);
+    expect(isTransientError({ statusCode: 503 })).toBe(true);
+    expect(isTransientError({ $metadata: { httpStatusCode: 429 } })).toBe(true);
+    expect(isTransientError({ statusCode: 404 })).toBe(false);
+    expect(isTransientError(new PathNotFoundError('/a'))).toBe(false);
+    expect(isTransientError(new DriverError('cut', { retryable: true }))).toBe(true);
+  });
+});
+
+describe('commit', () => {
+  test('a failed commit can be tried again, and the second try runs the backend commit', async () => {
+    const backend = new MapBackend();
+    const driver = new BaseDriver(backend);
+    let commits = 0;
+    const inner = await backend.writer('/a');
+    backend.writer = async () => ({
+      ...inner,
+      get size() {
+        return inner.size;
+      },
+      write: inner.write,
+      commit: async () => {
+        if (++commits === 1) throw resetError();
+        await inner.commit();
+      },
+    });
+    const writer = await driver.writer('/a');
+    await writer.write('hello');
+    await expect(writer.commit()).rejects.toMatchObject({ retryable: true });
+    await writer.commit();
+    await writer.commit();
+    expect(commits).toBe(2);
+    expect((await driver.getContent('/a')).toString()).toBe('hello');
+    await expect(writer.write('more')).rejects.toThrow('already committed');
+  });
+});
+
+describe('retry', () => {
+  test('retries transient failures up to the attempts, never permanent ones', async () => {
+    let calls = 0;
+    await expect(retry(async () => { calls++; throw resetError(); }, { attempts: 3, baseDelayMs: 1 })).rejects.toThrow('ECONNRESET');
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(retry(async () => { calls++; throw new PathNotFoundError('/a'); }, { baseDelayMs: 1 })).rejects.toBeInstanceOf(PathNotFoundError);
+    expect(calls).toBe(1);
+    calls = 0;
+    expect(await retry(async () => (++calls < 3 ? Promise.reject(resetError()) : 'ok'), { baseDelayMs: 1 })).toBe('ok');
+  });
+});
+
+describe('resumableReader', () => {
+  const data = patterned(100_000);
+
+  /** Serves `data` from an offset, cutting the body after `cutAfter` bytes the first `cuts` times. */
+  function server(options: { cuts: number; cutAfter: number; version?: () => string; short?: boolean }) {
+    const opened: Array<{ offset: number; version: string | undefined }> = [];
+    const open = async (offset: number, version: string | undefined) => {
+      opened.push({ offset, version });
+      const current = options.version?.() ?? 'v1';
+      if (version !== undefined && version !== current) throw new PreconditionFailedError('/a', 'changed');
+      const rest = data.subarray(offset);
+      const cut = opened.length <= options.cuts;
+      const chunks = cut ? [rest.subarray(0, options.cutAfter)] : [rest.subarray(0, 30_000), rest.subarray(30_000)];
+      const stream = new Readable({
+        read() {
+          const next = chunks.shift();
+          if (next !== undefined) this.push(next);
+          else if (cut && !options.short) this.destroy(resetError());
+          else this.push(null);
+        },
+      });
+      return { stream, version: current, size: data.length };
+    };
+    return { open, opened };
+  }
+
+  test('a body cut mid-way resumes from the last byte delivered, pinned to the first version', async () => {
+    const { open, opened } = server({ cuts: 2, cutAfter: 12_345 });
+    const stream = await resumableReader(500, open, { baseDelayMs: 1 });
+    expect((await readAll(stream)).equals(data.subarray(500))).toBe(true);
+    expect(opened).toEqual([
+      { offset: 500, version: undefined },
+      { offset: 500 + 12_345, version: 'v1' },
+      { offset: 500 + 2 * 12_345, version: 'v1' },
+    ]);
+  });
+
+  test('a body that ends before the announced size is resumed, not taken as the end', async () => {
+    const { open } = server({ cuts: 1, cutAfter: 777, short: true });
+    expect((await readAll(await resumableReader(0, open, { baseDelayMs: 1 }))).equals(data)).toBe(true);
+  });
+
+  test('an object replaced between the cut and the resume fails the stream with PreconditionFailed', async () => {
+    let version = 'v1';
+    const { open } = server({ cuts: 1, cutAfter: 1000, version: () => version });
+    const stream = await resumableReader(0, open, { baseDelayMs: 1 });
+    version = 'v2';
+    await expect(readAll(stream)).rejects.toBeInstanceOf(PreconditionFailedError);
+  });
+
+  test('cuts that keep delivering are resumed to the end: the attempts count cuts in a row without progress', async () => {
+    const { open, opened } = server({ cuts: 20, cutAfter: 1000 });
+    expect((await readAll(await resumableReader(0, open, { attempts: 3, baseDelayMs: 1 }))).equals(data)).toBe(true);
+    expect(opened).toHaveLength(21);
+  });
+
+  test('cuts without progress beyond the attempts fail the stream with a retryable typed error, never a short end', async () => {
+    const { open } = server({ cuts: 100, cutAfter: 0 });
+    const failure = (await readAll(await resumableReader(0, open, { attempts: 3, baseDelayMs: 1 })).catch((e: unknown) => e)) as StorageDriverError;
+    expect(failure).toBeInstanceOf(StorageDriverError);
+    expect(failure.retryable).toBe(true);
+  });
+});
+
+describe('endpoint parameters', () => {
+  const read = (value: unknown, options = {}) => new ParameterReader('x', { endpoint: value }, ['endpoint']).endpoint('endpoint', options);
+
+  test('well-formed endpoints are accepted and normalised', () => {
+    expect(read('http://127.0.0.1:9000/')).toBe('http://127.0.0.1:9000');
+    expect(read('https://s3.eu-west-1.amazonaws.com')).toBe('https://s3.eu-west-1.amazonaws.com');
+    expect(read('localhost:9000', { defaultScheme: 'http' })).toBe('http://localhost:9000');
+    expect(read('http://127.0.0.1:10000/devstoreaccount1', { allowPath: true })).toBe('http://127.0.0.1:10000/devstoreaccount1');
+    expect(read('')).toBeUndefined();
+  });
+
+  test.each(['ht!tp://bad host', 'http://', '127.0.0.1:notaport', 'http://bad host', 'http://h:99999', 'http://h:0', 'ftp://h', 'http://h/path', 'http://u:p@h', 'http://h?x=1'])(
+    '%j is an InvalidParameterError naming the parameter and the value',
+    (value) => {
+      let error: unknown;
+      try {
+        read(value);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidParameterError);
+      expect(error).toMatchObject({ parameter: 'endpoint', value });
+      expect((error as Error).message).toContain('expected an http(s) URL');
+    },
+  );
+});
+
+describe('hidden state in flat listings', () => {
+  test('keys outside the path grammar never surface, not even as a directory', async () => {
+    const entry = (path: string): FileInfo => ({ path, size: 1, modTime: new Date(0), isDir: false });
+    async function* pages() {
+      yield [entry('/a/x'), entry('/inner~uploads/1/000000'), entry('/b/~uploads/t')];
+      yield [entry('/c')];
+    }
+    const seen: string[] = [];
+    await walkSortedKeys('/', pages(), (info) => void seen.push(info.path));
+    expect(seen).toEqual(['/a', '/a/x', '/c']);
+  });
+});
+
+test('contiguousParts counts the parts from the first index up to the first gap', () => {
+  expect(contiguousParts(new Map([[0, 5], [1, 5], [3, 2]]))).toEqual({ count: 2, bytes: 10 });
+  expect(contiguousParts(new Map([[1, 5], [2, 1]]), 1)).toEqual({ count: 2, bytes: 6 });
+  expect(contiguousParts(new Map([[2, 5]]), 1)).toEqual({ count: 0, bytes: 0 });
+});
