@@ -46,6 +46,7 @@ export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.j
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';
 export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';
+export { ObjectStoreTree, type ListPage, type ListPageRequest, type ObjectEntry, type ObjectStoreRequests, type ObjectStoreTreeOptions } from './objectstore.js';
 export { ParameterReader, formatSize, parseDuration, parseSize, type DriverParameters } from './params.js';
 export { DEFAULT_ATTEMPTS, resumableReader, retry, type OpenRange, type RangeResponse, type RetryOptions } from './retry.js';
 export { guardedStream, readAll, readerAtEnd, toBuffer } from './stream.js';

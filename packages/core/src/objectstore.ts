@@ -1,0 +1,154 @@
+/**
+ * What every key/value object store driver shares (S3, Azure, GCS, and the ones to come): the
+ * directory tree a flat key space implies. A driver supplies two requests — one page of a listing,
+ * and a batch delete — and ObjectStoreTree turns them into the contract's `list`, `walk`, the
+ * directory half of `stat`, and recursive `delete`, once for all of them:
+ * - every listing page is retried when its request or its body is cut (listings are idempotent);
+ * - keys outside the path grammar (hidden upload state, another driver's, another tool's) never
+ *   surface, not even as a directory made only of them;
+ * - a directory is a prefix with something visible below `dir/`, never a sibling sharing a textual
+ *   prefix (`/a` is not a directory because `/ab` exists);
+ * - entries a service repeats across pages are listed once.
+ */
+import type { FileInfo, WalkFn } from './driver.js';
+import { PathNotFoundError } from './errors.js';
+import { type KeyMapper, ROOT, isValidPath } from './path.js';
+import { retry } from './retry.js';
+import { walkSortedKeys } from './walk.js';
+
+export interface ObjectEntry {
+  key: string;
+  size: number;
+  modTime: Date;
+}
+
+export interface ListPageRequest {
+  /** Only keys starting with this. */
+  prefix: string;
+  /** Group keys at the next `/` after the prefix into `prefixes` (a one-level listing). */
+  delimited: boolean;
+  /** At most this many entries. */
+  limit: number;
+  /** The previous page's `next`; absent for the first page. */
+  token?: string;
+  /** First page only: the listing may start at or after this key (a hint; the tree drops what comes before). */
+  startAfter?: string;
+}
+
+export interface ListPage {
+  /** Objects in byte order of their keys. */
+  objects: ObjectEntry[];
+  /** With `delimited`: the common prefixes, each ending in `/`. */
+  prefixes: string[];
+  /** The token of the next page, or undefined on the last one. */
+  next: string | undefined;
+}
+
+/** The two requests a driver implements; both may be sent again (they are idempotent). */
+export interface ObjectStoreRequests {
+  listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage>;
+  /** Deletes these keys (at most `deleteBatchSize` of them); a key already gone is not a failure. */
+  deleteKeys(keys: string[], signal?: AbortSignal): Promise<void>;
+}
+
+export interface ObjectStoreTreeOptions {
+  /** Entries per listing page (the service's maximum: 1000 on S3 and GCS, 5000 on Azure). */
+  pageSize: number;
+  /** Keys per batch delete request. */
+  deleteBatchSize: number;
+}
+
+export class ObjectStoreTree {
+  readonly #requests: ObjectStoreRequests;
+  readonly #keys: KeyMapper;
+  readonly #o: ObjectStoreTreeOptions;
+
+  constructor(requests: ObjectStoreRequests, keys: KeyMapper, options: ObjectStoreTreeOptions) {
+    this.#requests = requests;
+    this.#keys = keys;
+    this.#o = options;
+  }
+
+  /** Every page of a listing, each page request retried on transient failures. */
+  async *pages(request: Omit<ListPageRequest, 'token'>, signal?: AbortSignal): AsyncGenerator<ListPage> {
+    let token: string | undefined;
+    do {
+      const page = await retry(() => this.#requests.listPage(token === undefined ? request : { ...request, startAfter: undefined, token }, signal), { signal });
+      yield page;
+      token = page.next;
+    } while (token !== undefined);
+  }
+
+  /** The contract's `list`: absolute paths of the visible direct children of `path`. */
+  async list(path: string, signal?: AbortSignal): Promise<string[]> {
+    const prefix = this.#keys.directoryPrefix(path);
+    const entries = new Set<string>();
+    for await (const page of this.pages({ prefix, delimited: true, limit: this.#o.pageSize }, signal)) {
+      for (const object of page.objects) if (object.key !== prefix) entries.add(this.#keys.path(object.key));
+      for (const common of page.prefixes) entries.add(this.#keys.path(common));
+    }
+    const visible = [...entries].filter(isValidPath);
+    if (visible.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
+    return visible;
+  }
+
+  /** True when something visible lies below `path/` (the directory half of `stat`). */
+  async isDirectory(path: string, signal?: AbortSignal): Promise<boolean> {
+    if (path === ROOT) return true;
+    const prefix = this.#keys.directoryPrefix(path);
+    // Usually the first key answers; hidden keys first (another driver's uploads) need more pages.
+    let limit = 1;
+    let token: string | undefined;
+    do {
+      const page = await retry(() => this.#requests.listPage({ prefix, delimited: false, limit, token }, signal), { signal });
+      if (page.objects.some((object) => isValidPath(this.#keys.path(object.key)))) return true;
+      token = page.next;
+      limit = this.#o.pageSize;
+    } while (token !== undefined);
+    return false;
+  }
+
+  /** The contract's directory answer of `stat`, or PathNotFound. */
+  async statDirectory(path: string, signal?: AbortSignal): Promise<FileInfo> {
+    if (!(await this.isDirectory(path, signal))) throw new PathNotFoundError(path);
+    return { path, size: 0, modTime: new Date(0), isDir: true };
+  }
+
+  /** The flat-listing walk: one listing request per page, in byte order of keys. */
+  async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
+    const prefix = this.#keys.directoryPrefix(path);
+    const hint = startAfter === undefined || startAfter === '' ? undefined : startAfter;
+    const startKey = hint === undefined ? undefined : this.#keys.key(hint);
+    const keys = this.#keys;
+    const request = { prefix, delimited: false, limit: this.#o.pageSize, ...(startKey !== undefined && startKey > prefix ? { startAfter: startKey } : {}) };
+    const pages = this.pages(request, signal);
+    async function* entries(): AsyncGenerator<FileInfo[]> {
+      for await (const page of pages) {
+        yield page.objects.map((object) => ({ path: keys.path(object.key), size: object.size, modTime: object.modTime, isDir: object.key.endsWith('/') }));
+      }
+    }
+    const found = await walkSortedKeys(path, entries(), fn, hint, signal);
+    // Nothing after the hint is no proof the directory is missing.
+    if (!found && path !== ROOT && (hint === undefined || !(await this.isDirectory(path, signal)))) throw new PathNotFoundError(path);
+  }
+
+  /**
+   * The contract's `delete`: the object at `path` and every key below `path/` (never a sibling
+   * sharing a textual prefix), in batch deletes. PathNotFound only when neither exists.
+   */
+  async delete(path: string, signal?: AbortSignal): Promise<void> {
+    const key = this.#keys.key(path);
+    const doomed: string[] = [];
+    // The key itself sorts first among the keys it prefixes.
+    const first = await retry(() => this.#requests.listPage({ prefix: key, delimited: false, limit: 1 }, signal), { signal });
+    if (first.objects[0]?.key === key) doomed.push(key);
+    for await (const page of this.pages({ prefix: `${key}/`, delimited: false, limit: this.#o.pageSize }, signal)) {
+      for (const object of page.objects) doomed.push(object.key);
+    }
+    if (doomed.length === 0) throw new PathNotFoundError(path);
+    for (let i = 0; i < doomed.length; i += this.#o.deleteBatchSize) {
+      const batch = doomed.slice(i, i + this.#o.deleteBatchSize);
+      await retry(() => this.#requests.deleteKeys(batch, signal), { signal });
+    }
+  }
+}
