@@ -144,7 +144,9 @@ export interface PartUploaderOptions {
 /**
  * Cuts a stream of writes into fixed-size parts and uploads them concurrently, with backpressure:
  * `write` resolves once the data is buffered and no more than `concurrency` parts are in flight.
- * The first failed upload fails every later call.
+ * The first failed upload fails every later `write`; the parts that failed are kept (at most
+ * `concurrency` of them), and `flush` uploads them again first, so a commit tried again after a
+ * failure or an abort still sends every byte.
  */
 export class PartUploader {
   readonly #options: PartUploaderOptions;
@@ -153,6 +155,8 @@ export class PartUploader {
   #nextIndex: number;
   readonly #inFlight = new Set<Promise<void>>();
   #failure: unknown = undefined;
+  /** Parts whose upload failed, to send again at the next flush. */
+  readonly #failed: Array<{ index: number; data: Buffer }> = [];
   #uploadedBytes = 0;
 
   constructor(options: PartUploaderOptions) {
@@ -196,6 +200,12 @@ export class PartUploader {
    * when the tail was uploaded, the tail itself when `includeTail` is false.
    */
   async flush(signal?: AbortSignal, includeTail = true): Promise<Buffer> {
+    await this.#settle();
+    if (this.#failed.length > 0) {
+      this.#failure = undefined;
+      for (const part of this.#failed.splice(0)) this.#start(part.index, part.data, signal);
+      await this.drain();
+    }
     if (includeTail && this.#filled > 0) await this.#dispatch(signal);
     await this.drain();
     return this.#buffer === undefined ? Buffer.alloc(0) : this.#buffer.subarray(0, this.#filled);
@@ -203,8 +213,12 @@ export class PartUploader {
 
   /** Waits for every upload in flight; rethrows the first failure. */
   async drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight).catch(() => undefined);
+    await this.#settle();
     this.#throwIfFailed();
+  }
+
+  async #settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight).catch(() => undefined);
   }
 
   async #dispatch(signal?: AbortSignal): Promise<void> {
@@ -213,9 +227,12 @@ export class PartUploader {
       this.#throwIfFailed();
     }
     const data = this.#buffer!.subarray(0, this.#filled);
-    const index = this.#nextIndex++;
     this.#buffer = undefined;
     this.#filled = 0;
+    this.#start(this.#nextIndex++, data, signal);
+  }
+
+  #start(index: number, data: Buffer, signal?: AbortSignal): void {
     const upload = this.#options
       .upload(index, data, signal)
       .then(
@@ -224,6 +241,7 @@ export class PartUploader {
         },
         (error: unknown) => {
           this.#failure ??= error;
+          this.#failed.push({ index, data });
         },
       )
       .finally(() => this.#inFlight.delete(upload));
