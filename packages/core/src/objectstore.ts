@@ -56,24 +56,31 @@ export interface ObjectStoreTreeOptions {
   pageSize: number;
   /** Keys per batch delete request. */
   deleteBatchSize: number;
+  /**
+   * Sends one request again while it fails transiently. Default: core's `retry`. A driver whose
+   * SDK retries some failures itself passes its own, so the two layers' tries never multiply.
+   */
+  retried?: <T>(request: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
 }
 
 export class ObjectStoreTree {
   readonly #requests: ObjectStoreRequests;
   readonly #keys: KeyMapper;
   readonly #o: ObjectStoreTreeOptions;
+  readonly #retried: <T>(request: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
 
   constructor(requests: ObjectStoreRequests, keys: KeyMapper, options: ObjectStoreTreeOptions) {
     this.#requests = requests;
     this.#keys = keys;
     this.#o = options;
+    this.#retried = options.retried ?? ((request, signal) => retry(request, { signal }));
   }
 
   /** Every page of a listing, each page request retried on transient failures. */
   async *pages(request: Omit<ListPageRequest, 'token'>, signal?: AbortSignal): AsyncGenerator<ListPage> {
     let token: string | undefined;
     do {
-      const page = await retry(() => this.#requests.listPage(token === undefined ? request : { ...request, startAfter: undefined, token }, signal), { signal });
+      const page = await this.#retried(() => this.#requests.listPage(token === undefined ? request : { ...request, startAfter: undefined, token }, signal), signal);
       yield page;
       token = page.next;
     } while (token !== undefined);
@@ -100,7 +107,7 @@ export class ObjectStoreTree {
     let limit = 1;
     let token: string | undefined;
     do {
-      const page = await retry(() => this.#requests.listPage({ prefix, delimited: false, limit, token }, signal), { signal });
+      const page = await this.#retried(() => this.#requests.listPage({ prefix, delimited: false, limit, token }, signal), signal);
       if (page.objects.some((object) => isValidPath(this.#keys.path(object.key)))) return true;
       token = page.next;
       limit = this.#o.pageSize;
@@ -140,7 +147,7 @@ export class ObjectStoreTree {
     const key = this.#keys.key(path);
     const doomed: string[] = [];
     // The key itself sorts first among the keys it prefixes.
-    const first = await retry(() => this.#requests.listPage({ prefix: key, delimited: false, limit: 1 }, signal), { signal });
+    const first = await this.#retried(() => this.#requests.listPage({ prefix: key, delimited: false, limit: 1 }, signal), signal);
     if (first.objects[0]?.key === key) doomed.push(key);
     for await (const page of this.pages({ prefix: `${key}/`, delimited: false, limit: this.#o.pageSize }, signal)) {
       for (const object of page.objects) doomed.push(object.key);
@@ -148,7 +155,7 @@ export class ObjectStoreTree {
     if (doomed.length === 0) throw new PathNotFoundError(path);
     for (let i = 0; i < doomed.length; i += this.#o.deleteBatchSize) {
       const batch = doomed.slice(i, i + this.#o.deleteBatchSize);
-      await retry(() => this.#requests.deleteKeys(batch, signal), { signal });
+      await this.#retried(() => this.#requests.deleteKeys(batch, signal), signal);
     }
   }
 }
