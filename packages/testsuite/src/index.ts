@@ -2,7 +2,7 @@ export { testDriver } from './jest.js';
 export { runSuite, type CaseResult, type RunSuiteOptions } from './suite.js';
 export { conformanceCases } from './cases/index.js';
 export type { CaseContext, SuiteCase } from './runner.js';
-export type { SuiteCapabilities, SuiteOptions } from './options.js';
+export type { DriverAbove, SuiteCapabilities, SuiteOptions } from './options.js';
 export {
   compare,
   figures,
@@ -17,3 +17,4 @@ export {
   type SideBySideOptions,
 } from './bench.js';
 export { fillPattern, patternBytes, patternStream, randomName, verifyPatternStream } from './data.js';
+export * from './faults/index.js';

@@ -1,6 +1,13 @@
 /** What a driver package tells the suite about its driver. */
 import type { StorageDriver } from '@storagedriver/core';
 
+/** A driver on the same storage as the suite's, rooted at an ancestor of the suite driver's root. */
+export interface DriverAbove {
+  driver: StorageDriver;
+  /** Where the suite driver's root appears in `driver`: `/root` when the suite is rooted at `suite/root` and this one at `suite`. */
+  pathOfRoot: string;
+}
+
 export interface SuiteCapabilities {
   /** The driver returns redirect URLs for GET and HEAD (the suite fetches them with a plain HTTP client). */
   redirect?: boolean;
@@ -27,6 +34,17 @@ export interface SuiteOptions {
   largeStreamSize?: number;
   /** Chunk size for the large append case (upstream uses 10 MiB; 4 MiB for Azure). Default 10 MiB. */
   appendChunkSize?: number;
+  /**
+   * The driver's part (chunk, block) size: the writer cases write whole parts plus a tail and
+   * appends that end mid-part and on a part boundary. Default 5 MiB.
+   */
+  partSize?: number;
+  /**
+   * Makes a driver whose root lies above this one's, on the same storage, so the suite can check
+   * that nothing this driver keeps for itself (uploads, staging) shows through it. Without it, that
+   * case is skipped.
+   */
+  createAbove?: () => DriverAbove | Promise<DriverAbove>;
   capabilities?: SuiteCapabilities;
   /** Accept self-signed certificates when fetching redirect URLs (test servers over HTTPS). */
   insecureTLS?: boolean;

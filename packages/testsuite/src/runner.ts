@@ -7,10 +7,11 @@ import { PathNotFoundError, type StorageDriver } from '@storagedriver/core';
 import { randomName } from './data.js';
 import type { SuiteOptions } from './options.js';
 
-export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities'>> {
+export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities' | 'createAbove'>> {
   name: string;
   capabilities: { redirect: boolean; walkOrder: 'components' | 'bytes' };
   teardown: SuiteOptions['teardown'];
+  createAbove: SuiteOptions['createAbove'];
 }
 
 export interface CaseContext {
@@ -46,12 +47,23 @@ export function resolveOptions(options: SuiteOptions, driverName: string): Resol
     mode: options.mode ?? 'full',
     largeStreamSize: options.largeStreamSize ?? 1024 ** 3,
     appendChunkSize: options.appendChunkSize ?? 10 * 1024 * 1024,
+    partSize: options.partSize ?? 5 * 1024 * 1024,
+    createAbove: options.createAbove,
     capabilities: {
       redirect: options.capabilities?.redirect ?? false,
       walkOrder: options.capabilities?.walkOrder ?? 'components',
     },
     insecureTLS: options.insecureTLS ?? false,
   };
+}
+
+/**
+ * Thrown by a case that finds, once the driver exists, that it does not apply (a backend-level
+ * check on a driver without that backend feature). runSuite reports it as skipped; under jest the
+ * test passes, since jest cannot skip a running test.
+ */
+export class NotApplicable extends Error {
+  override readonly name = 'NotApplicable';
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -65,7 +77,7 @@ export function caseTimeout(testCase: SuiteCase, options: ResolvedOptions): numb
  * driver must not leave upload state, temporary files or emptied directories behind). A failure of
  * the case itself takes precedence over a cleanup failure.
  */
-export async function runCase(testCase: SuiteCase, driver: StorageDriver, options: ResolvedOptions): Promise<void> {
+export async function runCase(testCase: SuiteCase, driver: StorageDriver, options: ResolvedOptions): Promise<{ notApplicable?: string }> {
   const dir = `/${randomName(20)}`;
   const cleanups: Array<() => Promise<void>> = [];
   const context: CaseContext = {
@@ -77,10 +89,12 @@ export async function runCase(testCase: SuiteCase, driver: StorageDriver, option
     defer: (cleanup) => void cleanups.push(cleanup),
   };
   let failure: unknown;
+  let notApplicable: string | undefined;
   try {
     await testCase.run(context);
   } catch (error) {
-    failure = error;
+    if (error instanceof NotApplicable) notApplicable = error.message;
+    else failure = error;
   }
   try {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -90,6 +104,7 @@ export async function runCase(testCase: SuiteCase, driver: StorageDriver, option
     failure ??= error;
   }
   if (failure !== undefined) throw failure;
+  return notApplicable === undefined ? {} : { notApplicable };
 }
 
 export async function deleteIfPresent(driver: StorageDriver, path: string): Promise<void> {

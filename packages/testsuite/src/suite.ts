@@ -15,8 +15,8 @@ export interface CaseResult {
 }
 
 export interface RunSuiteOptions extends SuiteOptions {
-  /** Run only cases whose name includes this text. */
-  filter?: string;
+  /** Run only cases whose name includes this text, or for which this returns true. */
+  filter?: string | ((testCase: SuiteCase) => boolean);
   /** Called as each case starts and ends (for progress display). */
   onCaseStart?: (testCase: SuiteCase, index: number, total: number) => void;
   onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
@@ -26,7 +26,8 @@ export interface RunSuiteOptions extends SuiteOptions {
 export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> {
   const driver: StorageDriver = await options.create();
   const resolved = resolveOptions(options, driver.name);
-  const cases = conformanceCases.filter((c) => options.filter === undefined || c.name.includes(options.filter));
+  const { filter } = options;
+  const cases = conformanceCases.filter((c) => (filter === undefined ? true : typeof filter === 'string' ? c.name.includes(filter) : filter(c)));
   const results: CaseResult[] = [];
   try {
     await assertEmptyRoot(driver, 'before the suite');
@@ -39,8 +40,12 @@ export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> 
         result = { name: testCase.name, group: testCase.group, status: 'skipped', reason: skipReason, durationMs: 0 };
       } else {
         try {
-          await withTimeout(runCase(testCase, driver, resolved), caseTimeout(testCase, resolved), testCase.name);
-          result = { name: testCase.name, group: testCase.group, status: 'passed', durationMs: performance.now() - started };
+          const { notApplicable } = await withTimeout(runCase(testCase, driver, resolved), caseTimeout(testCase, resolved), testCase.name);
+          const durationMs = performance.now() - started;
+          result =
+            notApplicable === undefined
+              ? { name: testCase.name, group: testCase.group, status: 'passed', durationMs }
+              : { name: testCase.name, group: testCase.group, status: 'skipped', reason: notApplicable, durationMs };
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           result = { name: testCase.name, group: testCase.group, status: 'failed', reason, durationMs: performance.now() - started };

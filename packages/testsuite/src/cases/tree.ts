@@ -5,7 +5,7 @@ import { DriverError, PathNotFoundError, StorageDriverError } from '@storagedriv
 
 import { patternBytes, randomName } from '../data.js';
 import type { SuiteCase } from '../runner.js';
-import { assertNamesDriver, assertSameBytes, exists, rejectsWith, sleep } from './expect.js';
+import { assertNamesDriver, assertSameBytes, assertTyped, exists, rejectsWith, sleep } from './expect.js';
 
 export const treeCases: SuiteCase[] = [
   {
@@ -127,6 +127,27 @@ export const treeCases: SuiteCase[] = [
       assert.equal((await driver.getContent(`${dir}/src/a`)).toString(), 'a');
       assert.equal((await driver.getContent(`${dir}/src/b/c`)).toString(), 'c');
       assert.equal(await exists(driver, `${dir}/dst`), false, 'nothing at the destination');
+    },
+  },
+  {
+    group: 'move',
+    name: 'move(p, p) leaves the object intact; onto itself a missing path is PathNotFoundError and a directory an error that moves nothing',
+    async run({ driver, dir, path }) {
+      const p = path();
+      const data = patternBytes(100_000, 8);
+      await driver.putContent(p, data);
+      await driver.move(p, p);
+      assertSameBytes(await driver.getContent(p), data, 'the object after move onto itself');
+      const missing = path();
+      const error = await rejectsWith(driver.move(missing, missing), PathNotFoundError, 'move(p, p) of a missing path');
+      assertNamesDriver(error, driver);
+      assert.equal(await exists(driver, missing), false, 'nothing created');
+      await driver.putContent(`${dir}/tree/a`, 'a');
+      await driver.putContent(`${dir}/tree/b/c`, 'c');
+      const dirError = await rejectsWith(driver.move(`${dir}/tree`, `${dir}/tree`), StorageDriverError, 'move(p, p) of a directory');
+      assertTyped(dirError, driver, 'move(p, p) of a directory');
+      assert.equal((await driver.getContent(`${dir}/tree/a`)).toString(), 'a');
+      assert.equal((await driver.getContent(`${dir}/tree/b/c`)).toString(), 'c');
     },
   },
   {

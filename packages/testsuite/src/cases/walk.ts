@@ -50,7 +50,7 @@ function after(e: Entry, hint: string, order: 'components' | 'bytes'): boolean {
   return order === 'components' ? compareWalkOrder(e.path, hint) > 0 : byteKey(e) > hint;
 }
 
-async function makeFixture({ driver, dir }: CaseContext): Promise<Entry[]> {
+export async function makeFixture({ driver, dir }: CaseContext): Promise<Entry[]> {
   for (const file of FILES) await driver.putContent(`${dir}/${file}`, file);
   return fixtureEntries(dir);
 }

@@ -1,0 +1,166 @@
+import { type IncomingMessage, type Server, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { patternBytes } from '../src/data.js';
+import { FaultProxy } from '../src/faults/proxy.js';
+import { FaultSchedule } from '../src/faults/schedule.js';
+import { serviceErrors } from '../src/faults/service-errors.js';
+
+const BODY = patternBytes(200_000, 7);
+
+/** An upstream that records each request body it received (whole or cut) and answers with BODY. */
+let upstream: Server;
+let received: Promise<Buffer>[] = [];
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    received.push(new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('error', () => undefined); // a cut request is what the tests make
+      req.on('close', () => resolve(Buffer.concat(chunks)));
+    }));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-length': BODY.length, location: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/session/1` });
+      res.end(BODY);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => upstream.close(resolve));
+});
+
+beforeEach(() => {
+  received = [];
+});
+
+/** The body of the first request the upstream saw; the proxy may cut the client before the upstream's handler runs. */
+async function firstReceived(): Promise<Buffer> {
+  for (let waited = 0; received.length === 0 && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  return received[0]!;
+}
+
+const upstreamURL = () => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+
+interface Answer {
+  status?: number;
+  headers?: IncomingMessage['headers'];
+  body: Buffer;
+  error?: Error;
+}
+
+/** Sends `body` and collects what comes back, including a cut: never rejects. */
+function send(endpoint: string, method: string, body?: Buffer): Promise<Answer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const answer: Answer = { body: Buffer.alloc(0) };
+    const finish = (error?: Error) => resolve({ ...answer, body: Buffer.concat(chunks), ...(error ? { error } : {}) });
+    const req = request(`${endpoint}/object`, { method, agent: false, headers: body ? { 'content-length': body.length } : {} }, (res) => {
+      answer.status = res.statusCode;
+      answer.headers = res.headers;
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => finish());
+      res.on('error', finish);
+    });
+    req.on('error', finish);
+    req.end(body);
+  });
+}
+
+async function withProxy(options: Partial<Parameters<typeof FaultProxy.start>[0]>, body: (proxy: FaultProxy) => Promise<void>) {
+  const proxy = await FaultProxy.start({ upstream: upstreamURL(), ...options });
+  try {
+    await body(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+describe('fault proxy', () => {
+  test('forwards a request and its answer unchanged, and leads Location back through the proxy', () => withProxy({}, async (proxy) => {
+    const answer = await send(proxy.endpoint, 'PUT', BODY);
+    expect(answer.error).toBeUndefined();
+    expect(answer.body.equals(BODY)).toBe(true);
+    expect((await firstReceived()).equals(BODY)).toBe(true);
+    expect(answer.headers?.location).toBe(`${proxy.endpoint}/session/1`);
+  }));
+
+  test('a reset after N bytes of the request body: the server receives exactly those N bytes', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'reset-request', afterBytes: 12_345 });
+    const answer = await send(proxy.endpoint, 'PUT', BODY);
+    expect(answer.error).toBeDefined();
+    expect(answer.status).toBeUndefined();
+    const got = await firstReceived();
+    expect(got.length).toBe(12_345);
+    expect(got.equals(BODY.subarray(0, 12_345))).toBe(true);
+  }));
+
+  test('a reset after N bytes of the response body: the client receives exactly those N bytes, then an error', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'reset-response', afterBytes: 54_321 });
+    const answer = await send(proxy.endpoint, 'GET');
+    expect(answer.status).toBe(200);
+    expect(answer.error).toBeDefined();
+    expect(answer.body.length).toBe(54_321);
+    expect(answer.body.equals(BODY.subarray(0, 54_321))).toBe(true);
+  }));
+
+  test('a response fault waits for an answer its match accepts', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'reset-response', afterBytes: 10 }, (view) => view.method === 'GET' && (view.length ?? 0) > 1_000_000);
+    expect((await send(proxy.endpoint, 'GET')).error).toBeUndefined();
+    expect(proxy.clearInjections()).toBe(1);
+  }));
+
+  test('a 503 carries the service body and headers given, and never reaches the server', () => withProxy({ errorResponse: serviceErrors.azure }, async (proxy) => {
+    proxy.inject({ kind: 'error', status: 503 });
+    const answer = await send(proxy.endpoint, 'PUT', BODY);
+    expect(answer.status).toBe(503);
+    expect(answer.headers?.['x-ms-error-code']).toBe('ServerBusy');
+    expect(answer.body.toString()).toContain('<Error><Code>ServerBusy</Code>');
+    expect(received).toHaveLength(0);
+    // The connection's next request goes through.
+    expect((await send(proxy.endpoint, 'GET')).status).toBe(200);
+  }));
+
+  test('a stall delays the answer and then delivers all of it', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'stall', ms: 300, afterBytes: 1000 });
+    const started = performance.now();
+    const answer = await send(proxy.endpoint, 'GET');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(answer.body.equals(BODY)).toBe(true);
+  }));
+
+  test('an outage fails every request until it ends', () => withProxy({}, async (proxy) => {
+    proxy.startOutage();
+    expect((await send(proxy.endpoint, 'GET')).error).toBeDefined();
+    expect((await send(proxy.endpoint, 'PUT', BODY)).error).toBeDefined();
+    proxy.endOutage();
+    expect((await send(proxy.endpoint, 'GET')).status).toBe(200);
+  }));
+
+  test('the schedule is a function of the seed and the request index', async () => {
+    const a = new FaultSchedule({ seed: 42 });
+    const b = new FaultSchedule({ seed: 42 });
+    const other = new FaultSchedule({ seed: 43 });
+    const indices = Array.from({ length: 2000 }, (_, i) => i);
+    expect(indices.map((i) => a.decide(i))).toEqual(indices.map((i) => b.decide(i)));
+    expect(indices.map((i) => a.decide(i))).not.toEqual(indices.map((i) => other.decide(i)));
+    // Any order of asking gives the same decisions (concurrent requests may arrive in another order).
+    expect([...indices].reverse().map((i) => a.decide(i)).reverse()).toEqual(indices.map((i) => b.decide(i)));
+    const faulted = indices.filter((i) => a.decide(i).kind !== 'none').length;
+    expect(faulted / indices.length).toBeGreaterThan(0.15);
+    expect(faulted / indices.length).toBeLessThan(0.25);
+
+    // And two proxies with one seed fault the same requests of the same sequence.
+    const runs: string[][] = [];
+    for (let run = 0; run < 2; run++) {
+      await withProxy({ schedule: { seed: 42, rate: 0.3, stallMs: 10 } }, async (proxy) => {
+        for (let i = 0; i < 30; i++) await send(proxy.endpoint, i % 2 ? 'GET' : 'PUT', BODY.subarray(0, 5000));
+        runs.push(proxy.log.map((entry) => JSON.stringify(entry.fault)));
+      });
+    }
+    expect(runs[0]).toEqual(runs[1]);
+    expect(runs[0]!.filter((f) => f !== '{"kind":"none"}').length).toBeGreaterThan(0);
+  });
+});
