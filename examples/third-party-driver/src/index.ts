@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import {
   type BackendWriter,
   BaseDriver,
-  DriverError,
+  directoryMoveError,
   type FileInfo,
   InvalidOffsetError,
   KeyMapper,
@@ -30,7 +30,12 @@ export class KeyValueStore {
   readonly objects = new Map<string, Entry>();
   readonly uploads = new Map<string, Buffer[]>();
 
-  /** Keys under `prefix`, in byte order, after `startAfter`. */
+  /** Forgets the upload of `key` if it is still `parts`: a newer writer on the same key has replaced it and keeps its own. */
+  dropUpload(key: string, parts: Buffer[]): void {
+    if (this.uploads.get(key) === parts) this.uploads.delete(key);
+  }
+
+    /** Keys under `prefix`, in byte order, after `startAfter`. */
   keys(prefix: string, startAfter = ''): string[] {
     return [...this.objects.keys()].filter((k) => k.startsWith(prefix) && k > startAfter).sort();
   }
@@ -58,7 +63,7 @@ class KeyValueBackend implements StorageBackend {
   async reader(path: string, offset: number): Promise<Readable> {
     const { data } = this.#entry(path);
     if (offset > data.length) throw new InvalidOffsetError(path, offset);
-    return Readable.from([data.subarray(offset)]);
+    return Readable.from(slices(data.subarray(offset)));
   }
 
   async writer(path: string, append: boolean): Promise<BackendWriter> {
@@ -84,10 +89,10 @@ class KeyValueBackend implements StorageBackend {
       async close() {},
       async commit() {
         store.objects.set(key, { data: Buffer.concat(parts), modTime: new Date() });
-        store.uploads.delete(key);
+        store.dropUpload(key, parts);
       },
       async cancel() {
-        store.uploads.delete(key);
+        store.dropUpload(key, parts);
       },
     };
   }
@@ -109,7 +114,7 @@ class KeyValueBackend implements StorageBackend {
   async move(sourcePath: string, destPath: string): Promise<void> {
     const entry = this.store.objects.get(this.#keys.key(sourcePath));
     if (entry === undefined) {
-      if (this.store.keys(this.#keys.directoryPrefix(sourcePath)).length > 0) throw new DriverError(`cannot move ${sourcePath}: it is a directory`);
+      if (this.store.keys(this.#keys.directoryPrefix(sourcePath)).length > 0) throw directoryMoveError(sourcePath);
       throw new PathNotFoundError(sourcePath);
     }
     this.store.objects.set(this.#keys.key(destPath), entry);
@@ -140,6 +145,11 @@ class KeyValueBackend implements StorageBackend {
     if (entry === undefined) throw new PathNotFoundError(path);
     return entry;
   }
+}
+
+/** 1 MiB slices (no copies), the way a service streams a body: consumers see backpressure, and an abort lands mid-stream. */
+function* slices(data: Buffer): Generator<Buffer> {
+  for (let at = 0; at < data.length; at += 1024 * 1024) yield data.subarray(at, at + 1024 * 1024);
 }
 
 export interface KeyValueOptions {

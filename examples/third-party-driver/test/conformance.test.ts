@@ -7,6 +7,7 @@ const store = new KeyValueStore();
 
 testDriver({
   create: () => new KeyValueDriver({ store, rootDirectory: 'tenant/a' }),
+  createAbove: () => ({ driver: new KeyValueDriver({ store, rootDirectory: 'tenant' }), pathOfRoot: '/a' }),
   mode: 'short',
   capabilities: { walkOrder: 'bytes' },
 });

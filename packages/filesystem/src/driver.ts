@@ -1,13 +1,14 @@
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import {
   type BackendWriter,
   BaseDriver,
   DriverError,
+  directoryMoveError,
   type FileInfo,
   InvalidOffsetError,
   PathNotFoundError,
@@ -16,7 +17,7 @@ import {
 } from '@storagedriver/core';
 
 import { errorCode, isMissing } from './fs-errors.js';
-import { isStagingName, newTempName, newUploadName, normalizeRoot, resolveInRoot, uploadPrefix } from './layout.js';
+import { isObjectName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir } from './layout.js';
 
 export interface FilesystemOptions {
   /** Where objects are stored. Created on first write. Default `/var/lib/registry` (upstream's). */
@@ -46,15 +47,14 @@ class FilesystemBackend implements StorageBackend {
   }
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
-    const target = this.#full(path);
-    const temp = newTempName(target);
-    const handle = await this.#create(temp);
+    const temp = newTempFile(this.root);
+    const handle = await this.#stage(temp, () => open(temp, 'wx'));
     try {
       await handle.writeFile(content, { signal });
       await handle.datasync();
       await handle.close();
       signal?.throwIfAborted();
-      await this.moveIntoPlace(temp, target, path);
+      await this.moveIntoPlace(temp, this.#full(path), path);
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
@@ -82,25 +82,24 @@ class FilesystemBackend implements StorageBackend {
 
   async writer(path: string, append: boolean): Promise<BackendWriter> {
     const target = this.#full(path);
+    const uploads = uploadDir(this.root, path);
     if (append) {
-      const resumable = await this.#newestUpload(target);
-      if (resumable !== undefined) {
-        const handle = await open(resumable, 'a');
-        return new FilesystemWriter(this, handle, resumable, target, path, (await handle.stat()).size);
-      }
+      const resumed = await openNewestUpload(uploads);
+      if (resumed !== undefined) return new FilesystemWriter(this, resumed.handle, resumed.file, target, path, (await resumed.handle.stat()).size);
     }
-    const staging = newUploadName(target);
+    const staging = join(uploads, newUploadName());
     if (append) {
       // No upload in progress: continue a copy of the committed object (a reflink where the filesystem can).
       try {
-        await copyFile(target, staging, constants.COPYFILE_FICLONE);
+        await this.#stage(staging, () => copyFile(target, staging, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL));
       } catch (error) {
+        await this.pruneUploadDir(uploads);
         throw notFoundOr(error, path, ['EISDIR']);
       }
       const handle = await open(staging, 'a');
       return new FilesystemWriter(this, handle, staging, target, path, (await handle.stat()).size);
     }
-    return new FilesystemWriter(this, await this.#create(staging), staging, target, path, 0);
+    return new FilesystemWriter(this, await this.#stage(staging, () => open(staging, 'wx')), staging, target, path, 0);
   }
 
   async stat(path: string): Promise<FileInfo> {
@@ -115,7 +114,7 @@ class FilesystemBackend implements StorageBackend {
   async list(path: string): Promise<string[]> {
     try {
       const names = await readdir(this.#full(path));
-      return names.filter((name) => !isStagingName(name)).map((name) => joinPath(path, name));
+      return names.filter(isObjectName).map((name) => joinPath(path, name));
     } catch (error) {
       // The root is created lazily: before the first write it is simply empty.
       if (path === '/' && errorCode(error) === 'ENOENT') return [];
@@ -131,7 +130,7 @@ class FilesystemBackend implements StorageBackend {
     } catch (error) {
       throw notFoundOr(error, sourcePath);
     }
-    if (info.isDirectory()) throw new DriverError(`cannot move ${sourcePath}: it is a directory (move moves one file)`, { path: sourcePath });
+    if (info.isDirectory()) throw directoryMoveError(sourcePath);
     await this.moveIntoPlace(source, this.#full(destPath), destPath);
     await this.pruneEmptyParents(source);
   }
@@ -160,48 +159,56 @@ class FilesystemBackend implements StorageBackend {
     }
   }
 
-  /** Renames onto `target` atomically and makes the rename durable (fsync of the directory). */
-  async moveIntoPlace(from: string, target: string, path: string): Promise<void> {
-    try {
-      await mkdir(dirname(target), { recursive: true });
-      await rename(from, target);
-    } catch (error) {
-      const code = errorCode(error);
-      if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
-        throw new DriverError(`cannot write ${path}: a directory exists at that path`, { path, cause: error });
-      }
-      if (code === 'ENOTDIR') throw new DriverError(`cannot write ${path}: a parent is a file`, { path, cause: error });
-      throw error;
-    }
-    await syncDirectory(dirname(target));
+  /** Removes the upload directory of one path once its last upload is gone (ENOTEMPTY: another upload remains). */
+  async pruneUploadDir(dir: string): Promise<void> {
+    await rmdir(dir).catch((error: unknown) => {
+      if (!['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(errorCode(error) ?? '')) throw error;
+    });
   }
 
-  /** Creates a new file, making its directory first; retried once if a concurrent prune removed the directory in between. */
-  async #create(file: string): Promise<FileHandle> {
-    for (let attempt = 0; ; attempt++) {
+  /**
+   * Renames the staged file `from` onto `target` atomically, creating the target's missing parent
+   * directories only now, and makes it durable: fsync of the target's directory and of the parent
+   * of every directory created here (the caller has already fsynced the file).
+   */
+  async moveIntoPlace(from: string, target: string, path: string): Promise<void> {
+    const dir = dirname(target);
+    let highestCreated: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const created = await mkdir(dir, { recursive: true });
+        if (created !== undefined && (highestCreated === undefined || created.length < highestCreated.length)) highestCreated = created;
+        await rename(from, target);
+        break;
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
+          throw new DriverError(`cannot write ${path}: a directory exists at that path`, { path, cause: error });
+        }
+        if (code === 'ENOTDIR') throw new DriverError(`cannot write ${path}: a parent is a file`, { path, cause: error });
+        // ENOENT with the staged file still there: a concurrent delete pruned the new parent directory between mkdir and rename.
+        if (code !== 'ENOENT' || attempt >= 3 || !(await exists(from))) throw error;
+      }
+    }
+    await syncDirectories(dir, highestCreated === undefined ? dir : dirname(highestCreated));
+  }
+
+  /**
+   * Creates a staging file with `create`, making its directory first; retried when a concurrent
+   * cancel or commit of the same path pruned that directory in between.
+   */
+  async #stage<T>(file: string, create: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
       await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
-        if (errorCode(error) === 'ENOTDIR' || errorCode(error) === 'EEXIST') throw new DriverError(`cannot write ${file}: a parent is a file`, { cause: error });
+        if (errorCode(error) === 'ENOTDIR' || errorCode(error) === 'EEXIST') throw new DriverError(`cannot write below ${this.root}: it is not a directory`, { cause: error });
         throw error;
       });
       try {
-        return await open(file, 'wx');
+        return await create();
       } catch (error) {
-        if (errorCode(error) !== 'ENOENT' || attempt >= 2) throw error;
+        if (errorCode(error) !== 'ENOENT' || attempt >= 3 || (await exists(dirname(file)))) throw error;
       }
     }
-  }
-
-  async #newestUpload(target: string): Promise<string | undefined> {
-    const prefix = uploadPrefix(basename(target));
-    let names: string[];
-    try {
-      names = await readdir(dirname(target));
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
-    const newest = names.filter((name) => name.startsWith(prefix)).sort().at(-1);
-    return newest === undefined ? undefined : `${dirname(target)}/${newest}`;
   }
 
   #full(path: string): string {
@@ -211,6 +218,9 @@ class FilesystemBackend implements StorageBackend {
 
 class FilesystemWriter implements BackendWriter {
   #size: number;
+  #closed = false;
+  /** The staged file's inode, to recognise it at the target when a commit is retried after its rename. */
+  #identity: { dev: number; ino: number } | undefined;
 
   constructor(
     private readonly backend: FilesystemBackend,
@@ -238,30 +248,86 @@ class FilesystemWriter implements BackendWriter {
 
   /** Durable on close, so a resumed upload never finds less than the size it was told. */
   async close(): Promise<void> {
-    await this.handle.datasync();
-    await this.handle.close();
+    await this.#syncAndClose();
   }
 
+  /** Retryable: a retry after the rename happened finds the staged file gone and its inode at the target. */
   async commit(signal?: AbortSignal): Promise<void> {
-    await this.handle.datasync();
-    await this.handle.close();
+    await this.#syncAndClose();
     signal?.throwIfAborted();
-    await this.backend.moveIntoPlace(this.staging, this.target, this.path);
+    try {
+      await this.backend.moveIntoPlace(this.staging, this.target, this.path);
+    } catch (error) {
+      if (!(await this.#isCommitted())) throw error;
+      // Renamed by an earlier try whose directory fsyncs may not have run: run them all.
+      await syncDirectories(dirname(this.target), this.backend.root);
+    }
+    await this.backend.pruneUploadDir(dirname(this.staging));
   }
 
   async cancel(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await rm(this.staging, { force: true });
-    await this.backend.pruneEmptyParents(this.staging);
+    await this.backend.pruneUploadDir(dirname(this.staging));
+  }
+
+  async #syncAndClose(): Promise<void> {
+    if (this.#closed) return;
+    await this.handle.datasync();
+    const { dev, ino } = await this.handle.stat();
+    this.#identity = { dev, ino };
+    await this.handle.close();
+    this.#closed = true;
+  }
+
+  async #isCommitted(): Promise<boolean> {
+    if (this.#identity === undefined || (await exists(this.staging))) return false;
+    const info = await lstat(this.target).catch(() => undefined);
+    return info !== undefined && info.dev === this.#identity.dev && info.ino === this.#identity.ino;
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+/** The newest upload in an upload directory, opened for appending; undefined when there is none. */
+async function openNewestUpload(dir: string): Promise<{ file: string; handle: FileHandle } | undefined> {
+  let names: string[];
   try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    names = await readdir(dir);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+  const newest = names.sort().at(-1);
+  if (newest === undefined) return undefined;
+  const file = join(dir, newest);
+  try {
+    return { file, handle: await open(file, 'a') };
+  } catch (error) {
+    // Committed or cancelled since the listing: as if there had been none.
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+/** fsyncs `from` and each directory above it up to and including `upTo` (an ancestor of `from`, or `from` itself). */
+async function syncDirectories(from: string, upTo: string): Promise<void> {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (dir === upTo || dir.length <= upTo.length) return;
   }
 }
 

@@ -1,19 +1,24 @@
 /**
- * Where things live on disk. Object paths map below the root directory one to one. Staging files
- * (uploads in progress, putContent's temporary files) sit beside their target, in the same
- * directory so that commit is a single rename, under names containing `#`: no valid path
- * component can contain it, so they never collide with an object and list/walk can hide them.
+ * Where things live on disk. Object paths map below the root directory one to one. The driver's
+ * own files live in one hidden directory at the root, `~staging`, whose name is outside the path
+ * grammar: no object path can name it, and list and walk (this driver's, or those of a driver
+ * rooted above this one) skip it. Staging there rather than beside the target means an upload
+ * creates no directory before it is committed; staying below the root keeps it on the objects'
+ * filesystem, so commit is one atomic rename.
+ *
+ *   ~staging/<sha256 of the path>/<time>-<random>   uploads of that path (append resumes the greatest)
+ *   ~staging/put-<random>                           putContent's temporary files
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
-import { InvalidPathError } from '@storagedriver/core';
+import { InvalidPathError, isValidPath } from '@storagedriver/core';
 
-const UPLOAD_MARK = '#upload-';
-const TEMP_MARK = '#tmp-';
+export const STAGING_DIR = '~staging';
 
-export function isStagingName(name: string): boolean {
-  return name.includes('#');
+/** Whether a directory entry is an object or directory a path can name (not staging, nor anything else outside the grammar). */
+export function isObjectName(name: string): boolean {
+  return isValidPath(`/${name}`);
 }
 
 /** The absolute filesystem path of an object path, verified to lie inside the root. */
@@ -29,16 +34,16 @@ export function normalizeRoot(rootDirectory: string): string {
   return resolve(rootDirectory);
 }
 
+/** The directory holding the uploads of `path`: named by a hash, since a path (up to 1024 bytes) may not fit in a file name. */
+export function uploadDir(root: string, path: string): string {
+  return join(root, STAGING_DIR, createHash('sha256').update(path).digest('hex'));
+}
+
 /** Upload ids sort by creation time, so the newest upload of a path is the greatest name. */
-export function newUploadName(fullPath: string): string {
-  const time = Date.now().toString(36).padStart(10, '0');
-  return `${fullPath}${UPLOAD_MARK}${time}-${randomBytes(6).toString('hex')}`;
+export function newUploadName(): string {
+  return `${Date.now().toString(36).padStart(10, '0')}-${randomBytes(6).toString('hex')}`;
 }
 
-export function uploadPrefix(baseName: string): string {
-  return `${baseName}${UPLOAD_MARK}`;
-}
-
-export function newTempName(fullPath: string): string {
-  return `${fullPath}${TEMP_MARK}${randomBytes(8).toString('hex')}`;
+export function newTempFile(root: string): string {
+  return join(root, STAGING_DIR, `put-${randomBytes(8).toString('hex')}`);
 }

@@ -10,6 +10,7 @@ const root = mkdtempSync(join(tmpdir(), 'storagedriver-fs-'));
 
 testDriver({
   create: () => new FilesystemDriver({ rootDirectory: join(root, 'store') }),
+  createAbove: () => ({ driver: new FilesystemDriver({ rootDirectory: root }), pathOfRoot: '/store' }),
   teardown: () => rmSync(root, { recursive: true, force: true }),
   mode: 'full',
   largeStreamSize: 1024 ** 3,

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { InvalidParameterError, PathNotFoundError, create } from '@storagedriver/core';
+import { InvalidParameterError, PathNotFoundError, StorageDriverError, create } from '@storagedriver/core';
 import { patternBytes } from '@storagedriver/testsuite';
 
 import { FilesystemDriver, parseFilesystemParameters } from '../src/index.js';
@@ -54,21 +54,117 @@ describe('parameters', () => {
   });
 });
 
+/** Every file below `dir`, hidden ones included (directories are not files). */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+async function walked(driver: FilesystemDriver): Promise<string[]> {
+  const paths: string[] = [];
+  await driver.walk('/', (info) => void paths.push(info.path));
+  return paths;
+}
+
 describe('staging', () => {
-  test('an uncommitted upload is a hidden file beside its target; list and walk never show it', async () => {
+  test('an upload in progress makes no directory visible: /fresh appears at commit, after a resume from a new instance', async () => {
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    const first = patternBytes(70_001, 3);
+    const writer = await driver.writer('/fresh/sub/obj');
+    await writer.write(first);
+    await writer.close();
+    for (const path of ['/fresh', '/fresh/sub', '/fresh/sub/obj']) await expect(driver.stat(path)).rejects.toBeInstanceOf(PathNotFoundError);
+    expect(await driver.list('/')).toEqual([]);
+    expect(await walked(driver)).toEqual([]);
+    expect(readdirSync(temp)).toEqual(['~staging']);
+
+    const second = patternBytes(50_003, 4, first.length);
+    const resumed = await new FilesystemDriver({ rootDirectory: temp }).writer('/fresh/sub/obj', { append: true });
+    expect(resumed.size).toBe(first.length);
+    await resumed.write(second);
+    await resumed.commit();
+    expect((await driver.stat('/fresh')).isDir).toBe(true);
+    expect(await driver.list('/')).toEqual(['/fresh']);
+    expect(await walked(driver)).toEqual(['/fresh', '/fresh/sub', '/fresh/sub/obj']);
+    expect((await driver.getContent('/fresh/sub/obj')).equals(Buffer.concat([first, second]))).toBe(true);
+    expect(filesUnder(temp)).toEqual([join(temp, 'fresh', 'sub', 'obj')]);
+  });
+
+  test('uploads and temporary files are hidden below the root’s ~staging directory; list, walk and stat never show them', async () => {
     const driver = new FilesystemDriver({ rootDirectory: temp });
     await driver.putContent('/dir/visible', 'v');
     const writer = await driver.writer('/dir/upload');
     await writer.write('partial');
     await writer.close();
-    const onDisk = readdirSync(join(temp, 'dir'));
-    expect(onDisk.some((name) => name.startsWith('upload#upload-'))).toBe(true);
-    expect(await driver.list('/dir')).toEqual(['/dir/visible']);
-    const walked: string[] = [];
-    await driver.walk('/', (info) => void walked.push(info.path));
-    expect(walked).toEqual(['/dir', '/dir/visible']);
-    await (await driver.writer('/dir/upload', { append: true })).cancel();
     expect(readdirSync(join(temp, 'dir'))).toEqual(['visible']);
+    expect(filesUnder(join(temp, '~staging'))).toHaveLength(1);
+    expect(await driver.list('/')).toEqual(['/dir']);
+    expect(await driver.list('/dir')).toEqual(['/dir/visible']);
+    expect(await walked(driver)).toEqual(['/dir', '/dir/visible']);
+    await expect(driver.stat('/dir/upload')).rejects.toBeInstanceOf(PathNotFoundError);
+  });
+
+  test('cancel leaves no file on disk, hidden ones included: from the writer itself and from a resume in a new instance', async () => {
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    const direct = await driver.writer('/x/y/z');
+    await direct.write(patternBytes(10_000, 5));
+    await direct.cancel();
+    expect(filesUnder(temp)).toEqual([]);
+
+    const first = await driver.writer('/a/b/c');
+    await first.write(patternBytes(20_000, 6));
+    await first.close();
+    expect(filesUnder(temp)).toHaveLength(1);
+    const resumed = await new FilesystemDriver({ rootDirectory: temp }).writer('/a/b/c', { append: true });
+    expect(resumed.size).toBe(20_000);
+    await resumed.cancel();
+    expect(filesUnder(temp)).toEqual([]);
+    // Only the (empty) staging directory remains: no directory of the paths, no per-path upload directory.
+    expect(readdirSync(temp)).toEqual(['~staging']);
+    expect(readdirSync(join(temp, '~staging'))).toEqual([]);
+    await expect(driver.writer('/a/b/c', { append: true })).rejects.toBeInstanceOf(PathNotFoundError);
+  });
+
+  test('a failed commit removes nothing; commit again succeeds once the obstacle is gone, and once more is a no-op', async () => {
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    await driver.putContent('/blocker', 'a file where a directory is needed');
+    const content = patternBytes(30_000, 7);
+    const writer = await driver.writer('/blocker/obj');
+    await writer.write(content);
+    await expect(writer.commit()).rejects.toBeInstanceOf(StorageDriverError);
+    expect(filesUnder(join(temp, '~staging'))).toHaveLength(1);
+    await driver.delete('/blocker');
+    await writer.commit();
+    await writer.commit();
+    expect((await driver.getContent('/blocker/obj')).equals(content)).toBe(true);
+    expect(filesUnder(join(temp, '~staging'))).toEqual([]);
+  });
+
+  test('nested roots: uploads of a driver rooted below never show through one rooted above, nor the other way round', async () => {
+    const outer = new FilesystemDriver({ rootDirectory: temp });
+    const inner = new FilesystemDriver({ rootDirectory: join(temp, 'inner') });
+    const innerUpload = await inner.writer('/x/y');
+    await innerUpload.write('inner');
+    await innerUpload.close();
+    // The inner root directory exists on disk (it holds the inner ~staging): the outer sees it empty.
+    expect(await outer.list('/')).toEqual(['/inner']);
+    expect(await outer.list('/inner')).toEqual([]);
+    expect(await walked(outer)).toEqual(['/inner']);
+    await expect(outer.stat('/inner/x')).rejects.toBeInstanceOf(PathNotFoundError);
+
+    const outerUpload = await outer.writer('/inner/z');
+    await outerUpload.write('outer');
+    await outerUpload.close();
+    expect(await inner.list('/')).toEqual([]);
+    expect(await walked(inner)).toEqual([]);
+    await expect(inner.stat('/z')).rejects.toBeInstanceOf(PathNotFoundError);
+
+    await (await inner.writer('/x/y', { append: true })).commit();
+    await (await outer.writer('/inner/z', { append: true })).commit();
+    expect(await walked(outer)).toEqual(['/inner', '/inner/x', '/inner/x/y', '/inner/z']);
+    expect(await walked(inner)).toEqual(['/x', '/x/y', '/z']);
+    expect((await inner.getContent('/z')).toString()).toBe('outer');
   });
 
   test('an upload written and closed by another process is resumed and committed here', async () => {
@@ -77,6 +173,7 @@ describe('staging', () => {
     execFileSync(process.execPath, [fixture('write-and-close.cjs'), temp, '/uploads/blob', String(first.length), '1']);
     const driver = new FilesystemDriver({ rootDirectory: temp });
     await expect(driver.getContent('/uploads/blob')).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.stat('/uploads')).rejects.toBeInstanceOf(PathNotFoundError);
     const writer = await driver.writer('/uploads/blob', { append: true });
     expect(writer.size).toBe(first.length);
     await writer.write(second);
@@ -84,15 +181,14 @@ describe('staging', () => {
     expect((await driver.getContent('/uploads/blob')).equals(Buffer.concat([first, second]))).toBe(true);
   });
 
-  test('delete and cancel remove directories they leave empty', async () => {
+  test('delete removes directories it leaves empty', async () => {
     const driver = new FilesystemDriver({ rootDirectory: temp });
     await driver.putContent('/a/b/c/file', 'x');
+    await driver.putContent('/a/keep', 'x');
     await driver.delete('/a/b/c/file');
-    expect(readdirSync(temp)).toEqual([]);
-    const writer = await driver.writer('/x/y/z');
-    await writer.write('x');
-    await writer.cancel();
-    expect(readdirSync(temp)).toEqual([]);
+    expect(readdirSync(join(temp, 'a'))).toEqual(['keep']);
+    await driver.delete('/a/keep');
+    expect(readdirSync(temp)).toEqual(['~staging']);
   });
 });
 

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import {
   type BackendWriter,
   BaseDriver,
-  DriverError,
+  directoryMoveError,
   type FileInfo,
   InvalidOffsetError,
   PathNotFoundError,
@@ -74,8 +74,7 @@ class InMemoryBackend implements StorageBackend {
   async move(sourcePath: string, destPath: string): Promise<void> {
     const source = this.#store.find(sourcePath);
     if (source === undefined) throw new PathNotFoundError(sourcePath);
-    if (source.kind === 'dir') throw new DriverError(`cannot move ${sourcePath}: it is a directory (move moves one file)`);
-    if (sourcePath === destPath) return;
+    if (source.kind === 'dir') throw directoryMoveError(sourcePath);
     this.#store.setFile(destPath, source.data);
     this.#store.remove(sourcePath);
   }
