@@ -17,21 +17,28 @@ import {
 import {
   BaseDriver,
   DriverError,
-  readerAtEnd,
   KeyMapper,
+  ObjectStoreTree,
   PathNotFoundError,
+  PreconditionFailedError,
   ROOT,
+  contiguousParts,
   readAll,
-  walkSortedKeys,
+  readerAtEnd,
+  resumableReader,
   type BackendWriter,
   type FileInfo,
+  type ListPage,
+  type ListPageRequest,
+  type OpenRange,
   type StorageBackend,
   type WalkFn,
 } from '@storagedriver/core';
 
 import { createClients } from './client.js';
-import { errorCode, isInvalidRange, isNotFound } from './errors.js';
+import { errorCode, isConditionNotMet, isInvalidRange, isNotFound } from './errors.js';
 import type { AzureOptions } from './params.js';
+import { retried, retryOptions } from './retry.js';
 import { BlockWriter, CONTENT_TYPE, newUploadId, parseBlockId, type UploadState } from './writer.js';
 
 const MiB = 1024 * 1024;
@@ -50,6 +57,7 @@ export class AzureBackend implements StorageBackend {
   readonly #service: BlobServiceClient | undefined;
   readonly #o: AzureOptions;
   readonly #keys: KeyMapper;
+  readonly #tree: ObjectStoreTree;
   #delegationKey: { key: UserDelegationKey; expires: number } | undefined;
 
   constructor(options: AzureOptions) {
@@ -58,6 +66,11 @@ export class AzureBackend implements StorageBackend {
     this.container = container;
     this.#service = service;
     this.#keys = new KeyMapper(options.rootDirectory);
+    this.#tree = new ObjectStoreTree(
+      { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => this.#deleteBlobs(names, signal) },
+      this.#keys,
+      { pageSize: LIST_PAGE, deleteBatchSize: BATCH_SIZE, retried },
+    );
   }
 
   /** The blob name of `path` (for middleware such as a CDN redirector). */
@@ -70,13 +83,7 @@ export class AzureBackend implements StorageBackend {
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    try {
-      const response = await this.#blob(path).download(0, undefined, { abortSignal: signal });
-      return await readAll(response.readableStreamBody as Readable);
-    } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
-      throw error;
-    }
+    return readAll(await resumableReader(0, this.#openRange(path), retryOptions(signal)), signal);
   }
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
@@ -97,14 +104,34 @@ export class AzureBackend implements StorageBackend {
 
   async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
     try {
-      const response = await this.#blob(path).download(offset, undefined, { abortSignal: signal });
-      return response.readableStreamBody as Readable;
+      return await resumableReader(offset, this.#openRange(path), retryOptions(signal));
     } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
       if (!isInvalidRange(error)) throw error;
       // 416: offset ≥ size.
       return readerAtEnd(path, offset, (await this.stat(path, signal)).size, error);
     }
+  }
+
+  /**
+   * Ranged downloads for resumableReader: a resume is pinned to the first response's ETag (If-Match).
+   * The SDK's own resume of a download is off (`maxRetryRequests: 0`): it does not resume a cut
+   * connection anyway (it names that an AbortError), and one owner of resumes keeps tries bounded.
+   */
+  #openRange(path: string): OpenRange {
+    const blob = this.#blob(path);
+    return async (offset, version, signal) => {
+      try {
+        const conditions = version === undefined ? undefined : { ifMatch: version };
+        const response = await blob.download(offset, undefined, { abortSignal: signal, conditions, maxRetryRequests: 0 });
+        return { stream: response.readableStreamBody as Readable, version: response.etag, size: offset + (response.contentLength ?? 0) };
+      } catch (error) {
+        if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
+        if (version !== undefined && isConditionNotMet(error)) {
+          throw new PreconditionFailedError(path, 'the blob changed while it was read', { cause: error });
+        }
+        throw error;
+      }
+    };
   }
 
   async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
@@ -112,7 +139,7 @@ export class AzureBackend implements StorageBackend {
     if (!append) return this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 });
     let list;
     try {
-      list = await blob.getBlockList('all', { abortSignal: signal });
+      list = await retried(() => blob.getBlockList('all', { abortSignal: signal }), signal);
     } catch (error) {
       if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
       throw error;
@@ -133,7 +160,7 @@ export class AzureBackend implements StorageBackend {
     }
     // Content from one Put Blob (or another tool's blocks): the new upload starts with a copy of it.
     const writer = this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 });
-    const existing = (await blob.download(0, undefined, { abortSignal: signal })).readableStreamBody!;
+    const existing = await resumableReader(0, this.#openRange(path), retryOptions(signal));
     for await (const chunk of existing) await writer.write(chunk as Buffer, signal);
     return writer;
   }
@@ -151,20 +178,11 @@ export class AzureBackend implements StorageBackend {
         if (!isNotFound(error)) throw error;
       }
     }
-    const page = await this.container.listBlobsFlat({ prefix: this.#keys.directoryPrefix(path), abortSignal: signal }).byPage({ maxPageSize: 1 }).next();
-    if (path !== ROOT && (page.done || page.value.segment.blobItems.length === 0)) throw new PathNotFoundError(path);
-    return { path, size: 0, modTime: new Date(0), isDir: true };
+    return this.#tree.statDirectory(path, signal);
   }
 
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
-    const prefix = this.#keys.directoryPrefix(path);
-    const entries: string[] = [];
-    for await (const page of this.container.listBlobsByHierarchy('/', { prefix, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE })) {
-      for (const blob of page.segment.blobItems) if (blob.name !== prefix) entries.push(this.#keys.path(blob.name));
-      for (const directory of page.segment.blobPrefixes ?? []) entries.push(this.#keys.path(directory.name));
-    }
-    if (entries.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
-    return entries;
+    return this.#tree.list(path, signal);
   }
 
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
@@ -196,27 +214,31 @@ export class AzureBackend implements StorageBackend {
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
-    const key = this.key(path);
-    const names: string[] = [];
-    if (await this.#blob(path).exists({ abortSignal: signal })) names.push(key);
-    for await (const page of this.container.listBlobsFlat({ prefix: `${key}/`, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE })) {
-      for (const blob of page.segment.blobItems) names.push(blob.name);
+    await this.#tree.delete(path, signal);
+  }
+
+  async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    const options = { prefix: request.prefix, abortSignal: signal };
+    const pages = request.delimited ? this.container.listBlobsByHierarchy('/', options).byPage({ continuationToken: request.token, maxPageSize: request.limit }) : this.container.listBlobsFlat(options).byPage({ continuationToken: request.token, maxPageSize: request.limit });
+    const next = await pages.next();
+    if (next.done === true) return { objects: [], prefixes: [], next: undefined };
+    const segment = next.value.segment as { blobItems: Array<{ name: string; properties: { contentLength?: number; lastModified?: Date } }>; blobPrefixes?: Array<{ name: string }> };
+    return {
+      objects: segment.blobItems.map((blob) => ({ key: blob.name, size: blob.properties.contentLength ?? 0, modTime: blob.properties.lastModified ?? new Date(0) })),
+      prefixes: (segment.blobPrefixes ?? []).map((prefix) => prefix.name),
+      next: next.value.continuationToken || undefined,
+    };
+  }
+
+  /** One batch delete; a blob already gone (a concurrent delete, or an earlier try) counts as deleted. */
+  async #deleteBlobs(names: string[], signal?: AbortSignal): Promise<void> {
+    const clients: BlobClient[] = names.map((name) => this.container.getBlobClient(name));
+    const response = await this.container.getBlobBatchClient().deleteBlobs(clients, { abortSignal: signal });
+    const failed = response.subResponses.filter((sub) => sub.status >= 300 && sub.status !== 404);
+    if (failed.length > 0) {
+      const shown = failed.slice(0, 10).map((sub) => `${sub._request.url} (${sub.errorCode ?? sub.status})`);
+      throw new DriverError(`could not delete ${failed.length} blobs: ${shown.join(', ')}`, { cause: failed[0] });
     }
-    if (names.length === 0) throw new PathNotFoundError(path);
-    const batch = this.container.getBlobBatchClient();
-    const failed: string[] = [];
-    let firstError: unknown;
-    for (let i = 0; i < names.length; i += BATCH_SIZE) {
-      const clients: BlobClient[] = names.slice(i, i + BATCH_SIZE).map((name) => this.container.getBlobClient(name));
-      const response = await batch.deleteBlobs(clients, { abortSignal: signal });
-      for (const sub of response.subResponses) {
-        // Gone already (a concurrent delete) is what was asked for.
-        if (sub.status < 300 || sub.status === 404) continue;
-        failed.push(`${sub._request.url} (${sub.errorCode ?? sub.status})`);
-        firstError ??= sub;
-      }
-    }
-    if (failed.length > 0) throw new DriverError(`could not delete ${failed.length} blobs: ${failed.slice(0, 10).join(', ')}`, { path, cause: firstError });
   }
 
   async redirectURL(path: string, method: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -251,39 +273,22 @@ export class AzureBackend implements StorageBackend {
   }
 
   async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    const prefix = this.#keys.directoryPrefix(path);
-    const keys = this.#keys;
-    const container = this.container;
-    // Azure lists blob names in byte order, one page per request.
-    async function* pages(): AsyncGenerator<FileInfo[]> {
-      for await (const page of container.listBlobsFlat({ prefix, abortSignal: signal }).byPage({ maxPageSize: LIST_PAGE })) {
-        yield page.segment.blobItems.map((blob) => ({
-          path: keys.path(blob.name),
-          size: blob.properties.contentLength ?? 0,
-          modTime: blob.properties.lastModified ?? new Date(0),
-          isDir: blob.name.endsWith('/'),
-        }));
-      }
-    }
-    const found = await walkSortedKeys(path, pages(), fn, startAfter, signal);
-    if (!found && path !== ROOT) throw new PathNotFoundError(path);
+    // Azure lists blob names in byte order, one page per request; it has no start-after.
+    await this.#tree.walk(path, fn, startAfter, signal);
   }
 }
 
 /** The newest upload among uncommitted blocks of ours, with its blocks from index 0 without a gap. */
 function resumeNewest(blocks: { name: string; size: number }[]): { uploadId: string; kind: 'n' | 'a'; blocks: number; bytes: number } | undefined {
-  let newest: { uploadId: string; kind: 'n' | 'a' } | undefined;
-  const sizes = new Map<string, number>();
-  for (const block of blocks) {
-    const parsed = parseBlockId(block.name);
-    if (parsed === undefined) continue;
-    sizes.set(`${parsed.uploadId}:${parsed.index}`, block.size);
-    if (newest === undefined || parsed.uploadId > newest.uploadId) newest = parsed;
-  }
+  const ours = blocks.flatMap((block) => {
+    const id = parseBlockId(block.name);
+    return id === undefined ? [] : [{ ...id, size: block.size }];
+  });
+  let newest: (typeof ours)[number] | undefined;
+  for (const block of ours) if (newest === undefined || block.uploadId > newest.uploadId) newest = block;
   if (newest === undefined) return undefined;
-  let count = 0;
-  let bytes = 0;
-  for (let size = sizes.get(`${newest.uploadId}:0`); size !== undefined; size = sizes.get(`${newest.uploadId}:${++count}`)) bytes += size;
+  const uploadId = newest.uploadId;
+  const { count, bytes } = contiguousParts(new Map(ours.filter((block) => block.uploadId === uploadId).map((block) => [block.index, block.size])));
   return { uploadId: newest.uploadId, kind: newest.kind, blocks: count, bytes };
 }
 

@@ -1,7 +1,11 @@
 /** Recognising Azure errors by status and error code (RestError from the SDK). */
+import { isRestError } from '@azure/core-rest-pipeline';
+import { isTransientError } from '@storagedriver/core';
+
 interface AzureError {
   statusCode?: number;
   code?: string;
+  message?: string;
   details?: { errorCode?: string };
 }
 
@@ -27,4 +31,33 @@ export function isInvalidRange(error: unknown): boolean {
 export function isConditionFailed(error: unknown): boolean {
   const status = statusCode(error);
   return status === 412 || status === 409;
+}
+
+/** A conditional read (If-Match) found another version of the blob. */
+export function isConditionNotMet(error: unknown): boolean {
+  return statusCode(error) === 412 || errorCode(error) === 'ConditionNotMet';
+}
+
+/**
+ * A response cut after its headers: the SDK reads the body as text and reports the cut as a parse
+ * error, a shape core's isTransientError does not know (and the SDK's retry policy does not retry).
+ */
+export function isCutResponse(error: unknown): boolean {
+  const message = (error as AzureError | undefined)?.message ?? '';
+  return errorCode(error) === 'PARSE_ERROR' && /reading response as text: (aborted|socket hang up|premature close|ECONNRESET)/i.test(message);
+}
+
+export function isTransportError(error: unknown): boolean {
+  return isTransientError(error) || isCutResponse(error);
+}
+
+/** What @azure/storage-common's retry policy retries by itself (its `retriableErrors`, and 500/503). */
+const SDK_RETRIED = ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ENOTFOUND', 'TIMEOUT', 'EPIPE', 'REQUEST_SEND_ERROR'];
+
+/** True when the SDK's retry policy already spent its tries on this failure. */
+export function retriedBySdk(error: unknown): boolean {
+  if (!isRestError(error)) return false;
+  if (error.statusCode === 500 || error.statusCode === 503) return true;
+  const text = `${error.name} ${error.message} ${error.code ?? ''}`.toUpperCase();
+  return SDK_RETRIED.some((code) => text.includes(code));
 }

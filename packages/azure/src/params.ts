@@ -1,6 +1,6 @@
 /** Upstream's azure parameters (upstream-model.md §7.4) plus block size and upload concurrency, parsed strictly. */
 import type { ContainerClient } from '@azure/storage-blob';
-import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { InvalidParameterError, ParameterReader, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 /** Azure's largest block (service version 2019-12-12 and later). */
@@ -48,8 +48,9 @@ export function parseAzureParameters(params: DriverParameters | undefined, drive
   const accountName = p.string('accountname', '');
   if (accountName === '' && connectionString === '') throw p.invalid('accountname', 'an account name (required unless connectionstring is set)');
   const realm = p.string('realm', 'core.windows.net');
-  const serviceUrl = p.string('serviceurl', '') || (accountName === '' ? undefined : `https://${accountName}.blob.${realm}`);
-  if (serviceUrl !== undefined && !/^https?:\/\/[^/]+/i.test(serviceUrl)) throw p.invalid('serviceurl', 'an http(s) URL');
+  // Azurite's service URL names the account in its path.
+  const serviceUrl = p.endpoint('serviceurl', { allowPath: true }) ?? (accountName === '' ? undefined : `https://${accountName}.blob.${realm}`);
+  if (connectionString !== '') checkConnectionString(p, connectionString, driverName);
   // Upstream treats -1 as "abort when the copy is still pending"; 0 means the default.
   const maxRetries = p.integer('max_retries', 5, { min: -1 });
   return {
@@ -89,4 +90,42 @@ function parseCredentials(p: ParameterReader): AzureCredentials {
     return value;
   };
   return { type: 'client_secret', tenantId: field('tenantid'), clientId: field('clientid'), secret: field('secret') };
+}
+
+const CONNECTION_STRING = 'a storage connection string: Key=Value pairs separated by ";", with DefaultEndpointsProtocol, AccountName, AccountKey and BlobEndpoint or EndpointSuffix, or with BlobEndpoint and SharedAccessSignature';
+
+/**
+ * The connection string, read the way the SDK reads it, so that a malformed one fails at creation
+ * (the SDK would throw a TypeError at first use). Errors show the endpoint, never the key or SAS.
+ */
+function checkConnectionString(p: ParameterReader, text: string, driverName: string): void {
+  if (text.startsWith('UseDevelopmentStorage=true')) return;
+  const fields = new Map<string, string>();
+  for (const pair of text.split(';').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^([A-Za-z]+)=(.*)$/.exec(pair);
+    if (match === null) throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+    fields.set(match[1]!, match[2]!);
+  }
+  const get = (name: string): string => fields.get(name) ?? '';
+  // The SDK's rule: with a protocol and a key it is an account connection string, else a SAS one.
+  const account = fields.has('DefaultEndpointsProtocol') && fields.has('AccountKey');
+  let endpoint = get('BlobEndpoint');
+  if (account && (get('AccountName') === '' || get('AccountKey') === '')) throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+  if (!account && (endpoint === '' || get('SharedAccessSignature') === '')) throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+  if (endpoint === '') {
+    const protocol = get('DefaultEndpointsProtocol').toLowerCase();
+    if ((protocol !== 'http' && protocol !== 'https') || get('EndpointSuffix') === '') throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+    endpoint = `${protocol}://${get('AccountName')}.blob.${get('EndpointSuffix')}`;
+  }
+  try {
+    new ParameterReader(driverName, { connectionstring: endpoint }, ['connectionstring']).endpoint('connectionstring', { allowPath: true });
+  } catch (error) {
+    if (!(error instanceof InvalidParameterError)) throw error;
+    throw p.invalid('connectionstring', `a connection string whose blob endpoint is ${error.accepted}`, `BlobEndpoint=${endpoint}`);
+  }
+}
+
+/** The connection string with its secrets left out, for error messages. */
+function redact(text: string): string {
+  return text.replace(/(AccountKey|SharedAccessSignature)=[^;]*/gi, '$1=***');
 }

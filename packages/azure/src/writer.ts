@@ -18,6 +18,7 @@ import type { BlockBlobClient } from '@azure/storage-blob';
 import { DriverError, PartUploader, type BackendWriter } from '@storagedriver/core';
 
 import { errorCode, isConditionFailed, isNotFound } from './errors.js';
+import { retried } from './retry.js';
 
 export type UploadKind = 'n' | 'a';
 
@@ -70,10 +71,9 @@ export class BlockWriter implements BackendWriter {
       upload: async (index, data, signal) => {
         if (state.prefix.length + index >= MAX_BLOCKS) throw new DriverError(`a blob holds at most ${MAX_BLOCKS} blocks; use a larger blocksize`);
         this.#staged = true;
-        await blob.stageBlock(blockId(state.uploadId, index), data, data.length, {
-          abortSignal: signal,
-          transactionalContentMD5: createHash('md5').update(data).digest(),
-        });
+        const md5 = createHash('md5').update(data).digest();
+        // A retried Put Block under the same id replaces the same block.
+        await retried(() => blob.stageBlock(blockId(state.uploadId, index), data, data.length, { abortSignal: signal, transactionalContentMD5: md5 }), signal);
       },
     });
   }
@@ -88,6 +88,7 @@ export class BlockWriter implements BackendWriter {
   }
 
   async close(): Promise<void> {
+    // Core's PartUploader sends again any block a cut or an abort stopped.
     await this.#uploader.flush();
   }
 

@@ -71,6 +71,41 @@ test('registers as azure; parameters are parsed strictly and a connection string
   await driver.delete('/hello');
 });
 
+test('a malformed serviceurl or connection string fails at creation, naming the parameter, the value and what is accepted', async () => {
+  const base = { accountname: 'acct', accountkey: 'k', container: 'c' };
+  const invalid = async (parameters: Record<string, unknown>): Promise<InvalidParameterError> => {
+    const error = await create('azure', parameters).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidParameterError);
+    return error as InvalidParameterError;
+  };
+  for (const serviceurl of ['http://bad host', 'ht!tp://x', 'https://127.0.0.1:99999/devstoreaccount1', 'ftp://host', 'https://host/acct?x=1', 'https://user:pw@host']) {
+    const error = await invalid({ ...base, serviceurl });
+    expect(error).toMatchObject({ parameter: 'serviceurl', value: serviceurl });
+    expect(error.message).toContain(JSON.stringify(serviceurl));
+    expect(error.message).toMatch(/http\(s\) URL/);
+  }
+  // A path is accepted: Azurite's URL names the account in it.
+  expect(parseAzureParameters({ ...base, serviceurl: 'https://127.0.0.1:10000/devstoreaccount1/' }).serviceUrl).toBe('https://127.0.0.1:10000/devstoreaccount1');
+
+  const secret = 'c2VjcmV0LWtleQ==';
+  const account = `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${secret}`;
+  for (const endpoint of ['http://bad host', 'ht!tp://x', 'https://127.0.0.1:99999/acct']) {
+    const error = await invalid({ container: 'c', connectionstring: `${account};BlobEndpoint=${endpoint};` });
+    expect(error).toMatchObject({ parameter: 'connectionstring', value: `BlobEndpoint=${endpoint}` });
+    expect(error.message).toMatch(/BlobEndpoint.*http\(s\) URL/s);
+    expect(error.message).not.toContain(secret);
+  }
+  for (const garbage of ['garbage', 'AccountName=acct', `${account}`, `DefaultEndpointsProtocol=ftp;AccountName=acct;AccountKey=${secret};EndpointSuffix=core.windows.net`, 'BlobEndpoint=https://acct.blob.core.windows.net', `DefaultEndpointsProtocol=https;AccountName=;AccountKey=${secret};EndpointSuffix=x`, 'SharedAccessSignature=sv=1&sig=2']) {
+    const error = await invalid({ container: 'c', connectionstring: garbage });
+    expect(error.parameter).toBe('connectionstring');
+    expect(error.message).toMatch(/connection string/);
+    expect(error.message).not.toContain(secret);
+  }
+  // Well-formed ones still create a driver: account key with an endpoint suffix, and SAS.
+  await create('azure', { container: 'c', connectionstring: `${account};EndpointSuffix=core.windows.net` });
+  await create('azure', { container: 'c', connectionstring: 'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2020-08-04&sig=abc' });
+});
+
 test('putContent of a small object is a single Put Blob request producing a block blob', async () => {
   const { client, requests } = countingContainer();
   const driver = newDriver(container, { client });
@@ -220,12 +255,13 @@ test('delete removes a tree of more than one batch (256) and never a sibling sha
   await driver.delete('/tree');
 });
 
-test('an aborted putContent rejects with AbortError', async () => {
+test('an aborted putContent rejects with the signal’s own reason', async () => {
   const driver = newDriver(container);
   const controller = new AbortController();
   const pending = driver.putContent('/abort/x', patternBytes(64 * MiB, 14), { signal: controller.signal });
   controller.abort();
   const error = await pending.then(() => undefined, (e: unknown) => e);
-  expect(isAbortError(error)).toBe(true);
+  expect(error).toBe(controller.signal.reason);
+  expect(isAbortError(error, controller.signal)).toBe(true);
   await expect(driver.stat('/abort/x')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
 });

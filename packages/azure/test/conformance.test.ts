@@ -6,6 +6,8 @@ const container = createContainer('conformance');
 
 testDriver({
   create: async () => newDriver(await container, { rootDirectory: 'suite/root' }),
+  createAbove: async () => ({ driver: newDriver(await container, { rootDirectory: 'suite' }), pathOfRoot: '/root' }),
+  partSize: 4 * 1024 * 1024,
   mode: 'full',
   largeStreamSize: 256 * 1024 * 1024,
   appendChunkSize: 4 * 1024 * 1024,

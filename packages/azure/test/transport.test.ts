@@ -1,0 +1,250 @@
+/**
+ * Transport failures, through a fault-injecting proxy in front of Azurite: what surfaces (typed,
+ * retryable DriverErrors of `azure`), what is retried (listings, Put Block, cut reads resumed and
+ * pinned to the ETag) and how often, commit idempotence after a lost answer, and prompt aborts.
+ */
+import type { Readable } from 'node:stream';
+
+import { DriverError, PreconditionFailedError, StorageDriverError, readAll } from '@storagedriver/core';
+import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
+import { pipeline } from 'node:stream/promises';
+
+import type { AzureDriver } from '../src/index.js';
+
+import { on, startFaultProxy, type FaultProxy } from './support/proxy.js';
+import { createContainer, newDriver, rawContainer } from './support/server.js';
+
+const MiB = 1024 * 1024;
+/** The SDK's tries per request (client.ts). */
+const SDK_TRIES = 5;
+/** resumableReader's and retry's default attempts (core). */
+const CORE_ATTEMPTS = 4;
+
+let container: string;
+let proxy: FaultProxy;
+/** A driver whose every request goes through the proxy. */
+let faulty: AzureDriver;
+/** A driver straight to Azurite, to check what the service holds. */
+let direct: AzureDriver;
+
+beforeAll(async () => {
+  container = await createContainer('transport');
+  proxy = await startFaultProxy();
+  faulty = newDriver(container, { serviceUrl: proxy.serviceUrl, blockSize: MiB });
+  direct = newDriver(container);
+});
+afterEach(() => proxy.disarmAll());
+afterAll(() => proxy.close());
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
+}
+
+function expectRetryableAzureError(error: unknown): void {
+  expect(error).toBeInstanceOf(StorageDriverError);
+  expect(error).toBeInstanceOf(DriverError);
+  expect(error).toMatchObject({ retryable: true, driverName: 'azure' });
+}
+
+/** Rejects when `promise` takes longer than `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+describe('transport failures reach the caller as retryable DriverErrors of azure', () => {
+  test('putContent whose connection is reset on every try: the SDK tries 5 times, nothing more, and nothing is stored', async () => {
+    const fault = proxy.inject({ match: on.putBlob('reset/put'), action: { kind: 'reset' }, times: 100 });
+    expectRetryableAzureError(await failure(faulty.putContent('/reset/put', patternBytes(100_000, 1))));
+    expect(fault.hits).toBe(SDK_TRIES);
+    await expect(direct.stat('/reset/put')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+  });
+
+  test('a download cut mid-body on every try fails after a bounded number of resumes, reader and getContent alike', async () => {
+    await direct.putContent('/reset/download', patternBytes(2 * MiB, 2));
+    const fault = proxy.inject({ match: on.download('reset/download'), action: { kind: 'body', after: 0, then: 'reset' }, times: 100 });
+    expectRetryableAzureError(await failure(faulty.reader('/reset/download').then((stream) => readAll(stream))));
+    expect(fault.hits).toBe(CORE_ATTEMPTS);
+    expectRetryableAzureError(await failure(faulty.getContent('/reset/download')));
+    expect(fault.hits).toBe(2 * CORE_ATTEMPTS);
+  });
+});
+
+describe('a read cut mid-body resumes, pinned to the version it started on', () => {
+  const size = 3 * MiB + 17;
+
+  test('reader and getContent deliver every byte after one cut', async () => {
+    await direct.putContent('/resume/blob', patternBytes(size, 3));
+    const readerCut = proxy.inject({ match: on.download('resume/blob'), action: { kind: 'body', after: MiB, then: 'reset' } });
+    await verifyPatternStream(await faulty.reader('/resume/blob', 12_345), size - 12_345, 3, 12_345);
+    expect(readerCut.hits).toBe(1);
+    const contentCut = proxy.inject({ match: on.download('resume/blob'), action: { kind: 'body', after: 2 * MiB, then: 'reset' } });
+    expect((await faulty.getContent('/resume/blob')).equals(patternBytes(size, 3))).toBe(true);
+    expect(contentCut.hits).toBe(1);
+  });
+
+  test('a blob overwritten between the cut and the resume fails the stream with PreconditionFailedError', async () => {
+    const overwrite = () => async (): Promise<void> => {
+      await rawContainer(container).getBlockBlobClient('resume/changed').upload(patternBytes(size, 5), size);
+    };
+    await direct.putContent('/resume/changed', patternBytes(size, 4));
+    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'body', after: MiB, then: 'reset' } });
+    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'before', run: overwrite() } });
+    const error = await failure(faulty.reader('/resume/changed').then((stream) => readAll(stream)));
+    expect(error).toBeInstanceOf(PreconditionFailedError);
+    expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', path: '/resume/changed', driverName: 'azure' });
+
+    await direct.putContent('/resume/changed', patternBytes(size, 4));
+    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'body', after: MiB, then: 'reset' } });
+    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'before', run: overwrite() } });
+    expect(await failure(faulty.getContent('/resume/changed'))).toBeInstanceOf(PreconditionFailedError);
+  });
+});
+
+describe('listings and block uploads retry a response cut after its headers', () => {
+  beforeAll(async () => {
+    await Promise.all(['a', 'b/c', 'b/d', 'e'].map((name) => direct.putContent(`/listed/${name}`, name)));
+  });
+
+  test('list, stat of a directory and walk each survive one cut listing', async () => {
+    const cut = (): void => void proxy.inject({ match: on.listing(), action: { kind: 'cutAfterHeaders' } });
+    cut();
+    expect((await faulty.list('/listed')).sort()).toEqual(['/listed/a', '/listed/b', '/listed/e']);
+    cut();
+    expect(await faulty.stat('/listed/b')).toMatchObject({ isDir: true });
+    cut();
+    const walked: string[] = [];
+    await faulty.walk('/listed', (info) => void walked.push(info.path));
+    expect(walked).toEqual(['/listed/a', '/listed/b', '/listed/b/c', '/listed/b/d', '/listed/e']);
+  });
+
+  test('a Put Block whose response is cut is retried under the same block id: the content is exact', async () => {
+    const fault = proxy.inject({ match: on.stageBlock('blocks/cut'), action: { kind: 'cutAfterHeaders' }, times: 2 });
+    const writer = await faulty.writer('/blocks/cut');
+    await pipeline(patternStream(3 * MiB + 500, 6), writer.writable());
+    await writer.commit();
+    expect(fault.hits).toBe(2);
+    await verifyPatternStream(await direct.reader('/blocks/cut'), 3 * MiB + 500, 6);
+    const list = await rawContainer(container).getBlockBlobClient('blocks/cut').getBlockList('all');
+    expect(list.committedBlocks?.length).toBe(4);
+  });
+
+  test('retries stay bounded: our retries only run where the SDK’s did not, so tries never multiply', async () => {
+    const cut = proxy.inject({ match: on.listing(), action: { kind: 'cutAfterHeaders' }, times: 100 });
+    expectRetryableAzureError(await failure(faulty.list('/listed')));
+    expect(cut.hits).toBe(CORE_ATTEMPTS);
+    cut.disarm();
+    const reset = proxy.inject({ match: on.listing(), action: { kind: 'reset' }, times: 100 });
+    expectRetryableAzureError(await failure(faulty.list('/listed')));
+    expect(reset.hits).toBe(SDK_TRIES);
+  });
+});
+
+test('a commit whose answer was lost fails retryable; commit again succeeds with the exact content, and a new append continues it', async () => {
+  const size = 2 * MiB + 99;
+  const lost = proxy.inject({ match: on.commit('commit/lost'), action: { kind: 'dropResponse' }, times: SDK_TRIES });
+  const writer = await faulty.writer('/commit/lost');
+  await writer.write(patternBytes(size, 7));
+  expectRetryableAzureError(await failure(writer.commit()));
+  // Every try reached Azurite and was applied; only the answers were lost.
+  expect(lost.hits).toBe(SDK_TRIES);
+  await writer.commit();
+  await verifyPatternStream(await direct.reader('/commit/lost'), size, 7);
+
+  const more = await newDriver(container, { blockSize: MiB }).writer('/commit/lost', { append: true });
+  expect(more.size).toBe(size);
+  await more.write(patternBytes(MiB + 1, 7, size));
+  await more.commit();
+  await verifyPatternStream(await direct.reader('/commit/lost'), size + MiB + 1, 7);
+  expect((await rawContainer(container).getBlockBlobClient('commit/lost').getBlockList('uncommitted')).uncommittedBlocks).toEqual([]);
+});
+
+describe('an abort rejects at once with the caller’s reason, stops the I/O and leaves nothing visible', () => {
+  async function abortWhileStalled(path: string, fault: ReturnType<FaultProxy['inject']>, start: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const pending = start(controller.signal);
+    pending.catch(() => undefined);
+    await within(fault.hit, 10_000, 'the request reaching the proxy');
+    const aborted = Date.now();
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(Date.now() - aborted).toBeLessThan(200);
+    // The SDK call had the signal: its connection closes.
+    await within(fault.clientGone, 2000, 'the SDK closing the connection');
+    await expect(direct.stat(path)).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+  }
+
+  test('putContent', async () => {
+    const fault = proxy.inject({ match: on.putBlob('abort/put'), action: { kind: 'stall' } });
+    await abortWhileStalled('/abort/put', fault, (signal) => faulty.putContent('/abort/put', patternBytes(200_000, 8), { signal }));
+  });
+
+  test('write', async () => {
+    const driver = newDriver(container, { serviceUrl: proxy.serviceUrl, blockSize: MiB, uploadConcurrency: 1 });
+    const fault = proxy.inject({ match: on.stageBlock('abort/write'), action: { kind: 'stall' } });
+    const writer = await driver.writer('/abort/write');
+    // With one block in flight, the second block waits for the first: the write stays pending.
+    await abortWhileStalled('/abort/write', fault, (signal) => writer.write(patternBytes(2 * MiB + 1, 9), { signal }));
+    await writer.cancel();
+  });
+
+  test('commit, which then succeeds when called again', async () => {
+    const size = 2 * MiB + 5;
+    // Stall only the 5-byte tail block, which the commit stages.
+    const fault = proxy.inject({ match: (r) => on.stageBlock('abort/commit')(r) && r.headers['content-length'] === '5', action: { kind: 'stall' } });
+    const writer = await faulty.writer('/abort/commit');
+    await writer.write(patternBytes(size, 12));
+    await abortWhileStalled('/abort/commit', fault, (signal) => writer.commit({ signal }));
+    await writer.commit();
+    await verifyPatternStream(await direct.reader('/abort/commit'), size, 12);
+  });
+
+  test('getContent', async () => {
+    await direct.putContent('/abort/get', patternBytes(100_000, 10));
+    const fault = proxy.inject({ match: on.download('abort/get'), action: { kind: 'stall' } });
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const pending = faulty.getContent('/abort/get', { signal: controller.signal });
+    pending.catch(() => undefined);
+    await within(fault.hit, 10_000, 'the request reaching the proxy');
+    const aborted = Date.now();
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(Date.now() - aborted).toBeLessThan(200);
+    await within(fault.clientGone, 2000, 'the SDK closing the connection');
+  });
+
+  test('reader mid-body', async () => {
+    await direct.putContent('/abort/reader', patternBytes(2 * MiB, 11));
+    const fault = proxy.inject({ match: on.download('abort/reader'), action: { kind: 'body', after: 500_000, then: 'stall' } });
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const stream: Readable = await faulty.reader('/abort/reader', 0, { signal: controller.signal });
+    let received = 0;
+    let onData!: () => void;
+    const halfway = new Promise<void>((resolve) => (onData = resolve));
+    const consumed = (async () => {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        if (received >= 500_000) onData();
+      }
+    })();
+    consumed.catch(() => undefined);
+    await within(halfway, 10_000, 'the first 500 000 bytes');
+    const aborted = Date.now();
+    controller.abort(reason);
+    await expect(consumed).rejects.toBe(reason);
+    expect(Date.now() - aborted).toBeLessThan(200);
+    expect(received).toBe(500_000);
+    await within(fault.clientGone, 2000, 'the SDK closing the connection');
+  });
+});
