@@ -1,5 +1,5 @@
-/** Builds the Bucket from options, with retries on 429 and 5xx for every request the driver makes. */
-import { Bucket, IdempotencyStrategy, Storage } from '@google-cloud/storage';
+/** Builds the Bucket from options. */
+import { Bucket, Storage } from '@google-cloud/storage';
 import { JWT } from 'google-auth-library';
 
 import type { GcsOptions } from './params.js';
@@ -14,16 +14,10 @@ export function createBucket(options: GcsOptions): Bucket {
     userAgent: options.userAgent,
     // An emulator on plain HTTP takes no token; a private HTTPS endpoint does.
     useAuthWithCustomEndpoint: options.apiEndpoint?.startsWith('https:') ?? false,
-    retryOptions: {
-      autoRetry: true,
-      maxRetries: 5,
-      retryDelayMultiplier: 2,
-      maxRetryDelay: 32,
-      totalTimeout: 600,
-      // Every request the driver sends is idempotent by construction (chunk objects named by upload
-      // and index, whole-object puts, compose of fixed sources), so retrying writes is safe too.
-      idempotencyStrategy: IdempotencyStrategy.RetryAlways,
-    },
+    // The driver retries each request itself (core's `retry`: bounded, abortable, and around the
+    // whole response, so a body cut after the headers is retried too); SDK retries on top would
+    // multiply the tries and wait up to 32 s between them, deaf to the caller's abort.
+    retryOptions: { autoRetry: false },
   });
   return storage.bucket(options.bucket);
 }

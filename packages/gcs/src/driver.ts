@@ -5,29 +5,34 @@ import type { Bucket, File, FileMetadata } from '@google-cloud/storage';
 import {
   BaseDriver,
   DriverError,
-  readerAtEnd,
   KeyMapper,
+  ObjectStoreTree,
   PathNotFoundError,
+  PreconditionFailedError,
   ROOT,
-  isValidPath,
-  walkSortedKeys,
+  contiguousParts,
+  readAll,
+  readerAtEnd,
+  resumableReader,
+  retry,
   type BackendWriter,
   type FileInfo,
+  type ListPage,
+  type ListPageRequest,
   type StorageBackend,
   type WalkFn,
 } from '@storagedriver/core';
 
 import { createBucket } from './client.js';
 import { isNotFound } from './errors.js';
+import { GcsRequests } from './http.js';
 import type { GcsOptions } from './params.js';
 import { signedUrl } from './signer.js';
 import { deleteObjects, listNames, saveChecked } from './objects.js';
-import { ComposeWriter, UPLOAD_METADATA, chunkName, newUploadId, type UploadTarget } from './writer.js';
+import { ComposeWriter, chunkName, committedUpload, newUploadId, type UploadTarget } from './writer.js';
 
 const LIST_PAGE = 1000;
 const REDIRECT_SECONDS = 20 * 60;
-/** Hidden prefix (below the root) of upload chunks; `~` is outside the path grammar. */
-const UPLOADS = '~uploads/';
 const CHUNK = /\/(\d{6})$/;
 
 function info(path: string, metadata: FileMetadata): FileInfo {
@@ -39,11 +44,23 @@ export class GcsBackend implements StorageBackend {
   readonly bucket: Bucket;
   readonly #o: GcsOptions;
   readonly #keys: KeyMapper;
+  readonly #requests: GcsRequests;
+  /** Upload chunks: a sibling of the root (`<root>~uploads/`), so no driver rooted above sees a directory made of them. */
+  readonly #uploads: string;
+  readonly #tree: ObjectStoreTree;
 
   constructor(options: GcsOptions) {
     this.#o = options;
     this.bucket = createBucket(options);
     this.#keys = new KeyMapper(options.rootDirectory);
+    this.#requests = new GcsRequests(this.bucket, options.userAgent);
+    this.#uploads = this.#keys.hidden('uploads');
+    this.#tree = new ObjectStoreTree(
+      { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => deleteObjects(this.bucket, names, undefined, signal) },
+      this.#keys,
+      // GCS has no batch delete in its JSON API client: deleteObjects sends them concurrently.
+      { pageSize: LIST_PAGE, deleteBatchSize: LIST_PAGE },
+    );
   }
 
   /** The object name of `path` (for middleware such as a CDN redirector). */
@@ -55,26 +72,52 @@ export class GcsBackend implements StorageBackend {
     return this.bucket.file(this.key(path));
   }
 
-  async getContent(path: string): Promise<Buffer> {
-    try {
-      const [content] = await this.#file(path).download({ validation: false });
-      return content;
-    } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
-      throw error;
-    }
+  async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
+    return readAll(await this.#read(path, 0, signal), signal);
   }
 
-  async putContent(path: string, content: Buffer): Promise<void> {
-    // One request: the object is replaced atomically, with an MD5 the service checks.
-    await saveChecked(this.#file(path), content);
+  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+    // One request: the object is replaced atomically, with an MD5 the service checks; an abort cuts it.
+    await saveChecked(this.#requests, this.key(path), content, {}, signal);
   }
 
   async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
     // A ranged read of an offset at or past the end fails late, inside the stream: check the size first.
     const { size } = await this.#statFile(path, signal);
     if (offset >= size) return readerAtEnd(path, offset, size);
-    return this.#file(path).createReadStream({ start: offset, validation: false });
+    return this.#read(path, offset, signal);
+  }
+
+  /**
+   * The object's bytes from `offset`, resumed after a cut from the last byte delivered, pinned to
+   * the generation the first response came from.
+   */
+  #read(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+    const key = this.key(path);
+    return resumableReader(offset, async (from, generation, openSignal) => {
+      try {
+        const { stream, generation: served, size } = await this.#requests.download(key, from, generation, openSignal);
+        return { stream, version: served ?? generation, size };
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        if (generation === undefined) throw new PathNotFoundError(path, { cause: error });
+        // The pinned generation is gone: replaced by another (the read cannot go on) or deleted.
+        const current = await this.#metadata(key, openSignal);
+        if (current === undefined) throw new PathNotFoundError(path, { cause: error });
+        throw new PreconditionFailedError(path, `generation ${generation} was replaced by generation ${current.generation} during the read`, { cause: error });
+      }
+    }, { signal });
+  }
+
+  /** The object's metadata, or undefined when there is none. */
+  async #metadata(key: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
+    try {
+      const [metadata] = await retry(() => this.bucket.file(key).getMetadata(), { signal });
+      return metadata;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   async #statFile(path: string, signal?: AbortSignal): Promise<FileInfo> {
@@ -83,11 +126,12 @@ export class GcsBackend implements StorageBackend {
     return stat;
   }
 
-  async writer(path: string, append: boolean): Promise<BackendWriter> {
+  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
     const key = this.key(path);
-    const uploadsOfKey = `${this.#keys.prefix}${UPLOADS}${key}~/`;
+    const uploadsOfKey = `${this.#uploads}${path.slice(1)}~/`;
     const target = (uploadId: string): UploadTarget => ({
       bucket: this.bucket,
+      requests: this.#requests,
       key,
       uploadPrefix: `${uploadsOfKey}${uploadId}/`,
       uploadId,
@@ -95,26 +139,21 @@ export class GcsBackend implements StorageBackend {
       concurrency: this.#o.uploadConcurrency ?? 4,
     });
     if (!append) return new ComposeWriter(target(newUploadId()));
-    let committed: FileMetadata | undefined;
-    try {
-      [committed] = await this.#file(path).getMetadata();
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    const resumed = await this.#newestUpload(uploadsOfKey, (committed?.metadata?.[UPLOAD_METADATA] as string | undefined) ?? undefined);
+    const committed = await this.#metadata(key, signal);
+    const resumed = await this.#newestUpload(uploadsOfKey, committedUpload(committed), signal);
     if (resumed !== undefined) return new ComposeWriter(target(resumed.uploadId), resumed);
     if (committed === undefined) throw new PathNotFoundError(path);
     const upload = target(newUploadId());
     const size = Number(committed.size ?? 0);
     if (size === 0) return new ComposeWriter(upload);
     // Appending to committed content: a server-side copy of it becomes the upload's first chunk.
-    await this.#file(path).copy(this.bucket.file(chunkName(upload.uploadPrefix, 0)));
+    await retry(() => this.#file(path).copy(this.bucket.file(chunkName(upload.uploadPrefix, 0))), { signal });
     return new ComposeWriter(upload, { chunks: 1, bytes: size });
   }
 
   /** The newest upload at a key, with its chunks from 0 without a gap; leftovers of the committed upload are removed. */
-  async #newestUpload(uploadsOfKey: string, committedUploadId: string | undefined) {
-    const [files] = await this.bucket.getFiles({ prefix: uploadsOfKey, autoPaginate: true });
+  async #newestUpload(uploadsOfKey: string, committedUploadId: string | undefined, signal?: AbortSignal) {
+    const [files] = await retry(() => this.bucket.getFiles({ prefix: uploadsOfKey, autoPaginate: true }), { signal });
     const chunks = new Map<string, Map<number, number>>();
     for (const file of files) {
       const uploadId = file.name.slice(uploadsOfKey.length).split('/')[0]!;
@@ -124,69 +163,61 @@ export class GcsBackend implements StorageBackend {
       chunks.get(uploadId)!.set(Number(index), Number(file.metadata.size ?? 0));
     }
     if (committedUploadId !== undefined && chunks.has(committedUploadId)) {
-      await deleteObjects(this.bucket, await listNames(this.bucket, `${uploadsOfKey}${committedUploadId}/`));
+      await deleteObjects(this.bucket, await listNames(this.bucket, `${uploadsOfKey}${committedUploadId}/`, signal), undefined, signal);
       chunks.delete(committedUploadId);
     }
     const uploadId = [...chunks.keys()].sort().at(-1);
     if (uploadId === undefined) return undefined;
-    const sizes = chunks.get(uploadId)!;
-    let count = 0;
-    let bytes = 0;
-    for (; sizes.has(count); count++) bytes += sizes.get(count)!;
+    const { count, bytes } = contiguousParts(chunks.get(uploadId)!);
     return { uploadId, chunks: count, bytes };
   }
 
-  async stat(path: string, _signal?: AbortSignal): Promise<FileInfo> {
+  async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
-      try {
-        const [metadata] = await this.#file(path).getMetadata();
-        return info(path, metadata);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+      const metadata = await this.#metadata(this.key(path), signal);
+      if (metadata !== undefined) return info(path, metadata);
     }
-    const [files] = await this.bucket.getFiles({ prefix: this.#keys.directoryPrefix(path), maxResults: 1, autoPaginate: false });
-    if (path !== ROOT && files.length === 0) throw new PathNotFoundError(path);
-    return { path, size: 0, modTime: new Date(0), isDir: true };
+    return this.#tree.statDirectory(path, signal);
   }
 
-  async list(path: string): Promise<string[]> {
-    const prefix = this.#keys.directoryPrefix(path);
-    const entries: string[] = [];
-    let pageToken: string | undefined;
-    do {
-      const [files, next, response] = await this.bucket.getFiles({ prefix, delimiter: '/', maxResults: LIST_PAGE, pageToken, autoPaginate: false });
-      for (const file of files) if (file.name !== prefix) entries.push(this.#keys.path(file.name));
-      for (const directory of (response as { prefixes?: string[] } | undefined)?.prefixes ?? []) entries.push(this.#keys.path(directory));
-      pageToken = (next as { pageToken?: string } | null)?.pageToken;
-    } while (pageToken !== undefined);
-    // Upload chunks live under `~uploads/`, outside the path grammar.
-    const visible = entries.filter(isValidPath);
-    if (visible.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
-    return visible;
+  async list(path: string, signal?: AbortSignal): Promise<string[]> {
+    return this.#tree.list(path, signal);
   }
 
-  async move(sourcePath: string, destPath: string): Promise<void> {
+  /** One page of a listing (the tree retries it); the service may repeat a prefix on several pages. */
+  async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    signal?.throwIfAborted();
+    const [files, next, response] = await this.bucket.getFiles({
+      prefix: request.prefix,
+      maxResults: request.limit,
+      pageToken: request.token,
+      autoPaginate: false,
+      ...(request.delimited ? { delimiter: '/' } : {}),
+      // startOffset is inclusive; the tree drops the hint itself.
+      ...(request.startAfter !== undefined ? { startOffset: request.startAfter } : {}),
+    });
+    return {
+      objects: files.map((file) => ({ key: file.name, size: Number(file.metadata.size ?? 0), modTime: new Date(file.metadata.updated ?? 0) })),
+      prefixes: (response as { prefixes?: string[] } | undefined)?.prefixes ?? [],
+      next: (next as { pageToken?: string } | null)?.pageToken,
+    };
+  }
+
+  async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
     const source = this.#file(sourcePath);
     try {
-      // The SDK follows the rewrite token until the copy is complete.
-      await source.copy(this.#file(destPath));
+      // The SDK follows the rewrite token until the copy is complete; a repeated copy gives the same object.
+      await retry(() => source.copy(this.#file(destPath)), { signal });
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      if ((await this.stat(sourcePath).catch(() => undefined))?.isDir) throw new DriverError(`cannot move ${sourcePath}: it is a directory`, { path: sourcePath });
+      if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw new DriverError(`cannot move ${sourcePath}: it is a directory`, { path: sourcePath });
       throw new PathNotFoundError(sourcePath, { cause: error });
     }
-    await source.delete();
+    await deleteObjects(this.bucket, [source.name], sourcePath, signal);
   }
 
-  async delete(path: string): Promise<void> {
-    const key = this.key(path);
-    const names: string[] = [];
-    const [exists] = await this.#file(path).exists();
-    if (exists) names.push(key);
-    names.push(...(await listNames(this.bucket, `${key}/`)));
-    if (names.length === 0) throw new PathNotFoundError(path);
-    await deleteObjects(this.bucket, names, path);
+  async delete(path: string, signal?: AbortSignal): Promise<void> {
+    await this.#tree.delete(path, signal);
   }
 
   async redirectURL(path: string, method: string): Promise<string | undefined> {
@@ -196,34 +227,7 @@ export class GcsBackend implements StorageBackend {
   }
 
   async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    const prefix = this.#keys.directoryPrefix(path);
-    const hidden = `${this.#keys.prefix}${UPLOADS}`;
-    const keys = this.#keys;
-    const bucket = this.bucket;
-    const startKey = startAfter === undefined || startAfter === '' ? undefined : keys.key(startAfter);
-    async function* pages(): AsyncGenerator<FileInfo[]> {
-      let pageToken: string | undefined;
-      do {
-        const [files, next] = await bucket.getFiles({
-          prefix,
-          maxResults: LIST_PAGE,
-          pageToken,
-          autoPaginate: false,
-          // startOffset is inclusive; walkSortedKeys drops the hint itself.
-          ...(pageToken === undefined && startKey !== undefined && startKey > prefix ? { startOffset: startKey } : {}),
-        });
-        const page: FileInfo[] = [];
-        for (const file of files) {
-          // `~` sorts after every path character: the hidden chunks come last, nothing visible follows.
-          if (file.name.startsWith(hidden)) return yield page;
-          page.push({ ...info(keys.path(file.name), file.metadata), isDir: file.name.endsWith('/') });
-        }
-        yield page;
-        pageToken = (next as { pageToken?: string } | null)?.pageToken;
-      } while (pageToken !== undefined);
-    }
-    const found = await walkSortedKeys(path, pages(), fn, startAfter, signal);
-    if (!found && path !== ROOT && (startKey === undefined || !(await this.stat(path, signal)).isDir)) throw new PathNotFoundError(path);
+    await this.#tree.walk(path, fn, startAfter, signal);
   }
 }
 

@@ -1,30 +1,30 @@
-/** Object helpers shared by the backend and the writer: checked uploads, listing, bounded deletes. */
+/** Object helpers shared by the backend and the writer: checked uploads, listing, bounded deletes — each request retried. */
 import { createHash } from 'node:crypto';
 
-import type { Bucket, File } from '@google-cloud/storage';
-import { DriverError } from '@storagedriver/core';
+import type { Bucket } from '@google-cloud/storage';
+import { DriverError, retry } from '@storagedriver/core';
 
 import { isNotFound } from './errors.js';
+import type { GcsRequests } from './http.js';
 
-export const CONTENT_TYPE = 'application/octet-stream';
 const DELETE_CONCURRENCY = 16;
 
-/** Uploads `data` as one object (atomic) whose MD5 the service verifies. */
-export async function saveChecked(file: File, data: Buffer, metadata: Record<string, string> = {}): Promise<void> {
-  await file.save(data, {
-    resumable: false,
-    validation: false,
-    metadata: { contentType: CONTENT_TYPE, md5Hash: createHash('md5').update(data).digest('base64'), metadata },
-  });
+/**
+ * Uploads `data` as one object (atomic) whose MD5 the service verifies. Retried: the same bytes
+ * under the same name give the same object, and a cut request never makes one.
+ */
+export async function saveChecked(requests: GcsRequests, name: string, data: Buffer, metadata: Record<string, string> = {}, signal?: AbortSignal): Promise<void> {
+  const md5 = createHash('md5').update(data).digest('base64');
+  await retry(() => requests.upload(name, data, md5, metadata, signal), { signal });
 }
 
-export async function listNames(bucket: Bucket, prefix: string): Promise<string[]> {
-  const [files] = await bucket.getFiles({ prefix, autoPaginate: true });
+export async function listNames(bucket: Bucket, prefix: string, signal?: AbortSignal): Promise<string[]> {
+  const [files] = await retry(() => bucket.getFiles({ prefix, autoPaginate: true }), { signal });
   return files.map((file) => file.name);
 }
 
 /** Deletes concurrently (bounded); one DriverError names the objects that could not be deleted. */
-export async function deleteObjects(bucket: Bucket, names: string[], path?: string): Promise<void> {
+export async function deleteObjects(bucket: Bucket, names: string[], path?: string, signal?: AbortSignal): Promise<void> {
   const failed: string[] = [];
   let firstError: unknown;
   let next = 0;
@@ -32,9 +32,10 @@ export async function deleteObjects(bucket: Bucket, names: string[], path?: stri
     while (next < names.length) {
       const name = names[next++]!;
       try {
-        await bucket.file(name).delete();
+        await retry(() => bucket.file(name).delete(), { signal });
       } catch (error) {
-        if (isNotFound(error)) continue; // deleted concurrently: what was asked for
+        if (isNotFound(error)) continue; // deleted concurrently, or by a try whose answer was lost: what was asked for
+        if (signal?.aborted) throw signal.reason;
         failed.push(name);
         firstError ??= error;
       }

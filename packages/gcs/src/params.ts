@@ -38,8 +38,6 @@ export const PARAMETER_NAMES = [
 
 export function parseGcsParameters(params: DriverParameters | undefined, driverName = 'gcs'): GcsOptions {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
-  const apiEndpoint = p.string('apiendpoint', '');
-  if (apiEndpoint !== '' && !/^https?:\/\/[^/]+\/?$/i.test(apiEndpoint)) throw p.invalid('apiendpoint', 'an http(s) URL with scheme and host, without path');
   return {
     bucket: p.requiredString('bucket'),
     rootDirectory: p.string('rootdirectory', ''),
@@ -48,7 +46,7 @@ export function parseGcsParameters(params: DriverParameters | undefined, driverN
     credentials: readCredentials(p),
     userAgent: p.string('useragent', '') || undefined,
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 50, 25),
-    apiEndpoint: apiEndpoint.replace(/\/$/, '') || undefined,
+    apiEndpoint: p.endpoint('apiendpoint'),
   };
 }
 

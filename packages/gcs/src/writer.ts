@@ -1,19 +1,21 @@
 /**
  * The compose writer. Each chunk is uploaded as a hidden object
- * `<root>~uploads/<key>~/<upload id>/<index>` (one request, with its MD5 for the service to check —
+ * `<root>~uploads/<path>~/<upload id>/<index>` (one request, with its MD5 for the service to check —
  * upstream #3018 stored 0-byte objects without a checksum); commit composes the chunks into the
  * target in one atomic step, then removes them.
  *
  * Why not upstream's resumable session: a session URI expires after a week, allows one request in
  * flight, and upstream kept the session and the unsent tail inside the object itself, so a
  * half-written upload was visible at the path. Chunk objects never expire, upload concurrently, are
- * listed by any process that resumes, and stay invisible (`~` is outside the path grammar). Compose
- * takes 32 sources per call, so more chunks are composed in rounds through intermediate objects.
+ * listed by any process that resumes, and stay invisible (`~` is outside the path grammar, and the
+ * uploads prefix is a sibling of the root, never below it). Compose takes 32 sources per call, so
+ * more chunks are composed in rounds through intermediate objects.
  */
-import type { Bucket, File } from '@google-cloud/storage';
-import { PartUploader, type BackendWriter } from '@storagedriver/core';
+import type { Bucket, FileMetadata } from '@google-cloud/storage';
+import { PartUploader, retry, type BackendWriter } from '@storagedriver/core';
 
-import { CONTENT_TYPE, deleteObjects, listNames, saveChecked } from './objects.js';
+import type { GcsRequests } from './http.js';
+import { deleteObjects, listNames, saveChecked } from './objects.js';
 
 /** Custom metadata on a committed object naming the upload it came from (leftover chunks of it are stale). */
 export const UPLOAD_METADATA = 'storagedriver-upload';
@@ -21,8 +23,9 @@ const COMPOSE_MAX = 32;
 
 export interface UploadTarget {
   bucket: Bucket;
+  requests: GcsRequests;
   key: string;
-  /** `<root>~uploads/<key>~/<upload id>/`: every object of this upload lies under it. */
+  /** `<root>~uploads/<path>~/<upload id>/`: every object of this upload lies under it. */
   uploadPrefix: string;
   uploadId: string;
   chunkSize: number;
@@ -37,6 +40,12 @@ export function newUploadId(): string {
   return `${Date.now().toString(36).padStart(9, '0')}${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`;
 }
 
+/** The upload a committed object came from, by its marker. */
+export function committedUpload(metadata: FileMetadata | undefined): string | undefined {
+  const marker = metadata?.metadata?.[UPLOAD_METADATA];
+  return typeof marker === 'string' ? marker : undefined;
+}
+
 export class ComposeWriter implements BackendWriter {
   readonly #t: UploadTarget;
   readonly #uploader: PartUploader;
@@ -49,7 +58,8 @@ export class ComposeWriter implements BackendWriter {
       partSize: target.chunkSize,
       concurrency: target.concurrency,
       firstIndex: resumed.chunks,
-      upload: (index, data) => saveChecked(target.bucket.file(chunkName(target.uploadPrefix, index)), data),
+      // Idempotent: the same bytes under the same name, checked by MD5.
+      upload: (index, data, signal) => saveChecked(target.requests, chunkName(target.uploadPrefix, index), data, {}, signal),
     });
   }
 
@@ -59,7 +69,16 @@ export class ComposeWriter implements BackendWriter {
 
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
     this.#size += chunk.length;
-    await this.#uploader.write(chunk, signal);
+    // The caller's signal stops the chunk uploads this write starts while the write is pending;
+    // once the write has resolved, a later abort of the same signal must not cut them.
+    const duringWrite = new AbortController();
+    const onAbort = (): void => duringWrite.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#uploader.write(chunk, signal === undefined ? undefined : duringWrite.signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   async close(): Promise<void> {
@@ -67,46 +86,53 @@ export class ComposeWriter implements BackendWriter {
     await this.#uploader.flush();
   }
 
+  /**
+   * Retryable as a whole (core calls it again after a failure): chunks are removed only after the
+   * compose succeeded, so a repeat composes the same sources into the same content; and when they
+   * are gone already (a lost answer, then removed as leftovers of this committed upload), the
+   * object carrying this upload's marker is this upload's content.
+   */
   async commit(signal?: AbortSignal): Promise<void> {
     await this.#uploader.flush(signal);
-    const { bucket, key, uploadPrefix, uploadId } = this.#t;
-    const target = bucket.file(key);
+    const { bucket, requests, key, uploadPrefix, uploadId } = this.#t;
     const marker = { [UPLOAD_METADATA]: uploadId };
     const count = this.#uploader.nextIndex;
     if (count === 0) {
-      await saveChecked(target, Buffer.alloc(0), marker);
+      await saveChecked(requests, key, Buffer.alloc(0), marker, signal);
       return;
     }
-    let sources = Array.from({ length: count }, (_, index) => chunkName(uploadPrefix, index));
-    for (let round = 0; sources.length > COMPOSE_MAX; round++) {
-      const groups = Array.from({ length: Math.ceil(sources.length / COMPOSE_MAX) }, (_, i) => sources.slice(i * COMPOSE_MAX, (i + 1) * COMPOSE_MAX));
-      sources = await Promise.all(groups.map(async (group, i) => {
-        const name = `${uploadPrefix}c${round}-${String(i).padStart(6, '0')}`;
-        await compose(bucket.file(name), group, {});
-        return name;
-      }));
+    try {
+      let sources = Array.from({ length: count }, (_, index) => chunkName(uploadPrefix, index));
+      for (let round = 0; sources.length > COMPOSE_MAX; round++) {
+        const groups = Array.from({ length: Math.ceil(sources.length / COMPOSE_MAX) }, (_, i) => sources.slice(i * COMPOSE_MAX, (i + 1) * COMPOSE_MAX));
+        sources = await Promise.all(groups.map(async (group, i) => {
+          const name = `${uploadPrefix}c${round}-${String(i).padStart(6, '0')}`;
+          await retry(() => requests.compose(name, group, {}, signal), { signal });
+          return name;
+        }));
+      }
+      await retry(() => requests.compose(key, sources, marker, signal), { signal });
+    } catch (error) {
+      if (signal?.aborted || !(await this.#isCommitted(signal))) throw error;
     }
-    await compose(target, sources, marker);
-    // The content is committed; leftovers would only cost storage, and the marker lets the next
-    // writer at this path recognise and remove them.
-    await deleteObjects(bucket, await listNames(bucket, uploadPrefix)).catch(() => undefined);
+    // The content is committed, so a failed clean-up is no failure of the commit: leftovers only
+    // cost storage, and the marker lets the next writer at this path recognise and remove them.
+    await listNames(bucket, uploadPrefix).then((names) => deleteObjects(bucket, names)).catch(() => undefined);
   }
 
-  async cancel(): Promise<void> {
+  /** Whether the object at the key is this upload's (a check that cannot tell says no: the commit's own failure stands). */
+  async #isCommitted(signal?: AbortSignal): Promise<boolean> {
+    try {
+      const [metadata] = await retry(() => this.#t.bucket.file(this.#t.key).getMetadata(), { signal });
+      return committedUpload(metadata) === this.#t.uploadId;
+    } catch {
+      return false;
+    }
+  }
+
+  async cancel(signal?: AbortSignal): Promise<void> {
     // Let chunks in flight land first, or one could appear after the clean-up.
     await this.#uploader.drain().catch(() => undefined);
-    await deleteObjects(this.#t.bucket, await listNames(this.#t.bucket, this.#t.uploadPrefix));
+    await deleteObjects(this.#t.bucket, await listNames(this.#t.bucket, this.#t.uploadPrefix, signal), undefined, signal);
   }
-}
-
-/**
- * One compose call. Sent by hand because the SDK's `combine` cannot set custom metadata on the
- * destination, and the upload marker must arrive in the same atomic step as the content.
- */
-async function compose(destination: File, sources: string[], metadata: Record<string, string>): Promise<void> {
-  await destination.request({
-    method: 'POST',
-    uri: '/compose',
-    json: { destination: { contentType: CONTENT_TYPE, metadata }, sourceObjects: sources.map((name) => ({ name })) },
-  });
 }

@@ -124,7 +124,7 @@ test('chunks left behind by a committed upload are never resumed as an upload', 
   await driver.delete('/stale');
 });
 
-test('a non-empty rootdirectory keeps every object, upload chunks included, under it', async () => {
+test('a non-empty rootdirectory keeps every object under it, and upload chunks beside it in <root>~uploads/', async () => {
   const driver = newDriver(bucket, { rootDirectory: '/tenant/a/', chunkSize: CHUNK });
   await driver.putContent('/x/one', 'one');
   const open = await driver.writer('/x/pending');
@@ -135,7 +135,8 @@ test('a non-empty rootdirectory keeps every object, upload chunks included, unde
   await writer.commit();
   await driver.move('/x/two', '/y/three');
   const names = (await allNames()).filter((name) => !name.startsWith('factory/'));
-  expect(names.every((name) => name.startsWith('tenant/a/'))).toBe(true);
+  expect(names.every((name) => name.startsWith('tenant/a/') || name.startsWith('tenant/a~uploads/'))).toBe(true);
+  expect(names.some((name) => name.startsWith('tenant/a~uploads/x/pending~/'))).toBe(true);
   expect(names).toEqual(expect.arrayContaining(['tenant/a/x/one', 'tenant/a/y/three']));
   expect(await driver.list('/')).toEqual(['/x', '/y']);
   await (await driver.writer('/x/pending', { append: true })).cancel();
@@ -162,4 +163,54 @@ test('a V4 signed URL made offline from a service-account key serves GET from th
   // Without a key there is nothing to sign with.
   expect(await newDriver(bucket).redirectURL('/signed/object', { method: 'GET' })).toBeUndefined();
   await driver.delete('/signed');
+});
+
+test('apiendpoint is parsed at creation: a malformed URL is InvalidParameterError, not a failure at first use', async () => {
+  for (const apiendpoint of ['http://bad host', 'http://127.0.0.1:99999', 'ftp://127.0.0.1:4443', 'http://user:secret@127.0.0.1:4443', 'http://127.0.0.1:4443/?x=1']) {
+    const made = Promise.resolve().then(() => create('gcs', { bucket, apiendpoint }));
+    await expect(made).rejects.toBeInstanceOf(InvalidParameterError);
+    await expect(made).rejects.toThrow(/apiendpoint/);
+  }
+  expect(parseGcsParameters({ bucket: 'b', apiendpoint: 'http://127.0.0.1:4443/' }).apiEndpoint).toBe('http://127.0.0.1:4443');
+});
+
+test('an upload in flight below a nested root is invisible to a driver rooted above it: no /inner, no invalid paths', async () => {
+  const outer = newDriver(bucket, { rootDirectory: 'nest' });
+  const inner = newDriver(bucket, { rootDirectory: 'nest/inner', chunkSize: CHUNK });
+  await outer.putContent('/visible', 'x');
+  const writer = await inner.writer('/pending/blob');
+  await writer.write(patternBytes(2 * CHUNK + 5, 12));
+  await writer.close();
+  expect((await allNames('nest/inner~uploads/pending/blob~/')).length).toBe(3);
+  expect(await outer.list('/')).toEqual(['/visible']);
+  const walked: string[] = [];
+  await outer.walk('/', (info) => void walked.push(info.path));
+  expect(walked).toEqual(['/visible']);
+  await expect(outer.stat('/inner')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+  expect(await inner.list('/')).toEqual([]);
+  // The upload is still there for its own driver.
+  const resumed = await inner.writer('/pending/blob', { append: true });
+  expect(resumed.size).toBe(2 * CHUNK + 5);
+  await resumed.cancel();
+  await outer.delete('/visible');
+  expect(await allNames('nest')).toEqual([]);
+});
+
+test('list returns each directory once when listing pages repeat its prefix (more than 1000 entries)', async () => {
+  // fake-gcs-server puts every prefix at or after the page token on each page, as GCS may: the
+  // subdirectories, sorted after the 1000th file, come on both pages.
+  const driver = newDriver(bucket, { rootDirectory: 'paged' });
+  const paths = [
+    ...Array.from({ length: 1001 }, (_, i) => `/dir/f${String(i).padStart(4, '0')}`),
+    ...['/dir/s0/x', '/dir/s1/x', '/dir/s2/y/z'],
+  ];
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < paths.length) await driver.putContent(paths[next++]!, 'x');
+  }));
+  const listed = await driver.list('/dir');
+  expect(listed.length).toBe(1004);
+  expect(new Set(listed).size).toBe(listed.length);
+  expect(listed).toEqual(expect.arrayContaining(['/dir/f0000', '/dir/f1000', '/dir/s0', '/dir/s1', '/dir/s2']));
+  await driver.delete('/dir');
 });

@@ -1,0 +1,214 @@
+/**
+ * Aborts, cut connections and lost answers, each placed at one exact point through the proxy in
+ * test/support/proxy.ts (the seeded campaign is test/faults.test.ts): what the driver promises
+ * when the network misbehaves.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { StorageDriverError, type StorageDriver } from '@storagedriver/core';
+import { patternBytes, verifyPatternStream } from '@storagedriver/testsuite';
+
+import { FaultProxy } from './support/proxy.js';
+import { createBucket, endpoint, newDriver, rawBucket } from './support/server.js';
+
+const MiB = 1024 * 1024;
+const CHUNK = 5 * 256 * 1024;
+let bucket: string;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  bucket = await createBucket('transport');
+  proxy = await FaultProxy.start(endpoint());
+});
+
+afterAll(async () => {
+  await proxy.close();
+});
+
+afterEach(() => {
+  proxy.clear();
+});
+
+function proxied(extra: Parameters<typeof newDriver>[1] = {}): StorageDriver {
+  return newDriver(bucket, { apiEndpoint: proxy.endpoint, ...extra });
+}
+
+type Request = { method: string; url: string };
+const isMedia = ({ method, url }: Request): boolean => method === 'GET' && url.includes('alt=media');
+const isCompose = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/compose');
+
+/** Aborts after `afterMs`; resolves to the caller's reason, what the operation rejected with, and how long after the abort. */
+async function abortAfter(afterMs: number, operation: (signal: AbortSignal) => Promise<unknown>): Promise<{ reason: Error; error: unknown; lagMs: number }> {
+  const controller = new AbortController();
+  const reason = new Error('caller gave up');
+  const outcome = operation(controller.signal).then(
+    () => ({ error: undefined, at: Date.now() }),
+    (error: unknown) => ({ error, at: Date.now() }),
+  );
+  await sleep(afterMs);
+  const abortedAt = Date.now();
+  controller.abort(reason);
+  const { error, at } = await outcome;
+  return { reason, error, lagMs: at - abortedAt };
+}
+
+describe('an abort stops the I/O, not only the promise', () => {
+  test('putContent aborted mid-upload rejects with the reason at once and no object appears', async () => {
+    const driver = proxied();
+    const { reason, error, lagMs } = await abortAfter(100, (signal) => driver.putContent('/abort/put', patternBytes(32 * MiB, 1), { signal }));
+    expect(error).toBe(reason);
+    expect(lagMs).toBeLessThan(200);
+    // Long enough for an upload that kept going to land (the emulator takes ~1 s for 32 MiB).
+    await sleep(2000);
+    await expect(driver.stat('/abort/put')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+    expect(proxy.log.filter((exchange) => exchange.method === 'POST').every((exchange) => exchange.clientClosedEarly)).toBe(true);
+  });
+
+  test('getContent aborted mid-body rejects with the reason at once and closes the connection', async () => {
+    const size = 8 * MiB;
+    await newDriver(bucket).putContent('/abort/get', patternBytes(size, 2));
+    proxy.add({ match: isMedia, fault: { kind: 'throttle', bytesPerSecond: 4 * MiB } });
+    const driver = proxied();
+    const { reason, error, lagMs } = await abortAfter(150, (signal) => driver.getContent('/abort/get', { signal }));
+    expect(error).toBe(reason);
+    expect(lagMs).toBeLessThan(200);
+    await sleep(300);
+    const download = proxy.log.filter(isMedia).at(-1)!;
+    expect(download.clientClosedEarly).toBe(true);
+    expect(download.responseBytes).toBeLessThan(size);
+  });
+
+  test('a 16 MiB writer write aborted mid-flight rejects with the reason at once and its chunk uploads stop', async () => {
+    const driver = proxied({ chunkSize: 4 * MiB, uploadConcurrency: 2 });
+    const writer = await driver.writer('/abort/write');
+    const { reason, error, lagMs } = await abortAfter(60, (signal) => writer.write(patternBytes(16 * MiB, 3), { signal }));
+    expect(error).toBe(reason);
+    expect(lagMs).toBeLessThan(200);
+    await sleep(300);
+    const uploads = proxy.log.filter((exchange) => exchange.method === 'POST');
+    expect(uploads.some((exchange) => exchange.clientClosedEarly)).toBe(true);
+    // No chunk upload starts after the abort.
+    const started = proxy.log.length;
+    await sleep(500);
+    expect(proxy.log.length).toBe(started);
+    await writer.cancel();
+  });
+});
+
+describe('reads resume after a cut body, pinned to the generation', () => {
+  test('reader and getContent deliver every byte when the body is cut once mid-way', async () => {
+    const size = 3 * MiB + 5;
+    await newDriver(bucket).putContent('/resume/object', patternBytes(size, 4));
+    const driver = proxied();
+    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: MiB + 3 }, times: 1 });
+    await verifyPatternStream(await driver.reader('/resume/object', 0), size, 4);
+    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: 2 * MiB }, times: 1 });
+    await verifyPatternStream(await driver.reader('/resume/object', 1000), size - 1000, 4, 1000);
+    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: 100_000 }, times: 1 });
+    expect((await driver.getContent('/resume/object')).equals(patternBytes(size, 4))).toBe(true);
+    // Each read was cut once and resumed with a ranged request.
+    expect(proxy.log.filter((exchange) => exchange.fault === 'cut-body')).toHaveLength(3);
+    expect(proxy.log.filter(isMedia)).toHaveLength(6);
+  });
+
+  test('an object replaced between the cut and the resume fails the read with PreconditionFailedError', async () => {
+    const size = 2 * MiB;
+    await newDriver(bucket).putContent('/resume/replaced', patternBytes(size, 5));
+    const driver = proxied();
+    const replace = async (): Promise<void> => {
+      await rawBucket(bucket).file('resume/replaced').save(patternBytes(size, 6), { resumable: false });
+    };
+    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: MiB, beforeCut: replace }, times: 1 });
+    await expect(verifyPatternStream(await driver.reader('/resume/replaced'), size, 5)).rejects.toMatchObject({ code: 'PRECONDITION_FAILED', driverName: 'gcs' });
+    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: MiB, beforeCut: replace }, times: 1 });
+    await expect(driver.getContent('/resume/replaced')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+  });
+});
+
+describe('idempotent requests are retried when the answer is cut', () => {
+  test('a listing page cut after its headers is requested again', async () => {
+    const driver = proxied();
+    await Promise.all(['/listed/a', '/listed/b/c', '/listed/d'].map((path) => newDriver(bucket).putContent(path, path)));
+    const isListing = ({ method, url }: Request): boolean => method === 'GET' && /\/o\?/.test(url) && !url.includes('alt=media');
+    proxy.add({ match: isListing, fault: { kind: 'cut-body', afterBytes: 20 }, times: 1 });
+    expect((await driver.list('/listed')).sort()).toEqual(['/listed/a', '/listed/b', '/listed/d']);
+    proxy.add({ match: isListing, fault: { kind: 'cut-body', afterBytes: 20 }, times: 1 });
+    const walked: string[] = [];
+    await driver.walk('/listed', (info) => void walked.push(info.path));
+    expect(walked.sort()).toEqual(['/listed/a', '/listed/b', '/listed/b/c', '/listed/d']);
+    expect(proxy.log.filter((exchange) => exchange.fault === 'cut-body')).toHaveLength(2);
+  });
+
+  test('a chunk upload whose answer is cut after the headers is sent again and the content is exact', async () => {
+    const driver = proxied({ chunkSize: CHUNK });
+    const size = 3 * CHUNK + 11;
+    const isUpload = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/upload/');
+    proxy.add({ match: isUpload, fault: { kind: 'cut-body', afterBytes: 10 }, times: 2 });
+    const writer = await driver.writer('/retried/chunks');
+    await writer.write(patternBytes(size, 7));
+    await writer.commit();
+    await verifyPatternStream(await driver.reader('/retried/chunks'), size, 7);
+    expect(proxy.log.filter((exchange) => exchange.fault === 'cut-body')).toHaveLength(2);
+  });
+});
+
+describe('commit is idempotent', () => {
+  test('a compose whose answer was lost is recognised as done, then commit() again succeeds, and append continues it exactly', async () => {
+    const size = 2 * CHUNK + 9;
+    const driver = proxied({ chunkSize: CHUNK });
+    const writer = await driver.writer('/idempotent/a');
+    await writer.write(patternBytes(size, 8));
+    // The server applies the compose; its answer and every request after it are lost.
+    let composed = false;
+    proxy.add({ match: (exchange) => !composed && isCompose(exchange) && (composed = true), fault: { kind: 'drop-response' } });
+    proxy.add({ match: () => composed, fault: { kind: 'reset' } });
+    await expect(writer.commit()).rejects.toMatchObject({ retryable: true });
+    proxy.clear();
+    // Meanwhile the chunks were removed as leftovers of the committed upload (as the next writer
+    // at this path does when it finds the object tagged with this upload).
+    const [chunks] = await rawBucket(bucket).getFiles({ prefix: '~uploads/idempotent/a~/' });
+    expect(chunks.length).toBe(3);
+    await Promise.all(chunks.map((chunk) => chunk.delete()));
+    await writer.commit();
+    await verifyPatternStream(await driver.reader('/idempotent/a'), size, 8);
+
+    const append = await proxied({ chunkSize: CHUNK }).writer('/idempotent/a', { append: true });
+    expect(append.size).toBe(size);
+    await append.write(patternBytes(CHUNK + 1, 8, size));
+    await append.commit();
+    await verifyPatternStream(await driver.reader('/idempotent/a'), size + CHUNK + 1, 8);
+    expect((await rawBucket(bucket).getFiles({ prefix: '~uploads/idempotent/' }))[0]).toEqual([]);
+  });
+
+  test('a compose whose answer was lost is sent again and succeeds with the chunks still there', async () => {
+    const size = 33 * CHUNK + 3; // 34 chunks: two compose rounds
+    const driver = proxied({ chunkSize: CHUNK, uploadConcurrency: 8 });
+    const writer = await driver.writer('/idempotent/b');
+    await writer.write(patternBytes(size, 9));
+    proxy.add({ match: isCompose, fault: { kind: 'drop-response' }, times: 2 });
+    await writer.commit();
+    await verifyPatternStream(await driver.reader('/idempotent/b'), size, 9);
+    expect(proxy.log.filter((exchange) => exchange.fault === 'drop-response')).toHaveLength(2);
+  });
+});
+
+test('transport failures reach the caller typed and retryable once the retries are spent', async () => {
+  await newDriver(bucket).putContent('/reset/object', 'content');
+  const driver = proxied({ chunkSize: CHUNK });
+  const writer = await driver.writer('/reset/written');
+  await writer.write(patternBytes(1000, 10));
+  proxy.add({ match: () => true, fault: { kind: 'reset' } });
+  const started = Date.now();
+  for (const operation of [
+    () => driver.putContent('/reset/put', 'content'),
+    () => writer.commit(),
+    () => driver.getContent('/reset/object'),
+  ]) {
+    const error = await operation().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageDriverError);
+    expect(error).toMatchObject({ retryable: true, driverName: 'gcs', code: 'DRIVER_ERROR' });
+  }
+  // Each was tried more than once before it surfaced, with bounded backoff (not the SDK's, up to 32 s a wait).
+  expect(proxy.log.length).toBeGreaterThanOrEqual(3 * 3);
+  expect(Date.now() - started).toBeLessThan(20_000);
+});
