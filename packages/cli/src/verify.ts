@@ -7,20 +7,32 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 import type { StorageDriver } from '@storagedriver/core';
-import { figures, formatTable, runBenchmarks, runSuite, type CaseResult } from '@storagedriver/testsuite';
+import { figures, formatTable, runBenchmarks, runSuite, type CaseResult, type DriverAbove } from '@storagedriver/testsuite';
 
 import { openBackend, type BackendSpec } from './backend.js';
+import { UsageError } from './errors.js';
 import type { Output } from './output.js';
 
+interface Scratch {
+  name: string;
+  open: () => Promise<StorageDriver>;
+  /** The backend as configured: its root lies just above the scratch root (the suite checks that nothing hidden shows through it). */
+  above?: () => Promise<DriverAbove>;
+}
+
 /** Opens drivers on a scratch root; inmemory has no root and no shared storage, so it reuses one instance. */
-function scratch(spec: BackendSpec): { open: () => Promise<StorageDriver>; name: string } {
+function scratch(spec: BackendSpec): Scratch {
   const name = `storagedriver-check-${randomBytes(4).toString('hex')}`;
   if (spec.driver === 'inmemory') {
     let driver: Promise<StorageDriver> | undefined;
     return { name, open: () => (driver ??= openBackend(spec)) };
   }
   const root = typeof spec.parameters.rootdirectory === 'string' ? spec.parameters.rootdirectory : '';
-  return { name, open: () => openBackend(spec, { rootdirectory: root === '' ? name : join(root, name) }) };
+  return {
+    name,
+    open: () => openBackend(spec, { override: { rootdirectory: root === '' ? name : join(root, name) } }),
+    above: async () => ({ driver: await openBackend(spec), pathOfRoot: `/${name}` }),
+  };
 }
 
 async function removeScratch(spec: BackendSpec, name: string): Promise<void> {
@@ -30,7 +42,7 @@ async function removeScratch(spec: BackendSpec, name: string): Promise<void> {
 }
 
 export async function conformance(spec: BackendSpec, out: Output, options: { full: boolean; filter?: string }): Promise<CaseResult[]> {
-  const { open, name } = scratch(spec);
+  const { open, above, name } = scratch(spec);
   // Bad configuration fails here, before the suite starts. Redirect URLs are made offline, so asking
   // for one tells whether the backend, as configured, issues them.
   const redirect = (await (await open()).redirectURL('/probe', { method: 'GET' })) !== undefined;
@@ -39,6 +51,7 @@ export async function conformance(spec: BackendSpec, out: Output, options: { ful
   try {
     results = await runSuite({
       create: open,
+      createAbove: above,
       mode: options.full ? 'full' : 'short',
       filter: options.filter,
       insecureTLS: spec.parameters.skipverify === true || spec.parameters.skipverify === 'true',
@@ -49,6 +62,8 @@ export async function conformance(spec: BackendSpec, out: Output, options: { ful
     progress.finish();
     await removeScratch(spec, name);
   }
+  // A filter that matches nothing would pass vacuously: a typo in CI must not be green.
+  if (results.length === 0) throw new UsageError(`--filter ${JSON.stringify(options.filter)} matches no conformance case`);
   const count = (status: CaseResult['status']) => results.filter((r) => r.status === status).length;
   const table = formatTable(results.map((r) => ({
     group: r.group,

@@ -1,10 +1,10 @@
 /** Registry config.yml files for the test servers, written as upstream documents them, and their containers. */
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { Storage } from '@google-cloud/storage';
 import { AzureBackend } from '@storagedriver/azure';
 
 import { registryConfig } from './run.js';
@@ -69,11 +69,28 @@ storage:
 `);
 }
 
+/**
+ * Creates a bucket on fake-gcs-server with one JSON API request. (The GCS SDK would do it through a
+ * dynamic import that jest refuses without --experimental-vm-modules.)
+ */
+function createGcsBucket(endpoint: string, bucket: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ name: bucket });
+    const req = request(`${endpoint}/storage/v1/b?project=test`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`creating bucket ${bucket}: HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error(`creating bucket ${bucket}: timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** The GCS config names a key file, as upstream documents; the emulator's endpoint comes from the environment. */
 export async function gcsConfig(dir: string): Promise<{ file: string; env: NodeJS.ProcessEnv }> {
   const bucket = unique('cli');
   const endpoint = process.env.GCS_TEST_ENDPOINT!;
-  await new Storage({ apiEndpoint: endpoint, projectId: 'test' }).createBucket(bucket);
+  await createGcsBucket(endpoint, bucket);
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyfile = join(dir, `${bucket}-key.json`);
   writeFileSync(keyfile, JSON.stringify({
