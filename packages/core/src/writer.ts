@@ -264,3 +264,19 @@ export function contiguousParts(sizes: ReadonlyMap<number, number>, first = 0): 
   for (let size = sizes.get(first); size !== undefined; size = sizes.get(first + ++count)) bytes += size;
   return { count, bytes };
 }
+
+/**
+ * putContent through a backend writer (content above a service's single-request limit, or where
+ * only a multipart commit makes an abort safe): writes, commits, and on failure cancels the upload
+ * before rethrowing. The put's error is what matters; a cancel that fails too leaves the upload to
+ * the backend's clean-up (lifecycle rules, upload purging).
+ */
+export async function putThroughWriter(writer: BackendWriter, content: Buffer, signal?: AbortSignal): Promise<void> {
+  try {
+    await writer.write(content, signal);
+    await writer.commit(signal);
+  } catch (error) {
+    await writer.cancel().catch(() => undefined);
+    throw error;
+  }
+}

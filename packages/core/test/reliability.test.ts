@@ -12,6 +12,7 @@ import {
   isAbortError,
   isTransientError,
   readAll,
+  resumableContent,
   resumableReader,
   retry,
   walkSortedKeys,
@@ -209,6 +210,15 @@ describe('resumableReader', () => {
     const stream = await resumableReader(0, open, { baseDelayMs: 1 });
     version = 'v2';
     await expect(readAll(stream)).rejects.toBeInstanceOf(PreconditionFailedError);
+  });
+
+  test('resumableContent reads a whole object, continuing a cut body from the byte where it stopped', async () => {
+    const { open, opened } = server({ cuts: 1, cutAfter: 4321 });
+    expect((await resumableContent(open, { baseDelayMs: 1 })).equals(data)).toBe(true);
+    expect(opened).toEqual([{ offset: 0, version: undefined }, { offset: 4321, version: 'v1' }]);
+    const whole = server({ cuts: 0, cutAfter: 0 });
+    expect((await resumableContent(whole.open)).equals(data)).toBe(true);
+    expect(whole.opened).toHaveLength(1);
   });
 
   test('cuts that keep delivering are resumed to the end: the attempts count cuts in a row without progress', async () => {
