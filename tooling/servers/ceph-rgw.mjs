@@ -70,7 +70,9 @@ mgr_data = ${dir}/mgr
 osd_data = ${dir}/osd0
 osd_objectstore = memstore
 memstore_device_bytes = 6442450944
-osd_max_object_name_len = 460
+# RADOS names of RGW objects are the S3 key plus a bucket marker and, for multipart parts, the upload
+# id: 2048 lets every key up to S3's own limit of 1024 bytes through (at 460 keys over ~420 bytes failed).
+osd_max_object_name_len = 2048
 osd_max_object_namespace_len = 64
 [client.rgw.gw]
 # tcp_nodelay: without it every small GET waits ~40 ms (Nagle here, delayed ACK in the client).

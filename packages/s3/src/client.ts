@@ -2,10 +2,34 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { S3Client, type $Command, type S3ClientConfig, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
+import { describeS3Error } from './errors.js';
 import type { S3Options } from './params.js';
+
+/** Sends one SDK command with the caller's signal (so an abort stops the I/O); S3 errors always carry a message. */
+export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
+  command: $Command<I, O, S3ClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes>,
+  signal?: AbortSignal,
+) => Promise<O>;
+
+export function sender(client: S3Client): Send {
+  return async (command, signal) => {
+    try {
+      return await client.send(command, { abortSignal: signal });
+    } catch (error) {
+      throw describeS3Error(error);
+    }
+  };
+}
+
+/** `regionEndpoint` as a URL, with the scheme `secure` implies when it was given without one. */
+export function endpointUrl(options: S3Options): string | undefined {
+  const endpoint = options.regionEndpoint;
+  if (endpoint === undefined) return undefined;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `${options.secure === false ? 'http' : 'https'}://${endpoint}`;
+}
 
 export function createClient(options: S3Options): S3Client {
   if (options.client !== undefined) return options.client;
@@ -13,8 +37,7 @@ export function createClient(options: S3Options): S3Client {
   // request costs more than a small PUT or GET itself.
   const sockets = Math.max(options.maxConcurrency ?? 128, 16);
   const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'lifo' as const };
-  let endpoint = options.regionEndpoint;
-  if (endpoint !== undefined && !/^[a-z]+:\/\//i.test(endpoint)) endpoint = `${options.secure === false ? 'http' : 'https'}://${endpoint}`;
+  const endpoint = endpointUrl(options);
   const config: S3ClientConfig = {
     region: options.region ?? 'us-east-1',
     endpoint,

@@ -7,12 +7,14 @@
  * the SDK's endpoint rules, resolved once. Streams, multipart and listings stay on the SDK.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { retry } from '@storagedriver/core';
 
+import { endpointUrl } from './client.js';
 import type { S3Options } from './params.js';
 
 /** SHA-256 / HMAC-SHA256 in the shape the signer expects. */
@@ -34,12 +36,18 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
   return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 }
 
-/** An S3 error shaped like the SDK's (name = S3 error code, $metadata.httpStatusCode), so one error mapping serves both paths. */
+/**
+ * An S3 error answer shaped like the SDK's (name = S3 error code, `$metadata.httpStatusCode`), so one
+ * error mapping serves both paths. The message is the server's, or the code and status when the
+ * server sent none.
+ */
 export class S3ResponseError extends Error {
+  readonly code: string;
   readonly $metadata: { httpStatusCode: number };
   constructor(status: number, code: string, message: string) {
-    super(message);
+    super(message === '' ? `${code} (HTTP ${status})` : message);
     this.name = code;
+    this.code = code;
     this.$metadata = { httpStatusCode: status };
   }
 }
@@ -50,13 +58,19 @@ interface Response {
   body: Buffer;
 }
 
+/** A GET answer whose body is still on the wire. */
+export interface StreamedResponse {
+  headers: Record<string, string | undefined>;
+  body: Readable;
+}
+
 /** S3 key encoding: every character but unreserved ones and `/`, percent-encoded once. */
 function encodeKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-const RETRIES = 4;
-const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EAI_AGAIN', 'ECONNABORTED']);
+/** Tries per request, the first included (the SDK's standard strategy makes 5 too). */
+const ATTEMPTS = 5;
 
 export class DirectRequests {
   readonly #client: S3Client;
@@ -82,13 +96,22 @@ export class DirectRequests {
     return (await this.#resolve()) !== undefined;
   }
 
-  async get(key: string, signal?: AbortSignal): Promise<Buffer> {
-    return (await this.#send('GET', key, undefined, signal)).body;
+  /**
+   * GET from `offset`, pinned to `ifMatch` when given; the body is streamed. One try: the caller
+   * (core's resumableReader) retries, and resumes a cut body.
+   */
+  async open(key: string, offset: number, ifMatch: string | undefined, signal?: AbortSignal): Promise<StreamedResponse> {
+    const headers: Record<string, string> = {};
+    if (offset > 0) headers.range = `bytes=${offset}-`;
+    if (ifMatch !== undefined) headers['if-match'] = ifMatch;
+    const response = await this.#request('GET', key, headers, undefined, signal);
+    if (response.statusCode >= 300) throw toError(await readAll(response.body), response.statusCode, 'GET');
+    return { headers: response.headers, body: response.body as Readable };
   }
 
-  async head(key: string, signal?: AbortSignal): Promise<{ size: number; modTime: Date }> {
+  async head(key: string, signal?: AbortSignal): Promise<{ size: number; modTime: Date; etag: string | undefined }> {
     const { headers } = await this.#send('HEAD', key, undefined, signal);
-    return { size: Number(headers['content-length'] ?? 0), modTime: new Date(headers['last-modified'] ?? 0) };
+    return { size: Number(headers['content-length'] ?? 0), modTime: new Date(headers['last-modified'] ?? 0), etag: headers.etag };
   }
 
   async put(key: string, body: Buffer, signal?: AbortSignal): Promise<void> {
@@ -106,7 +129,7 @@ export class DirectRequests {
         UseDualStack: this.#o.useDualStack ?? false,
         Accelerate: this.#o.accelerate ?? false,
         ForcePathStyle: this.#o.forcePathStyle ?? false,
-        Endpoint: this.#endpointUrl(),
+        Endpoint: endpointUrl(this.#o),
       });
       const scheme = (endpoint.properties?.authSchemes as { name?: string; signingRegion?: string; signingName?: string }[] | undefined)?.[0];
       if (scheme !== undefined && scheme.name !== 'sigv4') return undefined;
@@ -123,16 +146,23 @@ export class DirectRequests {
     return this.#target;
   }
 
-  #endpointUrl(): string | undefined {
-    const endpoint = this.#o.regionEndpoint;
-    if (endpoint === undefined) return undefined;
-    return /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `${this.#o.secure === false ? 'http' : 'https'}://${endpoint}`;
+  /** A whole request and answer, retried on transport failures, throttling and 5xx. */
+  async #send(method: 'HEAD' | 'PUT', key: string, body: Buffer | undefined, signal?: AbortSignal): Promise<Response> {
+    return retry(
+      async () => {
+        const response = await this.#request(method, key, {}, body, signal);
+        const result: Response = { status: response.statusCode, headers: response.headers, body: await readAll(response.body) };
+        if (result.status >= 300) throw toError(result.body, result.status, method);
+        return result;
+      },
+      { attempts: ATTEMPTS, baseDelayMs: 100, signal },
+    );
   }
 
-  async #send(method: 'GET' | 'HEAD' | 'PUT', key: string, body: Buffer | undefined, signal?: AbortSignal): Promise<Response> {
-    const target = (await this.#resolve())!;
-    const { url, signer } = target;
-    const headers: Record<string, string> = { host: url.host };
+  /** One signed request; the answer's body is left unread. */
+  async #request(method: 'GET' | 'HEAD' | 'PUT', key: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal): Promise<HttpResponse> {
+    const { url, signer } = (await this.#resolve())!;
+    const headers: Record<string, string> = { host: url.host, ...extra };
     if (body !== undefined) {
       Object.assign(headers, this.#headers, { 'content-length': String(body.length) });
       // As the SDK does: a CRC32 of the body where S3 supports it (AWS), nothing extra for S3-compatible servers.
@@ -154,31 +184,27 @@ export class DirectRequests {
       headers,
       body,
     };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const signed = await signer.sign(request);
-        const { response } = await this.#client.config.requestHandler.handle(signed as never, { abortSignal: signal });
-        const chunks: Buffer[] = [];
-        if (response.body !== undefined) for await (const chunk of response.body as AsyncIterable<Buffer>) chunks.push(chunk);
-        const result: Response = { status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks) };
-        if (result.status < 300) return result;
-        const error = toError(result, method);
-        if (!retryable(result.status) || attempt >= RETRIES) throw error;
-      } catch (error) {
-        if (error instanceof S3ResponseError || signal?.aborted || attempt >= RETRIES || !RETRYABLE_CODES.has((error as { code?: string }).code ?? '')) throw error;
-      }
-      await sleep(Math.min(100 * 2 ** attempt, 2000) * (0.5 + Math.random()), undefined, { signal });
-    }
+    const signed = await signer.sign(request);
+    // The signal stays attached until the answer's body is read: an abort destroys the socket.
+    const { response } = await this.#client.config.requestHandler.handle(signed as never, { abortSignal: signal });
+    return response as HttpResponse;
   }
 }
 
-function retryable(status: number): boolean {
-  return status === 429 || status >= 500;
+interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string | undefined>;
+  body: AsyncIterable<Buffer> | undefined;
 }
 
-function toError(response: Response, method: string): S3ResponseError {
-  const text = response.body.toString('utf8');
-  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? (response.status === 404 ? (method === 'HEAD' ? 'NotFound' : 'NoSuchKey') : `HTTP${response.status}`);
-  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `${method} answered ${response.status}`;
-  return new S3ResponseError(response.status, code, message);
+async function readAll(body: AsyncIterable<Buffer> | undefined): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  if (body !== undefined) for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function toError(body: Buffer, status: number, method: string): S3ResponseError {
+  const text = body.toString('utf8');
+  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? (status === 404 ? (method === 'HEAD' ? 'NotFound' : 'NoSuchKey') : `HTTP${status}`);
+  return new S3ResponseError(status, code, /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '');
 }

@@ -15,8 +15,6 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
-  UploadPartCopyCommand,
-  type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
@@ -24,32 +22,51 @@ import {
   DriverError,
   readerAtEnd,
   KeyMapper,
+  ObjectStoreTree,
   PathNotFoundError,
+  PreconditionFailedError,
   ROOT,
-  isValidPath,
-  walkSortedKeys,
+  contiguousParts,
+  isTransientError,
+  putThroughWriter,
+  resumableContent,
+  resumableReader,
+  retry,
   type BackendWriter,
   type FileInfo,
+  type ListPage,
+  type ListPageRequest,
+  type OpenRange,
   type StorageBackend,
   type WalkFn,
 } from '@storagedriver/core';
 
-import { createClient } from './client.js';
+import { createClient, sender, type Send } from './client.js';
+import { copyParts, copySource } from './copy.js';
 import { DirectRequests } from './direct.js';
-import { isInvalidRange, isNotFound } from './errors.js';
+import { isInvalidRange, isNotFound, isPreconditionFailed } from './errors.js';
 import type { S3Options } from './params.js';
-import { MultipartWriter, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
+import { MultipartWriter, TAIL_PARTS, type CommittedObject, type ResumedUpload, type UploadTarget } from './writer.js';
 
 const LIST_MAX = 1000;
 const REDIRECT_SECONDS = 20 * 60;
-/** Hidden prefix (below the root) of the tails `close()` stores; `~` is outside the path grammar. */
-const TAILS = '~uploads/';
+/** The kind of hidden state (core's `KeyMapper.hidden`) holding the tails `close()` stores. */
+const TAILS = 'uploads';
+
+/** The whole object's size from a ranged answer (`bytes a-b/total`) or a whole one (its length). */
+function objectSize(contentRange: string | undefined, contentLength: string | number | undefined): number | undefined {
+  const total = contentRange === undefined ? undefined : /\/(\d+)$/.exec(contentRange)?.[1];
+  if (total !== undefined) return Number(total);
+  return contentRange === undefined && contentLength !== undefined ? Number(contentLength) : undefined;
+}
 
 export class S3Backend implements StorageBackend {
   readonly name = 's3';
   readonly client: S3Client;
+  readonly #send: Send;
   readonly #o: S3Options;
   readonly #keys: KeyMapper;
+  readonly #tree: ObjectStoreTree;
   readonly #objectFields: Record<string, unknown>;
   #redirectClient: S3Client | undefined;
   /** The fast path for small objects; not used with a caller's own client, whose settings it cannot see. */
@@ -58,7 +75,13 @@ export class S3Backend implements StorageBackend {
   constructor(options: S3Options) {
     this.#o = options;
     this.client = createClient(options);
+    this.#send = sender(this.client);
     this.#keys = new KeyMapper(options.rootDirectory);
+    this.#tree = new ObjectStoreTree(
+      { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (keys, signal) => this.#deleteKeys(keys, signal) },
+      this.#keys,
+      { pageSize: LIST_MAX, deleteBatchSize: LIST_MAX, retried: afterSdkRetries },
+    );
     this.#objectFields = {
       ACL: options.objectAcl ?? 'private',
       ...(options.storageClass === 'NONE' ? {} : { StorageClass: options.storageClass ?? 'STANDARD' }),
@@ -81,63 +104,112 @@ export class S3Backend implements StorageBackend {
     return this.#o.bucket;
   }
 
+  /**
+   * One GET read straight into memory, a cut body continued from the byte where it stopped, pinned
+   * to the first answer's ETag (core's resumableContent: no stream in between for small objects).
+   */
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    try {
-      const direct = await this.#directPath();
-      if (direct !== undefined) return await direct.get(this.key(path), signal);
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }), { abortSignal: signal });
-      return Buffer.from(await out.Body!.transformToByteArray());
-    } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
-      throw error;
-    }
+    return resumableContent(this.#openRange(path, await this.#directPath()), { signal });
   }
 
+  /**
+   * One PutObject, or above one part a multipart upload: a PUT whose body is already on the wire when
+   * the caller aborts may still be stored after the rejection, while an upload is applied only by its
+   * CompleteMultipartUpload, so an abort before that leaves nothing (and the upload is aborted).
+   */
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+    if (content.length > this.#chunkSize) {
+      await putThroughWriter(new MultipartWriter(this.#uploadTarget(path)), content, signal);
+      return;
+    }
     const direct = await this.#directPath();
     if (direct !== undefined) return direct.put(this.key(path), content, signal);
-    await this.client.send(
+    await this.#send(
       new PutObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Body: content, ContentLength: content.length, ContentType: 'application/octet-stream', ...this.#objectFields }),
-      { abortSignal: signal },
+      signal,
     );
   }
 
   async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Range: offset > 0 ? `bytes=${offset}-` : undefined }),
-        { abortSignal: signal },
-      );
-      return out.Body as Readable;
+      return await resumableReader(offset, this.#openRange(path, undefined), { signal });
     } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
       if (!isInvalidRange(error)) throw error;
       // 416: offset ≥ size.
       return readerAtEnd(path, offset, (await this.stat(path, signal)).size, error);
     }
   }
 
-  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
-    const target: UploadTarget = {
-      client: this.client,
+  /** Ranged GETs of `path` for resumableReader (on the direct path when given), pinned to an ETag on a resume. */
+  #openRange(path: string, direct: DirectRequests | undefined): OpenRange {
+    const key = this.key(path);
+    return async (offset, version, signal) => {
+      try {
+        if (direct !== undefined) {
+          const { headers, body } = await direct.open(key, offset, version, signal);
+          return { stream: body, version: headers.etag, size: objectSize(headers['content-range'], headers['content-length']) };
+        }
+        const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: offset > 0 ? `bytes=${offset}-` : undefined, IfMatch: version }), signal);
+        return { stream: out.Body as Readable, version: out.ETag, size: objectSize(out.ContentRange, out.ContentLength) };
+      } catch (error) {
+        if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
+        if (version !== undefined && isPreconditionFailed(error)) {
+          throw new PreconditionFailedError(path, `the object changed while it was read (it was ETag ${version})`, { cause: error });
+        }
+        throw error;
+      }
+    };
+  }
+
+  /** HeadObject, on the direct path when there is one. */
+  async #head(key: string, signal?: AbortSignal): Promise<{ size: number; modTime: Date; etag: string | undefined }> {
+    const direct = await this.#directPath();
+    if (direct !== undefined) return direct.head(key, signal);
+    const out = await this.#send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), signal);
+    return { size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0), etag: out.ETag };
+  }
+
+  get #chunkSize(): number {
+    return this.#o.chunkSize ?? 10 * 1024 * 1024;
+  }
+
+  #uploadTarget(path: string): UploadTarget {
+    const tails = this.#keys.hidden(TAILS);
+    return {
+      send: this.#send,
       bucket: this.#bucket,
       key: this.key(path),
-      tailKey: (uploadId) => `${this.#keys.prefix}${TAILS}${uploadId}`,
-      chunkSize: this.#o.chunkSize ?? 10 * 1024 * 1024,
+      tailKey: (uploadId) => `${tails}${uploadId}`,
+      chunkSize: this.#chunkSize,
       concurrency: this.#o.uploadConcurrency ?? 4,
       objectFields: this.#objectFields,
     };
+  }
+
+  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
+    const target = this.#uploadTarget(path);
     if (!append) return new MultipartWriter(target);
     const resumed = await this.#findUpload(target, signal);
-    if (resumed === undefined) {
-      const info = await this.stat(path, signal);
-      if (info.isDir) throw new PathNotFoundError(path);
-      if (info.size > 0) throw new DriverError(`cannot append to committed non-empty content at ${path}`, { path });
-      return new MultipartWriter(target);
+    if (resumed !== undefined) {
+      const writer = new MultipartWriter(target, resumed);
+      if (resumed.tail !== undefined) await writer.restoreTail(resumed.tail);
+      return writer;
     }
-    const writer = new MultipartWriter(target, resumed);
-    if (resumed.tail !== undefined) await writer.restoreTail(resumed.tail);
-    return writer;
+    // No upload in progress: continue committed content (an empty object needs nothing from it).
+    let object: CommittedObject;
+    try {
+      object = await this.#head(target.key, signal);
+    } catch (error) {
+      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
+      throw error;
+    }
+    if (object.size === 0) return new MultipartWriter(target);
+    try {
+      return await MultipartWriter.continuing(target, object, signal);
+    } catch (error) {
+      if (isPreconditionFailed(error)) throw new PreconditionFailedError(path, 'the object changed while an append writer read it', { cause: error });
+      throw error;
+    }
   }
 
   /** The newest in-progress upload for exactly this key, with its parts and stored tail. */
@@ -146,9 +218,9 @@ export class S3Backend implements StorageBackend {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     do {
-      const out = await this.client.send(
+      const out = await this.#send(
         new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: target.key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-        { abortSignal: signal },
+        signal,
       );
       for (const upload of out.Uploads ?? []) {
         if (upload.Key !== target.key) continue;
@@ -159,80 +231,78 @@ export class S3Backend implements StorageBackend {
       uploadIdMarker = out.IsTruncated ? out.NextUploadIdMarker : undefined;
     } while (keyMarker !== undefined);
     if (newest === undefined) return undefined;
-    const listed = new Map<number, number>();
+    const sizes = new Map<number, number>();
     const etags = new Map<number, string>();
     let partMarker: string | undefined;
     do {
-      const out = await this.client.send(
-        new ListPartsCommand({ Bucket: this.#bucket, Key: target.key, UploadId: newest.id, PartNumberMarker: partMarker }),
-        { abortSignal: signal },
-      );
+      const out = await this.#send(new ListPartsCommand({ Bucket: this.#bucket, Key: target.key, UploadId: newest.id, PartNumberMarker: partMarker }), signal);
       for (const part of out.Parts ?? []) {
-        listed.set(part.PartNumber!, part.Size ?? 0);
+        sizes.set(part.PartNumber!, part.Size ?? 0);
         etags.set(part.PartNumber!, part.ETag!);
       }
       partMarker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
     } while (partMarker !== undefined);
-    // Only the parts from 1 without a gap hold the stream; a writer that died mid-upload may have
-    // left later parts behind a missing one, which are overwritten or left out of the completion.
+    // Parts after a gap (a writer died mid-upload) are overwritten by the resumed writer or left out of its commit.
+    const { count, bytes } = contiguousParts(sizes, 1);
     const parts = new Map<number, string>();
-    let partBytes = 0;
-    for (let n = 1; listed.has(n); n++) {
-      parts.set(n, etags.get(n)!);
-      partBytes += listed.get(n)!;
-    }
+    for (let n = 1; n <= count; n++) parts.set(n, etags.get(n)!);
     let tail: Buffer | undefined;
     let tailStored = false;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: target.tailKey(newest.id) }), { abortSignal: signal });
+      const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: target.tailKey(newest.id) }), signal);
       const body = Buffer.from(await out.Body!.transformToByteArray());
       tailStored = true;
-      if (out.Metadata?.[TAIL_PARTS] === String(parts.size)) tail = body;
+      if (out.Metadata?.[TAIL_PARTS] === String(count)) tail = body;
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    return { uploadId: newest.id, parts, partBytes, tail, tailStored };
+    const sealed = count > 0 && sizes.get(count)! < target.chunkSize;
+    return { uploadId: newest.id, parts, partBytes: bytes, sealed, tail, tailStored };
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       try {
-        const direct = await this.#directPath();
-        if (direct !== undefined) return { path, ...(await direct.head(this.key(path), signal)), isDir: false };
-        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.key(path) }), { abortSignal: signal });
-        return { path, size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0), isDir: false };
+        const { size, modTime } = await this.#head(this.key(path), signal);
+        return { path, size, modTime, isDir: false };
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
     }
-    const out = await this.client.send(
-      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: this.#keys.directoryPrefix(path), MaxKeys: 1 }),
-      { abortSignal: signal },
-    );
-    if (path !== ROOT && (out.KeyCount ?? 0) === 0) throw new PathNotFoundError(path);
-    return { path, size: 0, modTime: new Date(0), isDir: true };
+    return this.#tree.statDirectory(path, signal);
   }
 
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
-    const prefix = this.#keys.directoryPrefix(path);
-    const entries: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, Delimiter: '/', MaxKeys: LIST_MAX, ContinuationToken: token }),
-        { abortSignal: signal },
-      );
-      for (const object of out.Contents ?? []) {
-        if (object.Key === prefix) continue; // a directory marker
-        entries.push(this.#keys.path(object.Key!));
-      }
-      for (const common of out.CommonPrefixes ?? []) entries.push(this.#keys.path(common.Prefix!));
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token !== undefined);
-    // Hidden keys (the writer's tails) fall outside the path grammar.
-    const visible = entries.filter(isValidPath);
-    if (visible.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
-    return visible;
+    return this.#tree.list(path, signal);
+  }
+
+  async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    const out = await this.#send(
+      new ListObjectsV2Command({
+        Bucket: this.#bucket,
+        Prefix: request.prefix,
+        Delimiter: request.delimited ? '/' : undefined,
+        MaxKeys: request.limit,
+        ContinuationToken: request.token,
+        StartAfter: request.startAfter,
+      }),
+      signal,
+    );
+    return {
+      objects: (out.Contents ?? []).map((object) => ({ key: object.Key!, size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) })),
+      prefixes: (out.CommonPrefixes ?? []).map((common) => common.Prefix!),
+      next: out.IsTruncated ? out.NextContinuationToken : undefined,
+    };
+  }
+
+  /** One DeleteObjects request; a key already gone counts as deleted (S3 answers success for it). */
+  async #deleteKeys(keys: string[], signal?: AbortSignal): Promise<void> {
+    const out = await this.#send(new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }), signal);
+    const errors = out.Errors ?? [];
+    if (errors.length > 0) {
+      const shown = errors.slice(0, 10).map((error) => `${error.Key} (${error.Code})`);
+      throw new DriverError(`could not delete ${errors.length} keys: ${shown.join(', ')}`, { cause: errors[0] });
+    }
   }
 
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
@@ -240,84 +310,50 @@ export class S3Backend implements StorageBackend {
     if (source.isDir) throw new DriverError(`cannot move ${sourcePath}: it is a directory`, { path: sourcePath });
     const sourceKey = this.key(sourcePath);
     const destKey = this.key(destPath);
-    const copySource = `${this.#bucket}/${encodeURIComponent(sourceKey).replace(/%2F/g, '/')}`;
+    const from = copySource(this.#bucket, sourceKey);
     if (source.size <= (this.#o.multipartCopyThresholdSize ?? 32 * 1024 * 1024)) {
-      await this.client.send(
-        new CopyObjectCommand({ Bucket: this.#bucket, Key: destKey, CopySource: copySource, ContentType: 'application/octet-stream', ...this.#objectFields }),
-        { abortSignal: signal },
+      await this.#send(
+        new CopyObjectCommand({ Bucket: this.#bucket, Key: destKey, CopySource: from, ContentType: 'application/octet-stream', ...this.#objectFields }),
+        signal,
       );
     } else {
-      await this.#multipartCopy(copySource, destKey, source.size, signal);
+      await this.#multipartCopy(from, destKey, source.size, signal);
     }
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: sourceKey }), { abortSignal: signal });
+    await this.#send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: sourceKey }), signal);
   }
 
-  async #multipartCopy(copySource: string, destKey: string, size: number, signal?: AbortSignal): Promise<void> {
-    const chunk = this.#o.multipartCopyChunkSize ?? 32 * 1024 * 1024;
-    const count = Math.ceil(size / chunk);
-    const created = await this.client.send(
+  async #multipartCopy(from: string, destKey: string, size: number, signal?: AbortSignal): Promise<void> {
+    const created = await this.#send(
       new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, ContentType: 'application/octet-stream', ...this.#objectFields }),
-      { abortSignal: signal },
+      signal,
     );
     const uploadId = created.UploadId!;
     try {
-      const etags: string[] = new Array<string>(count);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < count) {
-          const index = next++;
-          const first = index * chunk;
-          const last = Math.min(size, first + chunk) - 1;
-          const out = await this.client.send(
-            new UploadPartCopyCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId, PartNumber: index + 1, CopySource: copySource, CopySourceRange: `bytes=${first}-${last}` }),
-            { abortSignal: signal },
-          );
-          etags[index] = out.CopyPartResult!.ETag!;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(count, this.#o.multipartCopyMaxConcurrency ?? 100) }, worker));
-      await this.client.send(
+      const etags = await copyParts({
+        send: this.#send,
+        bucket: this.#bucket,
+        key: destKey,
+        uploadId,
+        copySource: from,
+        size,
+        partSize: this.#o.multipartCopyChunkSize ?? 32 * 1024 * 1024,
+        concurrency: this.#o.multipartCopyMaxConcurrency ?? 100,
+        signal,
+      });
+      await this.#send(
         new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
-        { abortSignal: signal },
+        signal,
       );
     } catch (error) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => undefined);
+      // The copy is this move's own: it goes (without the signal, which may be what failed). The
+      // error that matters is the copy's; an abort that fails too leaves an upload for lifecycle rules.
+      await this.#send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => undefined);
       throw error;
     }
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
-    const key = this.key(path);
-    const keys: string[] = [];
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), { abortSignal: signal });
-      keys.push(key);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: `${key}/`, MaxKeys: LIST_MAX, ContinuationToken: token }),
-        { abortSignal: signal },
-      );
-      for (const object of out.Contents ?? []) keys.push(object.Key!);
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token !== undefined);
-    if (keys.length === 0) throw new PathNotFoundError(path);
-    const failed: string[] = [];
-    let firstError: unknown;
-    for (let i = 0; i < keys.length; i += LIST_MAX) {
-      const out = await this.client.send(
-        new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: keys.slice(i, i + LIST_MAX).map((Key) => ({ Key })), Quiet: true } }),
-        { abortSignal: signal },
-      );
-      for (const error of out.Errors ?? []) {
-        failed.push(`${error.Key} (${error.Code})`);
-        firstError ??= error;
-      }
-    }
-    if (failed.length > 0) throw new DriverError(`could not delete ${failed.length} keys: ${failed.slice(0, 10).join(', ')}`, { path, cause: firstError });
+    await this.#tree.delete(path, signal);
   }
 
   async redirectURL(path: string, method: string): Promise<string | undefined> {
@@ -336,40 +372,17 @@ export class S3Backend implements StorageBackend {
   }
 
   async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    const prefix = this.#keys.directoryPrefix(path);
-    const hiddenPrefix = `${this.#keys.prefix}${TAILS}`;
-    const client = this.client;
-    const bucket = this.#bucket;
-    const keys = this.#keys;
-    const startAfterKey = startAfter === undefined || startAfter === '' ? undefined : keys.key(startAfter);
-    async function* pages(): AsyncGenerator<FileInfo[]> {
-      let token: string | undefined;
-      do {
-        const out: ListObjectsV2CommandOutput = await client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            Prefix: prefix,
-            MaxKeys: LIST_MAX,
-            ContinuationToken: token,
-            StartAfter: token === undefined && startAfterKey !== undefined && startAfterKey > prefix ? startAfterKey : undefined,
-          }),
-          { abortSignal: signal },
-        );
-        const page: FileInfo[] = [];
-        for (const object of out.Contents ?? []) {
-          const key = object.Key!;
-          // `~` sorts after every path character: the hidden tails come last, nothing visible follows.
-          if (key.startsWith(hiddenPrefix)) return yield page;
-          page.push({ path: keys.path(key), size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0), isDir: key.endsWith('/') });
-        }
-        yield page;
-        token = out.IsTruncated ? out.NextContinuationToken : undefined;
-      } while (token !== undefined);
-    }
-    const found = await walkSortedKeys(path, pages(), fn, startAfter, signal);
-    // Nothing after the hint is no proof the directory is missing.
-    if (!found && path !== ROOT && (startAfterKey === undefined || !(await this.stat(path, signal)).isDir)) throw new PathNotFoundError(path);
+    await this.#tree.walk(path, fn, startAfter, signal);
   }
+}
+
+/**
+ * Listing and batch-delete requests tried again on a transient failure the AWS SDK did not already
+ * retry (a body cut after the headers reaches us on its first attempt), so the tries never multiply.
+ */
+function afterSdkRetries<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const sdkAttempts = (error: unknown) => (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+  return retry(request, { signal, isRetryable: (error) => isTransientError(error) && sdkAttempts(error) <= 1 });
 }
 
 /** The S3 storage driver (AWS and S3-compatible servers). */

@@ -58,36 +58,28 @@ export const PARAMETER_NAMES = [
 
 export function parseS3Parameters(params: DriverParameters | undefined, driverName = 's3'): S3Options {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
-  const regionEndpoint = p.string('regionendpoint', '');
+  const secure = p.boolean('secure', true);
+  // Without a scheme, `secure` chooses it (as upstream does); a path is kept (S3 behind a reverse proxy).
+  const regionEndpoint = p.endpoint('regionendpoint', { defaultScheme: secure ? 'https' : 'http', allowPath: true });
   const region = p.string('region', '');
-  if (region === '' && regionEndpoint === '') throw p.invalid('region', 'a region (required unless regionendpoint is set)');
+  if (region === '' && regionEndpoint === undefined) throw p.invalid('region', 'a region (required unless regionendpoint is set)');
   // v4auth false needs the V2 signer, which SDK v3 does not have: only true is accepted.
   if (!p.boolean('v4auth', true)) throw p.invalid('v4auth', 'true (SigV2 is not supported by AWS SDK v3)');
   const storageClass = p.oneOf('storageclass', STORAGE_CLASSES, 'STANDARD');
   p.oneOf('loglevel', LOG_LEVELS, 'off');
-  const redirectEndpoint = p.string('redirectendpoint', '');
-  if (redirectEndpoint !== '') {
-    let url: URL | undefined;
-    try {
-      url = new URL(redirectEndpoint);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || url.host === '' || (url.pathname !== '' && url.pathname !== '/') || url.search !== '') {
-      throw p.invalid('redirectendpoint', 'a URL with scheme and host, without path or query');
-    }
-  }
+  // Presigned URLs are signed for this host: scheme and host only.
+  const redirectEndpoint = p.endpoint('redirectendpoint');
   return {
     bucket: p.requiredString('bucket'),
     region: region || undefined,
-    regionEndpoint: regionEndpoint || undefined,
+    regionEndpoint,
     forcePathStyle: p.boolean('forcepathstyle', false),
     accessKey: p.string('accesskey', ''),
     secretKey: p.string('secretkey', ''),
     sessionToken: p.string('sessiontoken', ''),
     encrypt: p.boolean('encrypt', false),
     keyId: p.string('keyid', ''),
-    secure: p.boolean('secure', true),
+    secure,
     skipVerify: p.boolean('skipverify', false),
     chunkSize: p.size('chunksize', 10 * MiB, { min: MIN_CHUNK_SIZE, max: MAX_CHUNK_SIZE }),
     uploadConcurrency: p.integer('uploadconcurrency', 4, { min: 1, max: 1000 }),
@@ -101,7 +93,7 @@ export function parseS3Parameters(params: DriverParameters | undefined, driverNa
     useDualStack: p.boolean('usedualstack', false),
     accelerate: p.boolean('accelerate', false),
     useFipsEndpoint: p.boolean('usefipsendpoint', false),
-    redirectEndpoint: redirectEndpoint || undefined,
+    redirectEndpoint,
     requestChecksums: p.has('requestchecksums') ? p.oneOf('requestchecksums', CHECKSUMS, 'WHEN_SUPPORTED') : undefined,
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 128, 1),
   };

@@ -4,26 +4,42 @@
  *
  * `close()` before commit leaves a tail shorter than a part. It is not uploaded as a part (a short
  * part in the middle would make the final CompleteMultipartUpload fail with EntityTooSmall); it is
- * stored as a small object under the hidden key `<root>~uploads/<uploadId>` (`~` is outside the
- * path grammar, so list and walk never show it). A resumed writer reads that tail back into its
- * buffer, so the next part again starts at a part boundary. Commit and cancel delete it.
+ * stored as a small object under the hidden prefix `<root>~uploads/` (core's `KeyMapper.hidden`: a
+ * sibling of the root, outside the path grammar, so no list, walk or stat shows it). A resumed
+ * writer reads that tail back into its buffer, so the next part again starts at a part boundary.
+ * Commit and cancel delete it.
+ *
+ * A failed part or commit leaves the upload in place, resumable with append until it is cancelled.
+ * Commit is idempotent: when CompleteMultipartUpload answers NoSuchUpload (an earlier try completed
+ * the upload but its answer was lost), the commit succeeds if the object now at the key is this
+ * upload, known by the random marker CreateMultipartUpload put in its metadata or, for a resumed
+ * writer, by its multipart ETag (the MD5 of the part ETags and their count).
  */
+import { createHash, randomUUID } from 'node:crypto';
+
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
-  type S3Client,
 } from '@aws-sdk/client-s3';
-import { PartUploader, type BackendWriter } from '@storagedriver/core';
+import { DriverError, PartUploader, type BackendWriter } from '@storagedriver/core';
+
+import type { Send } from './client.js';
+import { copyParts, copySource } from './copy.js';
+import { isNoSuchUpload, isNotFound } from './errors.js';
 
 /** Metadata on a stored tail: how many parts precede it. */
 export const TAIL_PARTS = 'parts-before';
+/** User metadata CreateMultipartUpload sets to the writer's random token; the completed object keeps it. */
+export const UPLOAD_MARKER = 'storagedriver-upload';
 
 export interface UploadTarget {
-  client: S3Client;
+  send: Send;
   bucket: string;
   key: string;
   /** Key of the hidden object holding the tail a `close()` left, for an upload id. */
@@ -34,46 +50,100 @@ export interface UploadTarget {
   objectFields: Record<string, unknown>;
 }
 
+/** An upload in progress, found by `writer(path, {append: true})`. */
 export interface ResumedUpload {
   uploadId: string;
+  /** Part number → ETag, from 1 without a gap. */
   parts: Map<number, string>;
   partBytes: number;
+  /**
+   * The last of those parts is shorter than a part: a commit uploaded the final bytes and then
+   * failed. The upload can be committed as it is; nothing can follow that part.
+   */
+  sealed: boolean;
   /** The stored tail to restore, unless stale. */
   tail: Buffer | undefined;
   /** A tail object exists (stale or not): commit and cancel delete it. */
   tailStored: boolean;
 }
 
+/** The committed object an append writer continues. */
+export interface CommittedObject {
+  size: number;
+  etag: string | undefined;
+}
+
 export class MultipartWriter implements BackendWriter {
   readonly #t: UploadTarget;
   #uploadId: Promise<string> | undefined;
+  /** The marker of an upload this writer created; undefined for one it resumed. */
+  #token: string | undefined;
   readonly #parts: Map<number, string>;
   readonly #uploader: PartUploader;
+  readonly #sealed: boolean;
   #size: number;
   #hasTailObject: boolean;
 
-  constructor(target: UploadTarget, resumed?: ResumedUpload) {
+  /** A new upload, or one resumed; `nextPart` is where new parts start when it is not after `resumed`'s parts. */
+  constructor(target: UploadTarget, resumed?: ResumedUpload, nextPart = (resumed?.parts.size ?? 0) + 1) {
     this.#t = target;
     this.#parts = resumed?.parts ?? new Map();
     this.#uploadId = resumed === undefined ? undefined : Promise.resolve(resumed.uploadId);
-    this.#size = resumed === undefined ? 0 : resumed.partBytes;
+    this.#size = resumed?.partBytes ?? 0;
+    this.#sealed = resumed?.sealed ?? false;
     this.#hasTailObject = resumed?.tailStored ?? false;
     this.#uploader = new PartUploader({
       partSize: target.chunkSize,
       concurrency: target.concurrency,
-      firstIndex: resumed === undefined ? 0 : resumed.parts.size,
+      firstIndex: nextPart - 1,
       upload: async (index, data, signal) => {
         const uploadId = await this.#ensureUpload(signal);
-        const out = await target.client.send(
+        const out = await target.send(
           new UploadPartCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumber: index + 1, Body: data, ContentLength: data.length }),
-          { abortSignal: signal },
+          signal,
         );
         this.#parts.set(index + 1, out.ETag!);
       },
     });
   }
 
-  /** Fills the buffer with the tail a previous `close()` stored (before the first write). */
+  /**
+   * A writer that continues committed content: a new upload whose first parts are UploadPartCopy
+   * of the object's whole parts (each exactly `chunkSize`, so parts stay equal), with the rest,
+   * shorter than a part, read into the buffer. Its size is the object's; its commit replaces the
+   * object with the object plus what is written. The copies are pinned to the object's ETag, and
+   * the rest is read (or, when there is none, the object checked) with If-Match after them: a
+   * server that ignores CopySourceIfMatch (Ceph) still cannot make a writer of mixed versions.
+   */
+  static async continuing(target: UploadTarget, object: CommittedObject, signal?: AbortSignal): Promise<MultipartWriter> {
+    const { send, bucket, key, chunkSize } = target;
+    const copied = Math.floor(object.size / chunkSize);
+    const writer = new MultipartWriter(target, undefined, copied + 1);
+    try {
+      if (copied > 0) {
+        const uploadId = await writer.#ensureUpload(signal);
+        const source = copySource(bucket, key);
+        const etags = await copyParts({ send, bucket, key, uploadId, copySource: source, ifMatch: object.etag, size: copied * chunkSize, partSize: chunkSize, concurrency: target.concurrency, signal });
+        etags.forEach((etag, i) => writer.#parts.set(i + 1, etag));
+        writer.#size = copied * chunkSize;
+      }
+      const restStart = copied * chunkSize;
+      if (restStart < object.size) {
+        const out = await send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${restStart}-${object.size - 1}`, IfMatch: object.etag }), signal);
+        await writer.restoreTail(Buffer.from(await out.Body!.transformToByteArray()));
+      } else {
+        await send(new HeadObjectCommand({ Bucket: bucket, Key: key, IfMatch: object.etag }), signal);
+      }
+    } catch (error) {
+      // The upload was this call's own and holds nothing the caller wrote: it goes. If that fails
+      // too, the error that matters is the first; a later append would resume the copied parts.
+      await writer.#abort().catch(() => undefined);
+      throw error;
+    }
+    return writer;
+  }
+
+  /** Fills the buffer with bytes that precede the first write (a stored tail, the rest of committed content). */
   async restoreTail(tail: Buffer): Promise<void> {
     await this.#uploader.write(tail);
     this.#size += tail.length;
@@ -84,6 +154,9 @@ export class MultipartWriter implements BackendWriter {
   }
 
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
+    if (this.#sealed) {
+      throw new DriverError(`cannot append to ${this.#t.key}: the upload ends in a short part (a commit was tried after it); commit it as it is, or cancel it`);
+    }
     this.#size += chunk.length;
     await this.#uploader.write(chunk, signal);
   }
@@ -92,10 +165,11 @@ export class MultipartWriter implements BackendWriter {
     const tail = await this.#uploader.flush(undefined, false);
     const uploadId = await this.#ensureUpload();
     if (tail.length > 0) {
-      // The tail follows exactly the parts uploaded so far; a resumed writer that uploads it inside a
-      // part and then dies leaves more parts than this count, which marks the tail as stale.
-      await this.#t.client.send(
-        new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata: { [TAIL_PARTS]: String(this.#parts.size) } }),
+      // The tail follows exactly the whole parts uploaded so far; a writer that uploads it inside a
+      // part (a resumed writer's next part, a failed commit's final part) leaves more parts than this
+      // count, which marks the tail as stale.
+      await this.#t.send(
+        new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata: { [TAIL_PARTS]: String(this.#uploader.nextIndex) } }),
       );
       this.#hasTailObject = true;
     } else if (this.#hasTailObject) {
@@ -103,53 +177,104 @@ export class MultipartWriter implements BackendWriter {
     }
   }
 
+  /**
+   * Retryable: a failure leaves the upload as it is, and a later try completes it or finds it
+   * completed. The bytes after the last whole part stay in the buffer until the commit succeeds
+   * (not handed to PartUploader, whose failures are final): a retried commit uploads them again,
+   * and a `close()` after a failed commit stores them as the tail.
+   */
   async commit(signal?: AbortSignal): Promise<void> {
-    const { client, bucket, key } = this.#t;
-    try {
-      await this.#uploader.flush(signal);
-      if (this.#uploadId === undefined) {
-        // Nothing was ever written: an empty object, no multipart upload needed.
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ...this.#t.objectFields }), { abortSignal: signal });
-        return;
-      }
-      const uploadId = await this.#uploadId;
-      if (this.#parts.size === 0) {
-        // S3 refuses to complete an upload without parts.
-        const out = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: Buffer.alloc(0), ContentLength: 0 }), { abortSignal: signal });
-        this.#parts.set(1, out.ETag!);
-      }
-      const parts = [...this.#parts.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
-      await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal: signal });
-    } catch (error) {
-      // No orphaned upload: a failed commit aborts it (without the signal: it may be what failed).
-      await this.#abort().catch(() => undefined);
-      throw error;
+    const { send, bucket, key } = this.#t;
+    const tail = await this.#uploader.flush(signal, false);
+    if (this.#uploadId === undefined && tail.length === 0) {
+      // Nothing was ever written: an empty object, no multipart upload needed.
+      await send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ...this.#t.objectFields }), signal);
+      return;
     }
-    if (this.#hasTailObject) await this.#deleteTail(await this.#uploadId);
+    const uploadId = await this.#ensureUpload(signal);
+    const final = this.#uploader.nextIndex + 1;
+    // The final, short part; an empty one when there is no part at all (S3 refuses to complete an upload without parts).
+    if (!this.#parts.has(final) && (tail.length > 0 || this.#parts.size === 0)) {
+      const out = await send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: final, Body: tail, ContentLength: tail.length }), signal);
+      this.#parts.set(final, out.ETag!);
+    }
+    const parts = [...this.#parts.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+    try {
+      await send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), signal);
+    } catch (error) {
+      // The upload is gone: completed by an earlier try whose answer was lost, or aborted.
+      if (!isNoSuchUpload(error) || !(await this.#isCommitted(parts.map((p) => p.ETag), signal))) throw error;
+    }
+    if (this.#hasTailObject) await this.#deleteTail(uploadId, signal);
   }
 
-  async cancel(): Promise<void> {
+  async cancel(signal?: AbortSignal): Promise<void> {
     // Let parts in flight settle first, or one could land after the abort and recreate state.
     await this.#uploader.drain().catch(() => undefined);
-    await this.#abort();
+    await this.#abort(signal);
   }
 
-  async #abort(): Promise<void> {
+  /** The object at the key is this upload, completed. */
+  async #isCommitted(etags: string[], signal?: AbortSignal): Promise<boolean> {
+    let head;
+    try {
+      head = await this.#t.send(new HeadObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.key }), signal);
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+    if (this.#token !== undefined && head.Metadata?.[UPLOAD_MARKER] === this.#token) return true;
+    const expected = multipartETag(etags);
+    return expected !== undefined && unquote(head.ETag ?? '') === expected;
+  }
+
+  async #abort(signal?: AbortSignal): Promise<void> {
     if (this.#uploadId === undefined) return;
     const uploadId = await this.#uploadId;
-    await this.#t.client.send(new AbortMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, UploadId: uploadId }));
-    if (this.#hasTailObject) await this.#deleteTail(uploadId);
+    try {
+      await this.#t.send(new AbortMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, UploadId: uploadId }), signal);
+    } catch (error) {
+      // Already gone (completed by a commit whose answer was lost, or aborted): nothing left to abort.
+      if (!isNoSuchUpload(error)) throw error;
+    }
+    if (this.#hasTailObject) await this.#deleteTail(uploadId, signal);
   }
 
   #ensureUpload(signal?: AbortSignal): Promise<string> {
-    this.#uploadId ??= this.#t.client
-      .send(new CreateMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, ContentType: 'application/octet-stream', ...this.#t.objectFields }), { abortSignal: signal })
-      .then((out) => out.UploadId!);
+    if (this.#uploadId === undefined) {
+      const token = randomUUID();
+      this.#token = token;
+      this.#uploadId = this.#t
+        .send(new CreateMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, ContentType: 'application/octet-stream', Metadata: { [UPLOAD_MARKER]: token }, ...this.#t.objectFields }), signal)
+        .then(
+          (out) => out.UploadId!,
+          (error: unknown) => {
+            // Nothing was created that this writer knows of: a later part or commit tries again.
+            this.#uploadId = undefined;
+            throw error;
+          },
+        );
+    }
     return this.#uploadId;
   }
 
-  async #deleteTail(uploadId: string): Promise<void> {
-    await this.#t.client.send(new DeleteObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId) }));
+  async #deleteTail(uploadId: string, signal?: AbortSignal): Promise<void> {
+    await this.#t.send(new DeleteObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId) }), signal);
     this.#hasTailObject = false;
   }
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/"/g, '');
+}
+
+/** S3's ETag of a completed multipart upload: MD5 of the parts' binary MD5s, then `-<count>`; undefined when a part ETag is no MD5. */
+function multipartETag(etags: string[]): string | undefined {
+  const hash = createHash('md5');
+  for (const etag of etags) {
+    const hex = unquote(etag);
+    if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+    hash.update(Buffer.from(hex, 'hex'));
+  }
+  return `${hash.digest('hex')}-${etags.length}`;
 }

@@ -4,10 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
-import { create } from '@storagedriver/core';
+import { InvalidParameterError, create } from '@storagedriver/core';
 
 import { S3Backend, S3Driver } from '../src/index.js';
-import { createBucket, driverOptions, newDriver, rawClient } from './support/server.js';
+import { connection, createBucket, driverOptions, newDriver, rawClient } from './support/server.js';
 
 const MiB = 1024 * 1024;
 let bucket: string;
@@ -68,6 +68,38 @@ test('registers as s3 and s3aws and parses string parameters strictly', async ()
   await expect(create('s3', { ...params, redirectendpoint: 'https://cdn.example/base' })).rejects.toThrow(/redirectendpoint/);
 });
 
+test('endpoints are validated at create, naming the parameter; regionendpoint takes its scheme from secure when it has none', async () => {
+  const params = { bucket: 'b', region: 'us-east-1' };
+  for (const name of ['regionendpoint', 'redirectendpoint']) {
+    for (const value of ['ht!tp://bad host', 'http://', '127.0.0.1:notaport', 'http://h:99999']) {
+      const error = await create('s3', { ...params, [name]: value }).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidParameterError);
+      expect(error).toMatchObject({ parameter: name, value });
+    }
+  }
+  // No scheme: `secure` picks it, and the driver reaches the gateway over plain HTTP.
+  const driver = await create('s3', { ...params, bucket, regionendpoint: connection().endpoint.replace(/^http:\/\//, ''), secure: 'false', forcepathstyle: true, accesskey: connection().accessKeyId, secretkey: connection().secretAccessKey });
+  await driver.putContent('/endpoint/no-scheme', 'ok');
+  expect((await driver.getContent('/endpoint/no-scheme')).toString()).toBe('ok');
+});
+
+test('a missing bucket is a driver error that names NoSuchBucket, never a missing path', async () => {
+  const driver = newDriver(`no-such-bucket-${Date.now().toString(36)}`);
+  const operations: [string, () => Promise<unknown>][] = [
+    ['getContent', () => driver.getContent('/a')],
+    ['reader', () => driver.reader('/a')],
+    ['putContent', () => driver.putContent('/a', 'x')],
+    ['stat', () => driver.stat('/a')],
+    ['list', () => driver.list('/')],
+    ['writer append', () => driver.writer('/a', { append: true })],
+    ['delete', () => driver.delete('/a')],
+  ];
+  for (const [name, operation] of operations) {
+    const error = await operation().then(() => undefined, (e: unknown) => e);
+    expect([name, error]).toMatchObject([name, { code: 'DRIVER_ERROR', driverName: 's3', message: 's3: NoSuchBucket (HTTP 404)', cause: { name: 'NoSuchBucket' } }]);
+  }
+});
+
 test('delete of a tree of more than 1000 keys removes them all, in DeleteObjects batches of 1000', async () => {
   const { client, counts } = countingClient();
   const driver = new S3Driver({ ...driverOptions(bucket), client });
@@ -78,7 +110,8 @@ test('delete of a tree of more than 1000 keys removes them all, in DeleteObjects
   expect(await allKeys('tree/')).toEqual([]);
   expect(await driver.getContent('/tree-sibling')).toEqual(Buffer.from('/tree-sibling'));
   expect(counts.get('DeleteObjectsCommand')).toBe(2);
-  expect(counts.get('ListObjectsV2Command')).toBe(2);
+  // One single-key listing for the object at the path itself, then two pages below it.
+  expect(counts.get('ListObjectsV2Command')).toBe(3);
 });
 
 test('move of a 64 MiB object goes through UploadPartCopy and arrives intact', async () => {
@@ -158,23 +191,108 @@ test('cancel leaves no upload in progress and no hidden tail', async () => {
   expect((await allKeys()).filter((k) => k.includes('~') || k.startsWith('cancelled/'))).toEqual([]);
 });
 
-test('a non-empty rootdirectory keeps every key under it', async () => {
+test('a non-empty rootdirectory keeps every key under it, and its hidden tails beside it', async () => {
   const driver = newDriver(bucket, { rootDirectory: '/confined/root/' });
   await driver.putContent('/a/file', 'x');
   const writer = await driver.writer('/a/closed');
   await writer.write(patternBytes(MiB, 2));
-  await writer.close(); // the hidden tail is under the root too
+  await writer.close(); // the hidden tail goes to the root's sibling `confined/root~uploads/`
   await driver.move('/a/file', '/b/moved');
   const keys = await allKeys();
   const under = keys.filter((k) => k.startsWith('confined/root/'));
-  expect(under.length).toBeGreaterThanOrEqual(2);
-  expect(keys.filter((k) => k.startsWith('confined') && !k.startsWith('confined/root/'))).toEqual([]);
+  expect(under.length).toBeGreaterThanOrEqual(1);
+  expect(keys.filter((k) => k.startsWith('confined') && !k.startsWith('confined/root/'))).toEqual([expect.stringMatching(/^confined\/root~uploads\/[^/]+$/)]);
   expect(await uploadsInProgress('confined/root/a/closed')).toEqual(['confined/root/a/closed']);
   expect((await uploadsInProgress('confined')).filter((k) => !k.startsWith('confined/root/'))).toEqual([]);
   expect(await driver.list('/')).toEqual(['/b']);
   await (await driver.writer('/a/closed', { append: true })).cancel();
   await driver.delete('/b');
-  expect((await allKeys('confined/'))).toEqual([]);
+  expect((await allKeys('confined'))).toEqual([]);
+});
+
+test('hidden tails never show through a driver rooted above: no directory, no invalid path', async () => {
+  const outer = newDriver(bucket, { rootDirectory: 'hidden-above/nest' });
+  const inner = newDriver(bucket, { rootDirectory: 'hidden-above/nest/inner' });
+  await outer.putContent('/visible', 'v');
+  const writer = await inner.writer('/blob');
+  await writer.write(patternBytes(MiB + 1, 3));
+  await writer.close(); // a stored tail, and an upload in progress
+  expect((await allKeys('hidden-above/')).filter((k) => k.includes('~'))).toHaveLength(1);
+  const walked: string[] = [];
+  await outer.walk('/', (info) => {
+    walked.push(info.path);
+  });
+  expect(walked).toEqual(['/visible']);
+  expect(await outer.list('/')).toEqual(['/visible']);
+  await expect(outer.stat('/inner')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+  // Nor from the bucket's root, where the upload's own prefix sorts among visible keys.
+  const top = newDriver(bucket);
+  const underTop: string[] = [];
+  await top.walk('/hidden-above', (info) => {
+    underTop.push(info.path);
+  });
+  expect(underTop).toEqual(['/hidden-above/nest', '/hidden-above/nest/visible']);
+  expect(await top.list('/hidden-above')).toEqual(['/hidden-above/nest']);
+  const resumed = await inner.writer('/blob', { append: true });
+  expect(resumed.size).toBe(MiB + 1);
+  await resumed.cancel();
+  await outer.delete('/visible');
+  expect(await allKeys('hidden-above/')).toEqual([]);
+});
+
+test('append to committed content continues it: the rest below a part is read back, whole parts are copied server-side', async () => {
+  const { client, counts } = countingClient();
+  const driver = new S3Driver({ ...driverOptions(bucket), client });
+  for (const [i, size] of [3 * MiB + 7, 11 * MiB + 5].entries()) {
+    const path = `/append-committed/${i}`;
+    const seed = 70 + i;
+    const first = await newDriver(bucket).writer(path);
+    await first.write(patternBytes(size, seed));
+    await first.commit();
+    counts.clear();
+    const writer = await driver.writer(path, { append: true });
+    expect(writer.size).toBe(size);
+    expect(counts.get('UploadPartCopyCommand') ?? 0).toBe(Math.floor(size / (5 * MiB)));
+    await writer.write(patternBytes(MiB, seed, size));
+    await writer.close(); // the rest of the committed content and the new bytes become a stored tail
+    const resumed = await newDriver(bucket).writer(path, { append: true });
+    expect(resumed.size).toBe(size + MiB);
+    await resumed.write(patternBytes(5 * MiB + 1, seed, size + MiB));
+    await resumed.commit();
+    const total = size + 6 * MiB + 1;
+    expect((await newDriver(bucket).stat(path)).size).toBe(total);
+    await verifyPatternStream(await newDriver(bucket).reader(path), total, seed);
+  }
+  expect(await uploadsInProgress('append-committed/')).toEqual([]);
+  expect((await allKeys()).filter((k) => k.includes('~'))).toEqual([]);
+});
+
+test('a path of 1024 bytes round-trips; with a rootdirectory, the longest path whose key fits S3\'s 1024 bytes', async () => {
+  const name = (length: number) => `/${'p'.repeat(length - 1)}`;
+  const longPath = name(1024);
+  const cases: [S3Driver, string][] = [
+    [newDriver(bucket), longPath], // key: 1023 bytes
+    [newDriver(bucket, { rootDirectory: 'long' }), `/dir${name(1016)}`], // key: `long/dir/` + 1015 = 1024 bytes
+  ];
+  expect(cases.map(([driver, path]) => Buffer.byteLength((driver.backend as S3Backend).key(path)))).toEqual([1023, 1024]);
+  for (const [driver, path] of cases) {
+    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+    await driver.putContent(path, 'long');
+    expect((await driver.getContent(path)).toString()).toBe('long');
+    expect(await driver.stat(path)).toMatchObject({ size: 4, isDir: false });
+    expect(await driver.list(parent)).toContain(path);
+    const writer = await driver.writer(path);
+    await writer.write(patternBytes(MiB, 80));
+    await writer.close();
+    const resumed = await driver.writer(path, { append: true });
+    await resumed.write(patternBytes(MiB, 80, MiB));
+    await resumed.commit();
+    await verifyPatternStream(await driver.reader(path), 2 * MiB, 80);
+    await driver.delete(path);
+  }
+  expect(Buffer.byteLength(longPath)).toBe(1024);
+  // One byte more than S3 allows is the server's refusal, typed and named.
+  await expect(newDriver(bucket, { rootDirectory: 'long' }).putContent(`/dir${name(1017)}`, 'x')).rejects.toMatchObject({ code: 'DRIVER_ERROR', cause: { name: 'InvalidObjectName' } });
 });
 
 test('a presigned URL serves the object to a plain HTTP client; a tampered one is refused', async () => {
