@@ -23,8 +23,9 @@ import {
   PreconditionFailedError,
   ROOT,
   contiguousParts,
-  readAll,
+  putThroughWriter,
   readerAtEnd,
+  resumableContent,
   resumableReader,
   type BackendWriter,
   type FileInfo,
@@ -83,7 +84,7 @@ export class AzureBackend implements StorageBackend {
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    return readAll(await resumableReader(0, this.#openRange(path), retryOptions(signal)), signal);
+    return resumableContent(this.#openRange(path), retryOptions(signal));
   }
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
@@ -92,14 +93,7 @@ export class AzureBackend implements StorageBackend {
       await blob.upload(content, content.length, { abortSignal: signal, blobHTTPHeaders: { blobContentType: CONTENT_TYPE } });
       return;
     }
-    const writer = this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 });
-    try {
-      await writer.write(content, signal);
-      await writer.commit(signal);
-    } catch (error) {
-      await writer.cancel().catch(() => undefined);
-      throw error;
-    }
+    await putThroughWriter(this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 }), content, signal);
   }
 
   async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {

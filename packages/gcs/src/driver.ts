@@ -11,14 +11,15 @@ import {
   PreconditionFailedError,
   ROOT,
   contiguousParts,
-  readAll,
   readerAtEnd,
+  resumableContent,
   resumableReader,
   retry,
   type BackendWriter,
   type FileInfo,
   type ListPage,
   type ListPageRequest,
+  type OpenRange,
   type StorageBackend,
   type WalkFn,
 } from '@storagedriver/core';
@@ -73,7 +74,7 @@ export class GcsBackend implements StorageBackend {
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    return readAll(await this.#read(path, 0, signal), signal);
+    return resumableContent(this.#openRange(path), { signal });
   }
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
@@ -85,16 +86,13 @@ export class GcsBackend implements StorageBackend {
     // A ranged read of an offset at or past the end fails late, inside the stream: check the size first.
     const { size } = await this.#statFile(path, signal);
     if (offset >= size) return readerAtEnd(path, offset, size);
-    return this.#read(path, offset, signal);
+    return resumableReader(offset, this.#openRange(path), { signal });
   }
 
-  /**
-   * The object's bytes from `offset`, resumed after a cut from the last byte delivered, pinned to
-   * the generation the first response came from.
-   */
-  #read(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+  /** Ranged reads of the object, pinned to a generation once the first answer gave one. */
+  #openRange(path: string): OpenRange {
     const key = this.key(path);
-    return resumableReader(offset, async (from, generation, openSignal) => {
+    return async (from, generation, openSignal) => {
       try {
         const { stream, generation: served, size } = await this.#requests.download(key, from, generation, openSignal);
         return { stream, version: served ?? generation, size };
@@ -106,7 +104,7 @@ export class GcsBackend implements StorageBackend {
         if (current === undefined) throw new PathNotFoundError(path, { cause: error });
         throw new PreconditionFailedError(path, `generation ${generation} was replaced by generation ${current.generation} during the read`, { cause: error });
       }
-    }, { signal });
+    };
   }
 
   /** The object's metadata, or undefined when there is none. */
