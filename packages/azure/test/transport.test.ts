@@ -6,19 +6,37 @@
 import type { Readable } from 'node:stream';
 
 import { DriverError, PreconditionFailedError, StorageDriverError, readAll } from '@storagedriver/core';
-import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
+import { FaultProxy, type Injection, patternBytes, patternStream, type RequestView, selfSignedCertificate, verifyPatternStream } from '@storagedriver/testsuite';
 import { pipeline } from 'node:stream/promises';
 
 import type { AzureDriver } from '../src/index.js';
 
-import { on, startFaultProxy, type FaultProxy } from './support/proxy.js';
-import { createContainer, newDriver, rawContainer } from './support/server.js';
+import { connection, createContainer, newDriver, rawContainer } from './support/server.js';
 
 const MiB = 1024 * 1024;
 /** The SDK's tries per request (client.ts). */
 const SDK_TRIES = 5;
 /** resumableReader's and retry's default attempts (core). */
 const CORE_ATTEMPTS = 4;
+
+/** Requests on one blob: `blob` is its name in the container. */
+const on = {
+  download: (blob: string) => (r: RequestView) => r.method === 'GET' && blobOf(r) === blob && !r.url.includes('comp='),
+  putBlob: (blob: string) => (r: RequestView) => r.method === 'PUT' && blobOf(r) === blob && !r.url.includes('comp='),
+  stageBlock: (blob: string) => (r: RequestView) => r.method === 'PUT' && blobOf(r) === blob && r.url.includes('comp=block&'),
+  commit: (blob: string) => (r: RequestView) => r.method === 'PUT' && blobOf(r) === blob && r.url.includes('comp=blocklist'),
+  listing: () => (r: RequestView) => r.method === 'GET' && r.url.includes('comp=list'),
+};
+
+function blobOf(r: RequestView): string {
+  // /<account>/<container>/<blob>?query
+  return decodeURIComponent(new URL(r.url, 'https://proxy').pathname.split('/').slice(3).join('/'));
+}
+
+/** Resets the connection as the request arrives: it never reaches Azurite. */
+const RESET = { kind: 'reset-request', afterBytes: 0 } as const;
+/** Relays the headers and `afterBytes` of the body, then resets. */
+const cutBody = (afterBytes: number) => ({ kind: 'reset-response', afterBytes }) as const;
 
 let container: string;
 let proxy: FaultProxy;
@@ -29,11 +47,12 @@ let direct: AzureDriver;
 
 beforeAll(async () => {
   container = await createContainer('transport');
-  proxy = await startFaultProxy();
-  faulty = newDriver(container, { serviceUrl: proxy.serviceUrl, blockSize: MiB });
+  // HTTPS with a certificate of its own (the driver runs with skipverify, as it does against Azurite).
+  proxy = await FaultProxy.start({ upstream: connection().endpoint, upstreamCA: connection().ca, tls: selfSignedCertificate() });
+  faulty = newDriver(container, { serviceUrl: proxy.endpoint, blockSize: MiB });
   direct = newDriver(container);
 });
-afterEach(() => proxy.disarmAll());
+afterEach(() => void proxy.clearInjections());
 afterAll(() => proxy.close());
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
@@ -62,7 +81,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 describe('transport failures reach the caller as retryable DriverErrors of azure', () => {
   test('putContent whose connection is reset on every try: the SDK tries 5 times, nothing more, and nothing is stored', async () => {
-    const fault = proxy.inject({ match: on.putBlob('reset/put'), action: { kind: 'reset' }, times: 100 });
+    const fault = proxy.inject(RESET, on.putBlob('reset/put'), { times: 100 });
     expectRetryableAzureError(await failure(faulty.putContent('/reset/put', patternBytes(100_000, 1))));
     expect(fault.hits).toBe(SDK_TRIES);
     await expect(direct.stat('/reset/put')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
@@ -70,7 +89,7 @@ describe('transport failures reach the caller as retryable DriverErrors of azure
 
   test('a download cut mid-body on every try fails after a bounded number of resumes, reader and getContent alike', async () => {
     await direct.putContent('/reset/download', patternBytes(2 * MiB, 2));
-    const fault = proxy.inject({ match: on.download('reset/download'), action: { kind: 'body', after: 0, then: 'reset' }, times: 100 });
+    const fault = proxy.inject(cutBody(0), on.download('reset/download'), { times: 100 });
     expectRetryableAzureError(await failure(faulty.reader('/reset/download').then((stream) => readAll(stream))));
     expect(fault.hits).toBe(CORE_ATTEMPTS);
     expectRetryableAzureError(await failure(faulty.getContent('/reset/download')));
@@ -83,10 +102,10 @@ describe('a read cut mid-body resumes, pinned to the version it started on', () 
 
   test('reader and getContent deliver every byte after one cut', async () => {
     await direct.putContent('/resume/blob', patternBytes(size, 3));
-    const readerCut = proxy.inject({ match: on.download('resume/blob'), action: { kind: 'body', after: MiB, then: 'reset' } });
+    const readerCut = proxy.inject(cutBody(MiB), on.download('resume/blob'));
     await verifyPatternStream(await faulty.reader('/resume/blob', 12_345), size - 12_345, 3, 12_345);
     expect(readerCut.hits).toBe(1);
-    const contentCut = proxy.inject({ match: on.download('resume/blob'), action: { kind: 'body', after: 2 * MiB, then: 'reset' } });
+    const contentCut = proxy.inject(cutBody(2 * MiB), on.download('resume/blob'));
     expect((await faulty.getContent('/resume/blob')).equals(patternBytes(size, 3))).toBe(true);
     expect(contentCut.hits).toBe(1);
   });
@@ -96,15 +115,15 @@ describe('a read cut mid-body resumes, pinned to the version it started on', () 
       await rawContainer(container).getBlockBlobClient('resume/changed').upload(patternBytes(size, 5), size);
     };
     await direct.putContent('/resume/changed', patternBytes(size, 4));
-    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'body', after: MiB, then: 'reset' } });
-    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'before', run: overwrite() } });
+    proxy.inject(cutBody(MiB), on.download('resume/changed'));
+    proxy.inject({ kind: 'none' }, on.download('resume/changed'), { before: overwrite() });
     const error = await failure(faulty.reader('/resume/changed').then((stream) => readAll(stream)));
     expect(error).toBeInstanceOf(PreconditionFailedError);
     expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', path: '/resume/changed', driverName: 'azure' });
 
     await direct.putContent('/resume/changed', patternBytes(size, 4));
-    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'body', after: MiB, then: 'reset' } });
-    proxy.inject({ match: on.download('resume/changed'), action: { kind: 'before', run: overwrite() } });
+    proxy.inject(cutBody(MiB), on.download('resume/changed'));
+    proxy.inject({ kind: 'none' }, on.download('resume/changed'), { before: overwrite() });
     expect(await failure(faulty.getContent('/resume/changed'))).toBeInstanceOf(PreconditionFailedError);
   });
 });
@@ -115,7 +134,7 @@ describe('listings and block uploads retry a response cut after its headers', ()
   });
 
   test('list, stat of a directory and walk each survive one cut listing', async () => {
-    const cut = (): void => void proxy.inject({ match: on.listing(), action: { kind: 'cutAfterHeaders' } });
+    const cut = (): void => void proxy.inject({ kind: 'cut-after-headers' }, on.listing());
     cut();
     expect((await faulty.list('/listed')).sort()).toEqual(['/listed/a', '/listed/b', '/listed/e']);
     cut();
@@ -127,7 +146,7 @@ describe('listings and block uploads retry a response cut after its headers', ()
   });
 
   test('a Put Block whose response is cut is retried under the same block id: the content is exact', async () => {
-    const fault = proxy.inject({ match: on.stageBlock('blocks/cut'), action: { kind: 'cutAfterHeaders' }, times: 2 });
+    const fault = proxy.inject({ kind: 'cut-after-headers' }, on.stageBlock('blocks/cut'), { times: 2 });
     const writer = await faulty.writer('/blocks/cut');
     await pipeline(patternStream(3 * MiB + 500, 6), writer.writable());
     await writer.commit();
@@ -138,11 +157,11 @@ describe('listings and block uploads retry a response cut after its headers', ()
   });
 
   test('retries stay bounded: our retries only run where the SDK’s did not, so tries never multiply', async () => {
-    const cut = proxy.inject({ match: on.listing(), action: { kind: 'cutAfterHeaders' }, times: 100 });
+    const cut = proxy.inject({ kind: 'cut-after-headers' }, on.listing(), { times: 100 });
     expectRetryableAzureError(await failure(faulty.list('/listed')));
     expect(cut.hits).toBe(CORE_ATTEMPTS);
     cut.disarm();
-    const reset = proxy.inject({ match: on.listing(), action: { kind: 'reset' }, times: 100 });
+    const reset = proxy.inject(RESET, on.listing(), { times: 100 });
     expectRetryableAzureError(await failure(faulty.list('/listed')));
     expect(reset.hits).toBe(SDK_TRIES);
   });
@@ -150,7 +169,7 @@ describe('listings and block uploads retry a response cut after its headers', ()
 
 test('a commit whose answer was lost fails retryable; commit again succeeds with the exact content, and a new append continues it', async () => {
   const size = 2 * MiB + 99;
-  const lost = proxy.inject({ match: on.commit('commit/lost'), action: { kind: 'dropResponse' }, times: SDK_TRIES });
+  const lost = proxy.inject({ kind: 'drop-response' }, on.commit('commit/lost'), { times: SDK_TRIES });
   const writer = await faulty.writer('/commit/lost');
   await writer.write(patternBytes(size, 7));
   expectRetryableAzureError(await failure(writer.commit()));
@@ -168,7 +187,7 @@ test('a commit whose answer was lost fails retryable; commit again succeeds with
 });
 
 describe('an abort rejects at once with the caller’s reason, stops the I/O and leaves nothing visible', () => {
-  async function abortWhileStalled(path: string, fault: ReturnType<FaultProxy['inject']>, start: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  async function abortWhileStalled(path: string, fault: Injection, start: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
     const controller = new AbortController();
     const reason = new Error('the caller gave up');
     const pending = start(controller.signal);
@@ -184,13 +203,13 @@ describe('an abort rejects at once with the caller’s reason, stops the I/O and
   }
 
   test('putContent', async () => {
-    const fault = proxy.inject({ match: on.putBlob('abort/put'), action: { kind: 'stall' } });
+    const fault = proxy.inject({ kind: 'stall-request' }, on.putBlob('abort/put'));
     await abortWhileStalled('/abort/put', fault, (signal) => faulty.putContent('/abort/put', patternBytes(200_000, 8), { signal }));
   });
 
   test('write', async () => {
-    const driver = newDriver(container, { serviceUrl: proxy.serviceUrl, blockSize: MiB, uploadConcurrency: 1 });
-    const fault = proxy.inject({ match: on.stageBlock('abort/write'), action: { kind: 'stall' } });
+    const driver = newDriver(container, { serviceUrl: proxy.endpoint, blockSize: MiB, uploadConcurrency: 1 });
+    const fault = proxy.inject({ kind: 'stall-request' }, on.stageBlock('abort/write'));
     const writer = await driver.writer('/abort/write');
     // With one block in flight, the second block waits for the first: the write stays pending.
     await abortWhileStalled('/abort/write', fault, (signal) => writer.write(patternBytes(2 * MiB + 1, 9), { signal }));
@@ -200,7 +219,7 @@ describe('an abort rejects at once with the caller’s reason, stops the I/O and
   test('commit, which then succeeds when called again', async () => {
     const size = 2 * MiB + 5;
     // Stall only the 5-byte tail block, which the commit stages.
-    const fault = proxy.inject({ match: (r) => on.stageBlock('abort/commit')(r) && r.headers['content-length'] === '5', action: { kind: 'stall' } });
+    const fault = proxy.inject({ kind: 'stall-request' }, (r) => on.stageBlock('abort/commit')(r) && r.headers['content-length'] === '5');
     const writer = await faulty.writer('/abort/commit');
     await writer.write(patternBytes(size, 12));
     await abortWhileStalled('/abort/commit', fault, (signal) => writer.commit({ signal }));
@@ -210,7 +229,7 @@ describe('an abort rejects at once with the caller’s reason, stops the I/O and
 
   test('getContent', async () => {
     await direct.putContent('/abort/get', patternBytes(100_000, 10));
-    const fault = proxy.inject({ match: on.download('abort/get'), action: { kind: 'stall' } });
+    const fault = proxy.inject({ kind: 'stall-request' }, on.download('abort/get'));
     const controller = new AbortController();
     const reason = new Error('the caller gave up');
     const pending = faulty.getContent('/abort/get', { signal: controller.signal });
@@ -225,7 +244,7 @@ describe('an abort rejects at once with the caller’s reason, stops the I/O and
 
   test('reader mid-body', async () => {
     await direct.putContent('/abort/reader', patternBytes(2 * MiB, 11));
-    const fault = proxy.inject({ match: on.download('abort/reader'), action: { kind: 'body', after: 500_000, then: 'stall' } });
+    const fault = proxy.inject({ kind: 'stall', afterBytes: 500_000 }, on.download('abort/reader'));
     const controller = new AbortController();
     const reason = new Error('the caller gave up');
     const stream: Readable = await faulty.reader('/abort/reader', 0, { signal: controller.signal });

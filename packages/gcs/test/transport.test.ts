@@ -1,24 +1,30 @@
 /**
- * Aborts, cut connections and lost answers, each placed at one exact point through the proxy in
- * test/support/proxy.ts (the seeded campaign is test/faults.test.ts): what the driver promises
- * when the network misbehaves.
+ * Aborts, cut connections and lost answers, each placed at one exact point through the testsuite's
+ * FaultProxy (the seeded campaign is test/fault-campaign.test.ts): what the driver promises when
+ * the network misbehaves.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { StorageDriverError, type StorageDriver } from '@storagedriver/core';
-import { patternBytes, verifyPatternStream } from '@storagedriver/testsuite';
+import { FaultProxy, patternBytes, type ProxiedRequest, verifyPatternStream } from '@storagedriver/testsuite';
 
-import { FaultProxy } from './support/proxy.js';
 import { createBucket, endpoint, newDriver, rawBucket } from './support/server.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 5 * 256 * 1024;
 let bucket: string;
 let proxy: FaultProxy;
+/** The proxy's log from where the running test began. */
+let firstRequest = 0;
+const exchanges = (): ProxiedRequest[] => proxy.log.slice(firstRequest);
 
 beforeAll(async () => {
   bucket = await createBucket('transport');
-  proxy = await FaultProxy.start(endpoint());
+  proxy = await FaultProxy.start({ upstream: endpoint() });
+});
+
+beforeEach(() => {
+  firstRequest = proxy.requests;
 });
 
 afterAll(async () => {
@@ -26,7 +32,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  proxy.clear();
+  proxy.clearInjections();
 });
 
 function proxied(extra: Parameters<typeof newDriver>[1] = {}): StorageDriver {
@@ -36,6 +42,12 @@ function proxied(extra: Parameters<typeof newDriver>[1] = {}): StorageDriver {
 type Request = { method: string; url: string };
 const isMedia = ({ method, url }: Request): boolean => method === 'GET' && url.includes('alt=media');
 const isCompose = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/compose');
+/** Resets the connection as the request arrives: nothing reaches the server. */
+const RESET = { kind: 'reset-request', afterBytes: 0 } as const;
+/** Relays the status, headers and `afterBytes` of the body, then resets. */
+const cutBody = (afterBytes: number) => ({ kind: 'reset-response', afterBytes }) as const;
+/** The faults applied so far in this test, by kind. */
+const applied = (kind: string): ProxiedRequest[] => exchanges().filter((exchange) => exchange.fault.kind === kind);
 
 /** Aborts after `afterMs`; resolves to the caller's reason, what the operation rejected with, and how long after the abort. */
 async function abortAfter(afterMs: number, operation: (signal: AbortSignal) => Promise<unknown>): Promise<{ reason: Error; error: unknown; lagMs: number }> {
@@ -61,19 +73,19 @@ describe('an abort stops the I/O, not only the promise', () => {
     // Long enough for an upload that kept going to land (the emulator takes ~1 s for 32 MiB).
     await sleep(2000);
     await expect(driver.stat('/abort/put')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
-    expect(proxy.log.filter((exchange) => exchange.method === 'POST').every((exchange) => exchange.clientClosedEarly)).toBe(true);
+    expect(exchanges().filter((exchange) => exchange.method === 'POST').every((exchange) => exchange.clientClosedEarly)).toBe(true);
   });
 
   test('getContent aborted mid-body rejects with the reason at once and closes the connection', async () => {
     const size = 8 * MiB;
     await newDriver(bucket).putContent('/abort/get', patternBytes(size, 2));
-    proxy.add({ match: isMedia, fault: { kind: 'throttle', bytesPerSecond: 4 * MiB } });
+    proxy.inject({ kind: 'throttle', bytesPerSecond: 4 * MiB }, isMedia, { times: Infinity });
     const driver = proxied();
     const { reason, error, lagMs } = await abortAfter(150, (signal) => driver.getContent('/abort/get', { signal }));
     expect(error).toBe(reason);
     expect(lagMs).toBeLessThan(200);
     await sleep(300);
-    const download = proxy.log.filter(isMedia).at(-1)!;
+    const download = exchanges().filter(isMedia).at(-1)!;
     expect(download.clientClosedEarly).toBe(true);
     expect(download.responseBytes).toBeLessThan(size);
   });
@@ -85,12 +97,12 @@ describe('an abort stops the I/O, not only the promise', () => {
     expect(error).toBe(reason);
     expect(lagMs).toBeLessThan(200);
     await sleep(300);
-    const uploads = proxy.log.filter((exchange) => exchange.method === 'POST');
+    const uploads = exchanges().filter((exchange) => exchange.method === 'POST');
     expect(uploads.some((exchange) => exchange.clientClosedEarly)).toBe(true);
     // No chunk upload starts after the abort.
-    const started = proxy.log.length;
+    const started = proxy.requests;
     await sleep(500);
-    expect(proxy.log.length).toBe(started);
+    expect(proxy.requests).toBe(started);
     await writer.cancel();
   });
 });
@@ -100,15 +112,15 @@ describe('reads resume after a cut body, pinned to the generation', () => {
     const size = 3 * MiB + 5;
     await newDriver(bucket).putContent('/resume/object', patternBytes(size, 4));
     const driver = proxied();
-    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: MiB + 3 }, times: 1 });
+    proxy.inject(cutBody(MiB + 3), isMedia);
     await verifyPatternStream(await driver.reader('/resume/object', 0), size, 4);
-    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: 2 * MiB }, times: 1 });
+    proxy.inject(cutBody(2 * MiB), isMedia);
     await verifyPatternStream(await driver.reader('/resume/object', 1000), size - 1000, 4, 1000);
-    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: 100_000 }, times: 1 });
+    proxy.inject(cutBody(100_000), isMedia);
     expect((await driver.getContent('/resume/object')).equals(patternBytes(size, 4))).toBe(true);
     // Each read was cut once and resumed with a ranged request.
-    expect(proxy.log.filter((exchange) => exchange.fault === 'cut-body')).toHaveLength(3);
-    expect(proxy.log.filter(isMedia)).toHaveLength(6);
+    expect(applied('reset-response')).toHaveLength(3);
+    expect(exchanges().filter(isMedia)).toHaveLength(6);
   });
 
   test('an object replaced between the cut and the resume fails the read with PreconditionFailedError', async () => {
@@ -118,9 +130,9 @@ describe('reads resume after a cut body, pinned to the generation', () => {
     const replace = async (): Promise<void> => {
       await rawBucket(bucket).file('resume/replaced').save(patternBytes(size, 6), { resumable: false });
     };
-    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: MiB, beforeCut: replace }, times: 1 });
+    proxy.inject(cutBody(MiB), isMedia, { before: replace });
     await expect(verifyPatternStream(await driver.reader('/resume/replaced'), size, 5)).rejects.toMatchObject({ code: 'PRECONDITION_FAILED', driverName: 'gcs' });
-    proxy.add({ match: isMedia, fault: { kind: 'cut-body', afterBytes: MiB, beforeCut: replace }, times: 1 });
+    proxy.inject(cutBody(MiB), isMedia, { before: replace });
     await expect(driver.getContent('/resume/replaced')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
   });
 });
@@ -130,25 +142,25 @@ describe('idempotent requests are retried when the answer is cut', () => {
     const driver = proxied();
     await Promise.all(['/listed/a', '/listed/b/c', '/listed/d'].map((path) => newDriver(bucket).putContent(path, path)));
     const isListing = ({ method, url }: Request): boolean => method === 'GET' && /\/o\?/.test(url) && !url.includes('alt=media');
-    proxy.add({ match: isListing, fault: { kind: 'cut-body', afterBytes: 20 }, times: 1 });
+    proxy.inject(cutBody(20), isListing);
     expect((await driver.list('/listed')).sort()).toEqual(['/listed/a', '/listed/b', '/listed/d']);
-    proxy.add({ match: isListing, fault: { kind: 'cut-body', afterBytes: 20 }, times: 1 });
+    proxy.inject(cutBody(20), isListing);
     const walked: string[] = [];
     await driver.walk('/listed', (info) => void walked.push(info.path));
     expect(walked.sort()).toEqual(['/listed/a', '/listed/b', '/listed/b/c', '/listed/d']);
-    expect(proxy.log.filter((exchange) => exchange.fault === 'cut-body')).toHaveLength(2);
+    expect(applied('reset-response')).toHaveLength(2);
   });
 
   test('a chunk upload whose answer is cut after the headers is sent again and the content is exact', async () => {
     const driver = proxied({ chunkSize: CHUNK });
     const size = 3 * CHUNK + 11;
     const isUpload = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/upload/');
-    proxy.add({ match: isUpload, fault: { kind: 'cut-body', afterBytes: 10 }, times: 2 });
+    proxy.inject(cutBody(10), isUpload, { times: 2 });
     const writer = await driver.writer('/retried/chunks');
     await writer.write(patternBytes(size, 7));
     await writer.commit();
     await verifyPatternStream(await driver.reader('/retried/chunks'), size, 7);
-    expect(proxy.log.filter((exchange) => exchange.fault === 'cut-body')).toHaveLength(2);
+    expect(applied('reset-response')).toHaveLength(2);
   });
 });
 
@@ -160,10 +172,10 @@ describe('commit is idempotent', () => {
     await writer.write(patternBytes(size, 8));
     // The server applies the compose; its answer and every request after it are lost.
     let composed = false;
-    proxy.add({ match: (exchange) => !composed && isCompose(exchange) && (composed = true), fault: { kind: 'drop-response' } });
-    proxy.add({ match: () => composed, fault: { kind: 'reset' } });
+    proxy.inject({ kind: 'drop-response' }, (exchange) => !composed && isCompose(exchange) && (composed = true));
+    proxy.inject(RESET, () => composed, { times: Infinity });
     await expect(writer.commit()).rejects.toMatchObject({ retryable: true });
-    proxy.clear();
+    proxy.clearInjections();
     // Meanwhile the chunks were removed as leftovers of the committed upload (as the next writer
     // at this path does when it finds the object tagged with this upload).
     const [chunks] = await rawBucket(bucket).getFiles({ prefix: '~uploads/idempotent/a~/' });
@@ -185,10 +197,10 @@ describe('commit is idempotent', () => {
     const driver = proxied({ chunkSize: CHUNK, uploadConcurrency: 8 });
     const writer = await driver.writer('/idempotent/b');
     await writer.write(patternBytes(size, 9));
-    proxy.add({ match: isCompose, fault: { kind: 'drop-response' }, times: 2 });
+    proxy.inject({ kind: 'drop-response' }, isCompose, { times: 2 });
     await writer.commit();
     await verifyPatternStream(await driver.reader('/idempotent/b'), size, 9);
-    expect(proxy.log.filter((exchange) => exchange.fault === 'drop-response')).toHaveLength(2);
+    expect(applied('drop-response')).toHaveLength(2);
   });
 });
 
@@ -197,7 +209,7 @@ test('transport failures reach the caller typed and retryable once the retries a
   const driver = proxied({ chunkSize: CHUNK });
   const writer = await driver.writer('/reset/written');
   await writer.write(patternBytes(1000, 10));
-  proxy.add({ match: () => true, fault: { kind: 'reset' } });
+  proxy.inject(RESET, () => true, { times: Infinity });
   const started = Date.now();
   for (const operation of [
     () => driver.putContent('/reset/put', 'content'),
@@ -209,6 +221,6 @@ test('transport failures reach the caller typed and retryable once the retries a
     expect(error).toMatchObject({ retryable: true, driverName: 'gcs', code: 'DRIVER_ERROR' });
   }
   // Each was tried more than once before it surfaced, with bounded backoff (not the SDK's, up to 32 s a wait).
-  expect(proxy.log.length).toBeGreaterThanOrEqual(3 * 3);
+  expect(exchanges().length).toBeGreaterThanOrEqual(3 * 3);
   expect(Date.now() - started).toBeLessThan(20_000);
 });

@@ -7,20 +7,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { PreconditionFailedError, StorageDriverError, type StorageDriver } from '@storagedriver/core';
-import { patternBytes, verifyPatternStream } from '@storagedriver/testsuite';
+import { FaultProxy, type Injection, patternBytes, type RequestView, verifyPatternStream } from '@storagedriver/testsuite';
 
-import { FaultProxy, isComplete, isGetOf, isUploadPart } from './support/fault-proxy.js';
 import { connection, createBucket, newDriver, rawClient } from './support/server.js';
 
 const MiB = 1024 * 1024;
-const NO_SUCH_UPLOAD = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message></Message></Error>';
+/** What AWS answers a Complete of an upload it no longer knows. */
+const NO_SUCH_UPLOAD = {
+  kind: 'answer',
+  status: 404,
+  headers: { 'content-type': 'application/xml' },
+  body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message></Message></Error>',
+} as const;
 let bucket: string;
 let proxy: FaultProxy;
 const raw = rawClient();
 
 beforeAll(async () => {
   bucket = await createBucket('faults');
-  proxy = await FaultProxy.start(connection().endpoint);
+  proxy = await FaultProxy.start({ upstream: connection().endpoint });
 });
 
 afterAll(async () => {
@@ -28,12 +33,21 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  proxy.clear();
+  proxy.clearInjections();
 });
+
+/** The request completes a multipart upload (POST ?uploadId=…). */
+const isComplete = ({ method, url }: RequestView): boolean => method === 'POST' && /[?&]uploadId=/.test(url);
+/** The request uploads a part (PUT ?partNumber=…&uploadId=…). */
+const isUploadPart = ({ method, url }: RequestView): boolean => method === 'PUT' && /[?&]partNumber=/.test(url);
+/** A GET of the object whose key ends with `keySuffix`. */
+const isGetOf = (keySuffix: string) => ({ method, url }: RequestView): boolean => method === 'GET' && url.split('?')[0]!.endsWith(`/${keySuffix}`);
+/** Resets the connection as the request arrives: nothing reaches the gateway. */
+const RESET = { kind: 'reset-request', afterBytes: 0 } as const;
 
 /** A driver whose every request goes through the proxy. */
 function viaProxy(): StorageDriver {
-  return newDriver(bucket, { regionEndpoint: proxy.url });
+  return newDriver(bucket, { regionEndpoint: proxy.endpoint });
 }
 
 async function uploadsInProgress(prefix: string): Promise<string[]> {
@@ -52,11 +66,11 @@ describe('a failed commit leaves the upload resumable', () => {
     const path = `/failed-part/${who.replace(/ /g, '-')}`;
     const size = 12 * MiB + 3;
     const writer = await viaProxy().writer(path);
-    proxy.add((req) => isUploadPart(req) && /[?&]partNumber=3(&|$)/.test(req.url!), { kind: 'reset' }, 100);
+    proxy.inject(RESET, (req) => isUploadPart(req) && /[?&]partNumber=3(&|$)/.test(req.url), { times: 100 });
     await writer.write(patternBytes(size, 21)); // parts 1 and 2 go while writing; 2 MiB + 3 wait for commit
     await expect(writer.commit()).rejects.toMatchObject({ code: 'DRIVER_ERROR', retryable: true });
     expect(await uploadsInProgress(path.slice(1))).toEqual([path.slice(1)]);
-    proxy.clear();
+    proxy.clearInjections();
     if (who === 'the same writer') {
       await writer.commit(); // the final bytes were kept for it
     } else {
@@ -74,9 +88,9 @@ describe('a failed commit leaves the upload resumable', () => {
     const size = 7 * MiB + 5;
     const writer = await viaProxy().writer(path);
     await writer.write(patternBytes(size, 22));
-    proxy.add(isComplete, { kind: 'reset' }, 100);
+    proxy.inject(RESET, isComplete, { times: 100 });
     await expect(writer.commit()).rejects.toMatchObject({ code: 'DRIVER_ERROR', retryable: true });
-    proxy.clear();
+    proxy.clearInjections();
     expect(await uploadsInProgress('failed-complete/')).toHaveLength(1);
     if (who === 'the same writer') {
       await writer.commit();
@@ -96,9 +110,10 @@ describe('a failed commit leaves the upload resumable', () => {
 
 describe('a commit whose answer was lost', () => {
   /** The server applies CompleteMultipartUpload but the client never hears it; the SDK's own retries are reset. */
-  function loseCompleteAnswers(): void {
-    proxy.add(isComplete, { kind: 'lose-answer' }, 1);
-    proxy.add(isComplete, { kind: 'reset' }, 100);
+  function loseCompleteAnswers(): Injection {
+    const lost = proxy.inject({ kind: 'drop-response' }, isComplete);
+    proxy.inject(RESET, isComplete, { times: 100 });
+    return lost;
   }
 
   test('succeeds when retried, for a writer that created the upload and for one that resumed it', async () => {
@@ -116,13 +131,13 @@ describe('a commit whose answer was lost', () => {
         writer = await viaProxy().writer(path);
         await writer.write(patternBytes(7 * MiB + 1, 30 + i));
       }
-      loseCompleteAnswers();
+      const lost = loseCompleteAnswers();
       await expect(writer.commit()).rejects.toMatchObject({ retryable: true });
-      expect(proxy.applied.get('lose-answer')).toBe(1);
-      proxy.clear();
-      proxy.add(isComplete, { kind: 'answer', status: 404, body: NO_SUCH_UPLOAD }, 1);
+      expect(lost.hits).toBe(1);
+      proxy.clearInjections();
+      const answered = proxy.inject(NO_SUCH_UPLOAD, isComplete);
       await writer.commit();
-      expect(proxy.applied.get('answer')).toBe(1);
+      expect(answered.hits).toBe(1);
       await verifyPatternStream(await newDriver(bucket).reader(path), 7 * MiB + 1, 30 + i);
     }
     expect(await uploadsInProgress('lost-answer/')).toEqual([]);
@@ -134,7 +149,7 @@ describe('a commit whose answer was lost', () => {
     await writer.write(patternBytes(6 * MiB + 9, 32));
     loseCompleteAnswers();
     await expect(writer.commit()).rejects.toMatchObject({ retryable: true });
-    proxy.clear();
+    proxy.clearInjections();
     // The caller thinks the commit failed and commits again from a new instance, with nothing more to add.
     const again = await newDriver(bucket).writer(path, { append: true });
     expect(again.size).toBe(6 * MiB + 9);
@@ -151,7 +166,7 @@ describe('a commit whose answer was lost', () => {
     const writer = await viaProxy().writer(path);
     await writer.write(patternBytes(MiB, 33));
     await newDriver(bucket).putContent(path, 'someone else');
-    proxy.add(isComplete, { kind: 'answer', status: 404, body: NO_SUCH_UPLOAD }, 1);
+    proxy.inject(NO_SUCH_UPLOAD, isComplete);
     await expect(writer.commit()).rejects.toMatchObject({ code: 'DRIVER_ERROR', message: 's3: NoSuchUpload (HTTP 404)', cause: { name: 'NoSuchUpload' } });
     expect((await newDriver(bucket).getContent(path)).toString()).toBe('someone else');
     await writer.cancel();
@@ -164,30 +179,32 @@ describe('reads cut mid-body', () => {
   test('resume from the last byte delivered: reader (SDK), reader from an offset, getContent (direct path)', async () => {
     const path = '/cut/blob';
     await newDriver(bucket).putContent(path, patternBytes(size, 40));
-    proxy.add(isGetOf('cut/blob'), { kind: 'cut-body', after: MiB + 5 }, 1);
+    const cuts = [
+      proxy.inject({ kind: 'reset-response', afterBytes: MiB + 5 }, isGetOf('cut/blob')),
+    ];
     await verifyPatternStream(await viaProxy().reader(path), size, 40);
-    proxy.add(isGetOf('cut/blob'), { kind: 'cut-body', after: 70_001 }, 1);
+    cuts.push(proxy.inject({ kind: 'reset-response', afterBytes: 70_001 }, isGetOf('cut/blob')));
     expect((await readAll(viaProxy(), path, MiB)).equals(patternBytes(size, 40).subarray(MiB))).toBe(true);
-    proxy.add(isGetOf('cut/blob'), { kind: 'cut-body', after: 2 * MiB }, 1);
+    cuts.push(proxy.inject({ kind: 'reset-response', afterBytes: 2 * MiB }, isGetOf('cut/blob')));
     expect((await viaProxy().getContent(path)).equals(patternBytes(size, 40))).toBe(true);
-    expect(proxy.applied.get('cut-body')).toBe(3);
+    expect(cuts.map((cut) => cut.hits)).toEqual([1, 1, 1]);
   });
 
   test.each(['reader', 'getContent'] as const)('%s: an object replaced between the cut and the resume is PreconditionFailedError', async (how) => {
     const path = `/cut/replaced-${how}`;
     await newDriver(bucket).putContent(path, patternBytes(size, 41));
-    proxy.add(isGetOf(path.slice(1)), { kind: 'cut-body', after: MiB }, 1);
-    proxy.add(isGetOf(path.slice(1)), { kind: 'before', run: () => newDriver(bucket).putContent(path, patternBytes(size, 42)) }, 1);
+    proxy.inject({ kind: 'reset-response', afterBytes: MiB }, isGetOf(path.slice(1)));
+    const replaced = proxy.inject({ kind: 'none' }, isGetOf(path.slice(1)), { before: () => newDriver(bucket).putContent(path, patternBytes(size, 42)) });
     const driver = viaProxy();
     const read = how === 'reader' ? readAll(driver, path) : driver.getContent(path);
     await expect(read).rejects.toBeInstanceOf(PreconditionFailedError);
     await expect(read).rejects.toMatchObject({ code: 'PRECONDITION_FAILED', driverName: 's3', path });
-    expect(proxy.applied.get('before')).toBe(1);
+    expect(replaced.hits).toBe(1);
   });
 });
 
 test('reset connections reach putContent and commit callers as retryable StorageDriverErrors of s3', async () => {
-  proxy.add(() => true, { kind: 'reset' }, 1000);
+  proxy.inject(RESET, () => true, { times: 1000 });
   const driver = viaProxy();
   const writer = await driver.writer('/reset/blob');
   await writer.write(patternBytes(1000, 50));
@@ -203,12 +220,13 @@ test('getContent aborted mid-body rejects with the reason at once and the transf
   const writer = await newDriver(bucket).writer(path);
   await writer.write(patternBytes(16 * MiB, 60));
   await writer.commit();
-  proxy.add(isGetOf('abort/large'), { kind: 'stall-body', after: MiB }, 1);
+  const stall = proxy.inject({ kind: 'stall', afterBytes: MiB }, isGetOf('abort/large'));
   const controller = new AbortController();
   const reason = new Error('the caller gave up');
   const read = viaProxy().getContent(path, { signal: controller.signal });
   read.catch(() => undefined);
-  for (let tries = 0; proxy.stallClosed(0) === undefined; tries++) {
+  const stalled = await stall.hit;
+  for (let tries = 0; stalled.responseBytes < MiB; tries++) {
     if (tries > 500) throw new Error('the body never started');
     await sleep(10);
   }
@@ -218,6 +236,6 @@ test('getContent aborted mid-body rejects with the reason at once and the transf
   await expect(read).rejects.toBe(reason);
   expect(Date.now() - abortedAt).toBeLessThan(200);
   // The signal reached the HTTP request: its connection is closed, not left to drain.
-  const closedAt = await proxy.stallClosed(0)!;
-  expect(closedAt - abortedAt).toBeLessThan(1000);
+  await stall.clientGone;
+  expect(Date.now() - abortedAt).toBeLessThan(1000);
 });

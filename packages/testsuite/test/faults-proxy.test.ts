@@ -139,6 +139,90 @@ describe('fault proxy', () => {
     expect((await send(proxy.endpoint, 'GET')).status).toBe(200);
   }));
 
+  test('a rule applies to as many matching requests as it is given, counts them, and logs each request', () => withProxy({}, async (proxy) => {
+    const rule = proxy.inject({ kind: 'reset-request', afterBytes: 0 }, (view) => view.method === 'PUT', { times: 2 });
+    expect((await send(proxy.endpoint, 'GET')).status).toBe(200);
+    expect((await send(proxy.endpoint, 'PUT', BODY)).error).toBeDefined();
+    expect((await send(proxy.endpoint, 'PUT', BODY)).error).toBeDefined();
+    expect((await send(proxy.endpoint, 'PUT', BODY)).status).toBe(200);
+    expect(rule.hits).toBe(2);
+    expect(received).toHaveLength(2); // the GET and the last PUT: a reset on arrival reaches nothing
+    expect(proxy.log.map(({ method, fault, status, responseBytes }) => [method, fault.kind, status, responseBytes])).toEqual([
+      ['GET', 'none', 200, BODY.length],
+      ['PUT', 'reset-request', undefined, 0],
+      ['PUT', 'reset-request', undefined, 0],
+      ['PUT', 'none', 200, BODY.length],
+    ]);
+    expect(proxy.log[3]!.requestBytes).toBe(BODY.length);
+    expect(proxy.clearInjections()).toBe(0);
+  }));
+
+  test('a canned answer is sent without forwarding; a drop loses the answer of a request the server received whole', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'answer', status: 404, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>NoSuchUpload</Code></Error>' });
+    const canned = await send(proxy.endpoint, 'POST', BODY);
+    expect([canned.status, canned.headers?.['content-type'], canned.body.toString()]).toEqual([404, 'application/xml', '<Error><Code>NoSuchUpload</Code></Error>']);
+    expect(received).toHaveLength(0);
+    proxy.inject({ kind: 'drop-response' });
+    const dropped = await send(proxy.endpoint, 'PUT', BODY);
+    expect(dropped.error).toBeDefined();
+    expect(dropped.status).toBeUndefined();
+    expect((await firstReceived()).equals(BODY)).toBe(true);
+    expect(proxy.log[1]!.clientClosedEarly).toBe(false); // the proxy's cut, not the client's
+  }));
+
+  test('a cut after the headers: the client gets the status and none of the body', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'cut-after-headers' });
+    const answer = await send(proxy.endpoint, 'GET');
+    expect(answer.status).toBe(200);
+    expect(answer.error).toBeDefined();
+    expect(answer.body.length).toBe(0);
+  }));
+
+  test('a stalled request never reaches the server; the client giving up is seen', () => withProxy({}, async (proxy) => {
+    const rule = proxy.inject({ kind: 'stall-request' });
+    const req = request(`${proxy.endpoint}/object`, { method: 'PUT', agent: false, headers: { 'content-length': BODY.length } });
+    req.on('error', () => undefined); // the test destroys it
+    req.end(BODY);
+    const entry = await rule.hit;
+    req.destroy();
+    expect(await rule.clientGone).toBe(entry);
+    expect(entry.clientClosedEarly).toBe(true);
+    expect(received).toHaveLength(0);
+  }));
+
+  test('a stall without a duration holds the body after N bytes until the client gives up', () => withProxy({}, async (proxy) => {
+    const rule = proxy.inject({ kind: 'stall', afterBytes: 30_000 });
+    let got = 0;
+    const req = request(`${proxy.endpoint}/object`, { agent: false }, (res) => res.on('data', (chunk: Buffer) => {
+      got += chunk.length;
+      if (got >= 30_000) setTimeout(() => req.destroy(), 200);
+    }));
+    req.on('error', () => undefined); // the test destroys it
+    req.end();
+    const entry = await rule.clientGone;
+    expect(got).toBe(30_000);
+    expect(entry.responseBytes).toBe(30_000);
+  }));
+
+  test('a throttle paces the body', () => withProxy({}, async (proxy) => {
+    proxy.inject({ kind: 'throttle', bytesPerSecond: 500_000 });
+    const started = performance.now();
+    expect((await send(proxy.endpoint, 'GET')).body.equals(BODY)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThan(250); // 200 kB at 500 kB/s, the first chunk free
+  }));
+
+  test('a rule\'s step runs before forwarding, or just before the cut', () => withProxy({}, async (proxy) => {
+    const order: string[] = [];
+    proxy.inject({ kind: 'none' }, () => true, { before: async () => void order.push(`before forwarding, ${received.length} received`) });
+    await send(proxy.endpoint, 'PUT', BODY);
+    proxy.inject({ kind: 'reset-response', afterBytes: 100 }, () => true, {
+      before: async (entry) => void order.push(`before the cut, ${entry.responseBytes} relayed`),
+    });
+    const cut = await send(proxy.endpoint, 'GET');
+    expect(cut.body.length).toBe(100);
+    expect(order).toEqual(['before forwarding, 0 received', 'before the cut, 100 relayed']);
+  }));
+
   test('the schedule is a function of the seed and the request index', async () => {
     const a = new FaultSchedule({ seed: 42 });
     const b = new FaultSchedule({ seed: 42 });

@@ -122,8 +122,12 @@ function describeRequest({ method, fault }: ProxiedRequest): string {
       return `${method} ${fault.kind}`;
     case 'error':
       return `${method} ${fault.status}`;
-    default:
+    case 'reset-request':
+    case 'reset-response':
+    case 'stall':
       return `${method} ${fault.kind}@${fault.afterBytes ?? `${Math.round((fault.fraction ?? 0) * 100)}%`}`;
+    default:
+      return `${method} ${fault.kind}`;
   }
 }
 
@@ -451,7 +455,8 @@ function summarize(name: string, seed: number, trials: TrialRecord[], proxy: Fau
   };
   const summaries = [...KINDS.map((kind) => summary(kind, trials.filter((t) => t.kind === kind))).filter((s) => s.trials > 0), summary('all', trials)];
   const faults = { none: 0, 'reset-request': 0, 'reset-response': 0, error: 0, stall: 0, outage: 0 };
-  for (const entry of proxy.log) faults[entry.fault.kind]++;
+  // The campaign injects only the schedule's kinds of fault.
+  for (const { fault } of proxy.log) if (fault.kind in faults) faults[fault.kind as keyof typeof faults]++;
   const total = summaries[summaries.length - 1]!;
   const passed = total.untyped + total.corrupt + total.truncated + total.hangs === 0 && total.resumed === total.failedWriters;
   const rows = summaries.map((s) => ({

@@ -14,8 +14,8 @@ export type Fault =
   | { kind: 'reset-response'; afterBytes?: number; fraction?: number }
   /** Answers without forwarding, with the service's own error body for that status. */
   | { kind: 'error'; status: 500 | 503 }
-  /** Forwards, but pauses the response for `ms` after part of its body (a slow or stuck server). */
-  | { kind: 'stall'; ms: number; afterBytes?: number; fraction?: number };
+  /** Forwards, but pauses the response for `ms` after part of its body (a slow server); without `ms` until the client gives up (a stuck one). */
+  | { kind: 'stall'; ms?: number; afterBytes?: number; fraction?: number };
 
 export type FaultKind = Exclude<Fault['kind'], 'none'>;
 
