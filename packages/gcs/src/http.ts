@@ -51,8 +51,9 @@ export class GcsRequests {
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     const response = await this.#send('POST', `/upload/storage/v1/b/${this.#bucketName}/o`, { uploadType: 'multipart', name }, {
       headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + data.length + tail.length) },
-      // A stream, not one concatenated buffer: the content is not copied.
-      body: Readable.from([head, data, tail], { objectMode: false }),
+      // A stream, not one concatenated buffer: the content is not copied. A web stream, because
+      // Deno's fetch refuses a Node stream (and Bun's sends a Blob of Buffers empty).
+      body: Readable.toWeb(Readable.from([head, data, tail], { objectMode: false })) as ReadableStream<Uint8Array>,
       duplex: 'half',
       signal,
     });
