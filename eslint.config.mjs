@@ -10,7 +10,7 @@ export default tseslint.config(
     files: ['**/*.cjs', '**/*.mjs'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['require', 'module', 'process', 'Buffer', 'console', '__dirname', 'setTimeout', 'clearTimeout', 'performance', 'URL'].map((name) => [name, 'readonly']),
+        ['require', 'module', 'process', 'Buffer', 'console', '__dirname', 'setTimeout', 'clearTimeout', 'performance', 'URL', 'fetch'].map((name) => [name, 'readonly']),
       ),
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

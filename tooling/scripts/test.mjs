@@ -1,19 +1,26 @@
-// The README's test command: installs the test servers, runs every package's tests through turbo,
-// and closes with one line summing up every jest run ("N passed, N failed, N skipped").
+// The README's test command: type-checks and lints every package, installs the test servers, runs
+// every package's tests through turbo (and the runtime matrix), and closes with one line per package
+// and one summing up every run ("N passed, N failed, N skipped").
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const packages = ['packages', 'examples'].flatMap((group) =>
-  existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(root, group, name)) : [],
-);
+const packages = [
+  ...['packages', 'examples'].flatMap((group) =>
+    existsSync(join(root, group)) ? readdirSync(join(root, group)).map((name) => join(root, group, name)) : [],
+  ),
+  // The runtime matrix: the suite of every driver on Node 22, Node 24, Bun and Deno.
+  join(root, 'tooling', 'runtimes'),
+];
 const resultFiles = packages.map((dir) => join(dir, '.jest-results.json'));
 for (const file of resultFiles) rmSync(file, { force: true });
 
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
 
+// Types and lint first: ts-jest does not type-check, so a type error would otherwise pass.
+const checks = run('turbo', ['run', 'typecheck', 'lint', '--output-logs=errors-only']);
 let status = run(process.execPath, [join(root, 'tooling/servers/ensure.mjs')]);
 // --continue: one failing package must not hide the results of the others.
 if (status === 0) status = run('turbo', ['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)]);
@@ -33,11 +40,16 @@ for (const file of resultFiles) {
     continue;
   }
   const result = JSON.parse(readFileSync(file, 'utf8'));
+  const skipped = result.numPendingTests + result.numTodoTests;
   totals.passed += result.numPassedTests;
   totals.failed += result.numFailedTests + result.numRuntimeErrorTestSuites;
-  totals.skipped += result.numPendingTests + result.numTodoTests;
-  perPackage.push(`${dirname(file).slice(root.length + 1)}: ${result.numPassedTests} passed, ${result.numFailedTests} failed`);
+  totals.skipped += skipped;
+  // A package whose tests were all skipped (a missing server, say) proved nothing: it fails.
+  const allSkipped = result.numPassedTests === 0 && skipped > 0;
+  if (allSkipped) missing++;
+  perPackage.push(`${dirname(file).slice(root.length + 1)}: ${result.numPassedTests} passed, ${result.numFailedTests} failed, ${skipped} skipped${allSkipped ? ' (all skipped: fails the run)' : ''}`);
 }
 console.log(`\n${perPackage.join('\n')}`);
+if (checks !== 0) console.log('typecheck or lint failed (see above): the run fails');
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped${missing > 0 ? `, ${missing} packages without results` : ''}`);
-process.exit(status !== 0 ? status : totals.failed > 0 || missing > 0 || totals.passed === 0 ? 1 : 0);
+process.exit(status !== 0 ? status : checks !== 0 || totals.failed > 0 || missing > 0 || totals.passed === 0 ? 1 : 0);

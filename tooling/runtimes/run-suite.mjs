@@ -1,0 +1,25 @@
+// Runs the conformance suite (runner-independent `runSuite`, short mode) against one driver, under
+// whichever runtime executes this file (Node, Bun, Deno), and prints one JSON line of results.
+// Input from the environment: SD_DRIVER (registered name), SD_PARAMS (JSON parameters for create),
+// SD_SUITE (JSON suite options: capabilities, largeStreamSize, …).
+import { create } from '@storagedriver/core';
+import { runSuite } from '@storagedriver/testsuite';
+
+const PACKAGES = {
+  inmemory: '@storagedriver/inmemory',
+  filesystem: '@storagedriver/filesystem',
+  s3: '@storagedriver/s3',
+  azure: '@storagedriver/azure',
+  gcs: '@storagedriver/gcs',
+};
+
+const env = globalThis.process?.env ?? {};
+const driver = env.SD_DRIVER;
+await import(PACKAGES[driver]);
+const parameters = JSON.parse(env.SD_PARAMS ?? '{}');
+const suite = JSON.parse(env.SD_SUITE ?? '{}');
+// One instance for inmemory (its storage lives in the instance); a new one per call elsewhere, as
+// the suite's "from a new driver instance" cases require.
+const shared = driver === 'inmemory' ? await create(driver, parameters) : undefined;
+const results = await runSuite({ ...suite, mode: 'short', create: async () => shared ?? create(driver, parameters) });
+console.log(`SD_RESULTS ${JSON.stringify(results.map(({ name, status, reason }) => ({ name, status, reason })))}`);
