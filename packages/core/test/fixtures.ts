@@ -55,8 +55,12 @@ export class MapBackend implements StorageBackend {
     if (children.size === 0 && path !== '/') throw new PathNotFoundError(path);
     return [...children];
   }
-  async move(): Promise<void> {
-    throw new Error('not used');
+  async move(sourcePath: string, destPath: string): Promise<void> {
+    this.calls.push(`move ${sourcePath} ${destPath}`);
+    const data = this.files.get(sourcePath);
+    if (!data) throw new PathNotFoundError(sourcePath);
+    this.files.set(destPath, data);
+    this.files.delete(sourcePath);
   }
   async delete(path: string): Promise<void> {
     this.calls.push(`delete ${path}`);

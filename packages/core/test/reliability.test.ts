@@ -17,6 +17,8 @@ import {
   retry,
   walkSortedKeys,
   type FileInfo,
+  type StorageBackend,
+  type WalkFn,
 } from '../src/index.js';
 import { MapBackend } from './fixtures.js';
 
@@ -30,6 +32,15 @@ function patterned(size: number): Buffer {
 function resetError(): Error {
   return Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 }
+
+describe('move', () => {
+  test('between two paths reaches the backend, which moves the object', async () => {
+    const backend = new MapBackend(['/a/b']);
+    await new BaseDriver(backend).move('/a/b', '/c');
+    expect(backend.calls).toContain('move /a/b /c');
+    expect([...backend.files.keys()]).toEqual(['/c']);
+  });
+});
 
 describe('move onto itself', () => {
   test('leaves the object as it is, without calling the backend move', async () => {
@@ -118,6 +129,11 @@ describe('caller aborts and transport failures', () => {
     expect(isTransientError({ statusCode: 404 })).toBe(false);
     expect(isTransientError(new PathNotFoundError('/a'))).toBe(false);
     expect(isTransientError(new DriverError('cut', { retryable: true }))).toBe(true);
+    // Each sign on its own: the name of an abort that was not the caller's, a transport message.
+    expect(isTransientError(Object.assign(new Error('x'), { name: 'AbortError' }))).toBe(true);
+    expect(isTransientError(Object.assign(new Error('x'), { name: 'TimeoutError' }))).toBe(true);
+    expect(isTransientError(new Error('socket hang up'))).toBe(true);
+    expect(isTransientError(new Error('x'))).toBe(false);
   });
 });
 
@@ -146,6 +162,25 @@ describe('commit', () => {
     expect(commits).toBe(2);
     expect((await driver.getContent('/a')).toString()).toBe('hello');
     await expect(writer.write('more')).rejects.toThrow('already committed');
+  });
+
+  test('a write after a failed commit is refused: the content a retried commit makes is fixed', async () => {
+    const backend = new MapBackend();
+    const inner = await backend.writer('/a');
+    backend.writer = async () => ({ ...inner, size: 0, commit: async () => Promise.reject(resetError()) });
+    const writer = await new BaseDriver(backend).writer('/a');
+    await writer.write('hello');
+    await expect(writer.commit()).rejects.toMatchObject({ retryable: true });
+    await expect(writer.write('more')).rejects.toThrow('cannot write: a commit was already tried');
+  });
+
+  test('a writer opened without options starts a new upload: it does not append', async () => {
+    const backend = new MapBackend(['/a']);
+    let append: boolean | undefined;
+    const open = backend.writer.bind(backend);
+    backend.writer = async (path: string, appendFlag?: boolean) => ((append = appendFlag), open(path));
+    await new BaseDriver(backend).writer('/a');
+    expect(append).toBe(false);
   });
 });
 
@@ -227,9 +262,24 @@ describe('resumableReader', () => {
     expect(opened).toHaveLength(21);
   });
 
+  test('a failure mid-body that is not transient fails the stream at once, without a resume', async () => {
+    let opens = 0;
+    const open = async () => {
+      opens++;
+      const stream = new Readable({ read() {} });
+      stream.push(data.subarray(0, 100));
+      setImmediate(() => stream.destroy(new PathNotFoundError('/a')));
+      return { stream, version: 'v1', size: data.length };
+    };
+    await expect(readAll(await resumableReader(0, open, { baseDelayMs: 1 }))).rejects.toBeInstanceOf(PathNotFoundError);
+    expect(opens).toBe(1);
+  });
+
   test('cuts without progress beyond the attempts fail the stream with a retryable typed error, never a short end', async () => {
-    const { open } = server({ cuts: 100, cutAfter: 0 });
+    const { open, opened } = server({ cuts: 100, cutAfter: 0 });
     const failure = (await readAll(await resumableReader(0, open, { attempts: 3, baseDelayMs: 1 })).catch((e: unknown) => e)) as StorageDriverError;
+    // The first request and two resumes: three tries in all, as asked.
+    expect(opened).toHaveLength(3);
     expect(failure).toBeInstanceOf(StorageDriverError);
     expect(failure.retryable).toBe(true);
   });
@@ -279,4 +329,44 @@ test('contiguousParts counts the parts from the first index up to the first gap'
   expect(contiguousParts(new Map([[0, 5], [1, 5], [3, 2]]))).toEqual({ count: 2, bytes: 10 });
   expect(contiguousParts(new Map([[1, 5], [2, 1]]), 1)).toEqual({ count: 2, bytes: 6 });
   expect(contiguousParts(new Map([[2, 5]]), 1)).toEqual({ count: 0, bytes: 0 });
+});
+
+describe('walk guards', () => {
+  test('the generic walk visits children in byte order whatever order the backend lists them in', async () => {
+    const backend = new MapBackend(['/b/2', '/a', '/b/1', '/a-b']);
+    const list = backend.list.bind(backend);
+    backend.list = async (path: string) => (await list(path)).sort().reverse();
+    const seen: string[] = [];
+    await new BaseDriver(backend).walk('/', (info) => void seen.push(info.path));
+    expect(seen).toEqual(['/a', '/a-b', '/b', '/b/1', '/b/2']);
+  });
+
+  test('a native walk that ignores stop and skipDir still calls the caller back for nothing after stop and nothing below a skipped directory', async () => {
+    const backend: MapBackend & Pick<StorageBackend, 'walk'> = new MapBackend();
+    const entries = ['/a', '/a/1', '/a/2', '/b', '/b/1', '/c', '/d'];
+    backend.walk = async (_path: string, fn: WalkFn) => {
+      for (const path of entries) await fn({ path, size: 0, modTime: new Date(0), isDir: !path.slice(1).includes('/') && path !== '/c' && path !== '/d' });
+    };
+    const seen: string[] = [];
+    await new BaseDriver(backend).walk('/', (info) => {
+      seen.push(info.path);
+      if (info.path === '/a') return 'skipDir';
+      if (info.path === '/c') return 'stop';
+      return undefined;
+    });
+    expect(seen).toEqual(['/a', '/b', '/b/1', '/c']);
+  });
+});
+
+test('a reader delivers every byte in order through its guard, with a slow consumer', async () => {
+  const backend = new MapBackend(['/a']);
+  const chunks = Array.from({ length: 200 }, (_, i) => patterned(10_000 + i));
+  backend.reader = async () => Readable.from(chunks, { objectMode: false });
+  const stream = await new BaseDriver(backend).reader('/a');
+  const received: Buffer[] = [];
+  for await (const chunk of stream) {
+    received.push(chunk as Buffer);
+    if (received.length % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  expect(Buffer.concat(received).equals(Buffer.concat(chunks))).toBe(true);
 });
