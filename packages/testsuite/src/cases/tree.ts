@@ -163,6 +163,29 @@ export const treeCases: SuiteCase[] = [
   },
   {
     group: 'delete',
+    name: 'delete of a missing path inside an existing directory is PathNotFoundError, and removes nothing',
+    async run({ driver, dir }) {
+      const folder = `${dir}/${randomName(8)}`;
+      await driver.putContent(`${folder}/kept`, 'kept');
+      assertNamesDriver(await rejectsWith(driver.delete(`${folder}/missing`), PathNotFoundError, 'delete of a missing sibling'), driver);
+      assert.equal((await driver.getContent(`${folder}/kept`)).toString(), 'kept');
+    },
+  },
+  {
+    group: 'delete',
+    name: 'a directory whose last file was deleted is gone: not listed by its parent, not a directory to stat',
+    async run({ driver, dir }) {
+      const parent = `${dir}/${randomName(8)}`;
+      await driver.putContent(`${parent}/stays`, 's');
+      await driver.putContent(`${parent}/sub/deep/last`, 'l');
+      await driver.delete(`${parent}/sub/deep/last`);
+      assert.deepEqual([...(await driver.list(parent))].sort(), [`${parent}/stays`], 'the parent lists only what remains');
+      await rejectsWith(driver.stat(`${parent}/sub`), PathNotFoundError, 'the emptied directory');
+      await rejectsWith(driver.list(`${parent}/sub`), PathNotFoundError, 'list of the emptied directory');
+    },
+  },
+  {
+    group: 'delete',
     name: 'delete of a directory removes everything below it',
     async run({ driver, dir }) {
       const folder = `${dir}/${randomName(8)}`;
