@@ -32,6 +32,8 @@ export interface BaseDriverOptions {
 }
 
 const BASE_BRAND = Symbol.for('@storagedriver/core:base-driver');
+/** Stats the generic walk runs at once ahead of the entry it yields (each through the limiter). */
+const GENERIC_WALK_STATS_AHEAD = 8;
 
 /** Carries an error thrown by the caller's walk callback past error shaping, unchanged. */
 class CallbackError {
@@ -146,7 +148,7 @@ export class BaseDriver implements StorageDriver {
             list: (p: string, signal?: AbortSignal) => this.#limit(() => this.backend.list(p, signal), signal),
             stat: (p: string, signal?: AbortSignal) => this.#limit(() => this.backend.stat(p, signal), signal),
           };
-          return await walkByListing(limited, path, guarded.fn, options.startAfter, options.signal);
+          return await walkByListing(limited, path, guarded.fn, options.startAfter, options.signal, GENERIC_WALK_STATS_AHEAD);
         } catch (error) {
           const thrown = guarded.callbackError();
           if (thrown !== undefined && thrown.error === error) throw new CallbackError(error);

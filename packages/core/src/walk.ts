@@ -21,7 +21,8 @@ type Lister = Pick<StorageBackend, 'list' | 'stat'>;
  * The generic walk over list + stat (one stat per entry: fine for local backends, slow for object
  * stores, which should walk with `walkSortedKeys`). Unlike upstream's fallback, `stop` ends the whole
  * walk at every depth. A missing `from` is PathNotFoundError; entries deleted during the walk are
- * skipped.
+ * skipped. `statsAhead` stats of a directory's children run at once, ahead of the entry being
+ * yielded (entries still come one at a time, in order); after a stop or an abort no new one starts.
  */
 export async function walkByListing(
   backend: Lister,
@@ -29,6 +30,7 @@ export async function walkByListing(
   fn: WalkFn,
   startAfter?: string,
   signal?: AbortSignal,
+  statsAhead = 1,
 ): Promise<void> {
   let hint = startAfter === undefined || startAfter === '' ? undefined : startAfter;
   if (hint !== undefined && !isWithin(hint, from)) {
@@ -36,28 +38,32 @@ export async function walkByListing(
     if (compareWalkOrder(hint, from) > 0) return;
     hint = undefined;
   }
-  await walkDirectory(backend, from, fn, hint, signal, true);
+  await walkDirectory({ backend, fn, signal, statsAhead }, from, hint, true);
 }
 
+interface ListingWalk {
+  backend: Lister;
+  fn: WalkFn;
+  signal: AbortSignal | undefined;
+  statsAhead: number;
+}
+
+/** A stat that never rejects (one prefetched may never be awaited); `info` undefined: deleted since listed. */
+type StatOutcome = { info: FileInfo | undefined } | { error: unknown };
+
 /** Returns false when the walk was stopped. */
-async function walkDirectory(
-  backend: Lister,
-  dir: string,
-  fn: WalkFn,
-  hint: string | undefined,
-  signal: AbortSignal | undefined,
-  isTop: boolean,
-): Promise<boolean> {
+async function walkDirectory(walk: ListingWalk, dir: string, hint: string | undefined, isTop: boolean): Promise<boolean> {
+  const { backend, fn, signal } = walk;
   signal?.throwIfAborted();
-  let children: string[];
+  let listed: string[];
   try {
-    children = await backend.list(dir, signal);
+    listed = await backend.list(dir, signal);
   } catch (error) {
     if (!isTop && error instanceof PathNotFoundError) return true;
     throw error;
   }
-  children.sort(compareNames);
-  for (const child of children) {
+  const children: Array<{ path: string; hint: string | undefined }> = [];
+  for (const child of listed.sort(compareNames)) {
     let childHint = hint;
     if (hint !== undefined) {
       if (child === hint) childHint = undefined;
@@ -66,21 +72,29 @@ async function walkDirectory(
         childHint = undefined;
       }
     }
+    children.push({ path: child, hint: childHint });
+  }
+  const stats: Array<Promise<StatOutcome>> = [];
+  const statOf = (path: string): Promise<StatOutcome> =>
+    backend.stat(path, signal).then(
+      (info) => ({ info }),
+      (error: unknown) => (error instanceof PathNotFoundError ? { info: undefined } : { error }),
+    );
+  for (let i = 0; i < children.length; i++) {
     signal?.throwIfAborted();
-    let info: FileInfo;
-    try {
-      info = await backend.stat(child, signal);
-    } catch (error) {
-      if (error instanceof PathNotFoundError) continue;
-      throw error;
-    }
+    while (stats.length < Math.min(i + walk.statsAhead, children.length)) stats.push(statOf(children[stats.length]!.path));
+    const outcome = await stats[i]!;
+    if ('error' in outcome) throw outcome.error;
+    const { info } = outcome;
+    if (info === undefined) continue;
+    const child = children[i]!;
     // The hint itself and its ancestors come at or before the hint: not emitted again, but their
     // contents after the hint are.
-    const emit = childHint === undefined && child !== hint;
+    const emit = child.hint === undefined && child.path !== hint;
     const decision = emit ? await fn(info) : undefined;
     if (decision === 'stop') return false;
     if (info.isDir && decision !== 'skipDir') {
-      if (!(await walkDirectory(backend, child, fn, childHint, signal, false))) return false;
+      if (!(await walkDirectory(walk, child.path, child.hint, false))) return false;
     }
   }
   return true;

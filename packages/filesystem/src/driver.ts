@@ -13,7 +13,9 @@ import {
   InvalidOffsetError,
   PathNotFoundError,
   type StorageBackend,
+  type WalkFn,
   joinPath,
+  walkByListing,
 } from '@storagedriver/core';
 
 import { errorCode, isMissing } from './fs-errors.js';
@@ -29,13 +31,17 @@ export interface FilesystemOptions {
 export const DEFAULT_ROOT_DIRECTORY = '/var/lib/registry';
 export const DEFAULT_MAX_THREADS = 100;
 export const MIN_MAX_THREADS = 25;
+/** Stats a walk keeps in flight ahead of the entry it is yielding, per directory (never more than `maxThreads`). */
+const WALK_STATS_AHEAD = 32;
 
 class FilesystemBackend implements StorageBackend {
   readonly name = 'filesystem';
   readonly root: string;
+  readonly #walkStatsAhead: number;
 
-  constructor(rootDirectory: string) {
+  constructor(rootDirectory: string, maxThreads: number) {
     this.root = normalizeRoot(rootDirectory);
+    this.#walkStatsAhead = Math.min(WALK_STATS_AHEAD, maxThreads);
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
@@ -120,6 +126,15 @@ class FilesystemBackend implements StorageBackend {
       if (path === '/' && errorCode(error) === 'ENOENT') return [];
       throw notFoundOr(error, path);
     }
+  }
+
+  /**
+   * Core's list + stat walk (its order and `startAfter` rules), called on this backend directly
+   * rather than through the base wrapper's limiter round trips, with several stats in flight ahead
+   * of the entry being yielded. Like `stat` and `list`, it follows symbolic links.
+   */
+  async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
+    await walkByListing(this, path, fn, startAfter, signal, this.#walkStatsAhead);
   }
 
   async move(sourcePath: string, destPath: string): Promise<void> {
@@ -343,8 +358,9 @@ export class FilesystemDriver extends BaseDriver {
   readonly rootDirectory: string;
 
   constructor(options: FilesystemOptions = {}) {
-    const backend = new FilesystemBackend(options.rootDirectory ?? DEFAULT_ROOT_DIRECTORY);
-    super(backend, { maxConcurrency: Math.max(options.maxThreads ?? DEFAULT_MAX_THREADS, MIN_MAX_THREADS) });
+    const maxThreads = Math.max(options.maxThreads ?? DEFAULT_MAX_THREADS, MIN_MAX_THREADS);
+    const backend = new FilesystemBackend(options.rootDirectory ?? DEFAULT_ROOT_DIRECTORY, maxThreads);
+    super(backend, { maxConcurrency: maxThreads });
     this.rootDirectory = backend.root;
   }
 }

@@ -1,9 +1,9 @@
 import { execFileSync, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { InvalidParameterError, PathNotFoundError, StorageDriverError, create } from '@storagedriver/core';
+import { type FileInfo, InvalidParameterError, PathNotFoundError, StorageDriverError, create, walkByListing } from '@storagedriver/core';
 import { patternBytes } from '@storagedriver/testsuite';
 
 import { FilesystemDriver, parseFilesystemParameters } from '../src/index.js';
@@ -66,6 +66,94 @@ async function walked(driver: FilesystemDriver): Promise<string[]> {
   await driver.walk('/', (info) => void paths.push(info.path));
   return paths;
 }
+
+describe('native walk', () => {
+  /** Files below `temp` (a trailing `/` makes a directory); hidden and temporary names included, as the driver leaves them. */
+  function seed(entries: string[]): void {
+    for (const entry of entries) {
+      const full = join(temp, entry);
+      if (entry.endsWith('/')) mkdirSync(full, { recursive: true });
+      else {
+        mkdirSync(join(full, '..'), { recursive: true });
+        writeFileSync(full, entry);
+      }
+    }
+  }
+
+  async function native(driver: FilesystemDriver, from: string, startAfter?: string, decide?: (info: FileInfo) => 'skipDir' | undefined): Promise<FileInfo[]> {
+    const seen: FileInfo[] = [];
+    await driver.walk(from, (info) => (seen.push(info), decide?.(info)), { startAfter });
+    return seen;
+  }
+
+  /** Core's generic list + stat walk over the same driver: the reference the native walk must match. */
+  async function generic(driver: FilesystemDriver, from: string, startAfter?: string, decide?: (info: FileInfo) => 'skipDir' | undefined): Promise<FileInfo[]> {
+    const seen: FileInfo[] = [];
+    const lister = { list: (p: string) => driver.list(p), stat: (p: string) => driver.stat(p) };
+    await walkByListing(lister, from, (info) => (seen.push(info), decide?.(info)), startAfter);
+    return seen;
+  }
+
+  test('yields what the generic walk yields, in its order, for every startAfter hint (hidden and temporary names skipped)', async () => {
+    seed(['a/x/y', 'a/x-1', 'a/x.2', 'a-b', 'a.b/c', 'a0/', 'B', '_z/q', '0', 'a/~tmp', '~staging/put-1', 'a/x/.y', 'dir with space/f']);
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    const all = (await native(driver, '/')).map((info) => info.path);
+    expect(all).toEqual(['/0', '/B', '/_z', '/_z/q', '/a', '/a/x', '/a/x/.y', '/a/x/y', '/a/x-1', '/a/x.2', '/a-b', '/a.b', '/a.b/c', '/a0']);
+    const hints = [undefined, '', ...all, '/', '/a/x/z', '/a/w', '/A', '/zz', '/a/x/y/deeper', '/0/x'];
+    for (const from of ['/', '/a', '/a/x']) {
+      for (const hint of hints) {
+        expect({ from, hint, entries: await native(driver, from, hint) }).toEqual({ from, hint, entries: await generic(driver, from, hint) });
+      }
+    }
+    const skipA = (info: FileInfo) => (info.path === '/a' ? 'skipDir' : undefined);
+    expect(await native(driver, '/', undefined, skipA)).toEqual(await generic(driver, '/', undefined, skipA));
+    const sizes = Object.fromEntries((await native(driver, '/a')).map((info) => [info.path, info.isDir ? 'dir' : info.size]));
+    expect(sizes).toEqual({ '/a/x': 'dir', '/a/x/.y': 'a/x/.y'.length, '/a/x/y': 'a/x/y'.length, '/a/x-1': 'a/x-1'.length, '/a/x.2': 'a/x.2'.length });
+  });
+
+  test('a file or a missing path is PathNotFoundError; a root not yet created walks empty', async () => {
+    seed(['f']);
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    await expect(driver.walk('/f', () => undefined)).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.walk('/missing', () => undefined)).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.walk('/f/below', () => undefined)).rejects.toBeInstanceOf(PathNotFoundError);
+    expect(await native(new FilesystemDriver({ rootDirectory: join(temp, 'not-yet') }), '/')).toEqual([]);
+  });
+
+  test('symbolic links are followed as stat and list follow them; dangling ones are skipped; skipDir never reads the directory', async () => {
+    seed(['real/f']);
+    symlinkSync(join(temp, 'real'), join(temp, 'linked'));
+    symlinkSync(join(temp, 'nowhere'), join(temp, 'dangling'));
+    // A directory that contains itself: reading it recurses until ELOOP, so only skipDir lets the walk finish.
+    symlinkSync('.', join(temp, 'real', 'loop'));
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    const skipLoop = (info: FileInfo) => (info.path.endsWith('/loop') ? 'skipDir' : undefined);
+    const entries = await native(driver, '/', undefined, skipLoop);
+    expect(entries.map((info) => info.path)).toEqual(['/linked', '/linked/f', '/linked/loop', '/real', '/real/f', '/real/loop']);
+    expect(entries).toEqual(await generic(driver, '/', undefined, skipLoop));
+    await expect(driver.walk('/real', () => undefined)).rejects.toThrow(/ELOOP|too many/i);
+  });
+
+  test('entries deleted during the walk are skipped; stop ends it at any depth', async () => {
+    const names = Array.from({ length: 50 }, (_, i) => `a/${String(i).padStart(2, '0')}`);
+    seed([...names, 'b/1', 'c/1/2/3', 'd']);
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    // Deleted before the walk reached them: the last files of /a (beyond the stats it runs ahead) and /b's contents.
+    const seen = await native(driver, '/', undefined, (info) => {
+      if (info.path === '/a/00') {
+        for (const name of names.slice(40)) rmSync(join(temp, name));
+        rmSync(join(temp, 'b'), { recursive: true });
+      }
+      return undefined;
+    });
+    const paths = seen.map((info) => info.path);
+    expect(paths.filter((path) => path.startsWith('/a/'))).toEqual(names.slice(0, 40).map((name) => `/${name}`));
+    expect(paths.filter((path) => !path.startsWith('/a/') && path !== '/b')).toEqual(['/a', '/c', '/c/1', '/c/1/2', '/c/1/2/3', '/d']);
+    const stopped: string[] = [];
+    await driver.walk('/', (info) => (stopped.push(info.path), info.path === '/c/1/2' ? 'stop' : undefined));
+    expect(stopped).toEqual(['/a', ...names.slice(0, 40).map((name) => `/${name}`), '/c', '/c/1', '/c/1/2']);
+  });
+});
 
 describe('staging', () => {
   test('an upload in progress makes no directory visible: /fresh appears at commit, after a resume from a new instance', async () => {
