@@ -60,33 +60,35 @@ async function driverSetups(servers, scratch) {
   const walkBytes = { capabilities: { redirect: true, walkOrder: 'bytes' }, largeStreamSize: 32 * 1024 * 1024 };
   return {
     inmemory: async () => ({ params: {}, suite: { largeStreamSize: 32 * 1024 * 1024 } }),
-    filesystem: async () => ({ params: { rootdirectory: mkdtempSync(join(scratch, 'fs-')) }, suite: { largeStreamSize: 32 * 1024 * 1024 } }),
+    filesystem: async () => {
+      const parent = mkdtempSync(join(scratch, 'fs-'));
+      return { params: { rootdirectory: join(parent, 'root') }, suite: { largeStreamSize: 32 * 1024 * 1024 }, above: { params: { rootdirectory: parent }, pathOfRoot: '/root' } };
+    },
     s3: async () => {
       const bucket = unique('rt');
       await s3Client.send(new CreateBucketCommand({ Bucket: bucket }));
-      return {
+      const setup = {
         params: {
           bucket, region: 'us-east-1', regionendpoint: servers.s3.endpoint, forcepathstyle: true, accesskey: servers.s3.accessKeyId,
           secretkey: servers.s3.secretAccessKey, requestchecksums: 'WHEN_REQUIRED', chunksize: 5 * 1024 * 1024, rootdirectory: 'suite/root',
         },
         suite: walkBytes,
       };
+      return { ...setup, above: { params: { ...setup.params, rootdirectory: 'suite' }, pathOfRoot: '/root' } };
     },
     azure: async () => {
       const container = unique('rt');
       const params = { accountname: servers.azure.accountName, accountkey: servers.azure.accountKey, container, serviceurl: servers.azure.endpoint, skipverify: true, rootdirectory: 'suite/root' };
       // The driver's own client (skipverify: Azurite's certificate is self-signed) creates the container.
       await new AzureBackend({ accountName: params.accountname, container, serviceUrl: params.serviceurl, credentials: { type: 'shared_key', accountKey: params.accountkey }, skipVerify: true }).container.create();
-      return {
-        params,
-        suite: { ...walkBytes, insecureTLS: true },
-      };
+      return { params, suite: { ...walkBytes, insecureTLS: true }, above: { params: { ...params, rootdirectory: 'suite' }, pathOfRoot: '/root' } };
     },
     gcs: async () => {
       const bucket = unique('rt');
       const created = await fetch(`${servers.gcs.endpoint}/storage/v1/b?project=test`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: bucket }) });
       if (!created.ok) throw new Error(`fake-gcs: bucket not created (${created.status})`);
-      return { params: { bucket, apiendpoint: servers.gcs.endpoint, credentials: gcsKey, chunksize: 5 * 256 * 1024, rootdirectory: 'suite/root' }, suite: walkBytes };
+      const params = { bucket, apiendpoint: servers.gcs.endpoint, credentials: gcsKey, chunksize: 5 * 256 * 1024, rootdirectory: 'suite/root' };
+      return { params, suite: walkBytes, above: { params: { ...params, rootdirectory: 'suite' }, pathOfRoot: '/root' } };
     },
   };
 }
@@ -116,11 +118,12 @@ try {
   for (const [runtime, command] of narrowed(Object.entries(RUNTIMES))) {
     for (const [driver, setup] of narrowed(Object.entries(setups))) {
       const started = performance.now();
-      const { params, suite } = await setup();
+      const { params, suite, above } = await setup();
       const run = await runOne(command, {
         SD_DRIVER: driver,
         SD_PARAMS: JSON.stringify(params),
         SD_SUITE: JSON.stringify(suite),
+        ...(above === undefined ? {} : { SD_ABOVE: JSON.stringify(above) }),
         NODE_EXTRA_CA_CERTS: servers.caFile,
         DENO_CERT: servers.caFile,
         DENO_NO_UPDATE_CHECK: '1',

@@ -1,7 +1,9 @@
 // Runs the conformance suite (runner-independent `runSuite`, short mode) against one driver, under
 // whichever runtime executes this file (Node, Bun, Deno), and prints one JSON line of results.
 // Input from the environment: SD_DRIVER (registered name), SD_PARAMS (JSON parameters for create),
-// SD_SUITE (JSON suite options: capabilities, largeStreamSize, …).
+// SD_SUITE (JSON suite options: capabilities, largeStreamSize, …), and optionally SD_ABOVE (JSON
+// `{params, pathOfRoot}`: a driver on the same storage rooted one level above, for the suite's
+// "driver rooted above" case).
 import { create } from '@storagedriver/core';
 import { runSuite } from '@storagedriver/testsuite';
 
@@ -21,5 +23,11 @@ const suite = JSON.parse(env.SD_SUITE ?? '{}');
 // One instance for inmemory (its storage lives in the instance); a new one per call elsewhere, as
 // the suite's "from a new driver instance" cases require.
 const shared = driver === 'inmemory' ? await create(driver, parameters) : undefined;
-const results = await runSuite({ ...suite, mode: 'short', create: async () => shared ?? create(driver, parameters) });
+const above = env.SD_ABOVE === undefined ? undefined : JSON.parse(env.SD_ABOVE);
+const results = await runSuite({
+  ...suite,
+  mode: 'short',
+  create: async () => shared ?? create(driver, parameters),
+  ...(above === undefined ? {} : { createAbove: async () => ({ driver: await create(driver, above.params), pathOfRoot: above.pathOfRoot }) }),
+});
 console.log(`SD_RESULTS ${JSON.stringify(results.map(({ name, status, reason }) => ({ name, status, reason })))}`);

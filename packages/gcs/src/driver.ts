@@ -11,6 +11,7 @@ import {
   PreconditionFailedError,
   ROOT,
   contiguousParts,
+  putThroughWriter,
   readerAtEnd,
   resumableContent,
   resumableReader,
@@ -77,8 +78,14 @@ export class GcsBackend implements StorageBackend {
     return resumableContent(this.#openRange(path), { signal });
   }
 
+  /**
+   * One request up to a chunk: the object is replaced atomically, with an MD5 the service checks.
+   * Above it, chunks composed at the end, like a writer: a single upload whose body is already on
+   * the wire when the caller aborts may still be stored after the rejection, while chunks become
+   * the object only by their compose.
+   */
   async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
-    // One request: the object is replaced atomically, with an MD5 the service checks; an abort cuts it.
+    if (content.length > this.#chunkSize) return putThroughWriter(new ComposeWriter(this.#uploadTarget(path, newUploadId())), content, signal);
     await saveChecked(this.#requests, this.key(path), content, {}, signal);
   }
 
@@ -124,18 +131,31 @@ export class GcsBackend implements StorageBackend {
     return stat;
   }
 
-  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
-    const key = this.key(path);
-    const uploadsOfKey = `${this.#uploads}${path.slice(1)}~/`;
-    const target = (uploadId: string): UploadTarget => ({
+  get #chunkSize(): number {
+    return this.#o.chunkSize ?? 16 * 1024 * 1024;
+  }
+
+  /** Where the chunks of every upload to `path` live. */
+  #uploadsOf(path: string): string {
+    return `${this.#uploads}${path.slice(1)}~/`;
+  }
+
+  #uploadTarget(path: string, uploadId: string): UploadTarget {
+    return {
       bucket: this.bucket,
       requests: this.#requests,
-      key,
-      uploadPrefix: `${uploadsOfKey}${uploadId}/`,
+      key: this.key(path),
+      uploadPrefix: `${this.#uploadsOf(path)}${uploadId}/`,
       uploadId,
-      chunkSize: this.#o.chunkSize ?? 16 * 1024 * 1024,
+      chunkSize: this.#chunkSize,
       concurrency: this.#o.uploadConcurrency ?? 4,
-    });
+    };
+  }
+
+  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
+    const key = this.key(path);
+    const uploadsOfKey = this.#uploadsOf(path);
+    const target = (uploadId: string): UploadTarget => this.#uploadTarget(path, uploadId);
     if (!append) return new ComposeWriter(target(newUploadId()));
     const committed = await this.#metadata(key, signal);
     const resumed = await this.#newestUpload(uploadsOfKey, committedUpload(committed), signal);
