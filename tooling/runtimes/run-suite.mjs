@@ -31,3 +31,6 @@ const results = await runSuite({
   ...(above === undefined ? {} : { createAbove: async () => ({ driver: await create(driver, above.params), pathOfRoot: above.pathOfRoot }) }),
 });
 console.log(`SD_RESULTS ${JSON.stringify(results.map(({ name, status, reason }) => ({ name, status, reason })))}`);
+// Idle keep-alive sockets of the SDKs' agents keep Deno's event loop alive for about a minute
+// (Node and Bun unref them): the results are out, so end now.
+process.exit(0);
