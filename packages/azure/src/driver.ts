@@ -17,6 +17,7 @@ import {
 import {
   BaseDriver,
   DriverError,
+  directoryMoveError,
   KeyMapper,
   ObjectStoreTree,
   PathNotFoundError,
@@ -187,7 +188,7 @@ export class AzureBackend implements StorageBackend {
       copy = (await destination.beginCopyFromURL(source.url, { abortSignal: signal })).getOperationState() as BlobBeginCopyFromUrlPollState;
     } catch (error) {
       if (isNotFound(error) || errorCode(error) === 'CannotVerifyCopySource') {
-        if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw new DriverError(`cannot move ${sourcePath}: it is a directory`, { path: sourcePath });
+        if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
         throw new PathNotFoundError(sourcePath, { cause: error });
       }
       throw error;

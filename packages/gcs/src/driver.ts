@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Bucket, File, FileMetadata } from '@google-cloud/storage';
 import {
   BaseDriver,
-  DriverError,
+  directoryMoveError,
   KeyMapper,
   ObjectStoreTree,
   PathNotFoundError,
@@ -228,7 +228,7 @@ export class GcsBackend implements StorageBackend {
       await retry(() => source.copy(this.#file(destPath)), { signal });
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw new DriverError(`cannot move ${sourcePath}: it is a directory`, { path: sourcePath });
+      if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
       throw new PathNotFoundError(sourcePath, { cause: error });
     }
     await deleteObjects(this.bucket, [source.name], sourcePath, signal);

@@ -20,6 +20,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   BaseDriver,
   DriverError,
+  directoryMoveError,
   readerAtEnd,
   KeyMapper,
   ObjectStoreTree,
@@ -307,7 +308,7 @@ export class S3Backend implements StorageBackend {
 
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
     const source = await this.stat(sourcePath, signal);
-    if (source.isDir) throw new DriverError(`cannot move ${sourcePath}: it is a directory`, { path: sourcePath });
+    if (source.isDir) throw directoryMoveError(sourcePath);
     const sourceKey = this.key(sourcePath);
     const destKey = this.key(destPath);
     const from = copySource(this.#bucket, sourceKey);
