@@ -4,24 +4,46 @@
  * unknown errors with their `cause`, limits concurrency (upstream's regulator) when the driver asks
  * for it, traces each operation, and enforces the writer and walk state machines.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 
 import type {
+  BackendPutOptions,
+  Capabilities,
+  Content,
+  Existence,
   FileInfo,
+  FilePage,
   FileWriter,
+  GetContentOptions,
+  ListPageOptions,
   OperationOptions,
+  PutOptions,
+  ReadOptions,
   RedirectOptions,
+  SignedURL,
+  SignedURLOptions,
   StorageBackend,
   StorageDriver,
   WalkFn,
   WalkOptions,
   WriterOptions,
 } from './driver.js';
-import { DriverError, InvalidOffsetError, StorageDriverError, isTransientError } from './errors.js';
+import { resolveCapabilities, writeConditions, writeMetadata } from './capabilities.js';
+import {
+  DriverError,
+  InvalidOffsetError,
+  InvalidParameterError,
+  PathNotFoundError,
+  StorageDriverError,
+  UnsupportedMethodError,
+  isTransientError,
+} from './errors.js';
+import { genericListPage } from './listing.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { validatePath } from './path.js';
 import { untilAborted } from './abort.js';
-import { guardedStream, toBuffer } from './stream.js';
+import { guardedStream, isStreamContent, limitedStream, readAll, toBuffer } from './stream.js';
 import { ATTRIBUTES, traced } from './tracing.js';
 import { guardWalkFn, walkByListing } from './walk.js';
 import { ManagedFileWriter } from './writer.js';
@@ -34,6 +56,8 @@ export interface BaseDriverOptions {
 const BASE_BRAND = Symbol.for('@storagedriver/core:base-driver');
 /** Stats the generic walk runs at once ahead of the entry it yields (each through the limiter). */
 const GENERIC_WALK_STATS_AHEAD = 8;
+const DEFAULT_SIGNED_EXPIRY_SECONDS = 900;
+const MAX_PAGE_LIMIT = 1000;
 
 /** Carries an error thrown by the caller's walk callback past error shaping, unchanged. */
 class CallbackError {
@@ -42,10 +66,12 @@ class CallbackError {
 
 export class BaseDriver implements StorageDriver {
   readonly backend: StorageBackend;
+  readonly capabilities: Capabilities;
   readonly #limiter: ConcurrencyLimiter | undefined;
 
   constructor(backend: StorageBackend, options: BaseDriverOptions = {}) {
     this.backend = backend;
+    this.capabilities = resolveCapabilities(backend);
     this.#limiter = options.maxConcurrency === undefined ? undefined : new ConcurrencyLimiter(options.maxConcurrency);
     Object.defineProperty(this, BASE_BRAND, { value: true });
   }
@@ -59,35 +85,100 @@ export class BaseDriver implements StorageDriver {
     return this.backend.name;
   }
 
-  getContent(path: string, options: OperationOptions = {}): Promise<Buffer> {
+  getContent(path: string, options: GetContentOptions = {}): Promise<Buffer> {
+    const { offset, length } = options;
+    if (offset !== undefined || length !== undefined) {
+      // A range is a ranged reader read to its end: the reader's offset and length rules hold.
+      return this.#run('GetContent', { [ATTRIBUTES.path]: path, [ATTRIBUTES.offset]: offset ?? 0 }, options.signal, async () => {
+        const stream = await this.#openReader(path, offset ?? 0, length, options.signal);
+        return readAll(stream, options.signal);
+      });
+    }
     return this.#run('GetContent', { [ATTRIBUTES.path]: path }, options.signal, () => {
       validatePath(path);
       return this.backend.getContent(path, options.signal);
     });
   }
 
-  putContent(path: string, content: Uint8Array | string, options: OperationOptions = {}): Promise<void> {
+  putContent(path: string, content: Content, options: PutOptions = {}): Promise<void> {
+    if (isStreamContent(content)) return this.put(path, content, options);
     return this.#run('PutContent', { [ATTRIBUTES.path]: path, [ATTRIBUTES.contentLength]: content.length }, options.signal, () => {
       validatePath(path);
-      return this.backend.putContent(path, toBuffer(content), options.signal);
+      const extra: BackendPutOptions = { ...writeMetadata(options, this.capabilities, 'putContent'), ...writeConditions(options, this.capabilities, 'putContent') };
+      const buffer = toBuffer(content);
+      return Object.keys(extra).length === 0 ? this.backend.putContent(path, buffer, options.signal) : this.backend.putContent(path, buffer, options.signal, extra);
     });
   }
 
-  reader(path: string, offset = 0, options: OperationOptions = {}): Promise<Readable> {
-    return this.#run('Reader', { [ATTRIBUTES.path]: path, [ATTRIBUTES.offset]: offset }, options.signal, async () => {
-      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(path, offset);
-      validatePath(path);
-      const stream = await this.backend.reader(path, offset, options.signal);
-      return guardedStream(stream, (error) => this.#shape(error), options.signal);
-    });
+  put(path: string, content: Content, options: PutOptions = {}): Promise<void> {
+    // Not limited as a whole: the writer's own calls are (a nested slot could deadlock a limit of 1).
+    return this.#run(
+      'Put',
+      { [ATTRIBUTES.path]: path },
+      options.signal,
+      async () => {
+        // Checked before a writer exists, so a refused condition leaves nothing behind.
+        const conditions = writeConditions(options, this.capabilities, 'put');
+        const writer = await this.writer(path, { ...options, append: false });
+        try {
+          await writer.write(content, { signal: options.signal });
+          await writer.commit({ ...conditions, signal: options.signal });
+        } catch (error) {
+          await writer.cancel().catch(() => undefined);
+          throw error;
+        }
+      },
+      false,
+    );
+  }
+
+  reader(path: string, offset = 0, options: ReadOptions = {}): Promise<Readable> {
+    return this.#run('Reader', { [ATTRIBUTES.path]: path, [ATTRIBUTES.offset]: offset }, options.signal, () =>
+      this.#openReader(path, offset, options.length, options.signal),
+    );
+  }
+
+  async webReader(path: string, offset = 0, options: ReadOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    return Readable.toWeb(await this.reader(path, offset, options)) as ReadableStream<Uint8Array>;
+  }
+
+  async #openReader(path: string, offset: number, length: number | undefined, signal?: AbortSignal): Promise<Readable> {
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(path, offset);
+    if (length !== undefined && (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0)) {
+      throw new InvalidParameterError('length', length, 'a non-negative integer');
+    }
+    validatePath(path);
+    let stream: Readable;
+    if (length === undefined) {
+      stream = await this.backend.reader(path, offset, signal);
+    } else {
+      if (this.capabilities.rangedRead) {
+        stream = await this.backend.reader(path, offset, signal, length);
+      } else {
+        // Without a native range the end is checked up front, so the rule fails at open, not mid-stream.
+        const info = await this.backend.stat(path, signal);
+        if (info.isDir) throw new PathNotFoundError(path);
+        if (offset + length > info.size) throw new InvalidOffsetError(path, offset + length);
+        stream = await this.backend.reader(path, offset, signal);
+      }
+      stream = limitedStream(stream, length, () => new InvalidOffsetError(path, offset + length));
+    }
+    return guardedStream(stream, (error) => this.#shape(error), signal);
   }
 
   writer(path: string, options: WriterOptions = {}): Promise<FileWriter> {
     const append = options.append ?? false;
     return this.#run('Writer', { [ATTRIBUTES.path]: path, [ATTRIBUTES.append]: append }, options.signal, async () => {
       validatePath(path);
-      const backendWriter = await this.backend.writer(path, append, options.signal);
-      return new ManagedFileWriter(backendWriter, (error, signal) => this.#shape(error, signal));
+      const metadata = writeMetadata(options, this.capabilities, 'writer');
+      const backendWriter = await (Object.keys(metadata).length === 0
+        ? this.backend.writer(path, append, options.signal)
+        : this.backend.writer(path, append, options.signal, metadata));
+      return new ManagedFileWriter(
+        backendWriter,
+        (error, signal) => this.#shape(error, signal),
+        (commitOptions) => writeConditions(commitOptions, this.capabilities, 'commit'),
+      );
     });
   }
 
@@ -95,6 +186,34 @@ export class BaseDriver implements StorageDriver {
     return this.#run('Stat', { [ATTRIBUTES.path]: path }, options.signal, () => {
       validatePath(path, { allowRoot: true });
       return this.backend.stat(path, options.signal);
+    });
+  }
+
+  exists(path: string, options: OperationOptions = {}): Promise<Existence> {
+    return this.#run('Exists', { [ATTRIBUTES.path]: path }, options.signal, async () => {
+      validatePath(path, { allowRoot: true });
+      if (this.backend.exists) return this.backend.exists(path, options.signal);
+      try {
+        return (await this.backend.stat(path, options.signal)).isDir ? 'directory' : 'file';
+      } catch (error) {
+        if (error instanceof PathNotFoundError) return false;
+        throw error;
+      }
+    });
+  }
+
+  listPage(path: string, options: ListPageOptions = {}): Promise<FilePage> {
+    return this.#run('ListPage', { [ATTRIBUTES.path]: path }, options.signal, () => {
+      validatePath(path, { allowRoot: true });
+      const limit = options.limit ?? MAX_PAGE_LIMIT;
+      if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+        throw new InvalidParameterError('limit', limit, `an integer from 1 to ${MAX_PAGE_LIMIT}`);
+      }
+      const cursor = options.cursor;
+      if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '')) throw new InvalidParameterError('cursor', cursor, "a previous page's cursor");
+      const request = { limit, cursor, recursive: options.recursive ?? false };
+      if (this.backend.listPage) return this.backend.listPage(path, request, options.signal);
+      return genericListPage(this.backend, path, request, options.signal);
     });
   }
 
@@ -117,6 +236,26 @@ export class BaseDriver implements StorageDriver {
     });
   }
 
+  copy(sourcePath: string, destPath: string, options: OperationOptions = {}): Promise<void> {
+    const attributes = { [ATTRIBUTES.sourcePath]: sourcePath, [ATTRIBUTES.destPath]: destPath };
+    return this.#run('Copy', attributes, options.signal, async () => {
+      validatePath(sourcePath);
+      validatePath(destPath);
+      if (!this.capabilities.copy || this.backend.copy === undefined) throw new UnsupportedMethodError('copy');
+      if (sourcePath === destPath) {
+        if ((await this.backend.stat(sourcePath, options.signal)).isDir) throw directoryCopyError(sourcePath);
+        return;
+      }
+      try {
+        await this.backend.copy(sourcePath, destPath, options.signal);
+      } catch (error) {
+        // A backend copies keys: a directory source looks missing to it. Say what it is.
+        if (error instanceof PathNotFoundError && (await this.exists(sourcePath, options)) === 'directory') throw directoryCopyError(sourcePath);
+        throw error;
+      }
+    });
+  }
+
   delete(path: string, options: OperationOptions = {}): Promise<void> {
     return this.#run('Delete', { [ATTRIBUTES.path]: path }, options.signal, () => {
       validatePath(path);
@@ -130,6 +269,26 @@ export class BaseDriver implements StorageDriver {
       const method = options?.method?.toUpperCase();
       if (this.backend.redirectURL === undefined || (method !== 'GET' && method !== 'HEAD')) return undefined;
       return this.backend.redirectURL(path, method, options.signal);
+    });
+  }
+
+  signedURL(path: string, options: SignedURLOptions): Promise<SignedURL> {
+    return this.#run('SignedURL', { [ATTRIBUTES.path]: path }, options?.signal, () => {
+      validatePath(path);
+      const method = options?.method;
+      if (method !== 'GET' && method !== 'HEAD' && method !== 'PUT') throw new InvalidParameterError('method', method, 'GET, HEAD or PUT');
+      if (!this.capabilities.signedURL.includes(method) || this.backend.signedURL === undefined) throw new UnsupportedMethodError(`signedURL ${method}`);
+      const expiresIn = options.expiresIn ?? Math.min(DEFAULT_SIGNED_EXPIRY_SECONDS, this.capabilities.signedURLMaxExpiresIn);
+      const max = this.capabilities.signedURLMaxExpiresIn;
+      if (typeof expiresIn !== 'number' || !Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > max) {
+        throw new InvalidParameterError('expiresIn', expiresIn, `an integer number of seconds from 1 to ${max}`);
+      }
+      const contentType = options.contentType;
+      if (contentType !== undefined) {
+        if (method !== 'PUT') throw new InvalidParameterError('contentType', contentType, 'no contentType except for PUT');
+        writeMetadata({ contentType }, this.capabilities, 'signedURL');
+      }
+      return this.backend.signedURL(path, { method, expiresIn, contentType }, options.signal);
     });
   }
 
@@ -208,4 +367,8 @@ function describe(error: unknown): string {
 
 export function directoryMoveError(path: string): DriverError {
   return new DriverError(`cannot move ${path}: it is a directory (move moves one file)`, { path });
+}
+
+function directoryCopyError(path: string): DriverError {
+  return new DriverError(`cannot copy ${path}: it is a directory (copy copies one file)`, { path });
 }

@@ -7,8 +7,37 @@
  * A backend therefore receives only valid arguments and never re-checks them.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 
-export interface FileInfo {
+/** The standard HTTP headers an object keeps, each a printable-ASCII string. */
+export interface ContentHeaders {
+  contentType?: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+}
+
+/**
+ * What a write may store with the object besides its bytes. User `metadata` keys are lowercase
+ * letters, digits and `-`, starting with a letter (the names every backend keeps as given); values
+ * are printable ASCII without leading or trailing spaces; at most 2 KiB in all (S3's limit).
+ */
+export interface WriteMetadata extends ContentHeaders {
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Conditions checked atomically by the service when the content is published: `ifNoneMatch: '*'`
+ * creates only when nothing is at the path; `ifMatch` replaces only the object whose `etag` (from
+ * `stat` or a listing) is this one. Otherwise the write fails with PreconditionFailedError. A
+ * driver that cannot check a condition atomically refuses it with UnsupportedMethodError.
+ */
+export interface WriteConditions {
+  ifNoneMatch?: '*';
+  ifMatch?: string;
+}
+
+export interface FileInfo extends ContentHeaders {
   /** The path asked about (or listed), not normalised. */
   readonly path: string;
   /** Bytes; 0 for a directory. */
@@ -16,15 +45,44 @@ export interface FileInfo {
   /** Last modification; backends without one report the creation time. Unspecified for directories. */
   readonly modTime: Date;
   readonly isDir: boolean;
+  /** The entity tag, verbatim as the backend gives it (quotes included): what `ifMatch` takes. */
+  readonly etag?: string;
+  /** The backend's version of this content (a GCS generation, an S3 or Azure version id). */
+  readonly version?: string;
+  /** Checksums of the whole content the backend keeps, base64 as the services send them. */
+  readonly checksums?: { readonly md5?: string; readonly crc32c?: string };
+  readonly metadata?: Readonly<Record<string, string>>;
 }
+
+/** What putContent, put and writers accept: bytes, a string (UTF-8), a Node Readable or a WHATWG ReadableStream. */
+export type Content = Uint8Array | string | Readable | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;
 
 export interface OperationOptions {
   /** Aborting rejects the operation promptly with the signal's reason and leaves no partial object visible. */
   signal?: AbortSignal;
 }
 
-export interface WriterOptions extends OperationOptions {
+export interface PutOptions extends OperationOptions, WriteMetadata, WriteConditions {}
+
+export interface GetContentOptions extends OperationOptions {
+  /** Start here instead of at 0 (the reader's offset rules apply). */
+  offset?: number;
+  /** Only this many bytes; `offset + length` beyond the size is InvalidOffset, never a short read. */
+  length?: number;
+}
+
+export interface ReadOptions extends OperationOptions {
+  /** Only this many bytes from the offset; `offset + length` beyond the size is InvalidOffset. */
+  length?: number;
+}
+
+export interface CommitOptions extends OperationOptions, WriteConditions {}
+
+export interface WriterOptions extends OperationOptions, WriteMetadata {
   /**
+   * The metadata options are set when an upload starts: a writer that continues an upload keeps
+   * the metadata that upload started with and ignores the options'.
+   *
    * Continue the newest uncommitted upload at this path (from any driver instance or process), or
    * a committed zero-length object. Without it the writer starts a new upload.
    */
@@ -34,6 +92,73 @@ export interface WriterOptions extends OperationOptions {
 export interface RedirectOptions extends OperationOptions {
   /** The HTTP method the URL will be used with: `GET` or `HEAD`. Others get `undefined`. */
   method: string;
+}
+
+export type SignedMethod = 'GET' | 'HEAD' | 'PUT';
+
+export interface SignedURLOptions extends OperationOptions {
+  method: SignedMethod;
+  /** Seconds the URL stays valid: an integer from 1 to the driver's `signedURLMaxExpiresIn`. Default 900. */
+  expiresIn?: number;
+  /** PUT only: the content type the upload must declare (sent back in `headers`). */
+  contentType?: string;
+}
+
+export interface SignedURL {
+  readonly url: string;
+  readonly method: SignedMethod;
+  /** Headers the client must send with the request, exactly as given. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: Date;
+}
+
+export interface ListPageOptions extends OperationOptions {
+  /** At most this many entries (1–1000, default 1000). A page may hold fewer and still not be the last. */
+  limit?: number;
+  /** The previous page's `cursor`, from this or any other driver instance on the same storage. */
+  cursor?: string;
+  /** Every file below `path` (no directory entries) instead of the direct children. */
+  recursive?: boolean;
+}
+
+export interface FilePage {
+  readonly entries: FileInfo[];
+  /** Where the next page starts; `undefined` on the last page. Opaque. */
+  readonly cursor: string | undefined;
+}
+
+/** What `exists` answers. */
+export type Existence = 'file' | 'directory' | false;
+
+export type MetadataKind = keyof ContentHeaders | 'metadata';
+
+/**
+ * What a driver does natively, as data. Calls outside it are refused with UnsupportedMethodError
+ * (never emulated racily or dropped silently); the conformance suite proves every claim.
+ */
+export interface Capabilities {
+  /** `redirectURL` gives GET and HEAD URLs. */
+  readonly redirectURL: boolean;
+  /** The methods `signedURL` signs. */
+  readonly signedURL: readonly SignedMethod[];
+  /** The longest `expiresIn` the service accepts, in seconds (0 without signed URLs). */
+  readonly signedURLMaxExpiresIn: number;
+  /** `ifNoneMatch: '*'` on putContent and commit, checked atomically. */
+  readonly writeIfNoneMatch: boolean;
+  /** `ifMatch` on putContent and commit, checked atomically. */
+  readonly writeIfMatch: boolean;
+  /** The metadata a write can store and `stat` returns. */
+  readonly metadata: readonly MetadataKind[];
+  /** `stat` and listings give an `etag`. */
+  readonly etag: boolean;
+  /** Server-side `copy`. */
+  readonly copy: boolean;
+  /** A writer with append continues committed non-empty content (others refuse it with an error). */
+  readonly appendToCommitted: boolean;
+  /** A ranged read is one ranged request (otherwise the driver reads from the offset and stops). */
+  readonly rangedRead: boolean;
+  /** `listPage` fills entries from the listing itself (otherwise it stats each entry). */
+  readonly listPage: boolean;
 }
 
 export interface WalkOptions extends OperationOptions {
@@ -50,23 +175,36 @@ export type WalkFn = (info: FileInfo) => WalkDecision | Promise<WalkDecision>;
 
 export interface StorageDriver {
   readonly name: string;
-  /** The whole object. Use `reader` for objects that may be large. */
-  getContent(path: string, options?: OperationOptions): Promise<Buffer>;
-  /** Replaces the object atomically with `content`. */
-  putContent(path: string, content: Uint8Array | string, options?: OperationOptions): Promise<void>;
+  readonly capabilities: Capabilities;
+  /** The whole object, or the range `offset`/`length` of it. Use `reader` for objects that may be large. */
+  getContent(path: string, options?: GetContentOptions): Promise<Buffer>;
+  /** Replaces the object atomically with `content` (a stream goes through a writer, in bounded memory). */
+  putContent(path: string, content: Content, options?: PutOptions): Promise<void>;
+  /** `putContent` for any content, always through a writer: one call for a stream of any size. */
+  put(path: string, content: Content, options?: PutOptions): Promise<void>;
   /** A stream of the object from `offset`; `offset` equal to the size gives an empty stream. */
-  reader(path: string, offset?: number, options?: OperationOptions): Promise<Readable>;
+  reader(path: string, offset?: number, options?: ReadOptions): Promise<Readable>;
+  /** `reader` as a WHATWG ReadableStream, for fetch-based code. */
+  webReader(path: string, offset?: number, options?: ReadOptions): Promise<ReadableStream<Uint8Array>>;
   /** A resumable writer; its content becomes readable at `commit`. */
   writer(path: string, options?: WriterOptions): Promise<FileWriter>;
   stat(path: string, options?: OperationOptions): Promise<FileInfo>;
+  /** Whether a file or a directory is at `path`, in one request where the backend allows. */
+  exists(path: string, options?: OperationOptions): Promise<Existence>;
   /** Absolute paths of the direct children of a directory. */
   list(path: string, options?: OperationOptions): Promise<string[]>;
+  /** One page of a listing, entries with what the listing tells (size, time, etag). */
+  listPage(path: string, options?: ListPageOptions): Promise<FilePage>;
   /** Moves one object, replacing `destPath`. */
   move(sourcePath: string, destPath: string, options?: OperationOptions): Promise<void>;
+  /** Copies one object server-side with its metadata, replacing `destPath`; the errors of `move`. */
+  copy(sourcePath: string, destPath: string, options?: OperationOptions): Promise<void>;
   /** Deletes the object at `path` and everything below `path/`. */
   delete(path: string, options?: OperationOptions): Promise<void>;
   /** A URL a plain HTTP client can use to GET or HEAD the object, or `undefined` where the backend cannot sign one. */
   redirectURL(path: string, options: RedirectOptions): Promise<string | undefined>;
+  /** A URL a browser or plain HTTP client uses for one GET, HEAD or PUT, with the headers it must send. */
+  signedURL(path: string, options: SignedURLOptions): Promise<SignedURL>;
   /** Calls `fn` for every file and directory strictly below `path`, a directory before its contents. */
   walk(path: string, fn: WalkFn, options?: WalkOptions): Promise<void>;
 }
@@ -74,12 +212,15 @@ export interface StorageDriver {
 export interface FileWriter {
   /** Every byte this writer accepted, plus what an appended upload already held. */
   readonly size: number;
-  /** Accepts `chunk`; the writer owns it afterwards. Resolves when the writer is ready for more. */
-  write(chunk: Uint8Array | string, options?: OperationOptions): Promise<void>;
+  /**
+   * Accepts `chunk` (the writer owns it afterwards), or every chunk of a stream in order. Resolves
+   * when the writer is ready for more.
+   */
+  write(chunk: Content, options?: OperationOptions): Promise<void>;
   /** Persists what was written so a later `writer(path, {append: true})` can continue. No-op once finished. */
   close(): Promise<void>;
-  /** Makes everything written readable at the path, atomically. */
-  commit(options?: OperationOptions): Promise<void>;
+  /** Makes everything written readable at the path, atomically, when the conditions hold. */
+  commit(options?: CommitOptions): Promise<void>;
   /** Discards the upload, including any state the backend keeps for it. */
   cancel(options?: OperationOptions): Promise<void>;
   /**
@@ -94,9 +235,13 @@ export interface BackendWriter {
   readonly size: number;
   write(chunk: Buffer, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
-  commit(signal?: AbortSignal): Promise<void>;
+  /** With conditions only when the backend claims them; a commit tried again gets the same ones. */
+  commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void>;
   cancel(signal?: AbortSignal): Promise<void>;
 }
+
+/** What a backend's `putContent` gets besides the bytes: only what its capabilities claim. */
+export interface BackendPutOptions extends WriteMetadata, WriteConditions {}
 
 /**
  * What a driver implements. Arguments arrive validated (paths match the grammar, offsets are
@@ -104,15 +249,30 @@ export interface BackendWriter {
  * for those cases; any other error is wrapped as a DriverError with it as `cause`.
  *
  * `walk` and `redirectURL` are optional: without `walk` the base runs the generic list + stat walk;
- * without `redirectURL` the driver never redirects.
+ * without `redirectURL` the driver never redirects. The base answers `exists` and `listPage` from
+ * `stat` and `list` when the backend has no native form; `copy` and `signedURL` exist only where
+ * the backend implements them and claims them in `capabilities`. Metadata and conditions reach the
+ * backend only when its capabilities claim them.
  */
 export interface StorageBackend {
   readonly name: string;
+  /** What the backend does natively; absent claims are false. */
+  readonly capabilities?: Partial<Capabilities>;
   getContent(path: string, signal?: AbortSignal): Promise<Buffer>;
-  putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void>;
-  reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable>;
-  writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter>;
+  putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void>;
+  /**
+   * With `length` (only when the backend claims `rangedRead`): one ranged request for that many
+   * bytes, and InvalidOffsetError when `offset + length` passes the end. The base still stops the
+   * stream at `length` and fails one that ends short.
+   */
+  reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable>;
+  /** `metadata` is what a new upload starts with; a continued upload keeps its own. */
+  writer(path: string, append: boolean, signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter>;
   stat(path: string, signal?: AbortSignal): Promise<FileInfo>;
+  exists?(path: string, signal?: AbortSignal): Promise<Existence>;
+  listPage?(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage>;
+  copy?(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void>;
+  signedURL?(path: string, request: { method: SignedMethod; expiresIn: number; contentType: string | undefined }, signal?: AbortSignal): Promise<SignedURL>;
   list(path: string, signal?: AbortSignal): Promise<string[]>;
   move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void>;
   delete(path: string, signal?: AbortSignal): Promise<void>;

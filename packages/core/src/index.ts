@@ -1,16 +1,35 @@
 export type {
+  BackendPutOptions,
   BackendWriter,
+  Capabilities,
+  CommitOptions,
+  Content,
+  ContentHeaders,
+  Existence,
   FileInfo,
+  FilePage,
   FileWriter,
+  GetContentOptions,
+  ListPageOptions,
+  MetadataKind,
   OperationOptions,
+  PutOptions,
+  ReadOptions,
   RedirectOptions,
+  SignedMethod,
+  SignedURL,
+  SignedURLOptions,
   StorageBackend,
   StorageDriver,
   WalkDecision,
   WalkFn,
   WalkOptions,
+  WriteConditions,
+  WriteMetadata,
   WriterOptions,
 } from './driver.js';
+export { METADATA_KINDS, resolveCapabilities } from './capabilities.js';
+export { decodeCursor, encodeCursor, genericListPage, type CursorState } from './listing.js';
 export {
   DriverError,
   DriverNotRegisteredError,
@@ -49,7 +68,7 @@ export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddlewa
 export { ObjectStoreTree, type ListPage, type ListPageRequest, type ObjectEntry, type ObjectStoreRequests, type ObjectStoreTreeOptions } from './objectstore.js';
 export { ParameterReader, formatSize, parseDuration, parseSize, type DriverParameters } from './params.js';
 export { DEFAULT_ATTEMPTS, resumableContent, resumableReader, retry, type OpenRange, type RangeResponse, type RetryOptions } from './retry.js';
-export { guardedStream, readAll, readerAtEnd, toBuffer } from './stream.js';
+export { contentChunks, guardedStream, isStreamContent, limitedStream, readAll, readerAtEnd, toBuffer } from './stream.js';
 export { guardWalkFn, walkByListing, walkEntries, walkSortedKeys, type GuardedWalkFn } from './walk.js';
 export { ManagedFileWriter, PartUploader, contiguousParts, putThroughWriter, type PartUploaderOptions } from './writer.js';
 export { ATTRIBUTES as TRACE_ATTRIBUTES } from './tracing.js';

@@ -4,12 +4,23 @@
  * `rewrite` (adjust the scheme, host or path of the driver's own redirect URLs).
  */
 import type { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 
 import type {
+  Capabilities,
+  Content,
+  Existence,
   FileInfo,
+  FilePage,
   FileWriter,
+  GetContentOptions,
+  ListPageOptions,
   OperationOptions,
+  PutOptions,
+  ReadOptions,
   RedirectOptions,
+  SignedURL,
+  SignedURLOptions,
   StorageDriver,
   WalkFn,
   WalkOptions,
@@ -30,14 +41,35 @@ export class DriverDelegate implements StorageDriver {
   get name(): string {
     return this.inner.name;
   }
-  getContent(path: string, options?: OperationOptions): Promise<Buffer> {
+  get capabilities(): Capabilities {
+    return this.inner.capabilities;
+  }
+  getContent(path: string, options?: GetContentOptions): Promise<Buffer> {
     return this.inner.getContent(path, options);
   }
-  putContent(path: string, content: Uint8Array | string, options?: OperationOptions): Promise<void> {
+  putContent(path: string, content: Content, options?: PutOptions): Promise<void> {
     return this.inner.putContent(path, content, options);
   }
-  reader(path: string, offset?: number, options?: OperationOptions): Promise<Readable> {
+  put(path: string, content: Content, options?: PutOptions): Promise<void> {
+    return this.inner.put(path, content, options);
+  }
+  reader(path: string, offset?: number, options?: ReadOptions): Promise<Readable> {
     return this.inner.reader(path, offset, options);
+  }
+  webReader(path: string, offset?: number, options?: ReadOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.inner.webReader(path, offset, options);
+  }
+  exists(path: string, options?: OperationOptions): Promise<Existence> {
+    return this.inner.exists(path, options);
+  }
+  listPage(path: string, options?: ListPageOptions): Promise<FilePage> {
+    return this.inner.listPage(path, options);
+  }
+  copy(sourcePath: string, destPath: string, options?: OperationOptions): Promise<void> {
+    return this.inner.copy(sourcePath, destPath, options);
+  }
+  signedURL(path: string, options: SignedURLOptions): Promise<SignedURL> {
+    return this.inner.signedURL(path, options);
   }
   writer(path: string, options?: WriterOptions): Promise<FileWriter> {
     return this.inner.writer(path, options);
@@ -86,6 +118,9 @@ class RedirectMiddleware extends DriverDelegate {
     const url = URL.parse(baseurl);
     if (url === null || url.host === '') fail('an absolute URL with a scheme and host, such as https://cdn.example.com/prefix');
     this.#base = url!;
+  }
+  override get capabilities(): Capabilities {
+    return { ...this.inner.capabilities, redirectURL: true };
   }
   override async redirectURL(path: string, options: RedirectOptions): Promise<string | undefined> {
     if (!isRedirectMethod(options)) return undefined;

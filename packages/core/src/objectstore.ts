@@ -10,8 +10,9 @@
  *   prefix (`/a` is not a directory because `/ab` exists);
  * - entries a service repeats across pages are listed once.
  */
-import type { FileInfo, WalkFn } from './driver.js';
+import type { FileInfo, FilePage, WalkFn } from './driver.js';
 import { PathNotFoundError } from './errors.js';
+import { decodeCursor, encodeCursor } from './listing.js';
 import { type KeyMapper, ROOT, isValidPath } from './path.js';
 import { retry } from './retry.js';
 import { walkSortedKeys } from './walk.js';
@@ -20,6 +21,8 @@ export interface ObjectEntry {
   key: string;
   size: number;
   modTime: Date;
+  /** As the listing gives it, when it does. */
+  etag?: string;
 }
 
 export interface ListPageRequest {
@@ -97,6 +100,49 @@ export class ObjectStoreTree {
     const visible = [...entries].filter(isValidPath);
     if (visible.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
     return visible;
+  }
+
+  /**
+   * The contract's `listPage` from listing requests alone (no request per entry). Each page ends
+   * where a service page ends, so the cursor carries the service's own continuation token as well
+   * as the last key handed out (entries a service repeats are dropped by it).
+   */
+  async page(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    const prefix = this.#keys.directoryPrefix(path);
+    const from = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
+    let token = from?.token;
+    let after = from?.after;
+    const entries: FileInfo[] = [];
+    // Keys outside the path grammar are dropped, so a service page may yield fewer entries than it
+    // held: ask again for the rest, each time from where the service stopped.
+    do {
+      const limit = Math.min(request.limit - entries.length, this.#o.pageSize);
+      const listRequest = { prefix, delimited: !request.recursive, limit, ...(token === undefined ? (after === undefined ? {} : { startAfter: after }) : { token }) };
+      const page = await this.#retried(() => this.#requests.listPage(listRequest, signal), signal);
+      for (const entry of this.#pageEntries(page, prefix)) {
+        if (after !== undefined && entry.key <= after) continue;
+        after = entry.key;
+        if (isValidPath(entry.info.path)) entries.push(entry.info);
+      }
+      token = page.next;
+    } while (token !== undefined && entries.length < request.limit);
+    if (request.cursor === undefined && entries.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
+    return { entries, cursor: token === undefined ? undefined : encodeCursor({ after: after ?? '', token }) };
+  }
+
+  /** A page's objects and prefixes in key order, as entries; a prefix's key sorts after all it holds. */
+  *#pageEntries(page: ListPage, prefix: string): Generator<{ key: string; info: FileInfo }> {
+    const merged: { key: string; info: FileInfo }[] = [];
+    for (const object of page.objects) {
+      if (object.key === prefix || object.key.endsWith('/')) continue;
+      const info: FileInfo = { path: this.#keys.path(object.key), size: object.size, modTime: object.modTime, isDir: false, ...(object.etag === undefined ? {} : { etag: object.etag }) };
+      merged.push({ key: object.key, info });
+    }
+    for (const common of page.prefixes) {
+      // Any key inside the directory (path characters end at 'z') sorts before `dir/~`.
+      merged.push({ key: `${common}~`, info: { path: this.#keys.path(common), size: 0, modTime: new Date(0), isDir: true } });
+    }
+    yield* merged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /** True when something visible lies below `path/` (the directory half of `stat`). */

@@ -1,6 +1,7 @@
 /** Stream helpers driver authors and users share. */
 import { Readable } from 'node:stream';
 
+import type { Content } from './driver.js';
 import { InvalidOffsetError } from './errors.js';
 
 /** Reads a whole stream into one Buffer. For objects known to be small. */
@@ -61,4 +62,40 @@ export function guardedStream(source: Readable, shapeError: (error: unknown) => 
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
   return guarded;
+}
+
+/** True for content that arrives over time (a Node or WHATWG stream, an async iterable) rather than at once. */
+export function isStreamContent(content: Content): content is Exclude<Content, Uint8Array | string> {
+  return typeof content !== 'string' && !(content instanceof Uint8Array);
+}
+
+/** The chunks of streamed content as Buffers, in order. */
+export async function* contentChunks(content: Exclude<Content, Uint8Array | string>): AsyncGenerator<Buffer> {
+  for await (const chunk of content as AsyncIterable<Uint8Array | string>) yield toBuffer(chunk);
+}
+
+/**
+ * The first `length` bytes of `source`, then the end (the rest is never read: the source is
+ * destroyed). A source that ends before `length` fails the stream with `short()`: a ranged read
+ * never ends short silently.
+ */
+export function limitedStream(source: Readable, length: number, short: () => Error): Readable {
+  async function* take(): AsyncGenerator<Buffer> {
+    let left = length;
+    if (left === 0) {
+      source.destroy();
+      return;
+    }
+    for await (const chunk of source) {
+      const buffer = toBuffer(chunk as Buffer | string);
+      if (buffer.length >= left) {
+        yield buffer.subarray(0, left);
+        return;
+      }
+      left -= buffer.length;
+      yield buffer;
+    }
+    throw short();
+  }
+  return Readable.from(take(), { objectMode: false });
 }

@@ -5,8 +5,9 @@
 import { Writable } from 'node:stream';
 
 import { untilAborted } from './abort.js';
-import type { BackendWriter, FileWriter, OperationOptions } from './driver.js';
+import type { BackendWriter, CommitOptions, Content, FileWriter, OperationOptions, WriteConditions } from './driver.js';
 import { DriverError } from './errors.js';
+import { contentChunks, isStreamContent, toBuffer } from './stream.js';
 
 type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
 
@@ -27,33 +28,64 @@ type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
 export class ManagedFileWriter implements FileWriter {
   readonly #backend: BackendWriter;
   readonly #shape: (error: unknown, signal?: AbortSignal) => unknown;
+  readonly #conditions: (options: CommitOptions) => WriteConditions;
   #state: WriterState = 'open';
   #failure: unknown = undefined;
   #commitTried = false;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(backend: BackendWriter, shapeError: (error: unknown, signal?: AbortSignal) => unknown = (error) => error) {
+  /**
+   * `commitConditions` validates the conditions a commit is given against the driver's claims
+   * (throwing to refuse them); without it, commits take no conditions.
+   */
+  constructor(
+    backend: BackendWriter,
+    shapeError: (error: unknown, signal?: AbortSignal) => unknown = (error) => error,
+    commitConditions: (options: CommitOptions) => WriteConditions = () => ({}),
+  ) {
     this.#backend = backend;
     this.#shape = shapeError;
+    this.#conditions = commitConditions;
   }
 
   get size(): number {
     return this.#backend.size;
   }
 
-  write(chunk: Uint8Array | string, options: OperationOptions = {}): Promise<void> {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  write(chunk: Content, options: OperationOptions = {}): Promise<void> {
     return this.#serialize(options.signal, async () => {
       this.#requireOpen('write');
       if (this.#commitTried) throw this.#shape(new DriverError('cannot write: a commit was already tried'));
       options.signal?.throwIfAborted();
-      if (buffer.length === 0) return;
+      if (!isStreamContent(chunk)) return this.#write(toBuffer(chunk), options.signal);
+      // A stream's chunks go in order within this one step; a failing source fails only this call.
+      let source: AsyncGenerator<Buffer>;
       try {
-        await this.#backend.write(buffer, options.signal);
+        source = contentChunks(chunk);
       } catch (error) {
-        throw this.#fail(error, options.signal);
+        throw this.#shape(error, options.signal);
+      }
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await source.next();
+        } catch (error) {
+          throw this.#shape(error, options.signal);
+        }
+        if (next.done) return;
+        options.signal?.throwIfAborted();
+        await this.#write(next.value, options.signal);
       }
     });
+  }
+
+  async #write(buffer: Buffer, signal?: AbortSignal): Promise<void> {
+    if (buffer.length === 0) return;
+    try {
+      await this.#backend.write(buffer, signal);
+    } catch (error) {
+      throw this.#fail(error, signal);
+    }
   }
 
   close(): Promise<void> {
@@ -68,14 +100,22 @@ export class ManagedFileWriter implements FileWriter {
     });
   }
 
-  commit(options: OperationOptions = {}): Promise<void> {
+  commit(options: CommitOptions = {}): Promise<void> {
     return this.#serialize(options.signal, async () => {
       if (this.#state === 'committed') return;
       this.#requireOpen('commit');
       options.signal?.throwIfAborted();
+      let conditions: WriteConditions;
+      try {
+        conditions = this.#conditions(options);
+      } catch (error) {
+        throw this.#shape(error);
+      }
       this.#commitTried = true;
       try {
-        await this.#backend.commit(options.signal);
+        await (conditions.ifNoneMatch === undefined && conditions.ifMatch === undefined
+          ? this.#backend.commit(options.signal)
+          : this.#backend.commit(options.signal, conditions));
         this.#state = 'committed';
       } catch (error) {
         throw this.#shape(error, options.signal);
@@ -271,10 +311,10 @@ export function contiguousParts(sizes: ReadonlyMap<number, number>, first = 0): 
  * before rethrowing. The put's error is what matters; a cancel that fails too leaves the upload to
  * the backend's clean-up (lifecycle rules, upload purging).
  */
-export async function putThroughWriter(writer: BackendWriter, content: Buffer, signal?: AbortSignal): Promise<void> {
+export async function putThroughWriter(writer: BackendWriter, content: Buffer, signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
   try {
     await writer.write(content, signal);
-    await writer.commit(signal);
+    await (conditions === undefined ? writer.commit(signal) : writer.commit(signal, conditions));
   } catch (error) {
     await writer.cancel().catch(() => undefined);
     throw error;
