@@ -1,7 +1,7 @@
 /** Argument parsing, dispatch and error reporting; exit statuses are listed in errors.ts and the README. */
 import { inspect, parseArgs } from 'node:util';
 
-import { parseSize } from '@storagedriver/core';
+import { parseSize, type WriteMetadata } from '@storagedriver/core';
 
 import { openBackend, resolveBackend, type BackendFlags } from './backend.js';
 import * as files from './commands.js';
@@ -22,6 +22,9 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
   force: { type: 'boolean' },
   method: { type: 'string' },
+  expires: { type: 'string' },
+  'content-type': { type: 'string' },
+  meta: { type: 'string', multiple: true },
   concurrency: { type: 'string' },
   full: { type: 'boolean' },
   filter: { type: 'string' },
@@ -42,6 +45,17 @@ function positiveInteger(name: string, value: string | undefined, fallback: numb
   const parsed = Number(value);
   if (!Number.isSafeInteger(parsed) || parsed < 1) throw usageError(`--${name} ${value}: a positive integer`);
   return parsed;
+}
+
+/** `--content-type` and `--meta KEY=VALUE` flags as writer metadata (the driver validates the values). */
+function writeMetadata(contentType: string | undefined, pairs: string[] | undefined): WriteMetadata {
+  const metadata: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const equals = pair.indexOf('=');
+    if (equals < 1) throw usageError(`--meta ${pair}: KEY=VALUE`);
+    metadata[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return { ...(contentType === undefined ? {} : { contentType }), ...(pairs === undefined ? {} : { metadata }) };
 }
 
 function arity(command: string, positionals: string[], min: number, max: number): void {
@@ -140,7 +154,7 @@ async function dispatch(argv: string[], out: Output): Promise<number> {
     await bench(resolveBackend(backend), out, { largeSize, iterations: positiveInteger('iterations', values.iterations, 50) });
     return 0;
   }
-  const limits: Record<string, [number, number]> = { ls: [0, 1], stat: [1, 1], cat: [1, 1], get: [1, 2], put: [2, 2], mv: [2, 2], rm: [1, 1], tree: [0, 1], du: [0, 1], url: [1, 1] };
+  const limits: Record<string, [number, number]> = { ls: [0, 1], stat: [1, 1], cat: [1, 1], get: [1, 2], put: [2, 2], mv: [2, 2], cp: [2, 2], rm: [1, 1], tree: [0, 1], du: [0, 1], url: [1, 1], sign: [1, 1], caps: [0, 0] };
   arity(command, args, ...limits[command]!);
   const driver = await openBackend(resolveBackend(backend));
   switch (command) {
@@ -148,12 +162,17 @@ async function dispatch(argv: string[], out: Output): Promise<number> {
     case 'stat': await files.stat(driver, out, args[0]!); break;
     case 'cat': await files.cat(driver, out, args[0]!); break;
     case 'get': await files.get(driver, out, args[0]!, args[1], { force: values.force === true }); break;
-    case 'put': await files.put(driver, out, args[0]!, args[1]!); break;
+    case 'put': await files.put(driver, out, args[0]!, args[1]!, writeMetadata(values['content-type'], values.meta)); break;
     case 'mv': await files.mv(driver, out, args[0]!, args[1]!); break;
+    case 'cp': await files.cp(driver, out, args[0]!, args[1]!); break;
     case 'rm': await files.rm(driver, out, args[0]!); break;
     case 'tree': await files.tree(driver, out, args[0]); break;
     case 'du': await files.du(driver, out, args[0]); break;
     case 'url': await files.url(driver, out, args[0]!, values.method); break;
+    case 'sign':
+      await files.sign(driver, out, args[0]!, { method: values.method, expiresIn: values.expires === undefined ? undefined : positiveInteger('expires', values.expires, 0), contentType: values['content-type'] });
+      break;
+    case 'caps': files.caps(driver, out); break;
   }
   return 0;
 }

@@ -1,11 +1,11 @@
-/** The file commands: ls, stat, cat, get, put, mv, rm, tree, du, url. */
+/** The file commands: ls, stat, cat, get, put, mv, cp, rm, tree, du, url, sign, caps. */
 import { randomBytes } from 'node:crypto';
 import { open, rename, stat as localStat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { readAll, type FileInfo, type StorageDriver } from '@storagedriver/core';
+import { readAll, type FileInfo, type SignedMethod, type StorageDriver, type WriteMetadata } from '@storagedriver/core';
 
 import { LocalFileError, UsageError } from './errors.js';
 import { interruptible, interruption } from './interrupt.js';
@@ -21,8 +21,12 @@ function counting(onBytes: (n: number) => void): Transform {
   });
 }
 
+/** What the backend tells beyond size and time, as given (absent fields left out). */
+const DETAILS = ['etag', 'version', 'contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata', 'checksums'] as const;
+
 function describe(info: FileInfo): Record<string, unknown> {
-  return { path: info.path, size: info.size, modTime: info.modTime.toISOString(), isDir: info.isDir };
+  const details = Object.fromEntries(DETAILS.filter((key) => info[key] !== undefined).map((key) => [key, info[key]]));
+  return { path: info.path, size: info.size, modTime: info.modTime.toISOString(), isDir: info.isDir, ...details };
 }
 
 /** A failure of the local file system (it names a syscall), as opposed to the backend's typed errors. */
@@ -37,7 +41,8 @@ export async function ls(driver: StorageDriver, out: Output, path = '/'): Promis
 
 export async function stat(driver: StorageDriver, out: Output, path: string): Promise<void> {
   const info = await driver.stat(path);
-  out.result(`${info.path}\t${info.isDir ? 'directory' : `${info.size} bytes`}\t${info.modTime.toISOString()}`, describe(info));
+  const details = DETAILS.filter((key) => info[key] !== undefined).map((key) => `\n${key}: ${typeof info[key] === 'object' ? JSON.stringify(info[key]) : String(info[key])}`);
+  out.result(`${info.path}\t${info.isDir ? 'directory' : `${info.size} bytes`}\t${info.modTime.toISOString()}${details.join('')}`, describe(info));
 }
 
 export async function cat(driver: StorageDriver, out: Output, path: string): Promise<void> {
@@ -95,8 +100,11 @@ export async function get(driver: StorageDriver, out: Output, path: string, file
   });
 }
 
-/** `put FILE|- PATH`: streams a file or stdin into a writer and commits it; a failure or SIGINT cancels the upload. */
-export async function put(driver: StorageDriver, out: Output, file: string, path: string): Promise<void> {
+/**
+ * `put FILE|- PATH [--content-type T] [--meta K=V ...]`: streams a file or stdin into a writer and
+ * commits it; a failure or SIGINT cancels the upload.
+ */
+export async function put(driver: StorageDriver, out: Output, file: string, path: string, metadata: WriteMetadata = {}): Promise<void> {
   let source: Readable = process.stdin;
   let total: number | undefined;
   if (file !== '-') {
@@ -107,7 +115,7 @@ export async function put(driver: StorageDriver, out: Output, file: string, path
     source = handle.createReadStream();
   }
   await interruptible(async (signal) => {
-    const writer = await driver.writer(path, { signal }).catch((error: unknown) => {
+    const writer = await driver.writer(path, { ...metadata, signal }).catch((error: unknown) => {
       source.destroy();
       throw interruption(signal, 'interrupted') ?? error;
     });
@@ -129,6 +137,11 @@ export async function put(driver: StorageDriver, out: Output, file: string, path
 
 export async function mv(driver: StorageDriver, out: Output, from: string, to: string): Promise<void> {
   await driver.move(from, to);
+  out.result(`${from} → ${to}`, { from, to });
+}
+
+export async function cp(driver: StorageDriver, out: Output, from: string, to: string): Promise<void> {
+  await driver.copy(from, to);
   out.result(`${from} → ${to}`, { from, to });
 }
 
@@ -176,4 +189,19 @@ export async function url(driver: StorageDriver, out: Output, path: string, meth
   const redirect = await driver.redirectURL(path, { method: upper });
   if (redirect === undefined) throw new Error(`the ${driver.name} driver, as configured, issues no redirect URLs`);
   out.result(redirect, { path, method: upper, url: redirect });
+}
+
+/** `sign PATH [--method GET|HEAD|PUT] [--expires SECONDS] [--content-type T]`: a URL and the headers to send with it. */
+export async function sign(driver: StorageDriver, out: Output, path: string, options: { method: string | undefined; expiresIn: number | undefined; contentType: string | undefined }): Promise<void> {
+  const method = (options.method ?? 'GET').toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD' && method !== 'PUT') throw new UsageError(`--method ${options.method}: GET, HEAD or PUT`, { showUsage: true });
+  const signed = await driver.signedURL(path, { method: method as SignedMethod, expiresIn: options.expiresIn, contentType: options.contentType });
+  const headers = Object.entries(signed.headers).map(([name, value]) => `\n${name}: ${value}`);
+  out.result(`${signed.url}${headers.join('')}`, { path, method, url: signed.url, headers: signed.headers, expiresAt: signed.expiresAt.toISOString() });
+}
+
+/** `caps`: what the driver does natively, as its capabilities say. */
+export function caps(driver: StorageDriver, out: Output): void {
+  const lines = Object.entries(driver.capabilities).map(([name, value]) => `${name}: ${Array.isArray(value) ? value.join(', ') || '—' : String(value)}`);
+  out.result(lines.join('\n'), { driver: driver.name, capabilities: driver.capabilities });
 }

@@ -27,7 +27,7 @@ export interface CommandInfo {
 
 export const COMMANDS: Record<string, CommandInfo> = {
   ls: { usage: 'ls [PATH]', about: 'list the direct children of a directory (default /)', examples: ['storagedriver ls /docker/registry/v2'] },
-  stat: { usage: 'stat PATH', about: 'size, modification time and kind of a path', examples: ['storagedriver stat /blobs/data --json'] },
+  stat: { usage: 'stat PATH', about: 'size, modification time and kind of a path, and the etag, version and metadata the backend keeps', examples: ['storagedriver stat /blobs/data --json'] },
   cat: { usage: 'cat PATH', about: 'write an object to stdout (with --json: base64 in a document)', examples: ['storagedriver cat /notes.txt'] },
   get: {
     usage: 'get PATH [FILE|DIR|-] [--force]',
@@ -36,8 +36,15 @@ export const COMMANDS: Record<string, CommandInfo> = {
     optionHelp: ['--force    replace FILE if it exists (only once the download is complete)'],
     examples: ['storagedriver get /images/big.tar big.tar', 'storagedriver get /notes.txt - | less'],
   },
-  put: { usage: 'put FILE|- PATH', about: 'upload a file or stdin, streamed; the object appears when complete; Ctrl-C cancels the upload', examples: ['storagedriver put big.tar /images/big.tar', 'tar c dir | storagedriver put - /backups/dir.tar'] },
+  put: {
+    usage: 'put FILE|- PATH [--content-type TYPE] [--meta KEY=VALUE ...]',
+    about: 'upload a file or stdin, streamed; the object appears when complete; Ctrl-C cancels the upload',
+    options: ['content-type', 'meta'],
+    optionHelp: ['--content-type TYPE    the Content-Type the object is served with', '--meta KEY=VALUE       user metadata kept with the object (repeatable)'],
+    examples: ['storagedriver put big.tar /images/big.tar', 'tar c dir | storagedriver put - /backups/dir.tar', 'storagedriver put logo.png /site/logo.png --content-type image/png'],
+  },
   mv: { usage: 'mv FROM TO', about: 'move an object (replacing TO)', examples: ['storagedriver mv /a/x /b/x'] },
+  cp: { usage: 'cp FROM TO', about: 'copy an object server-side with its metadata (replacing TO)', examples: ['storagedriver cp /a/x /b/x'] },
   rm: { usage: 'rm PATH', about: 'delete an object or a whole directory', examples: ['storagedriver rm /tmp'] },
   tree: { usage: 'tree [PATH]', about: 'walk every file and directory below a path', examples: ['storagedriver tree /docker --json > tree.json', 'storagedriver tree | head'] },
   du: { usage: 'du [PATH]', about: 'total size and number of files below a path', examples: ['storagedriver --config /etc/docker/registry/config.yml du /'] },
@@ -48,6 +55,18 @@ export const COMMANDS: Record<string, CommandInfo> = {
     optionHelp: ['--method GET|HEAD    the HTTP method the URL is for (default GET)'],
     examples: ['storagedriver --driver s3 --param bucket=b --param region=eu-west-1 url /blob'],
   },
+  sign: {
+    usage: 'sign PATH [--method GET|HEAD|PUT] [--expires SECONDS] [--content-type TYPE]',
+    about: 'a signed URL for one request (a PUT lets a browser upload directly), with the headers it must send',
+    options: ['method', 'expires', 'content-type'],
+    optionHelp: [
+      '--method GET|HEAD|PUT    the request the URL is for (default GET)',
+      '--expires SECONDS        how long the URL stays valid (default 900)',
+      '--content-type TYPE      PUT only: the Content-Type the upload must declare',
+    ],
+    examples: ['storagedriver sign /uploads/photo.jpg --method PUT --content-type image/jpeg --expires 600'],
+  },
+  caps: { usage: 'caps', about: "what the driver does natively (its capabilities)", examples: ['storagedriver --driver s3 --param bucket=b --param region=eu-west-1 caps --json'] },
   sync: {
     usage: 'sync [SRC-PATH] [DST-PATH] --from-driver|--from-config ... --to-driver|--to-config ... [--concurrency N]',
     about: 'copy a tree between backends, streamed, verified, resumable; skips objects already identical',

@@ -57,6 +57,23 @@ test('with no backend options every command works on the filesystem driver at ./
   expect(json(url).error.message).toMatch(/no redirect URLs/);
 });
 
+test('metadata on put, server-side cp, caps; sign is refused where the driver cannot sign', async () => {
+  expect((await run(['put', '-', '/meta/page.html', '--content-type', 'text/html', '--meta', 'owner=ci', '--meta', 'build=7'], { cwd, input: '<p/>' })).code).toBe(0);
+  const stat = await run(['stat', '/meta/page.html'], { cwd });
+  expect(stat.stdout).toMatch(/contentType: text\/html/);
+  expect(json(await run(['stat', '/meta/page.html', '--json'], { cwd }))).toMatchObject({ contentType: 'text/html', metadata: { owner: 'ci', build: '7' }, etag: expect.any(String) });
+  expect(json(await run(['cp', '/meta/page.html', '/meta/copy.html', '--json'], { cwd }))).toEqual({ from: '/meta/page.html', to: '/meta/copy.html' });
+  expect(json(await run(['stat', '/meta/copy.html', '--json'], { cwd }))).toMatchObject({ size: 4, contentType: 'text/html', metadata: { owner: 'ci', build: '7' } });
+  const caps = json(await run(['caps', '--json'], { cwd }));
+  expect(caps).toMatchObject({ driver: 'filesystem', capabilities: { copy: true, signedURL: [] } });
+  const sign = await run(['sign', '/meta/page.html', '--method', 'PUT', '--json'], { cwd });
+  expect(sign.code).toBe(1);
+  expect(json(sign).error.code).toBe('UNSUPPORTED_METHOD');
+  expect((await run(['sign', '/meta/page.html', '--method', 'DELETE'], { cwd })).code).toBe(2);
+  expect((await run(['put', '-', '/meta/x', '--meta', 'novalue'], { cwd, input: 'x' })).stderr).toMatch(/--meta novalue: KEY=VALUE/);
+  expect((await run(['rm', '/meta'], { cwd })).code).toBe(0);
+});
+
 test('missing paths are typed errors with exit 1; JSON errors carry the code', async () => {
   const missing = await run(['stat', '/nope', '--json'], { cwd });
   expect(missing.code).toBe(1);

@@ -267,7 +267,7 @@ export class BaseDriver implements StorageDriver {
     return this.#run('RedirectURL', { [ATTRIBUTES.path]: path }, options?.signal, async () => {
       validatePath(path);
       const method = options?.method?.toUpperCase();
-      if (this.backend.redirectURL === undefined || (method !== 'GET' && method !== 'HEAD')) return undefined;
+      if (!this.capabilities.redirectURL || this.backend.redirectURL === undefined || (method !== 'GET' && method !== 'HEAD')) return undefined;
       return this.backend.redirectURL(path, method, options.signal);
     });
   }

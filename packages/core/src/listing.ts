@@ -38,13 +38,22 @@ export function decodeCursor(cursor: string): CursorState {
 
 type Request = { limit: number; cursor: string | undefined; recursive: boolean };
 
+/** What a generic page needs of a backend: its list and stat, and its walk when it has one. */
+export type Lister = Pick<StorageBackend, 'list' | 'stat' | 'walk'>;
+
 /** `listPage` from a backend's list and stat (and walk, for a recursive page). */
-export async function genericListPage(backend: StorageBackend, path: string, request: Request, signal?: AbortSignal): Promise<FilePage> {
+export async function genericListPage(backend: Lister, path: string, request: Request, signal?: AbortSignal): Promise<FilePage> {
   const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor).after;
-  return request.recursive ? recursivePage(backend, path, request.limit, after, signal) : childrenPage(backend, path, request.limit, after, signal);
+  try {
+    return await (request.recursive ? recursivePage(backend, path, request.limit, after, signal) : childrenPage(backend, path, request.limit, after, signal));
+  } catch (error) {
+    // The directory went away while its listing was being paged: that listing is over.
+    if (after !== undefined && (error as { code?: unknown }).code === 'PATH_NOT_FOUND') return { entries: [], cursor: undefined };
+    throw error;
+  }
 }
 
-async function childrenPage(backend: StorageBackend, path: string, limit: number, after: string | undefined, signal?: AbortSignal): Promise<FilePage> {
+async function childrenPage(backend: Lister, path: string, limit: number, after: string | undefined, signal?: AbortSignal): Promise<FilePage> {
   const children = (await backend.list(path, signal)).sort(byteOrder).filter((child) => after === undefined || byteOrder(child, after) > 0);
   const chosen = children.slice(0, limit);
   const entries: FileInfo[] = [];
@@ -56,7 +65,7 @@ async function childrenPage(backend: StorageBackend, path: string, limit: number
   return { entries, cursor: children.length > limit && last !== undefined ? encodeCursor({ after: last }) : undefined };
 }
 
-async function recursivePage(backend: StorageBackend, path: string, limit: number, after: string | undefined, signal?: AbortSignal): Promise<FilePage> {
+async function recursivePage(backend: Lister, path: string, limit: number, after: string | undefined, signal?: AbortSignal): Promise<FilePage> {
   const entries: FileInfo[] = [];
   let more = false;
   const visit = (info: FileInfo): 'stop' | undefined => {

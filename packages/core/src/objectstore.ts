@@ -105,7 +105,10 @@ export class ObjectStoreTree {
   /**
    * The contract's `listPage` from listing requests alone (no request per entry). Each page ends
    * where a service page ends, so the cursor carries the service's own continuation token as well
-   * as the last key handed out (entries a service repeats are dropped by it).
+   * as the greatest key handed out. Services never repeat an object across pages, but some repeat
+   * common prefixes (fake-gcs-server sends every prefix of the listing on every page): a directory
+   * at or before that key was handed out already. A service page holding more than it was asked for
+   * makes a page that does too: nothing is dropped to fit (it could not come again).
    */
   async page(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
     const prefix = this.#keys.directoryPrefix(path);
@@ -120,8 +123,8 @@ export class ObjectStoreTree {
       const listRequest = { prefix, delimited: !request.recursive, limit, ...(token === undefined ? (after === undefined ? {} : { startAfter: after }) : { token }) };
       const page = await this.#retried(() => this.#requests.listPage(listRequest, signal), signal);
       for (const entry of this.#pageEntries(page, prefix)) {
-        if (after !== undefined && entry.key <= after) continue;
-        after = entry.key;
+        if (entry.info.isDir && after !== undefined && entry.key <= after) continue;
+        if (after === undefined || entry.key > after) after = entry.key;
         if (isValidPath(entry.info.path)) entries.push(entry.info);
       }
       token = page.next;

@@ -95,6 +95,11 @@ describe('capabilities', () => {
     expect([caps.copy, caps.listPage, caps.signedURL, caps.signedURLMaxExpiresIn]).toEqual([false, false, [], 0]);
   });
 
+  test('redirectURL gives nothing when the backend does not claim it', async () => {
+    const backend = Object.assign(new MapBackend(['/a']), { capabilities: {}, redirectURL: async () => 'https://example.test/a' });
+    expect(await new BaseDriver(backend).redirectURL('/a', { method: 'GET' })).toBeUndefined();
+  });
+
   test('the redirect middleware adds redirectURL, the rest passes through', async () => {
     const driver = await applyMiddleware(new BaseDriver(new ClaimingBackend()), [{ name: 'redirect', options: { baseurl: 'https://cdn.example' } }]);
     expect(driver.capabilities.redirectURL).toBe(true);
@@ -337,6 +342,27 @@ describe('ObjectStoreTree.page', () => {
     const seen = await all(new PagedStore(keys), true, 10);
     expect(seen.map((e) => e.path)).toEqual([...Array.from({ length: 25 }, (_, i) => `/d/f${String(i).padStart(2, '0')}`), '/d/sub/x', '/d/sub/y']);
     expect(seen.every((e) => !e.isDir)).toBe(true);
+  });
+
+  test('prefixes a service repeats on every page (fake-gcs-server does) are listed once, and no object is lost', async () => {
+    class RepeatingStore extends PagedStore {
+      override async listPage(request: ListPageRequest): Promise<ListPage> {
+        const page = await super.listPage(request);
+        if (!request.delimited) return page;
+        const all = await super.listPage({ ...request, token: undefined, startAfter: undefined, limit: 10_000 });
+        return { ...page, prefixes: all.prefixes };
+      }
+    }
+    const store = new RepeatingStore(['r/d/f0', 'r/d/f1', 'r/d/f2', 'r/d/f3', 'r/d/f2x/one']);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await new ObjectStoreTree(store, new KeyMapper('r'), { pageSize: 2, deleteBatchSize: 2 }).page('/d', { limit: 2, cursor, recursive: false });
+      seen.push(...page.entries.map((e) => e.path));
+      cursor = page.cursor;
+      if (cursor === undefined) break;
+    }
+    expect(seen.sort()).toEqual(['/d/f0', '/d/f1', '/d/f2', '/d/f2x', '/d/f3']);
   });
 
   test('a cursor is resumable and a missing directory or a file is PathNotFound', async () => {

@@ -1,25 +1,34 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 import {
+  type BackendPutOptions,
   type BackendWriter,
   BaseDriver,
+  type Capabilities,
   DriverError,
   directoryMoveError,
+  type Existence,
   type FileInfo,
   InvalidOffsetError,
+  METADATA_KINDS,
   PathNotFoundError,
+  PreconditionFailedError,
   type StorageBackend,
   type WalkFn,
+  type WriteConditions,
+  type WriteMetadata,
   joinPath,
   walkByListing,
 } from '@storagedriver/core';
 
+import { exists, syncDirectories, syncRoot } from './durability.js';
 import { errorCode, isMissing } from './fs-errors.js';
-import { isObjectName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir } from './layout.js';
+import { isObjectName, isUploadName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir, uploadMetadataFile } from './layout.js';
+import { Sidecars, etagOf, identityAt, identityOf, readMetadataFile, removeFile, seal, writeNewFile } from './metadata.js';
 
 export interface FilesystemOptions {
   /** Where objects are stored. Created on first write. Default `/var/lib/registry` (upstream's). */
@@ -33,14 +42,38 @@ export const DEFAULT_MAX_THREADS = 100;
 export const MIN_MAX_THREADS = 25;
 /** Stats a walk keeps in flight ahead of the entry it is yielding, per directory (never more than `maxThreads`). */
 const WALK_STATS_AHEAD = 32;
+/** Copies tried again when the source is replaced while being copied. */
+const COPY_ATTEMPTS = 3;
+
+/**
+ * Create-only writes are a link(2), which fails when anything is at the path. Replacing only a
+ * given etag is not claimed: no filesystem call compares and renames at once, and a lock that a
+ * crash could leave behind would block the path for good.
+ */
+const CAPABILITIES: Partial<Capabilities> = {
+  writeIfNoneMatch: true,
+  metadata: METADATA_KINDS,
+  etag: true,
+  copy: true,
+  appendToCommitted: true,
+  rangedRead: true,
+};
 
 class FilesystemBackend implements StorageBackend {
   readonly name = 'filesystem';
+  readonly capabilities = CAPABILITIES;
   readonly root: string;
+  readonly sidecars: Sidecars;
   readonly #walkStatsAhead: number;
+  /** `list` and a `stat` without the sidecar read: the entries of walks and pages (size, time, etag). */
+  readonly #lister = {
+    list: (path: string) => this.list(path),
+    stat: (path: string) => this.#entry(path),
+  };
 
   constructor(rootDirectory: string, maxThreads: number) {
     this.root = normalizeRoot(rootDirectory);
+    this.sidecars = new Sidecars(this.root);
     this.#walkStatsAhead = Math.min(WALK_STATS_AHEAD, maxThreads);
   }
 
@@ -52,15 +85,16 @@ class FilesystemBackend implements StorageBackend {
     }
   }
 
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    const { ifNoneMatch, ifMatch: _notClaimed, ...metadata } = options;
     const temp = newTempFile(this.root);
     const handle = await this.#stage(temp, () => open(temp, 'wx'));
     try {
       await handle.writeFile(content, { signal });
-      await handle.datasync();
+      const identity = await seal(handle);
       await handle.close();
       signal?.throwIfAborted();
-      await this.moveIntoPlace(temp, this.#full(path), path);
+      await this.publish(temp, path, identity, metadata, ifNoneMatch === '*');
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
@@ -68,7 +102,34 @@ class FilesystemBackend implements StorageBackend {
     }
   }
 
-  async reader(path: string, offset: number): Promise<Readable> {
+  /**
+   * Makes the sealed file `from` (identity `identity`) the content at `path` with `metadata`: the
+   * sidecar first (durable, invisible until its content arrives), then the content, atomically —
+   * a rename, or for a create-only write a link(2), which fails with EEXIST when anything is at
+   * the path — then the replaced content's sidecar is removed. Recognises a file an earlier try
+   * already placed (a commit retried after its answer was lost) and completes that try.
+   */
+  async publish(from: string, path: string, identity: string, metadata: WriteMetadata, createOnly: boolean): Promise<void> {
+    const target = this.#full(path);
+    const hasMetadata = Object.keys(metadata).length > 0;
+    if (hasMetadata) await this.sidecars.write(path, identity, metadata);
+    const replaced = createOnly ? undefined : await identityAt(target);
+    try {
+      await this.moveIntoPlace(from, target, path, createOnly);
+    } catch (error) {
+      if ((await identityAt(target)) !== identity) {
+        // Invisible without its content; a failure to remove it would only leave an orphan.
+        if (hasMetadata) await this.sidecars.remove(path, identity).catch(() => undefined);
+        throw error;
+      }
+      // Placed by an earlier try, whose directory fsyncs may not have run: run them all.
+      if (createOnly) await removeFile(from);
+      await syncDirectories(dirname(target), this.root);
+    }
+    if (replaced !== undefined && replaced !== identity) await this.sidecars.remove(path, replaced);
+  }
+
+  async reader(path: string, offset: number, _signal?: AbortSignal, length?: number): Promise<Readable> {
     let handle: FileHandle;
     try {
       handle = await open(this.#full(path), 'r');
@@ -79,41 +140,84 @@ class FilesystemBackend implements StorageBackend {
       const info = await handle.stat();
       if (info.isDirectory()) throw new PathNotFoundError(path);
       if (offset > info.size) throw new InvalidOffsetError(path, offset);
-      return handle.createReadStream({ start: offset, highWaterMark: 1024 * 1024 });
+      if (length === undefined) return handle.createReadStream({ start: offset, highWaterMark: 1024 * 1024 });
+      if (offset + length > info.size) throw new InvalidOffsetError(path, offset + length);
+      if (length === 0) {
+        await handle.close();
+        return Readable.from([], { objectMode: false });
+      }
+      return handle.createReadStream({ start: offset, end: offset + length - 1, highWaterMark: 1024 * 1024 });
     } catch (error) {
       await handle.close();
       throw error;
     }
   }
 
-  async writer(path: string, append: boolean): Promise<BackendWriter> {
+  async writer(path: string, append: boolean, _signal?: AbortSignal, metadata: WriteMetadata = {}): Promise<BackendWriter> {
     const target = this.#full(path);
     const uploads = uploadDir(this.root, path);
     if (append) {
       const resumed = await openNewestUpload(uploads);
-      if (resumed !== undefined) return new FilesystemWriter(this, resumed.handle, resumed.file, target, path, (await resumed.handle.stat()).size);
+      if (resumed !== undefined) {
+        // A continued upload keeps the metadata it started with.
+        const started = await readMetadataFile(uploadMetadataFile(resumed.file));
+        return new FilesystemWriter(this, resumed.handle, resumed.file, path, (await resumed.handle.stat()).size, started);
+      }
     }
     const staging = join(uploads, newUploadName());
-    if (append) {
-      // No upload in progress: continue a copy of the committed object (a reflink where the filesystem can).
-      try {
-        await this.#stage(staging, () => copyFile(target, staging, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL));
-      } catch (error) {
-        await this.pruneUploadDir(uploads);
-        throw notFoundOr(error, path, ['EISDIR']);
+    // The upload's metadata is made durable before the upload exists, so whoever resumes it finds it.
+    const metadataFile = Object.keys(metadata).length > 0 ? uploadMetadataFile(staging) : undefined;
+    if (metadataFile !== undefined) await this.#stage(metadataFile, () => writeNewFile(metadataFile, JSON.stringify(metadata)));
+    try {
+      if (append) {
+        // No upload in progress: a new upload from a copy of the committed object (a reflink where the filesystem can).
+        try {
+          await this.#stage(staging, () => copyFile(target, staging, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL));
+        } catch (error) {
+          throw notFoundOr(error, path, ['EISDIR']);
+        }
+        const handle = await open(staging, 'a');
+        return new FilesystemWriter(this, handle, staging, path, (await handle.stat()).size, metadata);
       }
-      const handle = await open(staging, 'a');
-      return new FilesystemWriter(this, handle, staging, target, path, (await handle.stat()).size);
+      return new FilesystemWriter(this, await this.#stage(staging, () => open(staging, 'wx')), staging, path, 0, metadata);
+    } catch (error) {
+      if (metadataFile !== undefined) await removeFile(metadataFile);
+      await this.pruneUploadDir(uploads);
+      throw error;
     }
-    return new FilesystemWriter(this, await this.#stage(staging, () => open(staging, 'wx')), staging, target, path, 0);
   }
 
+  /** The entry for `path` with its metadata (one more read, of the sidecar, for a file). */
   async stat(path: string): Promise<FileInfo> {
+    const entry = await this.#entry(path);
+    if (entry.isDir) return entry;
+    const stored = await this.sidecars.read(path, entry.etag!.slice(1, -1));
+    if (stored === undefined) return entry;
+    const { metadata, ...headers } = stored;
+    return { ...entry, ...headers, ...(metadata === undefined ? {} : { metadata }) };
+  }
+
+  /** What one stat(2) tells: size, modification time and, for a file, the etag. Follows symbolic links. */
+  async #entry(path: string): Promise<FileInfo> {
+    let info;
     try {
-      const info = await stat(this.#full(path));
-      return { path, size: info.isDirectory() ? 0 : info.size, modTime: info.mtime, isDir: info.isDirectory() };
+      info = await stat(this.#full(path), { bigint: true });
     } catch (error) {
       throw notFoundOr(error, path);
+    }
+    // A Date of this realm (not node:fs's), so `instanceof Date` holds in a caller's VM context too (jest).
+    const modTime = new Date(Number(info.mtimeMs));
+    if (info.isDirectory()) return { path, size: 0, modTime, isDir: true };
+    return { path, size: Number(info.size), modTime, isDir: false, etag: etagOf(identityOf(info)) };
+  }
+
+  /** One stat(2), following symbolic links as `stat` does. */
+  async exists(path: string): Promise<Existence> {
+    try {
+      return (await stat(this.#full(path))).isDirectory() ? 'directory' : 'file';
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
     }
   }
 
@@ -134,20 +238,82 @@ class FilesystemBackend implements StorageBackend {
    * of the entry being yielded. Like `stat` and `list`, it follows symbolic links.
    */
   async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    await walkByListing(this, path, fn, startAfter, signal, this.#walkStatsAhead);
+    await walkByListing(this.#lister, path, fn, startAfter, signal, this.#walkStatsAhead);
   }
 
+  /**
+   * The sidecar follows first (a link, invisible until the content arrives: a rename keeps the
+   * identity), then the content is renamed; the source's and the replaced content's sidecars go last.
+   */
   async move(sourcePath: string, destPath: string): Promise<void> {
     const source = this.#full(sourcePath);
+    const target = this.#full(destPath);
     let info;
     try {
-      info = await lstat(source);
+      info = await lstat(source, { bigint: true });
     } catch (error) {
       throw notFoundOr(error, sourcePath);
     }
     if (info.isDirectory()) throw directoryMoveError(sourcePath);
-    await this.moveIntoPlace(source, this.#full(destPath), destPath);
+    const identity = identityOf(info);
+    const linked = await this.sidecars.link(sourcePath, destPath, identity);
+    const replaced = await identityAt(target);
+    try {
+      await this.moveIntoPlace(source, target, destPath);
+    } catch (error) {
+      if (linked && replaced !== identity) await this.sidecars.remove(destPath, identity);
+      throw error;
+    }
     await this.pruneEmptyParents(source);
+    if (linked) await this.sidecars.remove(sourcePath, identity);
+    if (replaced !== undefined && replaced !== identity) await this.sidecars.remove(destPath, replaced);
+  }
+
+  /**
+   * copy_file_range (a reflink where the filesystem can, through copyFile) into a temporary file,
+   * then published like putContent with the source's metadata. The source's identity is read
+   * before and after the copy, so the copy is of one content and has that content's metadata.
+   */
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    const source = this.#full(sourcePath);
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.#fileIdentity(source, sourcePath);
+      const temp = newTempFile(this.root);
+      try {
+        await this.#stage(temp, () => copyFile(source, temp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL));
+        const handle = await open(temp, 'r+');
+        let identity: string;
+        try {
+          identity = await seal(handle);
+        } finally {
+          await handle.close();
+        }
+        const metadata = (await this.sidecars.read(sourcePath, before)) ?? {};
+        if ((await this.#fileIdentity(source, sourcePath)) !== before) {
+          await unlink(temp);
+          if (attempt < COPY_ATTEMPTS) continue;
+          throw new DriverError(`cannot copy ${sourcePath}: it was replaced while being copied`, { path: sourcePath, retryable: true });
+        }
+        signal?.throwIfAborted();
+        await this.publish(temp, destPath, identity, metadata, false);
+        return;
+      } catch (error) {
+        await removeFile(temp).catch(() => undefined);
+        throw notFoundOr(error, sourcePath);
+      }
+    }
+  }
+
+  /** The identity of the file at `full` (following links, as copyFile does); PathNotFound for a directory (core names it). */
+  async #fileIdentity(full: string, path: string): Promise<string> {
+    let info;
+    try {
+      info = await stat(full, { bigint: true });
+    } catch (error) {
+      throw notFoundOr(error, path);
+    }
+    if (info.isDirectory()) throw new PathNotFoundError(path);
+    return identityOf(info);
   }
 
   async delete(path: string): Promise<void> {
@@ -159,6 +325,8 @@ class FilesystemBackend implements StorageBackend {
     }
     await rm(full, { recursive: true, force: true });
     await this.pruneEmptyParents(full);
+    // After the content: a crash in between leaves only orphan sidecars.
+    await this.sidecars.removeAll(path);
   }
 
   /** Removes directories left empty above `full`, up to (not including) the root: directories exist only while they hold something. */
@@ -184,19 +352,22 @@ class FilesystemBackend implements StorageBackend {
   /**
    * Renames the staged file `from` onto `target` atomically, creating the target's missing parent
    * directories only now, and makes it durable: fsync of the target's directory and of the parent
-   * of every directory created here (the caller has already fsynced the file).
+   * of every directory created here (the caller has already fsynced the file). `createOnly` links
+   * instead (failing with PreconditionFailedError when anything is at `target`), then unlinks `from`.
    */
-  async moveIntoPlace(from: string, target: string, path: string): Promise<void> {
+  async moveIntoPlace(from: string, target: string, path: string, createOnly = false): Promise<void> {
     const dir = dirname(target);
     let highestCreated: string | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         const created = await mkdir(dir, { recursive: true });
         if (created !== undefined && (highestCreated === undefined || created.length < highestCreated.length)) highestCreated = created;
-        await rename(from, target);
+        if (createOnly) await link(from, target);
+        else await rename(from, target);
         break;
       } catch (error) {
         const code = errorCode(error);
+        if (createOnly && code === 'EEXIST') throw new PreconditionFailedError(path, 'something exists at the path (ifNoneMatch: *)', { cause: error });
         if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST') {
           throw new DriverError(`cannot write ${path}: a directory exists at that path`, { path, cause: error });
         }
@@ -205,7 +376,8 @@ class FilesystemBackend implements StorageBackend {
         if (code !== 'ENOENT' || attempt >= 3 || !(await exists(from))) throw error;
       }
     }
-    await syncDirectories(dir, highestCreated === undefined ? dir : dirname(highestCreated));
+    if (createOnly) await unlink(from);
+    await syncDirectories(dir, syncRoot(dir, highestCreated));
   }
 
   /**
@@ -233,17 +405,17 @@ class FilesystemBackend implements StorageBackend {
 
 class FilesystemWriter implements BackendWriter {
   #size: number;
-  #closed = false;
-  /** The staged file's inode, to recognise it at the target when a commit is retried after its rename. */
-  #identity: { dev: number; ino: number } | undefined;
+  /** Set once the staged file is sealed and closed: what `publish` recognises at the target when a commit is tried again. */
+  #identity: string | undefined;
 
   constructor(
     private readonly backend: FilesystemBackend,
     private readonly handle: FileHandle,
     private readonly staging: string,
-    private readonly target: string,
     private readonly path: string,
     initialSize: number,
+    /** What the upload started with (from its metadata file when resumed). */
+    private readonly metadata: WriteMetadata,
   ) {
     this.#size = initialSize;
   }
@@ -263,42 +435,31 @@ class FilesystemWriter implements BackendWriter {
 
   /** Durable on close, so a resumed upload never finds less than the size it was told. */
   async close(): Promise<void> {
-    await this.#syncAndClose();
+    await this.#seal();
   }
 
-  /** Retryable: a retry after the rename happened finds the staged file gone and its inode at the target. */
-  async commit(signal?: AbortSignal): Promise<void> {
-    await this.#syncAndClose();
+  /** Retryable: `publish` recognises this upload at the target when an earlier try placed it. */
+  async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
+    const identity = await this.#seal();
     signal?.throwIfAborted();
-    try {
-      await this.backend.moveIntoPlace(this.staging, this.target, this.path);
-    } catch (error) {
-      if (!(await this.#isCommitted())) throw error;
-      // Renamed by an earlier try whose directory fsyncs may not have run: run them all.
-      await syncDirectories(dirname(this.target), this.backend.root);
-    }
+    await this.backend.publish(this.staging, this.path, identity, this.metadata, conditions?.ifNoneMatch === '*');
+    await removeFile(uploadMetadataFile(this.staging));
     await this.backend.pruneUploadDir(dirname(this.staging));
   }
 
   async cancel(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await rm(this.staging, { force: true });
+    await removeFile(uploadMetadataFile(this.staging));
     await this.backend.pruneUploadDir(dirname(this.staging));
   }
 
-  async #syncAndClose(): Promise<void> {
-    if (this.#closed) return;
-    await this.handle.datasync();
-    const { dev, ino } = await this.handle.stat();
-    this.#identity = { dev, ino };
+  async #seal(): Promise<string> {
+    if (this.#identity !== undefined) return this.#identity;
+    const identity = await seal(this.handle);
     await this.handle.close();
-    this.#closed = true;
-  }
-
-  async #isCommitted(): Promise<boolean> {
-    if (this.#identity === undefined || (await exists(this.staging))) return false;
-    const info = await lstat(this.target).catch(() => undefined);
-    return info !== undefined && info.dev === this.#identity.dev && info.ino === this.#identity.ino;
+    this.#identity = identity;
+    return identity;
   }
 }
 
@@ -311,7 +472,7 @@ async function openNewestUpload(dir: string): Promise<{ file: string; handle: Fi
     if (isMissing(error)) return undefined;
     throw error;
   }
-  const newest = names.sort().at(-1);
+  const newest = names.filter(isUploadName).sort().at(-1);
   if (newest === undefined) return undefined;
   const file = join(dir, newest);
   try {
@@ -323,28 +484,6 @@ async function openNewestUpload(dir: string): Promise<{ file: string; handle: Fi
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await lstat(file);
-    return true;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-}
-
-/** fsyncs `from` and each directory above it up to and including `upTo` (an ancestor of `from`, or `from` itself). */
-async function syncDirectories(from: string, upTo: string): Promise<void> {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (dir === upTo || dir.length <= upTo.length) return;
-  }
-}
 
 /** PathNotFoundError for a missing path (or one of the extra `codes`), the error itself otherwise. */
 function notFoundOr(error: unknown, path: string, codes: string[] = []): unknown {

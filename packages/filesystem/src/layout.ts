@@ -1,13 +1,16 @@
 /**
  * Where things live on disk. Object paths map below the root directory one to one. The driver's
- * own files live in one hidden directory at the root, `~staging`, whose name is outside the path
- * grammar: no object path can name it, and list and walk (this driver's, or those of a driver
- * rooted above this one) skip it. Staging there rather than beside the target means an upload
- * creates no directory before it is committed; staying below the root keeps it on the objects'
- * filesystem, so commit is one atomic rename.
+ * own files live in two hidden directories at the root, `~staging` and `~meta`, whose names are
+ * outside the path grammar: no object path can name them, and list and walk (this driver's, or
+ * those of a driver rooted above this one) skip them. Staging there rather than beside the target
+ * means an upload creates no directory before it is committed; staying below the root keeps it on
+ * the objects' filesystem, so commit is one atomic rename.
  *
- *   ~staging/<sha256 of the path>/<time>-<random>   uploads of that path (append resumes the greatest)
- *   ~staging/put-<random>                           putContent's temporary files
+ *   ~staging/<sha256 of the path>/<time>-<random>        uploads of that path (append resumes the greatest)
+ *   ~staging/<sha256 of the path>/<time>-<random>.json   the metadata that upload started with
+ *   ~staging/put-<random>                                putContent's, copy's and sidecars' temporary files
+ *   ~meta/<path>~/<identity>                             the metadata of the content whose identity
+ *                                                        (inode, size, modification time) is <identity>
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -15,6 +18,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InvalidPathError, isValidPath } from '@storagedriver/core';
 
 export const STAGING_DIR = '~staging';
+export const METADATA_DIR = '~meta';
 
 /** Whether a directory entry is an object or directory a path can name (not staging, nor anything else outside the grammar). */
 export function isObjectName(name: string): boolean {
@@ -42,6 +46,29 @@ export function uploadDir(root: string, path: string): string {
 /** Upload ids sort by creation time, so the newest upload of a path is the greatest name. */
 export function newUploadName(): string {
   return `${Date.now().toString(36).padStart(10, '0')}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Upload files are the names without a `.` (the others are their metadata files). */
+export function isUploadName(name: string): boolean {
+  return !name.includes('.');
+}
+
+/** The metadata file of an upload. */
+export function uploadMetadataFile(upload: string): string {
+  return `${upload}.json`;
+}
+
+/**
+ * The directory of the sidecars of the object at `path`. The `~` suffix keeps it apart from the
+ * directory mirroring `path` when `path` is (or later becomes) a directory of objects.
+ */
+export function sidecarDir(root: string, path: string): string {
+  return join(root, METADATA_DIR, `${path}~`);
+}
+
+/** The directory mirroring the directory of objects `path`: the sidecars of everything below it. */
+export function sidecarMirror(root: string, path: string): string {
+  return join(root, METADATA_DIR, path);
 }
 
 export function newTempFile(root: string): string {

@@ -14,4 +14,17 @@ testDriver({
   teardown: () => rmSync(root, { recursive: true, force: true }),
   mode: 'full',
   largeStreamSize: 1024 ** 3,
+  claims: {
+    redirectURL: false,
+    signedURL: [],
+    signedURLMaxExpiresIn: 0,
+    writeIfNoneMatch: true,
+    writeIfMatch: false,
+    metadata: ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'],
+    etag: true,
+    copy: true,
+    appendToCommitted: true,
+    rangedRead: true,
+    listPage: false,
+  },
 });

@@ -1,25 +1,49 @@
 import { Readable } from 'node:stream';
 
 import {
+  type BackendPutOptions,
   type BackendWriter,
   BaseDriver,
+  type Capabilities,
+  compareWalkOrder,
+  decodeCursor,
   directoryMoveError,
+  encodeCursor,
+  type Existence,
   type FileInfo,
+  type FilePage,
   InvalidOffsetError,
+  isWithin,
+  joinPath,
+  METADATA_KINDS,
   PathNotFoundError,
   type StorageBackend,
-  joinPath,
+  type WriteConditions,
+  type WriteMetadata,
 } from '@storagedriver/core';
 
-import { MemoryStore, type Node, type Upload } from './store.js';
+import { type DirNode, type FileNode, MemoryStore, type Node, type Upload, etagOf, md5Of } from './store.js';
 
 export interface InMemoryOptions {
   /** Share one store between driver instances (to resume uploads from a new instance). Default: a new store. */
   store?: MemoryStore;
 }
 
+/** Everything is native here: the store is the process's own memory, so every check is atomic. */
+const CAPABILITIES: Partial<Capabilities> = {
+  writeIfNoneMatch: true,
+  writeIfMatch: true,
+  metadata: METADATA_KINDS,
+  etag: true,
+  copy: true,
+  appendToCommitted: true,
+  rangedRead: true,
+  listPage: true,
+};
+
 class InMemoryBackend implements StorageBackend {
   readonly name = 'inmemory';
+  readonly capabilities = CAPABILITIES;
   readonly #store: MemoryStore;
 
   constructor(store: MemoryStore) {
@@ -31,29 +55,32 @@ class InMemoryBackend implements StorageBackend {
     return Buffer.from(this.#file(path).data);
   }
 
-  async putContent(path: string, content: Buffer): Promise<void> {
+  async putContent(path: string, content: Buffer, _signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    const { ifNoneMatch, ifMatch, ...headers } = options;
     // Copied: the caller may reuse its buffer, and stored content must not change under readers.
-    this.#store.setFile(path, Buffer.from(content));
+    this.#store.setFile(path, Buffer.from(content), headers, { ifNoneMatch, ifMatch });
   }
 
-  async reader(path: string, offset: number): Promise<Readable> {
+  async reader(path: string, offset: number, _signal?: AbortSignal, length?: number): Promise<Readable> {
     const { data } = this.#file(path);
     if (offset > data.length) throw new InvalidOffsetError(path, offset);
-    return Readable.from(chunks(data.subarray(offset)), { objectMode: false });
+    if (length !== undefined && offset + length > data.length) throw new InvalidOffsetError(path, offset + length);
+    return Readable.from(chunks(data.subarray(offset, length === undefined ? undefined : offset + length)), { objectMode: false });
   }
 
-  async writer(path: string, append: boolean): Promise<BackendWriter> {
+  async writer(path: string, append: boolean, _signal?: AbortSignal, metadata: WriteMetadata = {}): Promise<BackendWriter> {
     const store = this.#store;
     let upload: Upload;
-    if (!append) upload = store.newUpload(path);
+    if (!append) upload = store.newUpload(path, metadata);
     else {
       const existing = store.newestUpload(path);
+      // Continuing an upload keeps the metadata it started with.
       if (existing !== undefined) upload = existing;
       else {
-        // No upload in progress: continue the committed object (appending to a copy of it).
+        // No upload in progress: a new upload (with this writer's metadata) from a copy of the committed object.
         const node = store.find(path);
         if (node?.kind !== 'file') throw new PathNotFoundError(path);
-        upload = store.newUpload(path, node.data.length === 0 ? [] : [node.data]);
+        upload = store.newUpload(path, metadata, node.data.length === 0 ? [] : [node.data]);
       }
     }
     return new InMemoryWriter(store, path, upload);
@@ -61,8 +88,14 @@ class InMemoryBackend implements StorageBackend {
 
   async stat(path: string): Promise<FileInfo> {
     const node = this.#store.find(path);
-    if (node === undefined || (node.kind === 'dir' && node.children.size === 0 && path !== '/')) throw new PathNotFoundError(path);
+    if (node === undefined || isEmptyDir(path, node)) throw new PathNotFoundError(path);
     return describe(path, node);
+  }
+
+  async exists(path: string): Promise<Existence> {
+    const node = this.#store.find(path);
+    if (node === undefined || isEmptyDir(path, node)) return false;
+    return node.kind === 'file' ? 'file' : 'directory';
   }
 
   async list(path: string): Promise<string[]> {
@@ -71,22 +104,86 @@ class InMemoryBackend implements StorageBackend {
     return [...node.children.keys()].map((name) => joinPath(path, name));
   }
 
+  /**
+   * Pages from the tree itself. Direct children come in byte order of their names, a recursive
+   * listing in walk order (depth first); the cursor is the last path handed out, so it resumes in
+   * any instance on the same store, and after changes (entries added before it are not revisited).
+   */
+  async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }): Promise<FilePage> {
+    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor).after;
+    const node = this.#store.find(path);
+    if (node?.kind !== 'dir' || isEmptyDir(path, node)) {
+      // The directory went away while a listing was being paged: that listing is over.
+      if (after !== undefined) return { entries: [], cursor: undefined };
+      throw new PathNotFoundError(path);
+    }
+    const entries: FileInfo[] = [];
+    let more = false;
+    for (const [child, childNode] of request.recursive ? filesBelow(path, node, after) : childrenAfter(path, node, after)) {
+      if (entries.length === request.limit) {
+        more = true;
+        break;
+      }
+      entries.push(describe(child, childNode));
+    }
+    return { entries, cursor: more ? encodeCursor({ after: entries.at(-1)!.path }) : undefined };
+  }
+
   async move(sourcePath: string, destPath: string): Promise<void> {
     const source = this.#store.find(sourcePath);
     if (source === undefined) throw new PathNotFoundError(sourcePath);
     if (source.kind === 'dir') throw directoryMoveError(sourcePath);
-    this.#store.setFile(destPath, source.data);
+    this.#store.setFile(destPath, source.data, source.headers);
     this.#store.remove(sourcePath);
+  }
+
+  async copy(sourcePath: string, destPath: string): Promise<void> {
+    // A directory source is PathNotFound here; core turns it into the directory error.
+    const source = this.#file(sourcePath);
+    // Content is never modified once stored, so the copy shares it.
+    this.#store.setFile(destPath, source.data, source.headers);
   }
 
   async delete(path: string): Promise<void> {
     if (!this.#store.remove(path)) throw new PathNotFoundError(path);
   }
 
-  #file(path: string): { data: Buffer } {
+  #file(path: string): FileNode {
     const node = this.#store.find(path);
     if (node?.kind !== 'file') throw new PathNotFoundError(path);
     return node;
+  }
+}
+
+/** A directory that is not the root exists only while something is below it. */
+function isEmptyDir(path: string, node: Node): boolean {
+  return node.kind === 'dir' && node.children.size === 0 && path !== '/';
+}
+
+function byNames(dir: DirNode): Array<[string, Node]> {
+  return [...dir.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function* childrenAfter(path: string, dir: DirNode, after: string | undefined): Generator<[string, Node]> {
+  for (const [name, node] of byNames(dir)) {
+    const child = joinPath(path, name);
+    if (after === undefined || compareWalkOrder(child, after) > 0) yield [child, node];
+  }
+}
+
+/** The files below `path` in walk order after `after`, never entering a directory wholly before it. */
+function* filesBelow(path: string, dir: DirNode, after: string | undefined): Generator<[string, Node]> {
+  for (const [name, node] of byNames(dir)) {
+    const child = joinPath(path, name);
+    if (after !== undefined && node.kind === 'dir' && isWithin(after, child)) {
+      // Resumes inside this directory: what it holds after `after`.
+      yield* filesBelow(child, node, after);
+      continue;
+    }
+    // Otherwise the whole entry, with all it holds, is on one side of `after`.
+    if (after !== undefined && compareWalkOrder(child, after) <= 0) continue;
+    if (node.kind === 'file') yield [child, node];
+    else yield* filesBelow(child, node, undefined);
   }
 }
 
@@ -96,9 +193,19 @@ function* chunks(data: Buffer): Generator<Buffer> {
 }
 
 function describe(path: string, node: Node): FileInfo {
-  return node.kind === 'file'
-    ? { path, size: node.data.length, modTime: node.modTime, isDir: false }
-    : { path, size: 0, modTime: node.modTime, isDir: true };
+  if (node.kind === 'dir') return { path, size: 0, modTime: node.modTime, isDir: true };
+  const { metadata, ...headers } = node.headers;
+  return {
+    path,
+    size: node.data.length,
+    modTime: node.modTime,
+    isDir: false,
+    etag: etagOf(node),
+    version: String(node.generation),
+    checksums: { md5: md5Of(node) },
+    ...headers,
+    ...(metadata === undefined ? {} : { metadata: { ...metadata } }),
+  };
 }
 
 class InMemoryWriter implements BackendWriter {
@@ -119,8 +226,9 @@ class InMemoryWriter implements BackendWriter {
 
   async close(): Promise<void> {}
 
-  async commit(): Promise<void> {
-    this.store.setFile(this.path, Buffer.concat(this.upload.chunks, this.upload.size));
+  /** The conditions are checked and the content stored with no await between: one of racing commits wins. */
+  async commit(_signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
+    this.store.setFile(this.path, Buffer.concat(this.upload.chunks, this.upload.size), this.upload.headers, conditions);
     this.store.dropUpload(this.path, this.upload);
   }
 

@@ -3,10 +3,21 @@
  * prefixes), so an emptied directory disappears. Uploads live beside the tree, invisible to it,
  * until committed.
  */
+import { createHash } from 'node:crypto';
+
+import { PreconditionFailedError, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
+
 export interface FileNode {
   kind: 'file';
+  /** Never modified once stored (readers are served slices of it). */
   data: Buffer;
   modTime: Date;
+  /** The store-wide write counter when this content was stored: its etag and version. */
+  generation: number;
+  /** What the write that stored it asked to keep. */
+  headers: WriteMetadata;
+  /** Base64 MD5 of `data`, computed at the first stat that needs it. */
+  md5?: string;
 }
 
 export interface DirNode {
@@ -21,6 +32,8 @@ export interface Upload {
   readonly id: number;
   chunks: Buffer[];
   size: number;
+  /** Set when the upload starts; every writer that continues it keeps it. */
+  readonly headers: WriteMetadata;
 }
 
 /** Storage that several driver instances can share (for resuming uploads across instances). */
@@ -29,6 +42,7 @@ export class MemoryStore {
   /** Uncommitted uploads by path, oldest first. */
   readonly uploads = new Map<string, Upload[]>();
   #nextUploadId = 1;
+  #generation = 0;
 
   find(path: string): Node | undefined {
     if (path === '/') return this.root;
@@ -59,12 +73,17 @@ export class MemoryStore {
     return dir;
   }
 
-  setFile(path: string, data: Buffer): void {
+  /**
+   * Stores `data` at `path` with `headers` when `conditions` hold. Synchronous from the check to the
+   * store, so no other write can come between them: that is what makes the conditions atomic.
+   */
+  setFile(path: string, data: Buffer, headers: WriteMetadata, conditions: WriteConditions = {}): void {
+    checkConditions(path, this.find(path), conditions);
     const dir = this.parentDir(path);
     const name = path.slice(path.lastIndexOf('/') + 1);
     if (dir.children.get(name)?.kind === 'dir') throw new Error(`${path} is a directory`);
     const now = new Date();
-    dir.children.set(name, { kind: 'file', data, modTime: now });
+    dir.children.set(name, { kind: 'file', data, modTime: now, generation: ++this.#generation, headers });
     dir.modTime = now;
   }
 
@@ -84,8 +103,8 @@ export class MemoryStore {
     return true;
   }
 
-  newUpload(path: string, initial: Buffer[] = []): Upload {
-    const upload: Upload = { id: this.#nextUploadId++, chunks: initial, size: initial.reduce((n, c) => n + c.length, 0) };
+  newUpload(path: string, headers: WriteMetadata, initial: Buffer[] = []): Upload {
+    const upload: Upload = { id: this.#nextUploadId++, chunks: initial, size: initial.reduce((n, c) => n + c.length, 0), headers };
     const list = this.uploads.get(path) ?? [];
     list.push(upload);
     this.uploads.set(path, list);
@@ -100,5 +119,24 @@ export class MemoryStore {
     const list = this.uploads.get(path)?.filter((u) => u !== upload) ?? [];
     if (list.length === 0) this.uploads.delete(path);
     else this.uploads.set(path, list);
+  }
+}
+
+/** The etag of a stored file: its generation, quoted (unique in the store, so it changes on every write). */
+export function etagOf(node: FileNode): string {
+  return `"${node.generation}"`;
+}
+
+export function md5Of(node: FileNode): string {
+  node.md5 ??= createHash('md5').update(node.data).digest('base64');
+  return node.md5;
+}
+
+function checkConditions(path: string, current: Node | undefined, conditions: WriteConditions): void {
+  if (conditions.ifNoneMatch === '*' && current !== undefined && (current.kind === 'file' || current.children.size > 0)) {
+    throw new PreconditionFailedError(path, 'something exists at the path (ifNoneMatch: *)');
+  }
+  if (conditions.ifMatch !== undefined && (current?.kind !== 'file' || etagOf(current) !== conditions.ifMatch)) {
+    throw new PreconditionFailedError(path, current?.kind === 'file' ? `the etag is ${etagOf(current)}, not ${conditions.ifMatch}` : 'no object at the path (ifMatch)');
   }
 }

@@ -8,4 +8,17 @@ testDriver({
   create: () => new InMemoryDriver({ store }),
   mode: 'full',
   largeStreamSize: 256 * 1024 * 1024,
+  claims: {
+    redirectURL: false,
+    signedURL: [],
+    signedURLMaxExpiresIn: 0,
+    writeIfNoneMatch: true,
+    writeIfMatch: true,
+    metadata: ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'],
+    etag: true,
+    copy: true,
+    appendToCommitted: true,
+    rangedRead: true,
+    listPage: true,
+  },
 });

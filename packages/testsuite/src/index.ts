@@ -2,7 +2,7 @@ export { testDriver } from './jest.js';
 export { runSuite, type CaseResult, type RunSuiteOptions } from './suite.js';
 export { conformanceCases } from './cases/index.js';
 export type { CaseContext, SuiteCase } from './runner.js';
-export type { DriverAbove, SuiteCapabilities, SuiteOptions } from './options.js';
+export type { DriverAbove, SuiteCapabilities, SuiteOptions, TestServerGaps } from './options.js';
 export {
   compare,
   figures,

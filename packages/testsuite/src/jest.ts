@@ -7,7 +7,7 @@ import type { StorageDriver } from '@storagedriver/core';
 
 import { conformanceCases } from './cases/index.js';
 import type { SuiteOptions } from './options.js';
-import { type ResolvedOptions, assertEmptyRoot, caseTimeout, resolveOptions, runCase } from './runner.js';
+import { type ResolvedOptions, assertEmptyRoot, caseTimeout, caseTitle, resolveOptions, runCase } from './runner.js';
 
 /** The jest globals used, typed here so the published types do not depend on @types/jest. */
 interface JestGlobals {
@@ -25,12 +25,12 @@ export function testDriver(options: SuiteOptions): void {
   let driver: StorageDriver | undefined;
   let resolved: ResolvedOptions | undefined;
   // Timeouts and skips must be known when tests are registered, before any driver exists.
-  const planned = resolveOptions(options, options.name ?? 'driver');
+  const planned = resolveOptions(options);
 
   describe(`${options.name ?? 'storage driver'} conformance`, () => {
     beforeAll(async () => {
       driver = await options.create();
-      resolved = resolveOptions(options, driver.name);
+      resolved = resolveOptions(options, driver);
       await assertEmptyRoot(driver, 'before the suite');
     }, 120_000);
 
@@ -41,11 +41,11 @@ export function testDriver(options: SuiteOptions): void {
     for (const testCase of conformanceCases) {
       const skipReason = testCase.skip?.(planned);
       if (skipReason !== undefined) {
-        test.skip(`${testCase.name} (skipped: ${skipReason})`, () => undefined);
+        test.skip(`${caseTitle(testCase, planned)} (skipped: ${skipReason})`, () => undefined);
         continue;
       }
       test(
-        testCase.name,
+        caseTitle(testCase, planned),
         async () => {
           if (driver === undefined || resolved === undefined) throw new Error('the driver was not created (see beforeAll)');
           await runCase(testCase, driver, resolved);

@@ -1,5 +1,5 @@
 /** What a driver package tells the suite about its driver. */
-import type { StorageDriver } from '@storagedriver/core';
+import type { Capabilities, StorageDriver } from '@storagedriver/core';
 
 /** A driver on the same storage as the suite's, rooted at an ancestor of the suite driver's root. */
 export interface DriverAbove {
@@ -9,13 +9,21 @@ export interface DriverAbove {
 }
 
 export interface SuiteCapabilities {
-  /** The driver returns redirect URLs for GET and HEAD (the suite fetches them with a plain HTTP client). */
+  /**
+   * The driver returns redirect URLs for GET and HEAD (the suite fetches them with a plain HTTP
+   * client). Default: the driver's `capabilities.redirectURL`.
+   */
   redirect?: boolean;
   /**
    * The order `walk` yields entries in: `components` (depth first, each directory's children in
    * byte order: the generic walk) or `bytes` (byte order of full paths: flat object-store listings).
    */
   walkOrder?: 'components' | 'bytes';
+}
+
+export interface TestServerGaps {
+  /** The server accepts signed URLs without checking their signature (fake-gcs-server): the tampering case cannot run. */
+  signedURLVerification?: string;
 }
 
 export interface SuiteOptions {
@@ -46,6 +54,17 @@ export interface SuiteOptions {
    */
   createAbove?: () => DriverAbove | Promise<DriverAbove>;
   capabilities?: SuiteCapabilities;
+  /**
+   * What the package claims its driver does: `driver.capabilities` must equal it, so a claim lost
+   * (or gained) by accident fails the suite. The claims case lists them in its name.
+   */
+  claims?: Capabilities;
+  /**
+   * What the package's test server does not do that the real service does, each with the reason
+   * (an emulator's documented gap). The cases that need it are skipped with that reason in their
+   * name, so the report shows what was not proven and why.
+   */
+  testServerGaps?: TestServerGaps;
   /** Accept self-signed certificates when fetching redirect URLs (test servers over HTTPS). */
   insecureTLS?: boolean;
 }

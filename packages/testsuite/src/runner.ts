@@ -2,16 +2,20 @@
  * Running cases, independent of any test runner: the jest adapter and the command-line runner
  * both go through `runCase`, so each case is defined once.
  */
-import { PathNotFoundError, type StorageDriver } from '@storagedriver/core';
+import { type Capabilities, PathNotFoundError, type StorageDriver } from '@storagedriver/core';
 
 import { randomName } from './data.js';
 import type { SuiteOptions } from './options.js';
 
-export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities' | 'createAbove'>> {
+export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities' | 'createAbove' | 'claims' | 'testServerGaps'>> {
+  testServerGaps: NonNullable<SuiteOptions['testServerGaps']>;
   name: string;
   capabilities: { redirect: boolean; walkOrder: 'components' | 'bytes' };
   teardown: SuiteOptions['teardown'];
   createAbove: SuiteOptions['createAbove'];
+  claims: Capabilities | undefined;
+  /** The driver's own `capabilities`, once it exists (undefined while jest registers the cases). */
+  driverCapabilities: Capabilities | undefined;
 }
 
 export interface CaseContext {
@@ -31,6 +35,8 @@ export interface CaseContext {
 export interface SuiteCase {
   /** States the rule the case proves. */
   name: string;
+  /** The name shown in reports, when it depends on the driver (the claims case lists the claims). */
+  title?: (options: ResolvedOptions) => string;
   group: string;
   /** Why the case does not apply to this driver, or undefined. */
   skip?: (options: ResolvedOptions) => string | undefined;
@@ -39,9 +45,10 @@ export interface SuiteCase {
   run(context: CaseContext): Promise<void>;
 }
 
-export function resolveOptions(options: SuiteOptions, driverName: string): ResolvedOptions {
+/** The options completed with defaults; `driver` is absent while jest registers the cases. */
+export function resolveOptions(options: SuiteOptions, driver?: StorageDriver): ResolvedOptions {
   return {
-    name: options.name ?? driverName,
+    name: options.name ?? driver?.name ?? 'driver',
     create: options.create,
     teardown: options.teardown,
     mode: options.mode ?? 'full',
@@ -50,10 +57,13 @@ export function resolveOptions(options: SuiteOptions, driverName: string): Resol
     partSize: options.partSize ?? 5 * 1024 * 1024,
     createAbove: options.createAbove,
     capabilities: {
-      redirect: options.capabilities?.redirect ?? false,
+      redirect: options.capabilities?.redirect ?? driver?.capabilities.redirectURL ?? false,
       walkOrder: options.capabilities?.walkOrder ?? 'components',
     },
     insecureTLS: options.insecureTLS ?? false,
+    claims: options.claims,
+    testServerGaps: options.testServerGaps ?? {},
+    driverCapabilities: driver?.capabilities,
   };
 }
 
@@ -67,6 +77,10 @@ export class NotApplicable extends Error {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export function caseTitle(testCase: SuiteCase, options: ResolvedOptions): string {
+  return testCase.title?.(options) ?? testCase.name;
+}
 
 export function caseTimeout(testCase: SuiteCase, options: ResolvedOptions): number {
   return testCase.timeoutMs?.(options) ?? DEFAULT_TIMEOUT_MS;

@@ -3,7 +3,7 @@ import type { StorageDriver } from '@storagedriver/core';
 
 import { conformanceCases } from './cases/index.js';
 import type { SuiteOptions } from './options.js';
-import { type SuiteCase, assertEmptyRoot, caseTimeout, resolveOptions, runCase } from './runner.js';
+import { type SuiteCase, assertEmptyRoot, caseTimeout, caseTitle, resolveOptions, runCase } from './runner.js';
 
 export interface CaseResult {
   name: string;
@@ -25,7 +25,7 @@ export interface RunSuiteOptions extends SuiteOptions {
 /** Runs every conformance case against a driver and reports each result; never throws for a failed case. */
 export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> {
   const driver: StorageDriver = await options.create();
-  const resolved = resolveOptions(options, driver.name);
+  const resolved = resolveOptions(options, driver);
   const { filter } = options;
   const cases = conformanceCases.filter((c) => (filter === undefined ? true : typeof filter === 'string' ? c.name.includes(filter) : filter(c)));
   const results: CaseResult[] = [];
@@ -35,20 +35,21 @@ export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> 
       options.onCaseStart?.(testCase, index, cases.length);
       const started = performance.now();
       const skipReason = testCase.skip?.(resolved);
+      const name = caseTitle(testCase, resolved);
       let result: CaseResult;
       if (skipReason !== undefined) {
-        result = { name: testCase.name, group: testCase.group, status: 'skipped', reason: skipReason, durationMs: 0 };
+        result = { name, group: testCase.group, status: 'skipped', reason: skipReason, durationMs: 0 };
       } else {
         try {
           const { notApplicable } = await withTimeout(runCase(testCase, driver, resolved), caseTimeout(testCase, resolved), testCase.name);
           const durationMs = performance.now() - started;
           result =
             notApplicable === undefined
-              ? { name: testCase.name, group: testCase.group, status: 'passed', durationMs }
-              : { name: testCase.name, group: testCase.group, status: 'skipped', reason: notApplicable, durationMs };
+              ? { name, group: testCase.group, status: 'passed', durationMs }
+              : { name, group: testCase.group, status: 'skipped', reason: notApplicable, durationMs };
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
-          result = { name: testCase.name, group: testCase.group, status: 'failed', reason, durationMs: performance.now() - started };
+          result = { name, group: testCase.group, status: 'failed', reason, durationMs: performance.now() - started };
         }
       }
       results.push(result);

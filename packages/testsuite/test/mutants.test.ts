@@ -2,12 +2,13 @@
  * The suite proves drivers, not core: each mutant of the gallery's reference backend (one known
  * bug each, behind the real BaseDriver) must fail it, and the reference itself must pass it.
  */
-import { BaseDriver, type StorageBackend } from '@storagedriver/core';
+import { BaseDriver, type StorageBackend, resolveCapabilities } from '@storagedriver/core';
 
 import type { SuiteCase } from '../src/runner.js';
 import { type CaseResult, runSuite } from '../src/suite.js';
-import { type BackendOptions, ObjectStore } from './mutants/backend.js';
+import { type BackendOptions, MemoryObjectBackend, ObjectStore } from './mutants/backend.js';
 import { type Mutant, mutants, reference } from './mutants/mutants.js';
+import { SignedURLServer } from './mutants/server.js';
 
 const PART_SIZE = 256 * 1024;
 /** Where the suite's driver is rooted, and the driver above it that shares its store. */
@@ -16,8 +17,10 @@ const ROOT = 'suite/root';
 /** Cases that take seconds and that no mutant needs to be caught: run on the reference only. */
 const SLOW = ['stat describes files and directories', 'a large stream through one writer', 'concurrent writers to different paths', 'ten concurrent readers'];
 
-function run(make: (store: ObjectStore, options: BackendOptions) => StorageBackend, cases: 'all' | 'quick'): Promise<CaseResult[]> {
+async function run(make: (store: ObjectStore, options: BackendOptions) => StorageBackend, cases: 'all' | 'quick'): Promise<CaseResult[]> {
   const store = new ObjectStore();
+  const server = await new SignedURLServer(store).start();
+  store.server = server;
   return runSuite({
     create: () => new BaseDriver(make(store, { root: ROOT, partSize: PART_SIZE })),
     createAbove: () => ({ driver: new BaseDriver(make(store, { root: 'suite', partSize: PART_SIZE })), pathOfRoot: '/root' }),
@@ -25,7 +28,10 @@ function run(make: (store: ObjectStore, options: BackendOptions) => StorageBacke
     partSize: PART_SIZE,
     appendChunkSize: 1024 * 1024,
     capabilities: { walkOrder: 'bytes' },
+    // The reference's claims, pinned as a driver package pins its own: a mutant that loses one fails.
+    claims: resolveCapabilities(new MemoryObjectBackend(new ObjectStore(), { root: ROOT, partSize: PART_SIZE })),
     ...(cases === 'quick' ? { filter: (c: SuiteCase) => !SLOW.some((slow) => c.name.startsWith(slow)) } : {}),
+    teardown: () => server.close(),
   });
 }
 

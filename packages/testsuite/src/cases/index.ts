@@ -1,5 +1,13 @@
 import type { SuiteCase } from '../runner.js';
 import { abortCases } from './abort.js';
+import { apiClaimCases } from './api-claims.js';
+import { apiConditionalCases } from './api-conditional.js';
+import { apiCopyCases } from './api-copy.js';
+import { apiListingCases } from './api-listing.js';
+import { apiMetadataCases } from './api-metadata.js';
+import { apiRangeCases } from './api-ranges.js';
+import { apiSignedCases } from './api-signed.js';
+import { apiStreamCases } from './api-streams.js';
 import { backendCases } from './backend.js';
 import { contentCases } from './content.js';
 import { hiddenCases } from './hidden.js';
@@ -11,6 +19,8 @@ import { walkCases } from './walk.js';
 
 /** Every conformance case, in the order they run. */
 export const conformanceCases: readonly SuiteCase[] = [
+  // First, so a report opens with what the driver claims.
+  ...apiClaimCases,
   ...contentCases,
   ...streamCases,
   ...hiddenCases,
@@ -20,4 +30,11 @@ export const conformanceCases: readonly SuiteCase[] = [
   ...abortCases,
   ...miscCases,
   ...backendCases,
+  ...apiMetadataCases,
+  ...apiConditionalCases,
+  ...apiSignedCases,
+  ...apiCopyCases,
+  ...apiListingCases,
+  ...apiRangeCases,
+  ...apiStreamCases,
 ];

@@ -1,26 +1,12 @@
 /** Redirect URLs and reads racing a replacement (contract: Operations). */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import https from 'node:https';
-
-import { readAll } from '@storagedriver/core';
 
 import { patternBytes } from '../data.js';
 import type { SuiteCase } from '../runner.js';
 import { assertSameBytes, assertTyped, settle } from './expect.js';
+import { httpRequest } from './http.js';
 
 const MiB = 1024 * 1024;
-
-function request(url: string, method: string, insecureTLS: boolean): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  const client = url.startsWith('https:') ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = client.request(url, { method, rejectUnauthorized: !insecureTLS }, (res) => {
-      readAll(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 export const miscCases: SuiteCase[] = [
   {
@@ -39,10 +25,10 @@ export const miscCases: SuiteCase[] = [
         return;
       }
       assert.ok(getURL && headURL, 'URLs for GET and HEAD');
-      const got = await request(getURL, 'GET', options.insecureTLS);
+      const got = await httpRequest(getURL, { method: 'GET' }, options.insecureTLS);
       assert.equal(got.status, 200, `GET ${getURL}: ${got.status} ${got.body.toString().slice(0, 200)}`);
       assertSameBytes(got.body, data, 'GET body');
-      const head = await request(headURL, 'HEAD', options.insecureTLS);
+      const head = await httpRequest(headURL, { method: 'HEAD' }, options.insecureTLS);
       assert.equal(head.status, 200, `HEAD: ${head.status}`);
       assert.equal(head.headers['content-length'], '32');
     },

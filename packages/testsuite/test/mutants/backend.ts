@@ -4,29 +4,61 @@
  * driver instances share, a root prefix, upload state as keys beside the root (`<root>~uploads/`),
  * uploads cut into parts of a fixed size and assembled on commit, listings in pages of 1000 keys,
  * a native walk over those pages, and transfer time (putContent, commit) that honours the signal.
+ * It claims the issue-13 API it can prove without an HTTP server (everything but URLs): metadata
+ * kept with each object and upload, etags and MD5s, conditions checked when the object is
+ * published, copy, ranged reads and a listPage of its own.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import {
+  type BackendPutOptions,
+  type SignedMethod,
+  type SignedURL,
   type BackendWriter,
+  type Capabilities,
   DriverError,
+  type FilePage,
   type FileInfo,
   InvalidOffsetError,
+  METADATA_KINDS,
   PathNotFoundError,
+  PreconditionFailedError,
   type StorageBackend,
   type WalkFn,
+  type WriteConditions,
+  type WriteMetadata,
+  genericListPage,
   isValidPath,
   walkSortedKeys,
 } from '@storagedriver/core';
+
+import type { SignedURLServer } from './server.js';
 
 const MiB = 1024 * 1024;
 const PAGE = 1000;
 const pad = (n: number): string => String(n).padStart(6, '0');
 
-interface StoredObject {
+export interface StoredObject {
   data: Buffer;
   modTime: Date;
+  /** What the write stored with the object (on an upload's marker: what the upload started with). */
+  metadata?: WriteMetadata;
+  etag?: string;
+  md5?: string;
 }
+
+export const REFERENCE_CAPABILITIES: Partial<Capabilities> = {
+  writeIfNoneMatch: true,
+  writeIfMatch: true,
+  metadata: METADATA_KINDS,
+  etag: true,
+  copy: true,
+  rangedRead: true,
+  listPage: true,
+  signedURL: ['GET', 'HEAD', 'PUT'],
+  signedURLMaxExpiresIn: 3600,
+};
 
 /** What several driver instances share: the keys, and which uploads were committed. */
 export class ObjectStore {
@@ -34,6 +66,9 @@ export class ObjectStore {
   /** Committed upload ids: a commit retried after its answer was lost recognises its own upload. */
   readonly committed = new Set<string>();
   nextUpload = 1;
+  nextEtag = 1;
+  /** The HTTP service signed URLs point at, when the test started one. */
+  server: SignedURLServer | undefined;
 }
 
 export interface BackendOptions {
@@ -44,6 +79,7 @@ export interface BackendOptions {
 
 export class MemoryObjectBackend implements StorageBackend {
   readonly name = 'gallery';
+  readonly capabilities: Partial<Capabilities> = REFERENCE_CAPABILITIES;
   readonly store: ObjectStore;
   readonly partSize: number;
   /** Prefix of every key below the root ('' or `root/`). */
@@ -112,15 +148,35 @@ export class MemoryObjectBackend implements StorageBackend {
     return Buffer.from(this.object(path).data);
   }
 
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    const { ifNoneMatch, ifMatch, ...metadata } = options;
     await this.transfer(Math.ceil(content.length / MiB), signal);
-    this.store.objects.set(this.key(path), { data: Buffer.from(content), modTime: new Date() });
+    this.publish(path, Buffer.from(content), metadata, { ifNoneMatch, ifMatch }, createHash('md5').update(content).digest('base64'));
   }
 
-  async reader(path: string, offset: number): Promise<Readable> {
+  /** Fails unless the conditions hold for what is at `path` now. */
+  checkConditions(path: string, conditions: WriteConditions): void {
+    const current = this.store.objects.get(this.key(path));
+    if (conditions.ifNoneMatch !== undefined && current !== undefined) throw new PreconditionFailedError(path, 'an object exists');
+    if (conditions.ifMatch !== undefined && current?.etag !== conditions.ifMatch) throw new PreconditionFailedError(path, `the etag is not ${conditions.ifMatch}`);
+  }
+
+  /** Makes `data` the object, checking the conditions in the same step (atomically: nothing runs between). */
+  publish(path: string, data: Buffer, metadata: WriteMetadata | undefined, conditions: WriteConditions, md5: string | undefined): void {
+    this.checkConditions(path, conditions);
+    this.store.objects.set(this.key(path), { data, modTime: new Date(), metadata: structuredClone(metadata ?? {}), etag: `"${this.store.nextEtag++}"`, ...(md5 === undefined ? {} : { md5 }) });
+  }
+
+  async reader(path: string, offset: number, _signal?: AbortSignal, length?: number): Promise<Readable> {
     const { data } = this.object(path);
     if (offset > data.length) throw new InvalidOffsetError(path, offset);
+    if (length !== undefined) this.checkRange(path, data.length, offset, length);
     return Readable.from(this.slices(path, data, offset));
+  }
+
+  /** A ranged read past the end fails when it is opened. */
+  protected checkRange(path: string, size: number, offset: number, length: number): void {
+    if (offset + length > size) throw new InvalidOffsetError(path, offset + length);
   }
 
   /** The bytes a reader serves, in 256 KiB slices, from the version it opened. */
@@ -128,24 +184,33 @@ export class MemoryObjectBackend implements StorageBackend {
     for (let at = offset; at < data.length; at += 256 * 1024) yield data.subarray(at, at + 256 * 1024);
   }
 
-  async writer(path: string, append: boolean): Promise<BackendWriter> {
+  async writer(path: string, append: boolean, _signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter> {
     const prefix = this.uploadPrefix(path);
     if (append) {
       const ids = new Set([...this.store.objects.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).split('/')[0]!));
       const newest = [...ids].sort().at(-1);
-      if (newest !== undefined) return this.createWriter(path, newest);
+      if (newest !== undefined) {
+        const marker = this.store.objects.get(`${prefix}${newest}/open`);
+        if (marker !== undefined) marker.metadata = this.resumedMetadata(marker.metadata, metadata);
+        return this.createWriter(path, newest);
+      }
       const object = this.store.objects.get(this.key(path));
       if (object === undefined) throw this.notFound(path);
-      const writer = this.newUpload(path);
+      const writer = this.newUpload(path, metadata);
       if (object.data.length > 0) await writer.write(Buffer.from(object.data));
       return writer;
     }
-    return this.newUpload(path);
+    return this.newUpload(path, metadata);
   }
 
-  protected newUpload(path: string): PartWriter {
+  /** What a continued upload keeps: the metadata it started with, not the continuing writer's. */
+  protected resumedMetadata(started: WriteMetadata | undefined, _given: WriteMetadata | undefined): WriteMetadata | undefined {
+    return started;
+  }
+
+  protected newUpload(path: string, metadata: WriteMetadata | undefined): PartWriter {
     const id = pad(this.store.nextUpload++);
-    this.store.objects.set(`${this.uploadPrefix(path)}${id}/open`, { data: Buffer.alloc(0), modTime: new Date() });
+    this.store.objects.set(`${this.uploadPrefix(path)}${id}/open`, { data: Buffer.alloc(0), modTime: new Date(), metadata: structuredClone(metadata ?? {}) });
     return this.createWriter(path, id);
   }
 
@@ -153,10 +218,47 @@ export class MemoryObjectBackend implements StorageBackend {
     return new PartWriter(this, path, id);
   }
 
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    const object = this.object(sourcePath);
+    await this.transfer(1, signal);
+    this.publish(destPath, object.data, this.copiedMetadata(object), {}, object.md5);
+  }
+
+  protected copiedMetadata(object: StoredObject): WriteMetadata | undefined {
+    return object.metadata;
+  }
+
+  listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    return genericListPage(this, path, request, signal);
+  }
+
+  async signedURL(path: string, request: { method: SignedMethod; expiresIn: number; contentType: string | undefined }): Promise<SignedURL> {
+    const server = this.store.server;
+    if (server === undefined) throw new DriverError('no signed-URL server was started for this store');
+    const expires = Math.floor(Date.now() / 1000) + request.expiresIn;
+    const signed = { method: request.method, key: this.key(path), expires, contentType: request.contentType };
+    return {
+      url: server.url(signed.key, expires, server.signature(signed)),
+      method: request.method,
+      headers: request.contentType === undefined ? {} : { 'content-type': request.contentType },
+      expiresAt: new Date(expires * 1000),
+    };
+  }
+
   async stat(path: string): Promise<FileInfo> {
     if (path === '/') return { path, size: 0, modTime: new Date(0), isDir: true };
     const object = this.store.objects.get(this.key(path));
-    if (object !== undefined) return { path, size: object.data.length, modTime: object.modTime, isDir: false };
+    if (object !== undefined) {
+      return {
+        path,
+        size: object.data.length,
+        modTime: object.modTime,
+        isDir: false,
+        ...structuredClone(object.metadata ?? {}),
+        ...(object.etag === undefined ? {} : { etag: object.etag }),
+        ...(object.md5 === undefined ? {} : { checksums: { md5: object.md5 } }),
+      };
+    }
     if (this.sortedKeys(this.dirPrefix(path)).length > 0) return { path, size: 0, modTime: new Date(0), isDir: true };
     throw this.notFound(path);
   }
@@ -186,7 +288,7 @@ export class MemoryObjectBackend implements StorageBackend {
       throw this.notFound(sourcePath);
     }
     if (sourcePath === destPath) return;
-    this.store.objects.set(this.key(destPath), { data: object.data, modTime: new Date() });
+    this.store.objects.set(this.key(destPath), { ...object, modTime: new Date() });
     this.store.objects.delete(this.key(sourcePath));
   }
 
@@ -264,14 +366,21 @@ export class PartWriter implements BackendWriter {
     if (this.#pendingBytes > 0) this.#storePart(this.#pendingBytes);
   }
 
-  async commit(signal?: AbortSignal): Promise<void> {
+  async commit(signal?: AbortSignal, conditions: WriteConditions = {}): Promise<void> {
     if (this.recognisesCommitted()) return;
     if (!this.objects.has(this.marker)) throw new DriverError(`upload ${this.#id} of ${this.#path} not found`, { path: this.#path });
     await this.close();
     const parts = this.parts();
     // Assembling takes a while; an abort meanwhile leaves every part in place for the next try.
     await this.transfer(parts.length + 2, signal);
-    this.finish(this.assemble(parts));
+    this.finish(this.assemble(parts), conditions, this.md5(parts));
+  }
+
+  /** The MD5 of the whole content (base64), as a service reports it. */
+  protected md5(parts: Buffer[]): string | undefined {
+    const hash = createHash('md5');
+    for (const part of parts) hash.update(part);
+    return hash.digest('base64');
   }
 
   async cancel(): Promise<void> {
@@ -299,8 +408,9 @@ export class PartWriter implements BackendWriter {
     return this.#backend.key(this.#path);
   }
 
-  protected finish(data: Buffer): void {
-    this.objects.set(this.objectKey, { data, modTime: new Date() });
+  /** Publishes the upload with the metadata it started with; a condition that does not hold leaves the upload in place. */
+  protected finish(data: Buffer, conditions: WriteConditions = {}, md5?: string): void {
+    this.#backend.publish(this.#path, data, this.objects.get(this.marker)?.metadata, conditions, md5);
     this.#backend.store.committed.add(this.#id);
     this.dropUpload();
   }

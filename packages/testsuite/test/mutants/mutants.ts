@@ -2,9 +2,21 @@
  * The mutant gallery: the reference backend with one known bug each. The conformance suite must
  * fail every mutant the contract can see; `killedBy` names cases expected among those that fail.
  */
-import { DriverError, type FileInfo, type StorageBackend, type WalkFn } from '@storagedriver/core';
+import { createHash } from 'node:crypto';
 
-import { type BackendOptions, MemoryObjectBackend, ObjectStore, PartWriter } from './backend.js';
+import {
+  type BackendPutOptions,
+  type Capabilities,
+  DriverError,
+  type FileInfo,
+  type FilePage,
+  type StorageBackend,
+  type WalkFn,
+  type WriteMetadata,
+} from '@storagedriver/core';
+
+import { type BackendOptions, MemoryObjectBackend, ObjectStore, PartWriter, REFERENCE_CAPABILITIES } from './backend.js';
+import type { SignedRequest } from './server.js';
 
 export interface Mutant {
   name: string;
@@ -199,5 +211,94 @@ export const mutants: Mutant[] = [
       })(store, options),
     killedBy: ['getContent of a missing path is PathNotFoundError', 'reader of a missing path is PathNotFoundError'],
   },
+  {
+    name: 'claim-lost',
+    bug: 'a refactoring drops the copy claim: copy is refused although the package says it copies',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override readonly capabilities: Partial<Capabilities> = { ...REFERENCE_CAPABILITIES, copy: false };
+      })(store, options),
+    killedBy: ['driver.capabilities claims'],
+  },
+  {
+    name: 'create-only-check-then-put',
+    bug: 'ifNoneMatch checked with a lookup before the transfer, then written unconditionally: concurrent creators all win',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+          const { ifNoneMatch, ifMatch, ...metadata } = options;
+          this.checkConditions(path, { ifNoneMatch, ifMatch });
+          await this.transfer(1, signal);
+          this.publish(path, Buffer.from(content), metadata, {}, undefined);
+        }
+      })(store, options),
+    killedBy: ['concurrent create-only putContents', 'concurrent putContents with the same current etag'],
+  },
+  {
+    name: 'listpage-drops-page-end',
+    bug: 'listPage hands out a cursor after the last entry of a page but leaves that entry out of the page',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+          const page = await super.listPage(path, request, signal);
+          return page.cursor === undefined ? page : { entries: page.entries.slice(0, -1), cursor: page.cursor };
+        }
+      })(store, options),
+    killedBy: ['listPage of a large directory'],
+  },
+  {
+    name: 'resumed-upload-takes-new-metadata',
+    bug: 'a writer continuing an upload stores its own options as the upload’s metadata',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        protected override resumedMetadata(started: WriteMetadata | undefined, given: WriteMetadata | undefined): WriteMetadata | undefined {
+          return given ?? started;
+        }
+      })(store, options),
+    killedBy: ['metadata is set when an upload starts'],
+  },
+  {
+    name: 'multipart-etag-as-md5',
+    bug: 'a multipart upload reports its ETag (the MD5 of the part MD5s) as the MD5 of the content',
+    make: withWriter(
+      class extends PartWriter {
+        protected override md5(parts: Buffer[]): string | undefined {
+          if (parts.length < 2) return super.md5(parts);
+          const hash = createHash('md5');
+          for (const part of parts) hash.update(createHash('md5').update(part).digest());
+          return hash.digest('base64');
+        }
+      },
+    ),
+    killedBy: ['each claimed metadata kind reads back exactly through stat'],
+  },
+  {
+    name: 'copy-drops-metadata',
+    bug: 'copy copies the bytes but not the metadata',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        protected override copiedMetadata(): WriteMetadata | undefined {
+          return undefined;
+        }
+      })(store, options),
+    killedBy: ['copy of a large object'],
+  },
+  {
+    name: 'range-end-unchecked',
+    bug: 'a ranged reader opens a range past the end and serves what there is (core then fails the short stream, but only mid-read)',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        protected override checkRange(): void {}
+      })(store, options),
+    killedBy: ['a range ending past the size is InvalidOffsetError at open'],
+  },
+  {
+    name: 'signature-without-path',
+    bug: 'signed URLs sign the method and expiry but not the object: a URL for one object opens any other',
+    make: (store, options) => {
+      if (store.server !== undefined) store.server.signedParts = (request: SignedRequest) => [request.method, String(request.expires), request.contentType ?? ''];
+      return new MemoryObjectBackend(store, options);
+    },
+    killedBy: ['a signed URL changed in one character of its signature, or naming another object'],
+  },
 ];
-
