@@ -36,7 +36,7 @@ async function until(what, check, timeoutMs = 60_000) {
   }
 }
 
-function config({ dir, fsid, monV2, monV1, rgwPort }) {
+function config({ dir, fsid, monV2, monV1, rgwPort, rgwConfig }) {
   return `[global]
 fsid = ${fsid}
 mon_host = [v2:127.0.0.1:${monV2},v1:127.0.0.1:${monV1}]
@@ -80,7 +80,7 @@ rgw_frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
 rgw_data = ${dir}/rgw
 rgw_dns_name = 127.0.0.1
 rgw_enable_usage_log = false
-`;
+${Object.entries(rgwConfig).map(([name, value]) => `${name} = ${value}\n`).join('')}`;
 }
 
 /** Stops every daemon by its pid file and waits for it to exit (SIGKILL after 15 s). */
@@ -121,16 +121,22 @@ function logTail(dir) {
     .join('\n');
 }
 
+/** The Swift subuser every cluster gets (auth v1 at `/auth/1.0`, storage URL `/swift/v1`): two more radosgw-admin calls, about 1.5 s. */
+const SWIFT_USER = 'swifttest';
+const SWIFT_KEY = 'swifttest-secret';
+
 /**
- * Starts the cluster. Returns { endpoint, region, accessKeyId, secretAccessKey, dir, stop() }.
+ * Starts the cluster. Returns { endpoint, region, accessKeyId, secretAccessKey, swift: { authUrl, user, key },
+ * conf, dir, stop() }: S3 credentials, Swift auth v1 credentials and the cluster's ceph.conf (for librados).
+ * `rgwConfig` adds options to the gateway's section (e.g. `rgw_keystone_url` for Keystone tokens).
  * About 13–15 s; memory about 1.1 GiB (in-memory OSD).
  */
-export async function start({ accessKeyId = 'storagedriver', secretAccessKey = 'storagedriver-secret' } = {}) {
+export async function start({ accessKeyId = 'storagedriver', secretAccessKey = 'storagedriver-secret', rgwConfig = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'storagedriver-ceph-'));
   for (const sub of ['mon', 'mgr', 'osd0', 'rgw', 'run', 'log']) mkdirSync(join(dir, sub));
   const [monV2, monV1, rgwPort] = [await freePort(), await freePort(), await freePort()];
   const conf = join(dir, 'ceph.conf');
-  writeFileSync(conf, config({ dir, fsid: randomUUID(), monV2, monV1, rgwPort }));
+  writeFileSync(conf, config({ dir, fsid: randomUUID(), monV2, monV1, rgwPort, rgwConfig }));
   const c = ['-c', conf];
   const ceph = (...args) => run('ceph', [...c, '--connect-timeout', '10', ...args]);
   const stop = async () => {
@@ -163,7 +169,11 @@ export async function start({ accessKeyId = 'storagedriver', secretAccessKey = '
     await until('radosgw', async () => (await fetch(endpoint)).status > 0, 90_000);
     await run('radosgw-admin', [...c, 'user', 'create', '--uid=storagedriver', '--display-name=storagedriver',
       `--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`]);
-    return { endpoint, region: 'us-east-1', accessKeyId, secretAccessKey, dir, stop };
+    // A Swift subuser with a fixed key (without `--secret-key` it gets a random one).
+    await run('radosgw-admin', [...c, 'user', 'create', `--uid=${SWIFT_USER}`, `--display-name=${SWIFT_USER}`]);
+    await run('radosgw-admin', [...c, 'subuser', 'create', `--uid=${SWIFT_USER}`, `--subuser=${SWIFT_USER}:swift`, '--access=full', '--key-type=swift', `--secret-key=${SWIFT_KEY}`]);
+    const swift = { authUrl: `${endpoint}/auth/1.0`, user: `${SWIFT_USER}:swift`, key: SWIFT_KEY };
+    return { endpoint, region: 'us-east-1', accessKeyId, secretAccessKey, swift, conf, dir, stop };
   } catch (error) {
     console.error(`ceph-rgw failed to start: ${error.message}\n${error.stderr ?? ''}\n${logTail(dir)}`);
     await stop();

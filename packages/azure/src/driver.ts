@@ -18,40 +18,60 @@ import {
   BaseDriver,
   DriverError,
   directoryMoveError,
+  InvalidOffsetError,
+  isValidPath,
   KeyMapper,
+  METADATA_KINDS,
   ObjectStoreTree,
   PathNotFoundError,
   PreconditionFailedError,
   ROOT,
   contiguousParts,
-  putThroughWriter,
   readerAtEnd,
   resumableContent,
   resumableReader,
+  type BackendPutOptions,
   type BackendWriter,
+  type Capabilities,
+  type Existence,
   type FileInfo,
+  type FilePage,
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type SignedMethod,
+  type SignedURL,
   type StorageBackend,
   type WalkFn,
+  type WriteConditions,
+  type WriteMetadata,
 } from '@storagedriver/core';
 
 import { createClients } from './client.js';
 import { errorCode, isConditionNotMet, isInvalidRange, isNotFound } from './errors.js';
+import { blobHeaders, blobInfo, quotedETag, storedMetadata, toAzureMetadata } from './metadata.js';
 import type { AzureOptions } from './params.js';
 import { retried, retryOptions } from './retry.js';
-import { BlockWriter, CONTENT_TYPE, newUploadId, parseBlockId, type UploadState } from './writer.js';
+import { UploadRecords } from './uploads.js';
+import { BlockWriter, CANCEL_MARK_INDEX, newUploadId, parseBlockId, type UploadKind, type UploadState } from './writer.js';
 
 const MiB = 1024 * 1024;
-/** Above this putContent stages blocks; below it one Put Blob replaces the blob atomically (upstream #4887). */
+/** Above this (and for conditional puts) putContent stages blocks; below it one Put Blob replaces the blob atomically (upstream #4887). */
 const PUT_BLOB_LIMIT = 256 * MiB;
 const LIST_PAGE = 5000;
 /** Azure's limit of sub-requests per batch. */
 const BATCH_SIZE = 256;
 const REDIRECT_MS = 20 * 60 * 1000;
-/** A user delegation key lives this long and is renewed when less than REDIRECT_MS of it is left. */
+/** A user delegation key lives at least this long, and is renewed when a URL would outlive it. */
 const DELEGATION_KEY_MS = 48 * 60 * 60 * 1000;
+/**
+ * Longest signedURL expiry, in seconds. Azure has no hard limit for an account-key SAS (a user
+ * delegation SAS ends with its key, at most 7 days); the cap is S3's and GCS's, so no driver hands
+ * out a URL that lives longer than the others'.
+ */
+const SIGNED_URL_MAX_SECONDS = 7 * 24 * 60 * 60;
+/** Blobs one `exists` listing asks for: enough to pass the usual siblings sharing the name (`a-1` before `a/`). */
+const EXISTS_PAGE = 50;
 
 export class AzureBackend implements StorageBackend {
   readonly name = 'azure';
@@ -60,6 +80,10 @@ export class AzureBackend implements StorageBackend {
   readonly #o: AzureOptions;
   readonly #keys: KeyMapper;
   readonly #tree: ObjectStoreTree;
+  readonly #records: UploadRecords;
+  /** What signs URLs: the shared key, a user delegation key (token credentials), or nothing (a SAS connection string). */
+  readonly #signer: 'key' | 'delegation' | undefined;
+  readonly capabilities: Partial<Capabilities>;
   #delegationKey: { key: UserDelegationKey; expires: number } | undefined;
 
   constructor(options: AzureOptions) {
@@ -68,6 +92,23 @@ export class AzureBackend implements StorageBackend {
     this.container = container;
     this.#service = service;
     this.#keys = new KeyMapper(options.rootDirectory);
+    this.#records = new UploadRecords(container, this.#keys);
+    this.#signer = container.credential instanceof StorageSharedKeyCredential
+      ? 'key'
+      : service !== undefined && options.connectionString === undefined && options.credentials?.type !== 'shared_key' ? 'delegation' : undefined;
+    this.capabilities = {
+      redirectURL: this.#signer !== undefined,
+      signedURL: this.#signer === undefined ? [] : ['GET', 'HEAD', 'PUT'],
+      signedURLMaxExpiresIn: SIGNED_URL_MAX_SECONDS,
+      writeIfNoneMatch: true,
+      writeIfMatch: true,
+      metadata: METADATA_KINDS,
+      etag: true,
+      copy: true,
+      appendToCommitted: true,
+      rangedRead: true,
+      listPage: true,
+    };
     this.#tree = new ObjectStoreTree(
       { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => this.#deleteBlobs(names, signal) },
       this.#keys,
@@ -88,37 +129,67 @@ export class AzureBackend implements StorageBackend {
     return resumableContent(this.#openRange(path), retryOptions(signal));
   }
 
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    const { ifNoneMatch, ifMatch, ...metadata } = options;
+    const conditions: WriteConditions | undefined = ifNoneMatch !== undefined ? { ifNoneMatch } : ifMatch !== undefined ? { ifMatch } : undefined;
     const blob = this.#blob(path);
-    if (content.length <= PUT_BLOB_LIMIT) {
-      await blob.upload(content, content.length, { abortSignal: signal, blobHTTPHeaders: { blobContentType: CONTENT_TYPE } });
+    if (conditions === undefined && content.length <= PUT_BLOB_LIMIT) {
+      // Put Blob computes the Content-MD5 of the content itself.
+      await blob.upload(content, content.length, { abortSignal: signal, blobHTTPHeaders: blobHeaders(metadata), metadata: toAzureMetadata(metadata.metadata) });
       return;
     }
-    await putThroughWriter(this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 }), content, signal);
+    // Blocks and one Put Block List: a conditional commit whose answer was lost then recognises its
+    // own block list (a Put Blob sent again would only see "the blob exists").
+    const writer = this.#newWriter(path, blob, { uploadId: newUploadId('p'), prefix: [], size: 0, nextIndex: 0, metadata });
+    try {
+      await writer.write(content, signal);
+      await writer.commit(signal, conditions);
+    } catch (error) {
+      // A refused condition leaves the blob exactly as it is (a cancel could commit it again, a new
+      // ETag): the staged blocks stay invisible until the next commit or Azure's 7-day expiry.
+      if (!(error instanceof PreconditionFailedError)) await writer.cancel().catch(() => undefined);
+      throw error;
+    }
   }
 
-  async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+  /** With `length`: one ranged download of exactly that range, InvalidOffsetError when it passes the end. */
+  async reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable> {
+    if (length === 0) {
+      const info = await this.stat(path, signal);
+      if (info.isDir) throw new PathNotFoundError(path);
+      if (offset > info.size) throw new InvalidOffsetError(path, offset);
+      return readerAtEnd(path, offset, offset);
+    }
     try {
-      return await resumableReader(offset, this.#openRange(path), retryOptions(signal));
+      return await resumableReader(offset, this.#openRange(path, length === undefined ? undefined : offset + length), retryOptions(signal));
     } catch (error) {
       if (!isInvalidRange(error)) throw error;
       // 416: offset ≥ size.
+      if (length !== undefined) throw new InvalidOffsetError(path, offset + length, { cause: error });
       return readerAtEnd(path, offset, (await this.stat(path, signal)).size, error);
     }
   }
 
   /**
-   * Ranged downloads for resumableReader: a resume is pinned to the first response's ETag (If-Match).
-   * The SDK's own resume of a download is off (`maxRetryRequests: 0`): it does not resume a cut
-   * connection anyway (it names that an AbortError), and one owner of resumes keeps tries bounded.
+   * Ranged downloads for resumableReader, up to `end` (exclusive) when given: a resume is pinned to
+   * the first response's ETag (If-Match). The SDK's own resume of a download is off
+   * (`maxRetryRequests: 0`): it does not resume a cut connection anyway (it names that an
+   * AbortError), and one owner of resumes keeps tries bounded.
    */
-  #openRange(path: string): OpenRange {
+  #openRange(path: string, end?: number): OpenRange {
     const blob = this.#blob(path);
     return async (offset, version, signal) => {
       try {
         const conditions = version === undefined ? undefined : { ifMatch: version };
-        const response = await blob.download(offset, undefined, { abortSignal: signal, conditions, maxRetryRequests: 0 });
-        return { stream: response.readableStreamBody as Readable, version: response.etag, size: offset + (response.contentLength ?? 0) };
+        const response = await blob.download(offset, end === undefined ? undefined : end - offset, { abortSignal: signal, conditions, maxRetryRequests: 0 });
+        const stream = response.readableStreamBody as Readable;
+        // Azure answers a range that passes the end with the bytes up to it; Content-Range tells the size.
+        const total = /\/(\d+)$/.exec(response.contentRange ?? '')?.[1];
+        if (end !== undefined && total !== undefined && end > Number(total)) {
+          stream.destroy();
+          throw new InvalidOffsetError(path, end);
+        }
+        return { stream, version: response.etag, size: offset + (response.contentLength ?? 0) };
       } catch (error) {
         if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
         if (version !== undefined && isConditionNotMet(error)) {
@@ -129,9 +200,14 @@ export class AzureBackend implements StorageBackend {
     };
   }
 
-  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
+  /**
+   * `metadata` goes with a new upload (and into its record). A continued upload commits with what it
+   * started with (its record); an append to committed content keeps the blob's own headers and
+   * metadata, as it continues that content.
+   */
+  async writer(path: string, append: boolean, signal?: AbortSignal, metadata: WriteMetadata = {}): Promise<BackendWriter> {
     const blob = this.#blob(path);
-    if (!append) return this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 });
+    if (!append) return this.#newUpload(path, blob, 'n', metadata);
     let list;
     try {
       list = await retried(() => blob.getBlockList('all', { abortSignal: signal }), signal);
@@ -145,30 +221,37 @@ export class AzureBackend implements StorageBackend {
     if (resumed !== undefined) {
       const prefix = resumed.kind === 'a' ? committed.map((block) => block.name) : [];
       const prefixBytes = resumed.kind === 'a' ? committedBytes : 0;
-      return this.#newWriter(blob, { uploadId: resumed.uploadId, prefix, size: prefixBytes + resumed.bytes, nextIndex: resumed.blocks });
+      const started = await this.#records.load(blob.name, resumed.uploadId, signal);
+      const state = { uploadId: resumed.uploadId, prefix, size: prefixBytes + resumed.bytes, nextIndex: resumed.blocks, metadata: started.metadata, record: started.record, recordSaved: true };
+      return this.#newWriter(path, blob, state);
     }
     const contentLength = list.blobContentLength ?? 0;
-    if (contentLength === 0) return this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 });
+    if (contentLength === 0) return this.#newUpload(path, blob, 'n', metadata);
+    const kept = storedMetadata(await blob.getProperties({ abortSignal: signal }));
     if (committed.length > 0 && committedBytes === contentLength && committed.every((block) => parseBlockId(block.name) !== undefined)) {
       // Committed blocks of ours (same id length) stay where they are; the append only adds blocks.
-      return this.#newWriter(blob, { uploadId: newUploadId('a'), prefix: committed.map((block) => block.name), size: contentLength, nextIndex: 0 });
+      return this.#newUpload(path, blob, 'a', kept, { prefix: committed.map((block) => block.name), size: contentLength });
     }
     // Content from one Put Blob (or another tool's blocks): the new upload starts with a copy of it.
-    const writer = this.#newWriter(blob, { uploadId: newUploadId('n'), prefix: [], size: 0, nextIndex: 0 });
+    const writer = this.#newUpload(path, blob, 'n', kept);
     const existing = await resumableReader(0, this.#openRange(path), retryOptions(signal));
     for await (const chunk of existing) await writer.write(chunk as Buffer, signal);
     return writer;
   }
 
-  #newWriter(blob: BlockBlobClient, state: UploadState): BlockWriter {
-    return new BlockWriter(blob, state, this.#o.blockSize ?? 4 * MiB, this.#o.uploadConcurrency ?? 4);
+  #newUpload(path: string, blob: BlockBlobClient, kind: 'n' | 'a', metadata: WriteMetadata, from = { prefix: [] as string[], size: 0 }): BlockWriter {
+    const uploadId = newUploadId(kind);
+    return this.#newWriter(path, blob, { uploadId, ...from, nextIndex: 0, metadata, record: this.#records.record(blob.name, uploadId, metadata) });
+  }
+
+  #newWriter(path: string, blob: BlockBlobClient, state: UploadState): BlockWriter {
+    return new BlockWriter(path, blob, state, { blockSize: this.#o.blockSize ?? 4 * MiB, concurrency: this.#o.uploadConcurrency ?? 4 });
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       try {
-        const properties = await this.#blob(path).getProperties({ abortSignal: signal });
-        return { path, size: properties.contentLength ?? 0, modTime: properties.lastModified ?? new Date(0), isDir: false };
+        return blobInfo(path, await this.#blob(path).getProperties({ abortSignal: signal }));
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -176,21 +259,50 @@ export class AzureBackend implements StorageBackend {
     return this.#tree.statDirectory(path, signal);
   }
 
+  /**
+   * One flat listing from the blob's own name: the blob sorts first, then names that extend it
+   * (`a-1`, `a.x`, then `a/…`). Only when siblings fill the page does a second listing ask `a/`.
+   */
+  async exists(path: string, signal?: AbortSignal): Promise<Existence> {
+    if (path === ROOT) return 'directory';
+    const key = this.key(path);
+    const page = await retried(() => this.#listPage({ prefix: key, delimited: false, limit: EXISTS_PAGE }, signal), signal);
+    if (page.objects[0]?.key === key) return 'file';
+    if (page.objects.some((object) => object.key.startsWith(`${key}/`) && isValidPath(this.#keys.path(object.key)))) return 'directory';
+    if (page.next === undefined) return false;
+    return (await this.#tree.isDirectory(path, signal)) ? 'directory' : false;
+  }
+
+  async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    return this.#tree.page(path, request, signal);
+  }
+
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
     return this.#tree.list(path, signal);
   }
 
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.copy(sourcePath, destPath, signal);
+    } catch (error) {
+      if (error instanceof PathNotFoundError && (await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
+      throw error;
+    }
+    await this.#blob(sourcePath).delete({ abortSignal: signal });
+  }
+
+  /**
+   * Server-side Copy Blob (any size; headers, metadata and Content-MD5 go with the content), polled
+   * with `max_retries`/`retry_delay` while pending. Within one account the source needs no SAS.
+   */
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
     const source = this.#blob(sourcePath);
     const destination = this.#blob(destPath);
     let copy;
     try {
       copy = (await destination.beginCopyFromURL(source.url, { abortSignal: signal })).getOperationState() as BlobBeginCopyFromUrlPollState;
     } catch (error) {
-      if (isNotFound(error) || errorCode(error) === 'CannotVerifyCopySource') {
-        if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
-        throw new PathNotFoundError(sourcePath, { cause: error });
-      }
+      if (isNotFound(error) || errorCode(error) === 'CannotVerifyCopySource') throw new PathNotFoundError(sourcePath, { cause: error });
       throw error;
     }
     // The poller's first poll started the copy; the polling below is ours, to honour max_retries and retry_delay.
@@ -205,7 +317,6 @@ export class AzureBackend implements StorageBackend {
       status = (await destination.getProperties({ abortSignal: signal })).copyStatus;
     }
     if (status !== 'success') throw new DriverError(`copy of ${sourcePath} ended ${status}`, { path: sourcePath });
-    await source.delete({ abortSignal: signal });
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
@@ -217,9 +328,9 @@ export class AzureBackend implements StorageBackend {
     const pages = request.delimited ? this.container.listBlobsByHierarchy('/', options).byPage({ continuationToken: request.token, maxPageSize: request.limit }) : this.container.listBlobsFlat(options).byPage({ continuationToken: request.token, maxPageSize: request.limit });
     const next = await pages.next();
     if (next.done === true) return { objects: [], prefixes: [], next: undefined };
-    const segment = next.value.segment as { blobItems: Array<{ name: string; properties: { contentLength?: number; lastModified?: Date } }>; blobPrefixes?: Array<{ name: string }> };
+    const segment = next.value.segment as { blobItems: Array<{ name: string; properties: { contentLength?: number; lastModified?: Date; etag?: string } }>; blobPrefixes?: Array<{ name: string }> };
     return {
-      objects: segment.blobItems.map((blob) => ({ key: blob.name, size: blob.properties.contentLength ?? 0, modTime: blob.properties.lastModified ?? new Date(0) })),
+      objects: segment.blobItems.map((blob) => ({ key: blob.name, size: blob.properties.contentLength ?? 0, modTime: blob.properties.lastModified ?? new Date(0), etag: quotedETag(blob.properties.etag) })),
       prefixes: (segment.blobPrefixes ?? []).map((prefix) => prefix.name),
       next: next.value.continuationToken || undefined,
     };
@@ -237,30 +348,42 @@ export class AzureBackend implements StorageBackend {
   }
 
   async redirectURL(path: string, method: string, signal?: AbortSignal): Promise<string | undefined> {
-    if (method !== 'GET' && method !== 'HEAD') return undefined;
-    const blob = this.#blob(path);
+    if ((method !== 'GET' && method !== 'HEAD') || this.#signer === undefined) return undefined;
     const now = Date.now();
+    return this.#sas(this.#blob(path), 'r', now, new Date(now + REDIRECT_MS), signal);
+  }
+
+  /** A blob SAS: read for GET and HEAD; create and write for PUT (a Put Blob of a block blob). */
+  async signedURL(path: string, request: { method: SignedMethod; expiresIn: number; contentType: string | undefined }, signal?: AbortSignal): Promise<SignedURL> {
+    const now = Date.now();
+    const expiresAt = new Date(now + request.expiresIn * 1000);
+    const url = await this.#sas(this.#blob(path), request.method === 'PUT' ? 'cw' : 'r', now, expiresAt, signal);
+    // Azure cannot sign request headers into a SAS: Content-Type is what the client sends, not enforced.
+    const headers: Record<string, string> = request.method !== 'PUT' ? {} : { 'x-ms-blob-type': 'BlockBlob', ...(request.contentType === undefined ? {} : { 'content-type': request.contentType }) };
+    return { url, method: request.method, headers, expiresAt };
+  }
+
+  /** Signed with the shared key, or with a user delegation key for token credentials. Only called with a signer. */
+  async #sas(blob: BlobClient, permissions: string, now: number, expiresOn: Date, signal?: AbortSignal): Promise<string> {
     const values = {
       containerName: this.container.containerName,
       blobName: blob.name,
-      permissions: BlobSASPermissions.parse('r'),
+      permissions: BlobSASPermissions.parse(permissions),
       startsOn: new Date(now - 5 * 60 * 1000), // clock skew
-      expiresOn: new Date(now + REDIRECT_MS),
+      expiresOn,
       protocol: blob.url.startsWith('https:') ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
     };
     if (blob.credential instanceof StorageSharedKeyCredential) {
       return `${blob.url}?${generateBlobSASQueryParameters(values, blob.credential).toString()}`;
     }
-    if (this.#service !== undefined && this.#o.connectionString === undefined && this.#o.credentials?.type !== 'shared_key') {
-      const key = await this.#userDelegationKey(this.#service, now, signal);
-      return `${blob.url}?${generateBlobSASQueryParameters(values, key, blob.accountName).toString()}`;
-    }
-    return undefined; // a SAS connection string or a client without a key: nothing to sign with
+    const key = await this.#userDelegationKey(this.#service!, now, expiresOn.getTime(), signal);
+    return `${blob.url}?${generateBlobSASQueryParameters(values, key, blob.accountName).toString()}`;
   }
 
-  async #userDelegationKey(service: BlobServiceClient, now: number, signal?: AbortSignal): Promise<UserDelegationKey> {
-    if (this.#delegationKey === undefined || this.#delegationKey.expires - now < REDIRECT_MS) {
-      const expires = now + DELEGATION_KEY_MS;
+  /** A cached user delegation key valid until at least `until` (Azure's limit: 7 days from now). */
+  async #userDelegationKey(service: BlobServiceClient, now: number, until: number, signal?: AbortSignal): Promise<UserDelegationKey> {
+    if (this.#delegationKey === undefined || this.#delegationKey.expires < until) {
+      const expires = Math.min(Math.max(now + DELEGATION_KEY_MS, until), now + SIGNED_URL_MAX_SECONDS * 1000);
       const key = await service.getUserDelegationKey(new Date(now - 5 * 60 * 1000), new Date(expires), { abortSignal: signal });
       this.#delegationKey = { key, expires };
     }
@@ -274,16 +397,20 @@ export class AzureBackend implements StorageBackend {
 }
 
 /** The newest upload among uncommitted blocks of ours, with its blocks from index 0 without a gap. */
-function resumeNewest(blocks: { name: string; size: number }[]): { uploadId: string; kind: 'n' | 'a'; blocks: number; bytes: number } | undefined {
+function resumeNewest(blocks: { name: string; size: number }[]): { uploadId: string; kind: UploadKind; blocks: number; bytes: number } | undefined {
   const ours = blocks.flatMap((block) => {
     const id = parseBlockId(block.name);
     return id === undefined ? [] : [{ ...id, size: block.size }];
   });
   let newest: (typeof ours)[number] | undefined;
-  for (const block of ours) if (newest === undefined || block.uploadId > newest.uploadId) newest = block;
+  // A putContent's blocks (kind p) belong to that call alone.
+  for (const block of ours) if (block.kind !== 'p' && (newest === undefined || block.uploadId > newest.uploadId)) newest = block;
   if (newest === undefined) return undefined;
   const uploadId = newest.uploadId;
-  const { count, bytes } = contiguousParts(new Map(ours.filter((block) => block.uploadId === uploadId).map((block) => [block.index, block.size])));
+  const upload = ours.filter((block) => block.uploadId === uploadId);
+  // A cancelled upload (and every older one) is gone for append.
+  if (upload.some((block) => block.index === CANCEL_MARK_INDEX)) return undefined;
+  const { count, bytes } = contiguousParts(new Map(upload.map((block) => [block.index, block.size])));
   return { uploadId: newest.uploadId, kind: newest.kind, blocks: count, bytes };
 }
 

@@ -33,6 +33,12 @@ export function isConditionFailed(error: unknown): boolean {
   return status === 412 || status === 409;
 }
 
+/** A write's own condition did not hold: If-Match saw another ETag (or no blob), If-None-Match: * saw a blob. */
+export function isPreconditionFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  return statusCode(error) === 412 || code === 'ConditionNotMet' || code === 'BlobAlreadyExists';
+}
+
 /** A conditional read (If-Match) found another version of the blob. */
 export function isConditionNotMet(error: unknown): boolean {
   return statusCode(error) === 412 || errorCode(error) === 'ConditionNotMet';

@@ -2,31 +2,35 @@
  * The block writer. Bytes are staged as blocks on the target blob and become visible only when the
  * block list is committed. Azure keeps uncommitted blocks with the blob for a week, which is what
  * lets a writer from another process resume: the block ids say which upload a block belongs to and
- * where it goes.
+ * where it goes; the metadata the upload started with is in its upload record (uploads.ts).
  *
  * Block id (before base64): upload id (start time in base36, 9 chars; kind, 1 char; random, 6 chars)
  * then the block index (6 digits). Every id has the same length, as Azure requires per blob; ids are
  * a pure function of (upload, index), so a retried Put Block replaces the same block and can never
  * duplicate or drop bytes. Kind `n`: the upload holds every byte of the new content. Kind `a`: it
- * continues the blob's committed blocks (an append), which stay in place and are listed first.
+ * continues the blob's committed blocks (an append), which stay in place and are listed first. Kind
+ * `p`: a putContent's own upload, committed by that call or discarded, never continued by a writer.
  *
  * Blocks need not be equal in size, so `close()` simply stages what it has buffered as a short block.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { DriverError, PartUploader, type BackendWriter } from '@storagedriver/core';
+import { DriverError, PartUploader, PreconditionFailedError, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
-import { errorCode, isConditionFailed, isNotFound } from './errors.js';
+import { errorCode, isConditionFailed, isNotFound, isPreconditionFailure } from './errors.js';
+import { blobHeaders, toAzureMetadata } from './metadata.js';
 import { retried } from './retry.js';
+import type { UploadRecord } from './uploads.js';
 
-export type UploadKind = 'n' | 'a';
+export type UploadKind = 'n' | 'a' | 'p';
 
-const BLOCK_ID = /^([0-9a-z]{9}([na])[0-9a-z]{6})(\d{6})$/;
+const BLOCK_ID = /^([0-9a-z]{9}([nap])[0-9a-z]{6})(\d{6})$/;
 /** Azure's limit of committed blocks per blob. */
 export const MAX_BLOCKS = 50_000;
-export const CONTENT_TYPE = 'application/octet-stream';
-
+/** The block that marks an upload cancelled (see discardUpload): an index beyond MAX_BLOCKS. */
+export const CANCEL_MARK_INDEX = 999_999;
+const CANCEL_MARK = Buffer.from('x');
 export function newUploadId(kind: UploadKind): string {
   const random = BigInt(`0x${randomBytes(4).toString('hex')}`).toString(36).padStart(6, '0').slice(-6);
   return `${Date.now().toString(36).padStart(9, '0')}${kind}${random}`;
@@ -49,27 +53,46 @@ export interface UploadState {
   /** Bytes already in the prefix and in staged blocks 0 … nextIndex-1. */
   size: number;
   nextIndex: number;
+  /** What the commit stores with the content: what the upload started with. */
+  metadata: WriteMetadata;
+  /** The upload's record, saved before its first block unless it was saved already (a continued upload). */
+  record?: UploadRecord;
+  recordSaved?: boolean;
+}
+
+export interface BlockWriterOptions {
+  blockSize: number;
+  concurrency: number;
 }
 
 export class BlockWriter implements BackendWriter {
+  readonly #path: string;
   readonly #blob: BlockBlobClient;
   readonly #state: UploadState;
   readonly #uploader: PartUploader;
   #size: number;
   /** Blocks may exist on the service for this upload (so cancel has something to remove). */
   #staged: boolean;
+  #recordSaved: Promise<void> | undefined;
+  /** The MD5 of every byte, when this writer sees every byte of the content (not a continued one). */
+  readonly #md5: Hash | undefined;
+  #contentMD5: Buffer | undefined;
 
-  constructor(blob: BlockBlobClient, state: UploadState, blockSize: number, concurrency: number) {
+  constructor(path: string, blob: BlockBlobClient, state: UploadState, options: BlockWriterOptions) {
+    this.#path = path;
     this.#blob = blob;
     this.#state = state;
     this.#size = state.size;
     this.#staged = state.nextIndex > 0;
+    this.#recordSaved = state.record === undefined || state.recordSaved === true ? Promise.resolve() : undefined;
+    this.#md5 = state.size === 0 ? createHash('md5') : undefined;
     this.#uploader = new PartUploader({
-      partSize: blockSize,
-      concurrency,
+      partSize: options.blockSize,
+      concurrency: options.concurrency,
       firstIndex: state.nextIndex,
       upload: async (index, data, signal) => {
         if (state.prefix.length + index >= MAX_BLOCKS) throw new DriverError(`a blob holds at most ${MAX_BLOCKS} blocks; use a larger blocksize`);
+        await this.#saveRecord(signal);
         this.#staged = true;
         const md5 = createHash('md5').update(data).digest();
         // A retried Put Block under the same id replaces the same block.
@@ -82,8 +105,21 @@ export class BlockWriter implements BackendWriter {
     return this.#size;
   }
 
+  /** Once per upload, before its first block; a failed save is tried again by the next block. */
+  #saveRecord(signal?: AbortSignal): Promise<void> {
+    const record = this.#state.record;
+    if (this.#recordSaved === undefined && record !== undefined) {
+      this.#recordSaved = retried(() => record.save(signal), signal).catch((error: unknown) => {
+        this.#recordSaved = undefined;
+        throw error;
+      });
+    }
+    return this.#recordSaved ?? Promise.resolve();
+  }
+
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
     this.#size += chunk.length;
+    this.#md5?.update(chunk);
     await this.#uploader.write(chunk, signal);
   }
 
@@ -92,63 +128,87 @@ export class BlockWriter implements BackendWriter {
     await this.#uploader.flush();
   }
 
-  async commit(signal?: AbortSignal): Promise<void> {
+  /**
+   * Put Block List, with the conditions checked by the service. Idempotent: the same list again
+   * commits the same content (the ids now name committed blocks), and a conditional commit whose
+   * first answer was lost finds its own block list committed (no other upload has these ids).
+   */
+  async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
     await this.#uploader.flush(signal);
-    const blocks = Array.from({ length: this.#uploader.nextIndex }, (_, index) => blockId(this.#state.uploadId, index));
+    const blocks = [...this.#state.prefix, ...Array.from({ length: this.#uploader.nextIndex }, (_, index) => blockId(this.#state.uploadId, index))];
+    this.#contentMD5 ??= this.#md5?.digest();
+    const metadata = this.#state.metadata;
     try {
-      await this.#blob.commitBlockList([...this.#state.prefix, ...blocks], { abortSignal: signal, blobHTTPHeaders: { blobContentType: CONTENT_TYPE } });
+      await this.#blob.commitBlockList(blocks, { abortSignal: signal, blobHTTPHeaders: blobHeaders(metadata, this.#contentMD5), metadata: toAzureMetadata(metadata.metadata), conditions });
     } catch (error) {
-      if (errorCode(error) !== 'InvalidBlockList') throw error;
-      // A commit or put by someone else at this path discarded this upload's blocks (Azure's rule).
-      throw new DriverError('the staged blocks of this upload were discarded by another commit to the same path', { cause: error });
+      if (conditions !== undefined && isPreconditionFailure(error)) {
+        if (!(await this.#isCommitted(blocks, signal))) {
+          throw new PreconditionFailedError(this.#path, conditions.ifNoneMatch === undefined ? `the blob's ETag is not ${conditions.ifMatch}` : 'a blob exists at this path', { cause: error });
+        }
+      } else if (errorCode(error) === 'InvalidBlockList') {
+        // A commit or put by someone else at this path discarded this upload's blocks (Azure's rule).
+        throw new DriverError('the staged blocks of this upload were discarded by another commit to the same path', { cause: error });
+      } else {
+        throw error;
+      }
+    }
+    // The commit stands whatever happens to the record: a leftover is never read (its upload has no uncommitted blocks left).
+    await this.#state.record?.remove(signal).catch(() => undefined);
+  }
+
+  /** True when the committed blob is exactly this upload's block list (so this upload made it). */
+  async #isCommitted(blocks: string[], signal?: AbortSignal): Promise<boolean> {
+    try {
+      const committed = (await retried(() => this.#blob.getBlockList('committed', { abortSignal: signal }), signal)).committedBlocks ?? [];
+      return committed.length === blocks.length && committed.every((block, i) => block.name === blocks[i]);
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
     }
   }
 
   async cancel(): Promise<void> {
     // Let blocks in flight land first, or one could arrive after the blocks were discarded.
     await this.#uploader.drain().catch(() => undefined);
-    if (this.#staged) await discardUncommittedBlocks(this.#blob);
+    if (this.#staged) await discardUpload(this.#blob, this.#state.uploadId);
+    await this.#state.record?.remove();
   }
 }
 
 /**
- * Azure has no call to delete uncommitted blocks; a commit of the block list discards them. So:
- * a blob that does not exist yet is committed empty and deleted; one built from blocks is committed
- * again with the same list. Both are conditional, so content someone committed in between is never
- * touched (their commit already discarded the blocks). A blob written with one Put Blob has no block
- * list to commit again: its uncommitted blocks stay until the next commit or for Azure's 7 days.
+ * Azure has no call to delete uncommitted blocks; a commit (or Put Blob) to the blob discards them.
+ * So, when blocks of `uploadId` are still uncommitted: a blob that does not exist yet is committed
+ * empty and deleted (conditionally, so content someone committed in between is never touched). On
+ * committed content a commit would give the blob a new ETag, failing the `ifMatch` of whoever holds
+ * the current one (the loser of a race cancelling would break the winner's next write), so the
+ * upload is marked cancelled instead: one 1-byte block at an index no upload reaches, which makes
+ * `append` skip it. Its blocks stay invisible until the next commit to the blob or Azure's 7 days.
  */
-export async function discardUncommittedBlocks(blob: BlockBlobClient): Promise<void> {
-  let properties;
+export async function discardUpload(blob: BlockBlobClient, uploadId: string): Promise<void> {
+  let exists = true;
   try {
-    properties = await blob.getProperties();
+    await blob.getProperties();
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    try {
-      const created = await blob.commitBlockList([], { conditions: { ifNoneMatch: '*' } });
-      await blob.delete({ conditions: { ifMatch: created.etag } });
-    } catch (raced) {
-      if (!isConditionFailed(raced) && !isNotFound(raced)) throw raced;
-    }
+    exists = false;
+  }
+  let list;
+  try {
+    list = await blob.getBlockList('uncommitted');
+  } catch (error) {
+    if (isNotFound(error)) return; // no blob and no blocks
+    throw error;
+  }
+  // Another commit already discarded them.
+  if (!(list.uncommittedBlocks ?? []).some((block) => parseBlockId(block.name)?.uploadId === uploadId)) return;
+  if (exists) {
+    await retried(() => blob.stageBlock(blockId(uploadId, CANCEL_MARK_INDEX), CANCEL_MARK, CANCEL_MARK.length), undefined);
     return;
   }
-  const list = await blob.getBlockList('committed');
-  const committed = list.committedBlocks ?? [];
-  if (committed.length === 0 && (properties.contentLength ?? 0) > 0) return;
   try {
-    await blob.commitBlockList(committed.map((block) => block.name), {
-      conditions: { ifMatch: properties.etag },
-      blobHTTPHeaders: {
-        blobContentType: properties.contentType,
-        blobContentEncoding: properties.contentEncoding,
-        blobContentLanguage: properties.contentLanguage,
-        blobContentDisposition: properties.contentDisposition,
-        blobCacheControl: properties.cacheControl,
-        blobContentMD5: properties.contentMD5,
-      },
-      metadata: properties.metadata,
-    });
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
+    const created = await blob.commitBlockList([], { conditions: { ifNoneMatch: '*' } });
+    await blob.delete({ conditions: { ifMatch: created.etag } });
+  } catch (raced) {
+    if (!isConditionFailed(raced) && !isNotFound(raced)) throw raced;
   }
 }

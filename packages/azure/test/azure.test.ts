@@ -173,7 +173,7 @@ test('append continues committed content, whether it was written in blocks or by
   await driver.delete('/append');
 });
 
-test('cancel leaves no uncommitted blocks, on a new blob and on committed content', async () => {
+test('cancel leaves no uncommitted blocks on a new blob; on committed content it leaves the blob and its ETag, and append never continues the cancelled upload', async () => {
   const driver = newDriver(container, { blockSize: MiB });
   const writer = await driver.writer('/cancel/new');
   await writer.write(patternBytes(3 * MiB + 1, 10));
@@ -189,9 +189,17 @@ test('cancel leaves no uncommitted blocks, on a new blob and on committed conten
   await discarded.write(patternBytes(2 * MiB + 9, 12));
   await discarded.close();
   expect((await rawContainer(container).getBlockBlobClient('cancel/kept').getBlockList('uncommitted')).uncommittedBlocks?.length).toBeGreaterThan(0);
+  const etag = (await driver.stat('/cancel/kept')).etag;
   await (await driver.writer('/cancel/kept', { append: true })).cancel();
-  expect((await rawContainer(container).getBlockBlobClient('cancel/kept').getBlockList('all')).uncommittedBlocks).toEqual([]);
+  expect((await driver.stat('/cancel/kept')).etag).toBe(etag);
   await verifyPatternStream(await driver.reader('/cancel/kept'), 2 * MiB, 11);
+  // The cancelled upload's blocks wait for the next commit, which discards them; append starts after the committed content.
+  const after = await driver.writer('/cancel/kept', { append: true });
+  expect(after.size).toBe(2 * MiB);
+  await after.write(patternBytes(5, 11, 2 * MiB));
+  await after.commit();
+  await verifyPatternStream(await driver.reader('/cancel/kept'), 2 * MiB + 5, 11);
+  expect((await rawContainer(container).getBlockBlobClient('cancel/kept').getBlockList('all')).uncommittedBlocks).toEqual([]);
   await driver.delete('/cancel');
 });
 

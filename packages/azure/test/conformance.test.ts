@@ -12,5 +12,18 @@ testDriver({
   largeStreamSize: 256 * 1024 * 1024,
   appendChunkSize: 4 * 1024 * 1024,
   capabilities: { redirect: true, walkOrder: 'bytes' },
+  claims: {
+    redirectURL: true,
+    signedURL: ['GET', 'HEAD', 'PUT'],
+    signedURLMaxExpiresIn: 604_800,
+    writeIfNoneMatch: true,
+    writeIfMatch: true,
+    metadata: ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'],
+    etag: true,
+    copy: true,
+    appendToCommitted: true,
+    rangedRead: true,
+    listPage: true,
+  },
   insecureTLS: true,
 });

@@ -186,6 +186,29 @@ test('a commit whose answer was lost fails retryable; commit again succeeds with
   expect((await rawContainer(container).getBlockBlobClient('commit/lost').getBlockList('uncommitted')).uncommittedBlocks).toEqual([]);
 });
 
+test('a create-only put or commit whose answer was lost recognises its own blob on the next try: success, not PreconditionFailed', async () => {
+  // One answer lost: the SDK's next try meets the blob its first try made (409), whose block list is this upload's.
+  const once = proxy.inject({ kind: 'drop-response' }, on.commit('conditional/put'), { times: 1 });
+  const data = patternBytes(3000, 15);
+  await faulty.putContent('/conditional/put', data, { ifNoneMatch: '*', contentType: 'text/plain' });
+  expect(once.hits).toBe(1);
+  expect((await direct.getContent('/conditional/put')).equals(data)).toBe(true);
+  expect(await direct.stat('/conditional/put')).toMatchObject({ contentType: 'text/plain' });
+
+  // Every answer lost: a retryable failure; the commit called again succeeds.
+  const size = 2 * MiB + 3;
+  const lost = proxy.inject({ kind: 'drop-response' }, on.commit('conditional/writer'), { times: SDK_TRIES });
+  const writer = await faulty.writer('/conditional/writer', { metadata: { k: 'v' } });
+  await writer.write(patternBytes(size, 16));
+  expectRetryableAzureError(await failure(writer.commit({ ifNoneMatch: '*' })));
+  expect(lost.hits).toBe(SDK_TRIES);
+  await writer.commit({ ifNoneMatch: '*' });
+  await verifyPatternStream(await direct.reader('/conditional/writer'), size, 16);
+  expect((await direct.stat('/conditional/writer')).metadata).toEqual({ k: 'v' });
+  // Anyone else's create-only write is still refused.
+  await expect(faulty.putContent('/conditional/writer', 'x', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionFailedError);
+});
+
 describe('an abort rejects at once with the caller’s reason, stops the I/O and leaves nothing visible', () => {
   /** Aborts `start` once its request is stalled at the proxy; `path` (if given) must hold no object afterwards. */
   async function abortWhileStalled(path: string | undefined, fault: Injection, start: (signal: AbortSignal) => Promise<unknown>): Promise<void> {

@@ -12,7 +12,7 @@ export interface PartCopy {
   copySource: string;
   /** The source's ETag: a server that honours it refuses a source that changed meanwhile. */
   ifMatch?: string;
-  /** Bytes [0, size) of the source are copied, in parts of `partSize` (the last may be shorter), as parts 1, 2, … */
+  /** Bytes [0, size) of the source are copied, in parts of `partSize` (see `planParts`), as parts 1, 2, … */
   size: number;
   partSize: number;
   concurrency: number;
@@ -24,16 +24,31 @@ export function copySource(bucket: string, key: string): string {
   return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
 }
 
+/** S3's most parts in one upload. */
+export const MAX_PARTS = 10_000;
+
+/**
+ * The byte ranges (inclusive) of the parts copying `size` bytes: `partSize` each but the last, the
+ * part size grown (to a whole MiB) where `size` would need more than S3's 10 000 parts.
+ */
+export function planParts(size: number, partSize: number): { first: number; last: number }[] {
+  const MiB = 1024 * 1024;
+  const step = size > partSize * MAX_PARTS ? Math.ceil(size / MAX_PARTS / MiB) * MiB : partSize;
+  const parts: { first: number; last: number }[] = [];
+  for (let first = 0; first < size; first += step) parts.push({ first, last: Math.min(size, first + step) - 1 });
+  return parts;
+}
+
 /** Copies the parts with at most `concurrency` requests in flight; returns their ETags in part order. */
 export async function copyParts(c: PartCopy): Promise<string[]> {
-  const count = Math.ceil(c.size / c.partSize);
+  const parts = planParts(c.size, c.partSize);
+  const count = parts.length;
   const etags = new Array<string>(count);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const index = next++;
-      const first = index * c.partSize;
-      const last = Math.min(c.size, first + c.partSize) - 1;
+      const { first, last } = parts[index]!;
       const out = await c.send(
         new UploadPartCopyCommand({
           Bucket: c.bucket,

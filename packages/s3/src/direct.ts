@@ -15,6 +15,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { retry } from '@storagedriver/core';
 
 import { endpointUrl } from './client.js';
+import { contentHeaders, headFromHeaders, type ContentFields, type ObjectHead } from './metadata.js';
 import type { S3Options } from './params.js';
 
 /** SHA-256 / HMAC-SHA256 in the shape the signer expects. */
@@ -83,7 +84,6 @@ export class DirectRequests {
     this.#o = options;
     const fields = objectFields as { ACL?: string; StorageClass?: string; ServerSideEncryption?: string; SSEKMSKeyId?: string };
     this.#headers = {
-      'content-type': 'application/octet-stream',
       ...(fields.ACL === undefined ? {} : { 'x-amz-acl': fields.ACL }),
       ...(fields.StorageClass === undefined ? {} : { 'x-amz-storage-class': fields.StorageClass }),
       ...(fields.ServerSideEncryption === undefined ? {} : { 'x-amz-server-side-encryption': fields.ServerSideEncryption }),
@@ -97,25 +97,26 @@ export class DirectRequests {
   }
 
   /**
-   * GET from `offset`, pinned to `ifMatch` when given; the body is streamed. One try: the caller
-   * (core's resumableReader) retries, and resumes a cut body.
+   * GET from `offset` (to `end` inclusive when given), pinned to `ifMatch` when given; the body is
+   * streamed. One try: the caller (core's resumableReader) retries, and resumes a cut body.
    */
-  async open(key: string, offset: number, ifMatch: string | undefined, signal?: AbortSignal): Promise<StreamedResponse> {
+  async open(key: string, offset: number, end: number | undefined, ifMatch: string | undefined, signal?: AbortSignal): Promise<StreamedResponse> {
     const headers: Record<string, string> = {};
-    if (offset > 0) headers.range = `bytes=${offset}-`;
+    if (offset > 0 || end !== undefined) headers.range = `bytes=${offset}-${end ?? ''}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     const response = await this.#request('GET', key, headers, undefined, signal);
     if (response.statusCode >= 300) throw toError(await readAll(response.body), response.statusCode, 'GET');
     return { headers: response.headers, body: response.body as Readable };
   }
 
-  async head(key: string, signal?: AbortSignal): Promise<{ size: number; modTime: Date; etag: string | undefined }> {
-    const { headers } = await this.#send('HEAD', key, undefined, signal);
-    return { size: Number(headers['content-length'] ?? 0), modTime: new Date(headers['last-modified'] ?? 0), etag: headers.etag };
+  async head(key: string, signal?: AbortSignal): Promise<ObjectHead> {
+    const { headers } = await this.#send('HEAD', key, undefined, {}, signal);
+    return headFromHeaders(headers);
   }
 
-  async put(key: string, body: Buffer, signal?: AbortSignal): Promise<void> {
-    await this.#send('PUT', key, body, signal);
+  /** PutObject with the object's content fields. */
+  async put(key: string, body: Buffer, fields: ContentFields, signal?: AbortSignal): Promise<void> {
+    await this.#send('PUT', key, body, contentHeaders(fields), signal);
   }
 
   #resolve(): Promise<{ url: URL; signer: SignatureV4 } | undefined> {
@@ -147,10 +148,10 @@ export class DirectRequests {
   }
 
   /** A whole request and answer, retried on transport failures, throttling and 5xx. */
-  async #send(method: 'HEAD' | 'PUT', key: string, body: Buffer | undefined, signal?: AbortSignal): Promise<Response> {
+  async #send(method: 'HEAD' | 'PUT', key: string, body: Buffer | undefined, extra: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     return retry(
       async () => {
-        const response = await this.#request(method, key, {}, body, signal);
+        const response = await this.#request(method, key, extra, body, signal);
         const result: Response = { status: response.statusCode, headers: response.headers, body: await readAll(response.body) };
         if (result.status >= 300) throw toError(result.body, result.status, method);
         return result;
@@ -162,7 +163,7 @@ export class DirectRequests {
   /** One signed request; the answer's body is left unread. */
   async #request(method: 'GET' | 'HEAD' | 'PUT', key: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal): Promise<HttpResponse> {
     const { url, signer } = (await this.#resolve())!;
-    const headers: Record<string, string> = { host: url.host, ...extra };
+    const headers: Record<string, string> = { host: url.host };
     if (body !== undefined) {
       Object.assign(headers, this.#headers, { 'content-length': String(body.length) });
       // As the SDK does: a CRC32 of the body where S3 supports it (AWS), nothing extra for S3-compatible servers.
@@ -172,6 +173,7 @@ export class DirectRequests {
         headers['x-amz-checksum-crc32'] = checksum.toString('base64');
       }
     }
+    Object.assign(headers, extra);
     // Over TLS the payload is protected in transit; over plain HTTP it is signed, as the SDK does.
     headers['x-amz-content-sha256'] = url.protocol === 'https:' ? 'UNSIGNED-PAYLOAD' : createHash('sha256').update(body ?? '').digest('hex');
     const request = {

@@ -1,5 +1,5 @@
 /** The S3 backend and S3Driver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.3. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 import {
   CompleteMultipartUploadCommand,
@@ -16,10 +16,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   BaseDriver,
   DriverError,
+  InvalidOffsetError,
   directoryMoveError,
   readerAtEnd,
   KeyMapper,
@@ -33,24 +33,54 @@ import {
   resumableContent,
   resumableReader,
   retry,
+  type BackendPutOptions,
   type BackendWriter,
+  type Capabilities,
+  type Existence,
   type FileInfo,
+  type FilePage,
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type SignedMethod,
+  type SignedURL,
   type StorageBackend,
   type WalkFn,
+  type WriteMetadata,
 } from '@storagedriver/core';
 
 import { createClient, sender, type Send } from './client.js';
 import { copyParts, copySource } from './copy.js';
 import { DirectRequests } from './direct.js';
 import { isInvalidRange, isNotFound, isPreconditionFailed } from './errors.js';
+import { checkUserMetadata, contentFields, fileInfo, headFromSdk, storedMetadata, type ContentFields, type ObjectHead } from './metadata.js';
 import type { S3Options } from './params.js';
-import { MultipartWriter, TAIL_PARTS, type CommittedObject, type ResumedUpload, type UploadTarget } from './writer.js';
+import { presign } from './presign.js';
+import { MultipartWriter, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
 
 const LIST_MAX = 1000;
 const REDIRECT_SECONDS = 20 * 60;
+/** SigV4's longest presigned URL: 7 days. */
+const SIGNED_MAX_SECONDS = 7 * 24 * 3600;
+const MiB = 1024 * 1024;
+
+/**
+ * What S3 does natively (see the README for each claim on Ceph and on AWS). No conditional writes:
+ * Ceph Pacific checks If-None-Match / If-Match on PutObject but ignores them on
+ * CompleteMultipartUpload, so a writer's commit could not honour them.
+ */
+const CAPABILITIES: Partial<Capabilities> = {
+  redirectURL: true,
+  signedURL: ['GET', 'HEAD', 'PUT'],
+  signedURLMaxExpiresIn: SIGNED_MAX_SECONDS,
+  metadata: ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'],
+  etag: true,
+  copy: true,
+  appendToCommitted: true,
+  rangedRead: true,
+  listPage: true,
+};
+
 /** The kind of hidden state (core's `KeyMapper.hidden`) holding the tails `close()` stores. */
 const TAILS = 'uploads';
 
@@ -63,6 +93,7 @@ function objectSize(contentRange: string | undefined, contentLength: string | nu
 
 export class S3Backend implements StorageBackend {
   readonly name = 's3';
+  readonly capabilities = CAPABILITIES;
   readonly client: S3Client;
   readonly #send: Send;
   readonly #o: S3Options;
@@ -118,40 +149,66 @@ export class S3Backend implements StorageBackend {
    * the caller aborts may still be stored after the rejection, while an upload is applied only by its
    * CompleteMultipartUpload, so an abort before that leaves nothing (and the upload is aborted).
    */
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
+    checkUserMetadata(options);
+    const fields = contentFields(options);
     if (content.length > this.#chunkSize) {
-      await putThroughWriter(new MultipartWriter(this.#uploadTarget(path)), content, signal);
+      await putThroughWriter(new MultipartWriter(this.#uploadTarget(path, fields)), content, signal);
       return;
     }
     const direct = await this.#directPath();
-    if (direct !== undefined) return direct.put(this.key(path), content, signal);
+    if (direct !== undefined) return direct.put(this.key(path), content, fields, signal);
     await this.#send(
-      new PutObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Body: content, ContentLength: content.length, ContentType: 'application/octet-stream', ...this.#objectFields }),
+      new PutObjectCommand({ Bucket: this.#bucket, Key: this.key(path), Body: content, ContentLength: content.length, ...fields, ...this.#objectFields }),
       signal,
     );
   }
 
-  async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+  /**
+   * From `offset` to the end, or (with `length`) one ranged GET of exactly that range, checked
+   * against the size Content-Range announces: a range past the end is InvalidOffset at open.
+   */
+  async reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable> {
+    // `bytes=a-(a-1)` is no range: an empty read only needs the size.
+    if (length === 0) {
+      if (offset > (await this.#headFile(path, signal)).size) throw new InvalidOffsetError(path, offset);
+      return Readable.from([]);
+    }
+    const end = length === undefined ? undefined : offset + length - 1;
     try {
-      return await resumableReader(offset, this.#openRange(path, undefined), { signal });
+      return await resumableReader(offset, this.#openRange(path, undefined, end), { signal });
     } catch (error) {
       if (!isInvalidRange(error)) throw error;
-      // 416: offset ≥ size.
-      return readerAtEnd(path, offset, (await this.stat(path, signal)).size, error);
+      // 416: offset ≥ size (or the object is empty), so a range of `length` > 0 passes the end.
+      if (length !== undefined) throw new InvalidOffsetError(path, offset + length, { cause: error });
+      return readerAtEnd(path, offset, (await this.#headFile(path, signal)).size, error);
     }
   }
 
-  /** Ranged GETs of `path` for resumableReader (on the direct path when given), pinned to an ETag on a resume. */
-  #openRange(path: string, direct: DirectRequests | undefined): OpenRange {
+  /**
+   * Ranged GETs of `path` for resumableReader (on the direct path when given), up to byte `end` when
+   * given, pinned to an ETag on a resume.
+   */
+  #openRange(path: string, direct: DirectRequests | undefined, end?: number): OpenRange {
     const key = this.key(path);
     return async (offset, version, signal) => {
       try {
+        let response: { stream: Readable; version: string | undefined; total: number | undefined };
         if (direct !== undefined) {
-          const { headers, body } = await direct.open(key, offset, version, signal);
-          return { stream: body, version: headers.etag, size: objectSize(headers['content-range'], headers['content-length']) };
+          const { headers, body } = await direct.open(key, offset, end, version, signal);
+          response = { stream: body, version: headers.etag, total: objectSize(headers['content-range'], headers['content-length']) };
+        } else {
+          const range = offset > 0 || end !== undefined ? `bytes=${offset}-${end ?? ''}` : undefined;
+          const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: range, IfMatch: version }), signal);
+          response = { stream: out.Body as Readable, version: out.ETag, total: objectSize(out.ContentRange, out.ContentLength) };
         }
-        const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: offset > 0 ? `bytes=${offset}-` : undefined, IfMatch: version }), signal);
-        return { stream: out.Body as Readable, version: out.ETag, size: objectSize(out.ContentRange, out.ContentLength) };
+        if (end === undefined) return { stream: response.stream, version: response.version, size: response.total };
+        if (response.total !== undefined && end >= response.total) {
+          response.stream.destroy();
+          throw new InvalidOffsetError(path, end + 1);
+        }
+        // The stream ends at `end`: resumableReader resumes a body that stops before it.
+        return { stream: response.stream, version: response.version, size: end + 1 };
       } catch (error) {
         if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
         if (version !== undefined && isPreconditionFailed(error)) {
@@ -163,18 +220,27 @@ export class S3Backend implements StorageBackend {
   }
 
   /** HeadObject, on the direct path when there is one. */
-  async #head(key: string, signal?: AbortSignal): Promise<{ size: number; modTime: Date; etag: string | undefined }> {
+  async #head(key: string, signal?: AbortSignal): Promise<ObjectHead> {
     const direct = await this.#directPath();
     if (direct !== undefined) return direct.head(key, signal);
-    const out = await this.#send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), signal);
-    return { size: out.ContentLength ?? 0, modTime: out.LastModified ?? new Date(0), etag: out.ETag };
+    return headFromSdk(await this.#send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), signal));
+  }
+
+  /** HeadObject of the file at `path`; PathNotFound when there is none (a directory is none). */
+  async #headFile(path: string, signal?: AbortSignal): Promise<ObjectHead> {
+    try {
+      return await this.#head(this.key(path), signal);
+    } catch (error) {
+      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
+      throw error;
+    }
   }
 
   get #chunkSize(): number {
     return this.#o.chunkSize ?? 10 * 1024 * 1024;
   }
 
-  #uploadTarget(path: string): UploadTarget {
+  #uploadTarget(path: string, fields: ContentFields): UploadTarget {
     const tails = this.#keys.hidden(TAILS);
     return {
       send: this.#send,
@@ -184,11 +250,17 @@ export class S3Backend implements StorageBackend {
       chunkSize: this.#chunkSize,
       concurrency: this.#o.uploadConcurrency ?? 4,
       objectFields: this.#objectFields,
+      contentFields: fields,
     };
   }
 
-  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
-    const target = this.#uploadTarget(path);
+  /**
+   * `metadata` goes to a new upload's CreateMultipartUpload, which keeps it for the object: a
+   * resumed upload has its own already. Continued committed content keeps the object's.
+   */
+  async writer(path: string, append: boolean, signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter> {
+    checkUserMetadata(metadata);
+    const target = this.#uploadTarget(path, contentFields(metadata));
     if (!append) return new MultipartWriter(target);
     const resumed = await this.#findUpload(target, signal);
     if (resumed !== undefined) {
@@ -197,16 +269,10 @@ export class S3Backend implements StorageBackend {
       return writer;
     }
     // No upload in progress: continue committed content (an empty object needs nothing from it).
-    let object: CommittedObject;
-    try {
-      object = await this.#head(target.key, signal);
-    } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
-      throw error;
-    }
+    const object = await this.#headFile(path, signal);
     if (object.size === 0) return new MultipartWriter(target);
     try {
-      return await MultipartWriter.continuing(target, object, signal);
+      return await MultipartWriter.continuing(this.#uploadTarget(path, contentFields(storedMetadata(object))), object, signal);
     } catch (error) {
       if (isPreconditionFailed(error)) throw new PreconditionFailedError(path, 'the object changed while an append writer read it', { cause: error });
       throw error;
@@ -264,8 +330,7 @@ export class S3Backend implements StorageBackend {
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       try {
-        const { size, modTime } = await this.#head(this.key(path), signal);
-        return { path, size, modTime, isDir: false };
+        return fileInfo(path, await this.#head(this.key(path), signal));
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
@@ -273,8 +338,25 @@ export class S3Backend implements StorageBackend {
     return this.#tree.statDirectory(path, signal);
   }
 
+  /** HeadObject; only without an object, one listing for a directory. */
+  async exists(path: string, signal?: AbortSignal): Promise<Existence> {
+    if (path === ROOT) return 'directory';
+    try {
+      await this.#head(this.key(path), signal);
+      return 'file';
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    return (await this.#tree.isDirectory(path, signal)) ? 'directory' : false;
+  }
+
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
     return this.#tree.list(path, signal);
+  }
+
+  /** ListObjectsV2 pages: entries carry the listing's size, time and ETag; the cursor its continuation token. */
+  async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    return this.#tree.page(path, request, signal);
   }
 
   async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
@@ -290,7 +372,12 @@ export class S3Backend implements StorageBackend {
       signal,
     );
     return {
-      objects: (out.Contents ?? []).map((object) => ({ key: object.Key!, size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) })),
+      objects: (out.Contents ?? []).map((object) => ({
+        key: object.Key!,
+        size: object.Size ?? 0,
+        modTime: object.LastModified ?? new Date(0),
+        ...(object.ETag === undefined ? {} : { etag: object.ETag }),
+      })),
       prefixes: (out.CommonPrefixes ?? []).map((common) => common.Prefix!),
       next: out.IsTruncated ? out.NextContinuationToken : undefined,
     };
@@ -306,26 +393,55 @@ export class S3Backend implements StorageBackend {
     }
   }
 
+  /** A copy that keeps the metadata, then the source deleted. */
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
-    const source = await this.stat(sourcePath, signal);
-    if (source.isDir) throw directoryMoveError(sourcePath);
-    const sourceKey = this.key(sourcePath);
-    const destKey = this.key(destPath);
-    const from = copySource(this.#bucket, sourceKey);
-    if (source.size <= (this.#o.multipartCopyThresholdSize ?? 32 * 1024 * 1024)) {
-      await this.#send(
-        new CopyObjectCommand({ Bucket: this.#bucket, Key: destKey, CopySource: from, ContentType: 'application/octet-stream', ...this.#objectFields }),
-        signal,
-      );
-    } else {
-      await this.#multipartCopy(from, destKey, source.size, signal);
+    let source: ObjectHead;
+    try {
+      source = await this.#headFile(sourcePath, signal);
+    } catch (error) {
+      if (error instanceof PathNotFoundError && (await this.#tree.isDirectory(sourcePath, signal))) throw directoryMoveError(sourcePath);
+      throw error;
     }
-    await this.#send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: sourceKey }), signal);
+    await this.#copyObject(sourcePath, source, destPath, signal);
+    await this.#send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.key(sourcePath) }), signal);
   }
 
-  async #multipartCopy(from: string, destKey: string, size: number, signal?: AbortSignal): Promise<void> {
+  /** Server-side, with the source's metadata; PathNotFound for a missing source (core tells a directory). */
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    await this.#copyObject(sourcePath, await this.#headFile(sourcePath, signal), destPath, signal);
+  }
+
+  /**
+   * CopyObject (MetadataDirective COPY) up to `multipartcopythresholdsize` (at most 5 GiB, S3's
+   * limit for one copy), concurrent UploadPartCopy above it into an upload created with the
+   * source's metadata. Both pinned to the ETag the source was looked at with.
+   */
+  async #copyObject(sourcePath: string, source: ObjectHead, destPath: string, signal?: AbortSignal): Promise<void> {
+    const from = copySource(this.#bucket, this.key(sourcePath));
+    const destKey = this.key(destPath);
+    try {
+      if (source.size <= this.#copyThreshold) {
+        await this.#send(
+          new CopyObjectCommand({ Bucket: this.#bucket, Key: destKey, CopySource: from, CopySourceIfMatch: source.etag, MetadataDirective: 'COPY', ...this.#objectFields }),
+          signal,
+        );
+      } else {
+        await this.#multipartCopy(from, source, destKey, signal);
+      }
+    } catch (error) {
+      if (isNotFound(error)) throw new PathNotFoundError(sourcePath, { cause: error });
+      if (isPreconditionFailed(error)) throw new PreconditionFailedError(sourcePath, 'the source changed while it was copied', { cause: error });
+      throw error;
+    }
+  }
+
+  get #copyThreshold(): number {
+    return this.#o.multipartCopyThresholdSize ?? 32 * MiB;
+  }
+
+  async #multipartCopy(from: string, source: ObjectHead, destKey: string, signal?: AbortSignal): Promise<void> {
     const created = await this.#send(
-      new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, ContentType: 'application/octet-stream', ...this.#objectFields }),
+      new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, ...contentFields(storedMetadata(source)), ...this.#objectFields }),
       signal,
     );
     const uploadId = created.UploadId!;
@@ -336,8 +452,9 @@ export class S3Backend implements StorageBackend {
         key: destKey,
         uploadId,
         copySource: from,
-        size,
-        partSize: this.#o.multipartCopyChunkSize ?? 32 * 1024 * 1024,
+        ifMatch: source.etag,
+        size: source.size,
+        partSize: this.#o.multipartCopyChunkSize ?? 32 * MiB,
         concurrency: this.#o.multipartCopyMaxConcurrency ?? 100,
         signal,
       });
@@ -346,7 +463,7 @@ export class S3Backend implements StorageBackend {
         signal,
       );
     } catch (error) {
-      // The copy is this move's own: it goes (without the signal, which may be what failed). The
+      // The copy is this call's own: it goes (without the signal, which may be what failed). The
       // error that matters is the copy's; an abort that fails too leaves an upload for lifecycle rules.
       await this.#send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => undefined);
       throw error;
@@ -358,11 +475,24 @@ export class S3Backend implements StorageBackend {
   }
 
   async redirectURL(path: string, method: string): Promise<string | undefined> {
-    const client = this.#presigningClient();
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    return (await this.#presign(path, method, REDIRECT_SECONDS, undefined)).url;
+  }
+
+  /** A presigned GET, HEAD or PUT; a PUT signs `content-type` when one is given, and stores the driver's ACL, class and encryption. */
+  async signedURL(path: string, request: { method: SignedMethod; expiresIn: number; contentType: string | undefined }): Promise<SignedURL> {
+    return this.#presign(path, request.method, request.expiresIn, request.contentType);
+  }
+
+  #presign(path: string, method: SignedMethod, expiresIn: number, contentType: string | undefined): Promise<SignedURL> {
     const input = { Bucket: this.#bucket, Key: this.key(path) };
-    if (method === 'GET') return getSignedUrl(client, new GetObjectCommand(input), { expiresIn: REDIRECT_SECONDS });
-    if (method === 'HEAD') return getSignedUrl(client, new HeadObjectCommand(input), { expiresIn: REDIRECT_SECONDS });
-    return undefined;
+    const command =
+      method === 'GET'
+        ? new GetObjectCommand(input)
+        : method === 'HEAD'
+          ? new HeadObjectCommand(input)
+          : new PutObjectCommand({ ...input, ...(contentType === undefined ? {} : { ContentType: contentType }), ...this.#objectFields });
+    return presign(this.#presigningClient(), command, method, expiresIn, contentType);
   }
 
   #presigningClient(): S3Client {

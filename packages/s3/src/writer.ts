@@ -32,11 +32,10 @@ import { DriverError, PartUploader, type BackendWriter } from '@storagedriver/co
 import type { Send } from './client.js';
 import { copyParts, copySource } from './copy.js';
 import { isNoSuchUpload, isNotFound } from './errors.js';
+import { UPLOAD_MARKER, type ContentFields } from './metadata.js';
 
 /** Metadata on a stored tail: how many parts precede it. */
 export const TAIL_PARTS = 'parts-before';
-/** User metadata CreateMultipartUpload sets to the writer's random token; the completed object keeps it. */
-export const UPLOAD_MARKER = 'storagedriver-upload';
 
 export interface UploadTarget {
   send: Send;
@@ -48,6 +47,8 @@ export interface UploadTarget {
   concurrency: number;
   /** Headers for new objects (ACL, storage class, encryption). */
   objectFields: Record<string, unknown>;
+  /** The content type and metadata a new upload starts with (a resumed upload keeps its own). */
+  contentFields: ContentFields;
 }
 
 /** An upload in progress, found by `writer(path, {append: true})`. */
@@ -67,7 +68,7 @@ export interface ResumedUpload {
   tailStored: boolean;
 }
 
-/** The committed object an append writer continues. */
+/** The committed object an append writer continues (its metadata is in the target's `contentFields`). */
 export interface CommittedObject {
   size: number;
   etag: string | undefined;
@@ -188,7 +189,7 @@ export class MultipartWriter implements BackendWriter {
     const tail = await this.#uploader.flush(signal, false);
     if (this.#uploadId === undefined && tail.length === 0) {
       // Nothing was ever written: an empty object, no multipart upload needed.
-      await send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ...this.#t.objectFields }), signal);
+      await send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(0), ContentLength: 0, ...this.#t.contentFields, ...this.#t.objectFields }), signal);
       return;
     }
     const uploadId = await this.#ensureUpload(signal);
@@ -244,8 +245,10 @@ export class MultipartWriter implements BackendWriter {
     if (this.#uploadId === undefined) {
       const token = randomUUID();
       this.#token = token;
+      const { Metadata, ...content } = this.#t.contentFields;
+      const fields = { ...content, Metadata: { ...Metadata, [UPLOAD_MARKER]: token }, ...this.#t.objectFields };
       this.#uploadId = this.#t
-        .send(new CreateMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, ContentType: 'application/octet-stream', Metadata: { [UPLOAD_MARKER]: token }, ...this.#t.objectFields }), signal)
+        .send(new CreateMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, ...fields }), signal)
         .then(
           (out) => out.UploadId!,
           (error: unknown) => {

@@ -190,6 +190,27 @@ describe('reads cut mid-body', () => {
     expect(cuts.map((cut) => cut.hits)).toEqual([1, 1, 1]);
   });
 
+  test('a ranged read is one GET of exactly the range; cut, it resumes from the byte delivered to the same end', async () => {
+    const path = '/cut/ranged';
+    await newDriver(bucket).putContent(path, patternBytes(size, 43));
+    const ranges: string[] = [];
+    // Registered first and never claiming: sees every request.
+    const record = (view: RequestView): boolean => {
+      if (isGetOf('cut/ranged')(view)) ranges.push(String(view.headers.range));
+      return false;
+    };
+    proxy.inject({ kind: 'none' }, record, { times: Infinity });
+    const cut = proxy.inject({ kind: 'reset-response', afterBytes: MiB }, isGetOf('cut/ranged'));
+    const [offset, length] = [100_003, 2 * MiB + 11];
+    const chunks: Buffer[] = [];
+    for await (const chunk of await viaProxy().reader(path, offset, { length })) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(patternBytes(size, 43).subarray(offset, offset + length))).toBe(true);
+    expect(cut.hits).toBe(1);
+    const end = offset + length - 1;
+    expect(ranges).toEqual([`bytes=${offset}-${end}`, expect.stringMatching(new RegExp(`^bytes=\\d+-${end}$`))]);
+    expect(Number(/=(\d+)-/.exec(ranges[1]!)![1])).toBeGreaterThan(offset);
+  });
+
   test.each(['reader', 'getContent'] as const)('%s: an object replaced between the cut and the resume is PreconditionFailedError', async (how) => {
     const path = `/cut/replaced-${how}`;
     await newDriver(bucket).putContent(path, patternBytes(size, 41));

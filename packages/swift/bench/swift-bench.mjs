@@ -1,0 +1,191 @@
+// Side-by-side benchmark on both Swift servers started for the run (Ceph RGW's Swift API and
+// OpenStack Swift): the driver beside plain `fetch` requests with the same token and connection
+// pool (the baseline), and Apache OpenDAL's `swift` service when BENCH_OPENDAL names a directory
+// where `opendal` is installed (at benchmark time only, never into the lock file:
+// `npm i --prefix /tmp/opendal --no-save opendal@0.49.2`, then BENCH_OPENDAL=/tmp/opendal).
+// Each (subject, operation) runs in a Node process of its own, so its peak resident memory is its own.
+// Usage: `pnpm run bench` (after build). BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it.
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(import.meta.url);
+const MiB = 1024 * 1024;
+const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
+const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 1000);
+const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
+const CHUNK = 16 * MiB;
+const SMALL = 4096;
+const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
+const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS} keys`];
+
+const { measure, measureConcurrent, patternBytes, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
+
+const importOpendal = async () => createRequire(join(process.env.BENCH_OPENDAL, 'package.json'))('opendal');
+const options = (env) => parseSwiftParameters({ ...JSON.parse(env.BENCH_SERVER), container: env.BENCH_CONTAINER, chunksize: CHUNK, prefix: 'bench' });
+
+function drain() {
+  let bytes = 0;
+  return { sink: new Writable({ write(chunk, _encoding, callback) { bytes += chunk.length; callback(); } }), bytes: () => bytes };
+}
+
+/** What each subject does for each operation; each returns the bytes it moved. */
+async function subject(name, env) {
+  const small = patternBytes(SMALL, 3);
+  if (name === 'driver') {
+    const driver = new SwiftDriver(options(env));
+    return {
+      write: async () => {
+        const writer = await driver.writer('/driver/big');
+        await pipeline(patternStream(STREAM_BYTES, 1), writer.writable());
+        await writer.commit();
+        return STREAM_BYTES;
+      },
+      read: async () => {
+        const d = drain();
+        await pipeline(await driver.reader('/driver/big'), d.sink);
+        return d.bytes();
+      },
+      put: async (i) => (await driver.putContent(`/driver/small/${i}`, small), SMALL),
+      get: async (i) => (await driver.getContent(`/driver/small/${i}`)).length,
+      walk: async () => {
+        let entries = 0;
+        await driver.walk('/walk', () => void entries++);
+        return 0 * entries;
+      },
+    };
+  }
+  if (name === 'opendal') {
+    const { Operator } = await importOpendal();
+    const o = options(env);
+    const client = new SwiftClient(o);
+    const { storageUrl, token } = await client.credentials();
+    const op = new Operator('swift', { endpoint: storageUrl, container: o.container, root: '/bench/files', token });
+    return {
+      // OpenDAL's swift service has no multipart writer (its OneShotWriter refuses a second write):
+      // the whole stream is gathered in memory and sent in one request.
+      write: async () => {
+        const chunks = [];
+        for await (const chunk of patternStream(STREAM_BYTES, 1)) chunks.push(chunk);
+        await op.write('opendal/big', Buffer.concat(chunks));
+        return STREAM_BYTES;
+      },
+      read: async () => {
+        const d = drain();
+        await pipeline((await op.reader('opendal/big')).createReadStream(), d.sink);
+        return d.bytes();
+      },
+      put: async (i) => (await op.write(`opendal/small/${i}`, small), SMALL),
+      get: async (i) => (await op.read(`opendal/small/${i}`)).length,
+      walk: async () => {
+        await op.list('walk/', { recursive: true });
+        return 0;
+      },
+    };
+  }
+  // The baseline: plain fetch with the driver's token and storage URL, the same requests a minimal client would send.
+  const o = options(env);
+  const client = new SwiftClient(o);
+  const { storageUrl, token } = await client.credentials();
+  const url = (name) => `${storageUrl}/${o.container}/bench/files/${name}`;
+  const headers = { 'x-auth-token': token };
+  return {
+    // One streamed PUT (chunked transfer encoding): no segments, no manifest.
+    write: async () => {
+      const body = Readable.toWeb(patternStream(STREAM_BYTES, 1));
+      const response = await fetch(url('raw/big'), { method: 'PUT', headers, body, duplex: 'half' });
+      if (!response.ok) throw new Error(`PUT: ${response.status}`);
+      await response.arrayBuffer();
+      return STREAM_BYTES;
+    },
+    read: async () => {
+      const response = await fetch(url('raw/big'), { headers });
+      const d = drain();
+      await pipeline(Readable.fromWeb(response.body), d.sink);
+      return d.bytes();
+    },
+    put: async (i) => {
+      const response = await fetch(url(`raw/small/${i}`), { method: 'PUT', headers: { ...headers, etag: createHash('md5').update(small).digest('hex') }, body: small });
+      await response.arrayBuffer();
+      return SMALL;
+    },
+    get: async (i) => (await (await fetch(url(`raw/small/${i}`), { headers })).arrayBuffer()).byteLength,
+    // The listing requests alone (pages of 1000 until an empty one).
+    walk: async () => {
+      for (let marker = ''; ;) {
+        const page = await (await fetch(`${storageUrl}/${o.container}?format=json&prefix=bench/files/walk/&marker=${encodeURIComponent(marker)}`, { headers })).json();
+        if (page.length === 0) return 0;
+        marker = page.at(-1).name;
+      }
+    },
+  };
+}
+
+async function child(name, operation) {
+  const s = await subject(name, process.env);
+  const label = `${name}: ${operation}`;
+  let m;
+  if (operation.startsWith('write')) m = await measure(label, 1, s.write);
+  else if (operation.startsWith('read')) m = await measure(label, 1, s.read);
+  else if (operation.startsWith('walk')) m = await measure(label, 1, s.walk);
+  else {
+    const concurrency = Number(/c=(\d+)/.exec(operation)[1]);
+    const offset = concurrency === 1 ? 0 : SMALL_OPS; // the c=16 rounds use their own keys
+    m = await measureConcurrent(label, SMALL_OPS, concurrency, (i) => (operation.startsWith('put') ? s.put(offset + i) : s.get(offset + i)));
+  }
+  process.stdout.write(`${JSON.stringify(m)}\n`);
+}
+
+/** The walk fixture: WALK_KEYS small objects in a three-level tree, put with plain requests at concurrency 16. */
+async function walkFixture(server, container) {
+  const client = new SwiftClient(parseSwiftParameters({ ...server, container }));
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < WALK_KEYS) {
+      const i = next++;
+      await client.call({ method: 'PUT', container, object: `bench/files/walk/${i % 10}/${Math.floor(i / 10) % 100}/${i}`, body: 'x' });
+    }
+  }));
+}
+
+async function main() {
+  const ceph = await import('../../../tooling/servers/ceph-rgw.mjs');
+  const openstack = await import('../../../tooling/servers/openstack-swift.mjs');
+  const [rgw, swift] = await Promise.all([ceph.start(), openstack.start()]);
+  let opendal = false;
+  if (process.env.BENCH_OPENDAL) {
+    await importOpendal();
+    opendal = true;
+  } else process.stderr.write('BENCH_OPENDAL is not set: the OpenDAL rows are left out\n');
+  try {
+    const servers = [
+      ['Ceph RGW', { authurl: rgw.swift.authUrl, username: rgw.swift.user, password: rgw.swift.key }],
+      ['OpenStack Swift', { authurl: swift.authUrl, username: swift.user, password: swift.key }],
+    ];
+    for (const [label, server] of servers) {
+      const container = `bench-${Date.now().toString(36)}`;
+      const client = new SwiftClient(parseSwiftParameters({ ...server, container }));
+      await client.call({ method: 'PUT', container });
+      await walkFixture(server, container);
+      const env = { ...process.env, BENCH_SERVER: JSON.stringify(server), BENCH_CONTAINER: container };
+      const rows = runSideBySide({
+        script: here,
+        subjects: opendal ? ['driver', 'fetch', 'opendal'] : ['driver', 'fetch'],
+        operations: OPERATIONS,
+        baseline: 'fetch',
+        env,
+        onOperationDone: (operation) => process.stderr.write(`${label} done: ${operation}\n`),
+      });
+      console.log(`\n${label}\n${formatTable(rows)}`);
+    }
+  } finally {
+    await Promise.all([rgw.stop(), swift.stop()]);
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4]);
+else await main();

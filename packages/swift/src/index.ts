@@ -1,0 +1,10 @@
+import { register, type DriverParameters } from '@storagedriver/core';
+
+import { SwiftDriver } from './driver.js';
+import { parseSwiftParameters } from './params.js';
+
+export { SwiftBackend, SwiftDriver } from './driver.js';
+export { SwiftClient } from './client.js';
+export { parseSwiftParameters, type SwiftOptions } from './params.js';
+
+register('swift', (parameters: DriverParameters) => new SwiftDriver(parseSwiftParameters(parameters)), { owner: '@storagedriver/swift' });

@@ -1,0 +1,186 @@
+/**
+ * The segment writer. Each chunk is uploaded as a segment object `<root>~segments/<upload id>/<index>`
+ * (concurrently, with its MD5 for the service to check); commit publishes them at the path as one
+ * Static Large Object manifest, so the content appears at once, whole. An upload is found again by
+ * its record `<root>~uploads/<path>~/<upload id>` (an empty object), so a writer with append
+ * continues it from any driver instance or process by listing its segments. Both prefixes are
+ * siblings of the root (`~` is outside the path grammar), never visible through list or walk.
+ *
+ * Why SLO and not upstream's DLO: an SLO manifest lists its segments with their sizes and ETags, and
+ * the service checks them when the manifest is written (real Swift refuses a wrong size or ETag), so
+ * a published object is exactly the segments written — whereas a DLO is whatever the listing of a
+ * prefix shows at read time (eventually consistent on a multi-node cluster, which is why upstream
+ * polled for 15 s after each commit), and its content changes when a segment is added. SLO is what
+ * current Swift recommends. DLOs upstream wrote are still read (the service serves them).
+ *
+ * Segments belong to their upload, not to a path: a move rewrites only the manifest, and the
+ * manifest's Content-Type names the upload (`;storagedriver-upload=<id>`), so whoever replaces or
+ * deletes the object removes exactly its segments.
+ */
+import { createHash } from 'node:crypto';
+
+import { DriverError, PartUploader, retry, type BackendWriter } from '@storagedriver/core';
+
+import { manifestContentType, uploadOf, type Container } from './objects.js';
+
+export interface UploadTarget {
+  container: Container;
+  /** The object name the manifest gets. */
+  key: string;
+  /** The upload's record object. */
+  record: string;
+  /** `<root>~segments/<upload id>/`. */
+  segmentPrefix: string;
+  uploadId: string;
+  chunkSize: number;
+  concurrency: number;
+  /** Segments one manifest may list (the cluster's `slo.max_manifest_segments`). */
+  maxSegments: (signal?: AbortSignal) => Promise<number>;
+}
+
+export interface Segment {
+  etag: string;
+  size: number;
+}
+
+export function segmentName(segmentPrefix: string, index: number): string {
+  return `${segmentPrefix}${String(index).padStart(8, '0')}`;
+}
+
+/** Time-ordered (the newest upload at a path sorts last), unique enough: 9 base-36 digits of ms and 6 random. */
+export function newUploadId(): string {
+  return `${Date.now().toString(36).padStart(9, '0')}${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`;
+}
+
+/** Removes the segments of a replaced object, if it was a manifest of ours and not this very upload. Best effort. */
+export async function removeReplaced(container: Container, segmentsRoot: string, replacedUpload: string | undefined, keep?: string): Promise<void> {
+  if (replacedUpload === undefined || replacedUpload === keep) return;
+  // The replacement is committed: leftovers only cost storage, so a failed clean-up fails nothing.
+  await container.deletePrefix(`${segmentsRoot}${replacedUpload}/`).catch(() => undefined);
+}
+
+export class SegmentWriter implements BackendWriter {
+  readonly #t: UploadTarget;
+  readonly #segmentsRoot: string;
+  readonly #uploader: PartUploader;
+  readonly #segments: Map<number, Segment>;
+  #size: number;
+  #recorded: Promise<void> | undefined;
+
+  constructor(target: UploadTarget, segmentsRoot: string, resumed?: { segments: Map<number, Segment>; count: number; bytes: number }) {
+    this.#t = target;
+    this.#segmentsRoot = segmentsRoot;
+    this.#segments = resumed?.segments ?? new Map();
+    this.#size = resumed?.bytes ?? 0;
+    // A resumed upload has its record already.
+    if (resumed !== undefined) this.#recorded = Promise.resolve();
+    this.#uploader = new PartUploader({
+      partSize: target.chunkSize,
+      concurrency: target.concurrency,
+      firstIndex: resumed?.count ?? 0,
+      upload: (index, data, signal) => this.#uploadSegment(index, data, signal),
+    });
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The record first, so that no segment exists that a resuming writer could not find. */
+  #record(signal?: AbortSignal): Promise<void> {
+    const recorded = (this.#recorded ??= this.#t.container.put(this.#t.record, Buffer.alloc(0), EMPTY_MD5, {}, signal));
+    recorded.catch(() => {
+      if (this.#recorded === recorded) this.#recorded = undefined;
+    });
+    return recorded;
+  }
+
+  async #uploadSegment(index: number, data: Buffer, signal?: AbortSignal): Promise<void> {
+    await this.#record(signal);
+    const etag = createHash('md5').update(data).digest('hex');
+    // Idempotent: the same bytes under the same name, checked by MD5.
+    await this.#t.container.put(segmentName(this.#t.segmentPrefix, index), data, etag, {}, signal);
+    this.#segments.set(index, { etag, size: data.length });
+  }
+
+  async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
+    this.#size += chunk.length;
+    // The caller's signal stops the segment uploads this write starts while the write is pending;
+    // once the write has resolved, a later abort of the same signal must not cut them.
+    const duringWrite = new AbortController();
+    const onAbort = (): void => duringWrite.abort(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#uploader.write(chunk, signal === undefined ? undefined : duringWrite.signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    // Segments may differ in size: the buffered tail becomes a short segment of its own.
+    await this.#uploader.flush();
+  }
+
+  /**
+   * Retryable as a whole (core calls it again after a failure): segments stay where they are (the
+   * manifest needs them), so a repeat writes the same manifest; and a manifest already at the path
+   * naming this upload is this upload's content, committed by a try whose answer was lost.
+   */
+  async commit(signal?: AbortSignal): Promise<void> {
+    await this.#uploader.flush(signal);
+    const { container, key, uploadId } = this.#t;
+    const count = this.#uploader.nextIndex;
+    const replaced = uploadOf((await container.head(key, signal))?.get('content-type'));
+    if (replaced !== uploadId) {
+      if (count === 0) {
+        // No segments: a plain empty object (upstream's zero-byte DLO made stat and reads spin for 15 s).
+        await container.put(key, Buffer.alloc(0), EMPTY_MD5, {}, signal);
+      } else {
+        await this.#putManifest(count, signal);
+      }
+      await removeReplaced(container, this.#segmentsRoot, replaced, uploadId);
+    }
+    // The record only finds the upload again; once committed it is stale (a resume recognises a
+    // stale one by the manifest naming its upload, so a failed removal is no failure).
+    await container.deleteOne(this.#t.record).catch(() => undefined);
+  }
+
+  async #putManifest(count: number, signal?: AbortSignal): Promise<void> {
+    const { container, key, uploadId, segmentPrefix } = this.#t;
+    const max = await this.#t.maxSegments(signal);
+    if (count > max) {
+      throw new DriverError(`${count} segments are more than the ${max} one manifest may list: use a larger chunksize (now ${this.#t.chunkSize} bytes)`);
+    }
+    const manifest = Array.from({ length: count }, (_, index) => {
+      const segment = this.#segments.get(index);
+      if (segment === undefined) throw new DriverError(`segment ${index} of upload ${uploadId} is missing`);
+      return { path: `/${container.name}/${segmentName(segmentPrefix, index)}`, etag: segment.etag, size_bytes: segment.size };
+    });
+    const body = JSON.stringify(manifest);
+    try {
+      // The same manifest again gives the same object: retried.
+      await retry(() => container.client.call({
+        method: 'PUT',
+        container: container.name,
+        object: key,
+        query: { 'multipart-manifest': 'put' },
+        headers: { 'content-type': manifestContentType(uploadId) },
+        body,
+        signal,
+      }), { signal });
+    } catch (error) {
+      // A try whose answer was lost may have committed it.
+      if (signal?.aborted || uploadOf((await container.head(key, signal).catch(() => undefined))?.get('content-type')) !== uploadId) throw error;
+    }
+  }
+
+  async cancel(signal?: AbortSignal): Promise<void> {
+    // Let segments in flight land first, or one could appear after the clean-up.
+    await this.#uploader.drain().catch(() => undefined);
+    await this.#t.container.deletePrefix(this.#t.segmentPrefix, signal);
+    await this.#t.container.deleteOne(this.#t.record, signal);
+  }
+}
+
+export const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';

@@ -1,0 +1,179 @@
+/**
+ * Swift-specific behaviour on both servers: the storage layout (segments, records, SLO manifests),
+ * resume and cancel from new instances, temp URLs to a plain HTTP client, upstream's DLO layout read
+ * back, token renewal, and `/info` discovery under the API prefix.
+ */
+import { createHash } from 'node:crypto';
+
+import { PathNotFoundError } from '@storagedriver/core';
+import { patternBytes } from '@storagedriver/testsuite';
+
+import { SwiftBackend, SwiftClient } from '../src/index.js';
+import { SERVERS, allNames, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
+
+const MiB = 1024 * 1024;
+
+describe.each(SERVERS)('swift on %s', (server: ServerName) => {
+  const container = containerName(`swift-${server}`);
+  const prefix = 'reg';
+  const driver = () => newDriver(server, container, { prefix });
+  const names = (within = '') => allNames(server, container, within);
+
+  test('a writer stores segments under the hidden segments prefix and publishes one SLO manifest naming its upload', async () => {
+    const d = driver();
+    const content = patternBytes(2 * MiB + 123, 1);
+    const writer = await d.writer('/layout/blob');
+    await writer.write(content);
+    await writer.commit();
+    const all = await names(`${prefix}/`);
+    const segments = all.filter((name) => name.startsWith(`${prefix}/files~segments/`));
+    expect(segments).toHaveLength(3);
+    expect(all.filter((name) => name.startsWith(`${prefix}/files~uploads/`))).toEqual([]); // the record is gone once committed
+    const head = await rawClient(server, container).send({ method: 'HEAD', container, object: `${prefix}/files/layout/blob` });
+    expect(head.headers.get('x-static-large-object')).toMatch(/true/i);
+    expect(head.headers.get('content-type')).toMatch(/storagedriver-upload=/);
+    expect((await d.getContent('/layout/blob')).equals(content)).toBe(true);
+    // Replacing the object removes the replaced upload's segments.
+    const again = await d.writer('/layout/blob');
+    await again.write(patternBytes(MiB + 1, 2));
+    await again.commit();
+    expect((await names(`${prefix}/files~segments/`)).filter((name) => segments.includes(name))).toEqual([]);
+    await d.delete('/layout');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('an upload resumes from a new driver instance, which finds its segments by listing', async () => {
+    const content = patternBytes(3 * MiB + 77, 3);
+    const first = await driver().writer('/resume/blob');
+    await first.write(content.subarray(0, 2 * MiB + 10));
+    await first.close();
+    const second = await driver().writer('/resume/blob', { append: true });
+    expect(second.size).toBe(2 * MiB + 10); // close flushed the tail as a short segment of its own
+    await second.write(content.subarray(second.size));
+    await second.commit();
+    expect((await driver().getContent('/resume/blob')).equals(content)).toBe(true);
+    await driver().delete('/resume');
+  });
+
+  test('cancel removes every segment and the record, including an upload resumed from a new instance', async () => {
+    const first = await driver().writer('/cancel/blob');
+    await first.write(patternBytes(2 * MiB + 5, 4));
+    await first.close();
+    expect((await names(`${prefix}/files~segments/`)).length).toBeGreaterThan(0);
+    const resumed = await driver().writer('/cancel/blob', { append: true });
+    await resumed.write(patternBytes(MiB + 9, 5));
+    await resumed.cancel();
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+    expect(await names(`${prefix}/files~uploads/`)).toEqual([]);
+    await expect(driver().stat('/cancel/blob')).rejects.toBeInstanceOf(PathNotFoundError);
+  });
+
+  test('move rewrites the manifest without copying segments; the moved object keeps them', async () => {
+    const d = driver();
+    const content = patternBytes(2 * MiB + 1, 6);
+    await d.putContent('/move/src', content); // above the 1 MiB chunk: segments and a manifest
+    const before = await names(`${prefix}/files~segments/`);
+    await d.move('/move/src', '/move/dst');
+    expect(await names(`${prefix}/files~segments/`)).toEqual(before);
+    expect((await d.getContent('/move/dst')).equals(content)).toBe(true);
+    await expect(d.stat('/move/src')).rejects.toBeInstanceOf(PathNotFoundError);
+    await d.delete('/move');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('a temp URL serves GET and HEAD to a plain HTTP client; a tampered one is refused', async () => {
+    const d = driver();
+    const content = patternBytes(4096, 7);
+    await d.putContent('/temp/blob', content);
+    const get = (await d.redirectURL('/temp/blob', { method: 'GET' }))!;
+    const head = (await d.redirectURL('/temp/blob', { method: 'HEAD' }))!;
+    expect(get).toContain('temp_url_sig=');
+    const got = await fetch(get);
+    expect(got.status).toBe(200);
+    expect(Buffer.from(await got.arrayBuffer()).equals(content)).toBe(true);
+    const headed = await fetch(head, { method: 'HEAD' });
+    expect(headed.status).toBe(200);
+    expect(headed.headers.get('content-length')).toBe('4096');
+    const url = new URL(get);
+    const sig = url.searchParams.get('temp_url_sig')!;
+    const tampered = [
+      get.replace(sig, `${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`),
+      get.replace('/temp/blob', '/temp/other'),
+      get.replace(/temp_url_expires=(\d+)/, (_, e: string) => `temp_url_expires=${Number(e) + 1}`),
+    ];
+    for (const bad of tampered) expect([401, 403]).toContain((await fetch(bad)).status);
+    // A second driver instance finds the key already set and signs with it.
+    const other = (await driver().redirectURL('/temp/blob', { method: 'GET' }))!;
+    expect((await fetch(other)).status).toBe(200);
+    expect((await fetch(get)).status).toBe(200);
+  });
+
+  test("upstream's layout reads back: a DLO manifest over files/ with segments under segments/, and plain files", async () => {
+    const client = rawClient(server, container);
+    await driver().putContent('/init', 'x'); // creates the container
+    const segmentPath = `${prefix}/segments/abc/${'d'.repeat(37)}`;
+    const parts = [patternBytes(MiB, 8), patternBytes(MiB, 9), patternBytes(1000, 10)];
+    for (const [i, part] of parts.entries()) {
+      await client.call({ method: 'PUT', container, object: `${segmentPath}/${String(i + 1).padStart(16, '0')}`, body: part, headers: { etag: createHash('md5').update(part).digest('hex') } });
+    }
+    await client.call({ method: 'PUT', container, object: `${prefix}/files/docker/registry/v2/blobs/sha256/ab/abcd/data`, body: '', headers: { 'x-object-manifest': `${container}/${segmentPath}` } });
+    await client.call({ method: 'PUT', container, object: `${prefix}/files/docker/registry/v2/repositories/r/_layers/sha256/abcd/link`, body: 'sha256:abcd' });
+    const d = driver();
+    const whole = Buffer.concat(parts);
+    const blob = '/docker/registry/v2/blobs/sha256/ab/abcd/data';
+    expect((await d.stat(blob)).size).toBe(whole.length);
+    expect((await d.getContent(blob)).equals(whole)).toBe(true);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await d.reader(blob, MiB - 5)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(whole.subarray(MiB - 5))).toBe(true);
+    expect((await d.getContent('/docker/registry/v2/repositories/r/_layers/sha256/abcd/link')).toString()).toBe('sha256:abcd');
+    const walked = new Map<string, number>();
+    await d.walk('/docker', (info) => void (info.isDir || walked.set(info.path, info.size)));
+    expect(walked.get(blob)).toBe(whole.length);
+    // A move copies the manifest, not the data; the delete removes upstream's segments too.
+    await d.move(blob, '/docker/moved');
+    expect((await d.getContent('/docker/moved')).equals(whole)).toBe(true);
+    await d.delete('/docker');
+    expect(await names(`${prefix}/segments/`)).toEqual([]);
+  });
+
+  test('a revoked token is renewed once for the requests that meet it, and a token about to expire before it is used', async () => {
+    let revoke = true;
+    const options = driverOptions(server, container, { prefix });
+    // The server's own answers, except that the first token is one the server never issued.
+    const client = new SwiftClient(options, async (url, init) => {
+      const response = await fetch(url, init);
+      if (url !== options.authUrl) return response;
+      const headers = new Headers(response.headers);
+      if (revoke) headers.set('x-auth-token', 'AUTH_tk00000000000000000000000000000000');
+      revoke = false;
+      return new Response(null, { status: response.status, headers });
+    });
+    await driver().putContent('/token/a', 'a');
+    const backend = new SwiftBackend(options, client);
+    // Eight requests meet the revoked token at once: one renewal serves them all.
+    const contents = await Promise.all(Array.from({ length: 8 }, () => backend.getContent('/token/a')));
+    expect(contents.map(String)).toEqual(Array(8).fill('a'));
+    expect(client.authentications).toBe(2);
+    const renewed = new SwiftClient(options, async (url, init) => {
+      const response = await fetch(url, init);
+      const headers = new Headers(response.headers);
+      if (url === options.authUrl) headers.set('x-auth-token-expires', '1');
+      return new Response(url === options.authUrl ? null : response.body, { status: response.status, headers });
+    });
+    await renewed.credentials();
+    await Promise.all(Array.from({ length: 8 }, () => renewed.credentials()));
+    expect(renewed.authentications).toBe(1); // the eight share the fresh token: renewal is due only past half its life
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await Promise.all(Array.from({ length: 8 }, () => renewed.credentials()));
+    expect(renewed.authentications).toBe(2); // past half its life: renewed once for all eight
+  });
+
+  test('/info is found (under the API prefix on Ceph) and offers bulk delete', async () => {
+    const backend = new SwiftBackend(driverOptions(server, container));
+    const info = await backend.info();
+    expect(info.bulkDeleteMax).toBeGreaterThan(0);
+    expect(info.tempURLMethods).toContain('GET');
+    expect(info.sloMaxSegments).toBeGreaterThanOrEqual(1000);
+  });
+});
