@@ -81,7 +81,8 @@ export interface CommitOptions extends OperationOptions, WriteConditions {}
 export interface WriterOptions extends OperationOptions, WriteMetadata {
   /**
    * The metadata options are set when an upload starts: a writer that continues an upload keeps
-   * the metadata that upload started with and ignores the options'.
+   * the metadata that upload started with, and one that continues committed content keeps the
+   * object's, ignoring the options' (an empty object is a fresh start, with the options').
    *
    * Continue the newest uncommitted upload at this path (from any driver instance or process), or
    * a committed zero-length object. Without it the writer starts a new upload.

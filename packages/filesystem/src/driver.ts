@@ -164,6 +164,8 @@ class FilesystemBackend implements StorageBackend {
         return new FilesystemWriter(this, resumed.handle, resumed.file, path, (await resumed.handle.stat()).size, started);
       }
     }
+    // Continued committed content keeps the object's metadata; an empty object is a fresh start.
+    if (append) metadata = await this.#committedMetadata(path, metadata);
     const staging = join(uploads, newUploadName());
     // The upload's metadata is made durable before the upload exists, so whoever resumes it finds it.
     const metadataFile = Object.keys(metadata).length > 0 ? uploadMetadataFile(staging) : undefined;
@@ -185,6 +187,16 @@ class FilesystemBackend implements StorageBackend {
       await this.pruneUploadDir(uploads);
       throw error;
     }
+  }
+
+  /** The metadata of the committed file at `path`, or `fallback` when it is empty. */
+  async #committedMetadata(path: string, fallback: WriteMetadata): Promise<WriteMetadata> {
+    const info = await this.stat(path);
+    if (info.isDir) throw new PathNotFoundError(path);
+    if (info.size === 0) return fallback;
+    const kept: Record<string, unknown> = {};
+    for (const kind of METADATA_KINDS) if (info[kind] !== undefined) kept[kind] = info[kind];
+    return kept as WriteMetadata;
   }
 
   /** The entry for `path` with its metadata (one more read, of the sidecar, for a file). */

@@ -77,10 +77,11 @@ class InMemoryBackend implements StorageBackend {
       // Continuing an upload keeps the metadata it started with.
       if (existing !== undefined) upload = existing;
       else {
-        // No upload in progress: a new upload (with this writer's metadata) from a copy of the committed object.
+        // No upload in progress: a new upload from a copy of the committed object, which keeps the
+        // object's metadata (an empty object is a fresh start, with this writer's).
         const node = store.find(path);
         if (node?.kind !== 'file') throw new PathNotFoundError(path);
-        upload = store.newUpload(path, metadata, node.data.length === 0 ? [] : [node.data]);
+        upload = node.data.length === 0 ? store.newUpload(path, metadata) : store.newUpload(path, node.headers, [node.data]);
       }
     }
     return new InMemoryWriter(store, path, upload);

@@ -55,7 +55,7 @@ export const apiMetadataCases: SuiteCase[] = [
   },
   {
     group: 'metadata',
-    name: 'metadata is set when an upload starts: writers continuing it with append from new driver instances keep it, whatever their own options',
+    name: 'metadata is set when an upload starts: writers continuing it (or committed content) with append from new driver instances keep it, whatever their own options',
     async run({ driver, newDriver, path }) {
       const { capabilities } = driver;
       requireClaim(capabilities.metadata.length > 0, 'metadata');
@@ -83,6 +83,17 @@ export const apiMetadataCases: SuiteCase[] = [
       await append.commit();
       assert.equal((await driver.getContent(q)).toString(), 'after empty');
       assertMetadata(await driver.stat(q), claimedMetadata(capabilities, OTHER_METADATA), 'an append onto an empty object starts an upload with its own metadata');
+
+      // Appending onto committed content continues that object: it keeps the object's metadata.
+      if (capabilities.appendToCommitted) {
+        const r = path();
+        await driver.putContent(r, 'committed', claimedMetadata(capabilities));
+        const more = await (await newDriver()).writer(r, { append: true, ...claimedMetadata(capabilities, OTHER_METADATA) });
+        await more.write(' and more');
+        await more.commit();
+        assert.equal((await driver.getContent(r)).toString(), 'committed and more');
+        assertMetadata(await driver.stat(r), claimedMetadata(capabilities), 'an append onto committed content keeps the object’s metadata');
+      }
     },
   },
   {

@@ -1,0 +1,391 @@
+/** The RADOS backend and RadosDriver. Design: README "Design"; behaviour follows contract.md. */
+import { Readable } from 'node:stream';
+
+import {
+  BaseDriver,
+  DriverError,
+  KeyMapper,
+  PathNotFoundError,
+  PreconditionFailedError,
+  ROOT,
+  directoryMoveError,
+  readerAtEnd,
+  compareWalkOrder,
+  isWithin,
+  type BackendWriter,
+  type FileInfo,
+  type StorageBackend,
+  type WalkFn,
+} from '@storagedriver/core';
+
+import { Cluster } from './cluster.js';
+import { shapeRadosError } from './errors.js';
+import { ENOENT, readInto, writeFull, type OmapEntry, type Pointer } from './librados.js';
+import type { RadosOptions } from './params.js';
+import {
+  chunkCount,
+  chunkOid,
+  decodeEntry,
+  directoryPages,
+  encodeEntry,
+  expectOk,
+  forEachLimited,
+  hasChildren,
+  joinKey,
+  lookup,
+  prune,
+  publish,
+  removeChunks,
+  removeFileChunks,
+  removeTree,
+  splitKey,
+  unlink,
+  type FileEntry,
+} from './tree.js';
+import { ChunkWriter, discardUpload, dropRecord, finishCommitted, newRecord, publishUpload, readTail, recordsOf, saveRecord } from './writer.js';
+
+const MiB = 1024 * 1024;
+const ATTEMPTS = 20;
+/** Chunk reads in flight for getContent, and ahead of a reader's consumer. */
+const READ_AHEAD = 4;
+/** A putContent must publish within this many op timeouts of its start (see UploadRecord.putDeadline). */
+const PUT_DEADLINE_TIMEOUTS = 4;
+/** Deletes in flight while removing a tree. */
+const DELETE_CONCURRENCY = 16;
+
+export class RadosBackend implements StorageBackend {
+  readonly name = 'rados';
+  readonly #o: RadosOptions;
+  readonly #keys: KeyMapper;
+  readonly #cluster: Cluster;
+
+  constructor(options: RadosOptions) {
+    this.#o = options;
+    this.#keys = new KeyMapper(options.rootDirectory);
+    this.#cluster = new Cluster(options);
+  }
+
+  get #chunkSize(): number {
+    return this.#o.chunkSize ?? 4 * MiB;
+  }
+
+  get #opTimeoutMs(): number {
+    return this.#o.opTimeoutMs ?? 30_000;
+  }
+
+  get #concurrency(): number {
+    return this.#o.uploadConcurrency ?? 4;
+  }
+
+  /** The full key of `path` below the pool: the root prefix joined with the path (`/` → the root prefix itself). */
+  key(path: string): string {
+    return path === ROOT ? this.#keys.prefix.replace(/\/$/, '') : this.#keys.key(path);
+  }
+
+  /** Runs `fn` with the pool context; librados failures become typed errors. */
+  async #use<T>(fn: (io: Pointer) => Promise<T>): Promise<T> {
+    try {
+      return await this.#cluster.use(fn);
+    } catch (error) {
+      throw shapeRadosError(error);
+    }
+  }
+
+  /** Waits for operations in flight, then shuts the cluster handle down. Later operations fail. */
+  close(): Promise<void> {
+    return this.#cluster.close();
+  }
+
+  async #file(io: Pointer, path: string): Promise<FileEntry> {
+    const found = await lookup(io, this.key(path));
+    if (found?.entry.kind !== 'file') throw new PathNotFoundError(path);
+    return found.entry;
+  }
+
+  /** Reads chunk `index` of `file` whole into `into`; a chunk gone means the file was replaced or deleted meanwhile. */
+  async #readChunk(io: Pointer, path: string, file: FileEntry, index: number, into: Buffer, offsetInChunk = 0): Promise<void> {
+    const { rc } = await readInto(io, chunkOid(file.id, index), into, offsetInChunk);
+    if (rc === into.length) return;
+    if (rc === ENOENT || rc >= 0) {
+      const now = await lookup(io, this.key(path));
+      if (now === undefined) throw new PathNotFoundError(path);
+      throw new PreconditionFailedError(path, `the file was replaced during the read (chunk ${index} of upload ${file.id} ${rc === ENOENT ? 'is gone' : `holds ${offsetInChunk + rc} bytes`})`);
+    }
+    expectOk(rc, `read ${chunkOid(file.id, index)}`);
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    return this.#use(async (io) => {
+      const file = await this.#file(io, path);
+      const content = Buffer.allocUnsafe(file.size);
+      const indexes = Array.from({ length: chunkCount(file.size, file.chunk) }, (_, i) => i);
+      await forEachLimited(indexes, READ_AHEAD, (i) => this.#readChunk(io, path, file, i, content.subarray(i * file.chunk, Math.min(file.size, (i + 1) * file.chunk))));
+      return content;
+    });
+  }
+
+  /**
+   * Like a writer in one call: an upload record (so a crash leaves nothing a later writer cannot
+   * clean up), chunks under a fresh id, one publish of the entry compared with the entry it
+   * replaces, then the replaced chunks and the record are removed. An abort before the publish
+   * publishes nothing and removes the chunks written.
+   */
+  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+    const key = this.key(path);
+    const record = { ...newRecord(this.#chunkSize), size: content.length };
+    record.putDeadline = this.#opTimeoutMs > 0 ? record.created + PUT_DEADLINE_TIMEOUTS * this.#opTimeoutMs : Number.MAX_SAFE_INTEGER;
+    const count = chunkCount(content.length, record.chunk);
+    record.reserved = count;
+    await this.#use(async (io) => {
+      const current = await lookup(io, key);
+      if (current?.entry.kind === 'file') record.replaces = { id: current.entry.id, size: current.entry.size, chunk: current.entry.chunk };
+      await saveRecord(io, key, record);
+      try {
+        const indexes = Array.from({ length: count }, (_, i) => i);
+        await forEachLimited(indexes, this.#concurrency, async (i) => {
+          signal?.throwIfAborted();
+          const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
+          expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
+        });
+        await publishUpload(io, key, record, content.length, current, signal);
+      } catch (error) {
+        // A publish whose answer was lost (a timeout) may have landed: then the content is stored and
+        // its chunks must stay. When that cannot be told, the record stays for a later clean-up.
+        const published = await lookup(io, key).then((found) => found?.entry.kind === 'file' && found.entry.id === record.id, () => undefined);
+        if (published === false) {
+          await removeChunks(io, record.id, 0, count)
+            .then(() => dropRecord(io, key, record.id))
+            .catch(() => undefined);
+        }
+        if (published !== true) throw error;
+      }
+      await finishCommitted(io, key, record, this.#concurrency);
+    });
+  }
+
+  async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+    const file = await this.#use((io) => this.#file(io, path));
+    if (offset >= file.size) return readerAtEnd(path, offset, file.size);
+    return Readable.from(this.#chunks(path, file, offset, signal), { objectMode: false, highWaterMark: file.chunk });
+  }
+
+  /** The chunks of `file` from `offset`, READ_AHEAD reads in flight ahead of the consumer. */
+  async *#chunks(path: string, file: FileEntry, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const first = Math.floor(offset / file.chunk);
+    const last = chunkCount(file.size, file.chunk);
+    const read = (index: number): Promise<Buffer> => {
+      const start = index === first ? offset - index * file.chunk : 0;
+      const into = Buffer.allocUnsafe(Math.min(file.size, (index + 1) * file.chunk) - index * file.chunk - start);
+      return this.#use((io) => this.#readChunk(io, path, file, index, into, start)).then(() => into);
+    };
+    const ahead: Array<Promise<Buffer>> = [];
+    let next = first;
+    try {
+      for (;;) {
+        while (ahead.length < READ_AHEAD && next < last) {
+          const promise = read(next++);
+          promise.catch(() => undefined);
+          ahead.push(promise);
+        }
+        const head = ahead.shift();
+        if (head === undefined) return;
+        signal?.throwIfAborted();
+        yield await head;
+      }
+    } finally {
+      // Reads still in flight finish into buffers nobody reads; their callbacks keep them alive.
+      ahead.length = 0;
+    }
+  }
+
+  async writer(path: string, append: boolean): Promise<BackendWriter> {
+    const key = this.key(path);
+    const ctx = { use: <T>(fn: (io: Pointer) => Promise<T>) => this.#use(fn), key, concurrency: this.#concurrency };
+    return this.#use(async (io) => {
+      if (!append) {
+        const record = newRecord(this.#chunkSize);
+        await saveRecord(io, key, record);
+        return new ChunkWriter(ctx, record);
+      }
+      const current = await lookup(io, key);
+      const committedId = current?.entry.kind === 'file' ? current.entry.id : undefined;
+      let resumable;
+      for (const record of await recordsOf(io, key)) {
+        // The record of a commit that stopped before its clean-up: finish that, resume nothing.
+        if (record.id === committedId) await finishCommitted(io, key, record);
+        // A putContent's: never resumed; its chunks go once it is surely dead (past its deadline and
+        // two more op timeouts: its publish can be in flight one, the other absorbs clock skew).
+        else if (record.putDeadline !== undefined) {
+          if (this.#opTimeoutMs > 0 && Date.now() > record.putDeadline + 2 * this.#opTimeoutMs) await discardUpload(io, key, record);
+        } else resumable = record;
+      }
+      if (resumable !== undefined) return new ChunkWriter(ctx, resumable, await readTail(io, resumable));
+      if (current?.entry.kind !== 'file') throw new PathNotFoundError(path);
+      if (current.entry.size > 0) {
+        throw new DriverError(`cannot append to ${path}: it holds ${current.entry.size} committed bytes (an append writer continues an uncommitted upload or an empty file)`, { path });
+      }
+      const record = newRecord(this.#chunkSize);
+      await saveRecord(io, key, record);
+      return new ChunkWriter(ctx, record);
+    });
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    if (path === ROOT) return { path, size: 0, modTime: new Date(0), isDir: true };
+    return this.#use(async (io) => {
+      const key = this.key(path);
+      const found = await lookup(io, key);
+      if (found?.entry.kind === 'file') return { path, size: found.entry.size, modTime: new Date(found.entry.mtime), isDir: false };
+      if (found?.entry.kind === 'dir' && (await hasChildren(io, key))) return { path, size: 0, modTime: new Date(0), isDir: true };
+      throw new PathNotFoundError(path);
+    });
+  }
+
+  async list(path: string, signal?: AbortSignal): Promise<string[]> {
+    return this.#use(async (io) => {
+      const key = this.key(path);
+      if (path !== ROOT) {
+        const found = await lookup(io, key);
+        if (found?.entry.kind !== 'dir') throw new PathNotFoundError(path);
+      }
+      const children: string[] = [];
+      for await (const page of directoryPages(io, key)) {
+        signal?.throwIfAborted();
+        for (const { key: name } of page.entries) children.push(path === ROOT ? `/${name}` : `${path}/${name}`);
+      }
+      if (children.length === 0 && path !== ROOT) throw new PathNotFoundError(path);
+      return children;
+    });
+  }
+
+  /** Rewrites references only: the source's entry is published at the destination, then unlinked. */
+  async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    const source = this.key(sourcePath);
+    const dest = this.key(destPath);
+    await this.#use(async (io) => {
+      const found = await lookup(io, source);
+      if (found === undefined) throw new PathNotFoundError(sourcePath);
+      if (found.entry.kind === 'dir') {
+        if (await hasChildren(io, source)) throw directoryMoveError(sourcePath);
+        throw new PathNotFoundError(sourcePath);
+      }
+      const moved = found.entry;
+      const replaced = await this.#publishOver(io, destPath, dest, encodeEntry({ ...moved, mtime: Date.now() }), signal);
+      await unlink(io, source, found.raw);
+      if (replaced !== undefined && replaced.id !== moved.id) await removeFileChunks(io, replaced);
+      await prune(io, splitKey(source)[0]);
+    });
+  }
+
+  /** Publishes `entry` at `key` over whatever file is there; returns the file it replaced. */
+  async #publishOver(io: Pointer, path: string, key: string, entry: string, signal?: AbortSignal): Promise<FileEntry | undefined> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const current = await lookup(io, key);
+      if (current?.entry.kind === 'dir') throw new DriverError(`cannot move onto ${path}: it is a directory`, { path });
+      signal?.throwIfAborted();
+      if (await publish(io, key, entry, current?.raw ?? '')) return current?.entry;
+    }
+    throw new DriverError(`cannot move onto ${path}: its entry kept changing`, { path });
+  }
+
+  async delete(path: string): Promise<void> {
+    const key = this.key(path);
+    await this.#use(async (io) => {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const found = await lookup(io, key);
+        if (found === undefined) throw new PathNotFoundError(path);
+        // Unlinked first: the file, or the whole tree, disappears at once; its data goes after.
+        if (!(await unlink(io, key, found.raw))) continue;
+        if (found.entry.kind === 'file') await removeFileChunks(io, found.entry);
+        else await removeTree(io, key, DELETE_CONCURRENCY);
+        await prune(io, splitKey(key)[0]);
+        return;
+      }
+      throw new DriverError(`cannot delete ${path}: its entry kept changing`, { path });
+    });
+  }
+
+  /**
+   * Depth first, each directory's children in byte order of their names (omap order), a directory
+   * before its contents: the generic walk's order, from one omap page per 1000 entries, no stat per
+   * entry. A linked directory found empty (a delete in progress) is not yielded, as stat would not.
+   */
+  async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
+    let hint = startAfter === undefined || startAfter === '' ? undefined : startAfter;
+    if (hint !== undefined && !isWithin(hint, path)) {
+      if (compareWalkOrder(hint, path) > 0) return;
+      hint = undefined;
+    }
+    await this.#use(async (io) => {
+      const key = this.key(path);
+      if (path !== ROOT && (await lookup(io, key))?.entry.kind !== 'dir') throw new PathNotFoundError(path);
+      const pages = directoryPages(io, key);
+      const first = await pages.next();
+      if (first.done) {
+        if (path !== ROOT) throw new PathNotFoundError(path);
+        return;
+      }
+      await this.#walkDirectory(io, path, key, first.value.entries, pages, fn, hint, signal);
+    });
+  }
+
+  /** Returns false once the callback said stop. */
+  async #walkDirectory(
+    io: Pointer,
+    dir: string,
+    key: string,
+    firstPage: OmapEntry[],
+    pages: AsyncGenerator<{ entries: OmapEntry[] }>,
+    fn: WalkFn,
+    hint: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    for (let page: OmapEntry[] | undefined = firstPage; page !== undefined; ) {
+      for (const { key: name, value } of page) {
+        signal?.throwIfAborted();
+        const child = dir === ROOT ? `/${name}` : `${dir}/${name}`;
+        let childHint: string | undefined;
+        if (hint !== undefined) {
+          if (child === hint) childHint = undefined;
+          else if (hint.startsWith(`${child}/`)) childHint = hint;
+          else if (compareWalkOrder(child, hint) < 0) continue;
+        }
+        // The hint itself and its ancestors come at or before it: their contents after it are walked.
+        const emit = hint === undefined || (child !== hint && !hint.startsWith(`${child}/`));
+        const entry = decodeEntry(value);
+        if (entry.kind === 'file') {
+          if (emit && (await fn({ path: child, size: entry.size, modTime: new Date(entry.mtime), isDir: false })) === 'stop') return false;
+          continue;
+        }
+        const childKey = joinKey(key, name);
+        const childPages = directoryPages(io, childKey);
+        const childFirst = await childPages.next();
+        if (childFirst.done) continue;
+        const decision = emit ? await fn({ path: child, size: 0, modTime: new Date(0), isDir: true }) : undefined;
+        if (decision === 'stop') return false;
+        if (decision === 'skipDir') {
+          await childPages.return(undefined);
+          continue;
+        }
+        if (!(await this.#walkDirectory(io, child, childKey, childFirst.value.entries, childPages, fn, childHint, signal))) return false;
+      }
+      const next = await pages.next();
+      page = next.done ? undefined : next.value.entries;
+    }
+    return true;
+  }
+}
+
+/** The Ceph RADOS driver: a BaseDriver over RadosBackend, with `close()` to release the cluster handle. */
+export class RadosDriver extends BaseDriver {
+  declare readonly backend: RadosBackend;
+
+  constructor(options: RadosOptions) {
+    super(new RadosBackend(options), { maxConcurrency: options.maxConcurrency ?? 128 });
+  }
+
+  /** Waits for operations in flight, then shuts down the librados cluster handle (its threads). */
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The writer: chunks under a fresh upload id, an upload record that lets a new process resume, and a
+ * commit that publishes the file entry in one atomic omap write op (README "Design").
+ *
+ * Upload records live in the omap of one object, `storagedriver:uploads`, keyed `<key> <id>` (a space
+ * is outside the path grammar, so the prefix `<key> ` selects exactly the uploads of one path):
+ * `{id, chunk, size, reserved, created, replaces?, putDeadline?}`.
+ * - `size`: bytes durably in chunks 0… without a gap (resume continues there);
+ * - `reserved`: chunk indexes below it may have been written (raised before a chunk is sent), so a
+ *   cancel — or the commit, for chunks past the end — removes every chunk even after a crash;
+ * - `replaces`: the file entry (id, size, chunk) the commit is replacing, written before the publish, so a
+ *   commit interrupted after its publish is finished (old chunks removed) by the next writer.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { DriverError, PartUploader, contiguousParts, type BackendWriter } from '@storagedriver/core';
+
+import { ENOENT, omapPage, readInto, writeFull, writeOp, type Pointer } from './librados.js';
+import { chunkCount, chunkOid, encodeEntry, expectOk, lookup, publish, removeChunks, removeFileChunks, type FileEntry, type Found } from './tree.js';
+
+export const UPLOADS_OBJECT = 'storagedriver:uploads';
+/** Chunk indexes reserved per record update ahead of the writes. */
+const RESERVE_AHEAD = 8;
+const PUBLISH_ATTEMPTS = 20;
+
+export interface UploadRecord {
+  id: string;
+  chunk: number;
+  size: number;
+  reserved: number;
+  created: number;
+  /** The file entry the commit replaces (its chunks are removed once the commit is published). */
+  replaces?: Pick<FileEntry, 'id' | 'size' | 'chunk'>;
+  /**
+   * A putContent's record, saved once with the final size before its chunks are written: never
+   * resumed (its chunks may be incomplete). A putContent publishes before this time (ms since the
+   * epoch) or not at all, so an uncommitted record found after it (plus one op timeout) is a dead
+   * one's, and its chunks can go.
+   */
+  putDeadline?: number;
+}
+
+export interface WriterContext {
+  /** Runs a step with the pool context (the driver's cluster). */
+  use: <T>(fn: (io: Pointer) => Promise<T>) => Promise<T>;
+  key: string;
+  concurrency: number;
+}
+
+function recordKey(key: string, id: string): string {
+  return `${key} ${id}`;
+}
+
+export function newRecord(chunk: number): UploadRecord {
+  return { id: randomUUID(), chunk, size: 0, reserved: 0, created: Date.now() };
+}
+
+export async function saveRecord(io: Pointer, key: string, record: UploadRecord): Promise<void> {
+  const { rc } = await writeOp(io, UPLOADS_OBJECT, { create: true, set: [[recordKey(key, record.id), JSON.stringify(record)]] });
+  expectOk(rc, `save upload record of ${key}`);
+}
+
+export async function dropRecord(io: Pointer, key: string, id: string): Promise<void> {
+  expectOk((await writeOp(io, UPLOADS_OBJECT, { remove: [recordKey(key, id)] })).rc, `remove upload record of ${key}`, ENOENT);
+}
+
+/** The upload records of `key`, oldest first. */
+export async function recordsOf(io: Pointer, key: string): Promise<UploadRecord[]> {
+  const records: UploadRecord[] = [];
+  let after = '';
+  for (;;) {
+    const page = await omapPage(io, UPLOADS_OBJECT, after, 1000, `${key} `);
+    if (expectOk(page.rc, 'read upload records', ENOENT) === ENOENT) break;
+    records.push(...page.entries.map((entry) => JSON.parse(entry.value) as UploadRecord));
+    if (!page.more || page.entries.length === 0) break;
+    after = page.entries.at(-1)!.key;
+  }
+  return records.sort((a, b) => a.created - b.created);
+}
+
+/**
+ * Finishes a commit that published `record` but stopped before its clean-up: removes the chunks of
+ * the entry it replaced and those past its end, then the record.
+ */
+export async function finishCommitted(io: Pointer, key: string, record: UploadRecord, concurrency = 16): Promise<void> {
+  if (record.replaces !== undefined && record.replaces.id !== record.id) await removeFileChunks(io, record.replaces, concurrency);
+  await removeChunks(io, record.id, chunkCount(record.size, record.chunk), record.reserved, concurrency);
+  await dropRecord(io, key, record.id);
+}
+
+/**
+ * Publishes the upload of `record` (its chunks all written) as the file `key` of `size` bytes, over
+ * whatever file is there (`current`, as last read). The record is saved first with that size and the
+ * file it replaces, so whoever finds the record later can finish the commit's clean-up. Resolves
+ * once published, also when an earlier try already published it.
+ */
+export async function publishUpload(io: Pointer, key: string, record: UploadRecord, size: number, current: Found | undefined, signal?: AbortSignal): Promise<void> {
+  const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now() });
+  for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
+    if (record.putDeadline !== undefined && Date.now() > record.putDeadline) {
+      throw new DriverError(`cannot write ${key}: not published before its deadline (4 × optimeout), so it may be cleaned up as abandoned`, { retryable: true });
+    }
+    if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${key}: it is a directory`);
+    if (current?.entry.kind === 'file' && current.entry.id === record.id) return;
+    const replaces = current?.entry.kind === 'file' ? { id: current.entry.id, size: current.entry.size, chunk: current.entry.chunk } : undefined;
+    if (record.replaces?.id !== replaces?.id || record.size !== size) {
+      record.replaces = replaces;
+      record.size = size;
+      await saveRecord(io, key, record);
+    }
+    signal?.throwIfAborted();
+    if (await publish(io, key, entry, current?.raw ?? '')) return;
+    current = await lookup(io, key);
+  }
+  throw new DriverError(`cannot write ${key}: its entry kept changing`);
+}
+
+/** Removes an uncommitted upload: its chunks (up to every index it may have written) and its record. */
+export async function discardUpload(io: Pointer, key: string, record: UploadRecord, concurrency = 16): Promise<void> {
+  await removeChunks(io, record.id, 0, Math.max(record.reserved, chunkCount(record.size, record.chunk)), concurrency);
+  await dropRecord(io, key, record.id);
+}
+
+/** The writer of one upload: bounded memory (chunk × (concurrency + 1)), chunks written with aio. */
+export class ChunkWriter implements BackendWriter {
+  readonly #ctx: WriterContext;
+  readonly #record: UploadRecord;
+  readonly #uploader: PartUploader;
+  /** Sizes of chunks written, by index, from the record's first resumed index. */
+  readonly #written = new Map<number, number>();
+  readonly #firstIndex: number;
+  readonly #baseBytes: number;
+  #accepted = 0;
+  /** Record updates run one at a time, in order. */
+  #recordQueue: Promise<void> = Promise.resolve();
+  #savedSize: number;
+  #committed = false;
+
+  /** `tail`: the bytes of a resumed upload's last, partial chunk (written again with what follows). */
+  constructor(ctx: WriterContext, record: UploadRecord, tail: Buffer = Buffer.alloc(0)) {
+    this.#ctx = ctx;
+    this.#record = record;
+    this.#firstIndex = Math.floor(record.size / record.chunk);
+    this.#baseBytes = this.#firstIndex * record.chunk;
+    this.#savedSize = record.size;
+    this.#accepted = tail.length;
+    this.#uploader = new PartUploader({
+      partSize: record.chunk,
+      concurrency: ctx.concurrency,
+      firstIndex: this.#firstIndex,
+      upload: (index, data) => this.#writeChunk(index, data),
+    });
+    if (tail.length > 0) void this.#uploader.write(tail);
+  }
+
+  get size(): number {
+    return this.#baseBytes + this.#accepted;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.#accepted += chunk.length;
+    await this.#uploader.write(chunk);
+  }
+
+  async #writeChunk(index: number, data: Buffer): Promise<void> {
+    if (index >= this.#record.reserved) {
+      const reserved = index + RESERVE_AHEAD;
+      await this.#updateRecord((record) => (record.reserved = Math.max(record.reserved, reserved)));
+    }
+    await this.#ctx.use(async (io) => expectOk((await writeFull(io, chunkOid(this.#record.id, index), data)).rc, `write ${chunkOid(this.#record.id, index)}`));
+    this.#written.set(index, data.length);
+    const { bytes } = contiguousParts(this.#written, this.#firstIndex);
+    const size = this.#baseBytes + bytes;
+    if (size > this.#savedSize) void this.#updateRecord((record) => (record.size = Math.max(record.size, size))).catch(() => undefined);
+  }
+
+  /** Applies `change` to the record and saves it, after every earlier update. */
+  #updateRecord(change: (record: UploadRecord) => void): Promise<void> {
+    const run = this.#recordQueue.then(async () => {
+      change(this.#record);
+      await this.#ctx.use((io) => saveRecord(io, this.#ctx.key, this.#record));
+      this.#savedSize = this.#record.size;
+    });
+    this.#recordQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.#uploader.flush();
+    await this.#settleRecord();
+  }
+
+  /** Waits for the record updates in flight, then saves the final size if it lags. */
+  async #settleRecord(): Promise<void> {
+    await this.#recordQueue;
+    const size = this.#baseBytes + contiguousParts(this.#written, this.#firstIndex).bytes;
+    if (size > this.#record.size || this.#savedSize !== this.#record.size) await this.#updateRecord((record) => (record.size = Math.max(record.size, size)));
+  }
+
+  async commit(signal?: AbortSignal): Promise<void> {
+    await this.#uploader.flush(signal);
+    await this.#recordQueue;
+    const { key, concurrency } = this.#ctx;
+    const record = this.#record;
+    const size = this.size;
+    await this.#ctx.use(async (io) => {
+      if (!this.#committed) {
+        await publishUpload(io, key, record, size, await lookup(io, key), signal);
+        this.#committed = true;
+      }
+      await finishCommitted(io, key, record, concurrency);
+    });
+  }
+
+  async cancel(): Promise<void> {
+    await this.#uploader.drain().catch(() => undefined);
+    await this.#recordQueue;
+    await this.#ctx.use(async (io) => {
+      // A commit that failed on a lost answer may have published this upload: its chunks are the file's now.
+      const current = await lookup(io, this.#ctx.key);
+      if (current?.entry.kind === 'file' && current.entry.id === this.#record.id) throw new DriverError(`cannot cancel: the upload to ${this.#ctx.key} is committed`);
+      await discardUpload(io, this.#ctx.key, { ...this.#record, size: this.size }, this.#ctx.concurrency);
+    });
+  }
+}
+
+/** The bytes of a resumed upload's partial last chunk. */
+export async function readTail(io: Pointer, record: UploadRecord): Promise<Buffer> {
+  const length = record.size % record.chunk;
+  if (length === 0) return Buffer.alloc(0);
+  const index = Math.floor(record.size / record.chunk);
+  const tail = Buffer.alloc(length);
+  const { rc } = await readInto(io, chunkOid(record.id, index), tail, 0);
+  if (rc !== length) throw new DriverError(`upload ${record.id}: chunk ${index} holds ${rc < 0 ? 'nothing' : `${rc} bytes`}, its record says ${length}`);
+  return tail;
+}
