@@ -83,6 +83,13 @@ async function driverSetups(servers, scratch) {
       await new AzureBackend({ accountName: params.accountname, container, serviceUrl: params.serviceurl, credentials: { type: 'shared_key', accountKey: params.accountkey }, skipVerify: true }).container.create();
       return { params, suite: { ...walkBytes, insecureTLS: true }, above: { params: { ...params, rootdirectory: 'suite' }, pathOfRoot: '/root' } };
     },
+    swift: async () => {
+      // Ceph RGW's Swift API on the same cluster; the driver creates its container. Upstream's layout
+      // puts files under `<prefix>/files`, so the driver above sees this root at `/root/files`.
+      const { authUrl, user, key } = servers.s3.swift;
+      const base = { authurl: authUrl, username: user, password: key, container: unique('rt'), chunksize: '5MiB' };
+      return { params: { ...base, prefix: 'suite/files/root' }, suite: walkBytes, above: { params: { ...base, prefix: 'suite' }, pathOfRoot: '/root/files' } };
+    },
     gcs: async () => {
       const bucket = unique('rt');
       const created = await fetch(`${servers.gcs.endpoint}/storage/v1/b?project=test`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: bucket }) });

@@ -13,6 +13,7 @@ const PACKAGES = {
   s3: '@storagedriver/s3',
   azure: '@storagedriver/azure',
   gcs: '@storagedriver/gcs',
+  swift: '@storagedriver/swift',
 };
 
 const env = globalThis.process?.env ?? {};

@@ -1,11 +1,13 @@
 /** The Google Cloud Storage backend and GcsDriver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.5. */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
-import type { Bucket, File, FileMetadata } from '@google-cloud/storage';
+import type { Bucket, FileMetadata } from '@google-cloud/storage';
 import {
   BaseDriver,
   directoryMoveError,
+  InvalidOffsetError,
   KeyMapper,
+  METADATA_KINDS,
   ObjectStoreTree,
   PathNotFoundError,
   PreconditionFailedError,
@@ -16,33 +18,64 @@ import {
   resumableContent,
   resumableReader,
   retry,
+  type BackendPutOptions,
   type BackendWriter,
+  type Capabilities,
+  type Existence,
   type FileInfo,
+  type FilePage,
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type SignedMethod,
+  type SignedURL,
   type StorageBackend,
   type WalkFn,
+  type WriteMetadata,
 } from '@storagedriver/core';
 
 import { createBucket } from './client.js';
-import { isNotFound } from './errors.js';
-import { GcsRequests } from './http.js';
+import { gcsStatus, isNotFound } from './errors.js';
+import { GcsRequests, RangeNotSatisfiableError } from './http.js';
+import { CHANGED, chunkResource, fileInfo, objectResource, preconditions, uploadState } from './metadata.js';
 import type { GcsOptions } from './params.js';
 import { signedUrl } from './signer.js';
-import { deleteObjects, listNames, saveChecked } from './objects.js';
+import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects.js';
 import { ComposeWriter, chunkName, committedUpload, newUploadId, type UploadTarget } from './writer.js';
 
 const LIST_PAGE = 1000;
 const REDIRECT_SECONDS = 20 * 60;
+/** V4 signed URLs live at most 7 days. */
+const SIGNED_MAX_SECONDS = 7 * 24 * 60 * 60;
 const CHUNK = /\/(\d{6})$/;
+/** A page token of the driver's own: list from this key on (`~` never starts a GCS page token). */
+const OFFSET_TOKEN = '~startOffset:';
 
-function info(path: string, metadata: FileMetadata): FileInfo {
-  return { path, size: Number(metadata.size ?? 0), modTime: new Date(metadata.updated ?? 0), isDir: false };
+/**
+ * GCS counts items and prefixes together against `maxResults`; fake-gcs-server v1.56.1 returns
+ * `maxResults` items plus every prefix from the page's start on, so a page can exceed the limit.
+ * Prefixes past the page's last item come again on the next page: dropped here. If the page is
+ * still over the limit, it is cut at the limit in key order and continued from the first entry left
+ * out. A page within the limit (always, on GCS) is the service's, unchanged.
+ */
+function withinLimit(page: ListPage, limit: number): ListPage {
+  if (page.objects.length + page.prefixes.length <= limit) return page;
+  const last = page.next === undefined ? undefined : page.objects.at(-1)?.key;
+  const prefixes = last === undefined ? page.prefixes : page.prefixes.filter((prefix) => prefix < last);
+  if (page.objects.length + prefixes.length <= limit) return { ...page, prefixes };
+  const entries = [...page.objects.map((object) => ({ key: object.key, object })), ...prefixes.map((prefix) => ({ key: prefix, object: undefined }))];
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const kept = entries.slice(0, limit);
+  return {
+    objects: kept.flatMap((entry) => (entry.object === undefined ? [] : [entry.object])),
+    prefixes: kept.flatMap((entry) => (entry.object === undefined ? [entry.key] : [])),
+    next: `${OFFSET_TOKEN}${entries[limit]!.key}`,
+  };
 }
 
 export class GcsBackend implements StorageBackend {
   readonly name = 'gcs';
+  readonly capabilities: Partial<Capabilities>;
   readonly bucket: Bucket;
   readonly #o: GcsOptions;
   readonly #keys: KeyMapper;
@@ -53,6 +86,22 @@ export class GcsBackend implements StorageBackend {
 
   constructor(options: GcsOptions) {
     this.#o = options;
+    const signing = options.credentials !== undefined;
+    const conditional = options.conditionalWrites ?? options.apiEndpoint === undefined;
+    this.capabilities = {
+      // URLs are signed offline with the service-account key: none without one.
+      redirectURL: signing,
+      signedURL: signing ? ['GET', 'HEAD', 'PUT'] : [],
+      signedURLMaxExpiresIn: SIGNED_MAX_SECONDS,
+      writeIfNoneMatch: conditional,
+      writeIfMatch: conditional,
+      metadata: METADATA_KINDS,
+      etag: true,
+      copy: true,
+      appendToCommitted: true,
+      rangedRead: true,
+      listPage: true,
+    };
     this.bucket = createBucket(options);
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#requests = new GcsRequests(this.bucket, options.userAgent);
@@ -70,10 +119,6 @@ export class GcsBackend implements StorageBackend {
     return this.#keys.key(path);
   }
 
-  #file(path: string): File {
-    return this.bucket.file(this.key(path));
-  }
-
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
     return resumableContent(this.#openRange(path), { signal });
   }
@@ -82,26 +127,73 @@ export class GcsBackend implements StorageBackend {
    * One request up to a chunk: the object is replaced atomically, with an MD5 the service checks.
    * Above it, chunks composed at the end, like a writer: a single upload whose body is already on
    * the wire when the caller aborts may still be stored after the rejection, while chunks become
-   * the object only by their compose.
+   * the object only by their compose. With conditions, always one upload, whatever the size: an
+   * upload's generation precondition is checked atomically by fake-gcs-server as by GCS (a
+   * compose's is ignored by fake-gcs-server v1.56.1).
    */
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
-    if (content.length > this.#chunkSize) return putThroughWriter(new ComposeWriter(this.#uploadTarget(path, newUploadId())), content, signal);
-    await saveChecked(this.#requests, this.key(path), content, {}, signal);
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    const { ifMatch, ifNoneMatch, ...metadata } = options;
+    const conditional = ifMatch !== undefined || ifNoneMatch !== undefined;
+    if (!conditional && content.length > this.#chunkSize) {
+      return putThroughWriter(new ComposeWriter(this.#uploadTarget(path, newUploadId(), metadata)), content, signal);
+    }
+    const key = this.key(path);
+    if (!conditional) {
+      await saveChecked(this.#requests, key, content, objectResource(metadata), {}, signal);
+      return;
+    }
+    // The marker tells this put's own object from another's when a retried try is answered 412.
+    const marker = newUploadId();
+    const required = preconditions(path, { ifMatch, ifNoneMatch }, await this.#metadata(key, signal));
+    try {
+      await saveChecked(this.#requests, key, content, objectResource(metadata, marker), required, signal);
+    } catch (error) {
+      if (gcsStatus(error) !== 412) throw error;
+      if (committedUpload(await this.#metadata(key, signal)) !== marker) throw new PreconditionFailedError(path, CHANGED, { cause: error });
+    }
   }
 
-  async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
-    // A ranged read of an offset at or past the end fails late, inside the stream: check the size first.
+  async reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable> {
+    if (length !== undefined && length > 0) return this.#rangedReader(path, offset, length, signal);
+    // A read from an offset at or past the end fails late, inside the stream: check the size first.
     const { size } = await this.#statFile(path, signal);
+    if (length === 0) {
+      if (offset > size) throw new InvalidOffsetError(path, offset);
+      return Readable.from([]);
+    }
     if (offset >= size) return readerAtEnd(path, offset, size);
     return resumableReader(offset, this.#openRange(path), { signal });
   }
 
-  /** Ranged reads of the object, pinned to a generation once the first answer gave one. */
-  #openRange(path: string): OpenRange {
+  /**
+   * One ranged request for exactly `[offset, offset + length)`; a range reaching past the end is
+   * InvalidOffsetError at open (the size from Content-Range, or from the 416 of a range that starts
+   * beyond it). A cut is resumed within the range, pinned to the generation.
+   */
+  async #rangedReader(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Readable> {
+    const end = offset + length;
+    const open = this.#openRange(path, end);
+    try {
+      return await resumableReader(offset, async (from, generation, openSignal) => {
+        const opened = await open(from, generation, openSignal);
+        if (generation === undefined && opened.size !== undefined && opened.size < end) {
+          opened.stream.destroy();
+          throw new InvalidOffsetError(path, end);
+        }
+        return { ...opened, size: end };
+      }, { signal });
+    } catch (error) {
+      if (error instanceof RangeNotSatisfiableError) throw new InvalidOffsetError(path, end, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Ranged reads of the object (up to `end` when given), pinned to a generation once the first answer gave one. */
+  #openRange(path: string, end?: number): OpenRange {
     const key = this.key(path);
     return async (from, generation, openSignal) => {
       try {
-        const { stream, generation: served, size } = await this.#requests.download(key, from, generation, openSignal);
+        const { stream, generation: served, size } = await this.#requests.download(key, from, generation, openSignal, end);
         return { stream, version: served ?? generation, size };
       } catch (error) {
         if (!isNotFound(error)) throw error;
@@ -115,14 +207,8 @@ export class GcsBackend implements StorageBackend {
   }
 
   /** The object's metadata, or undefined when there is none. */
-  async #metadata(key: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
-    try {
-      const [metadata] = await retry(() => this.bucket.file(key).getMetadata(), { signal });
-      return metadata;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  #metadata(key: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
+    return objectMetadata(this.bucket, key, signal);
   }
 
   async #statFile(path: string, signal?: AbortSignal): Promise<FileInfo> {
@@ -140,10 +226,12 @@ export class GcsBackend implements StorageBackend {
     return `${this.#uploads}${path.slice(1)}~/`;
   }
 
-  #uploadTarget(path: string, uploadId: string): UploadTarget {
+  #uploadTarget(path: string, uploadId: string, metadata: WriteMetadata): UploadTarget {
     return {
       bucket: this.bucket,
       requests: this.#requests,
+      path,
+      metadata,
       key: this.key(path),
       uploadPrefix: `${this.#uploadsOf(path)}${uploadId}/`,
       uploadId,
@@ -152,20 +240,25 @@ export class GcsBackend implements StorageBackend {
     };
   }
 
-  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
+  /**
+   * A new upload starts with `metadata`; one continued (append, from any instance) commits with the
+   * metadata it started with, which every chunk object carries. Appending to committed content
+   * starts a new upload too.
+   */
+  async writer(path: string, append: boolean, signal?: AbortSignal, metadata: WriteMetadata = {}): Promise<BackendWriter> {
     const key = this.key(path);
     const uploadsOfKey = this.#uploadsOf(path);
-    const target = (uploadId: string): UploadTarget => this.#uploadTarget(path, uploadId);
-    if (!append) return new ComposeWriter(target(newUploadId()));
+    if (!append) return new ComposeWriter(this.#uploadTarget(path, newUploadId(), metadata));
     const committed = await this.#metadata(key, signal);
     const resumed = await this.#newestUpload(uploadsOfKey, committedUpload(committed), signal);
-    if (resumed !== undefined) return new ComposeWriter(target(resumed.uploadId), resumed);
+    if (resumed !== undefined) return new ComposeWriter(this.#uploadTarget(path, resumed.uploadId, resumed.metadata), resumed);
     if (committed === undefined) throw new PathNotFoundError(path);
-    const upload = target(newUploadId());
+    const upload = this.#uploadTarget(path, newUploadId(), metadata);
     const size = Number(committed.size ?? 0);
     if (size === 0) return new ComposeWriter(upload);
-    // Appending to committed content: a server-side copy of it becomes the upload's first chunk.
-    await retry(() => this.#file(path).copy(this.bucket.file(chunkName(upload.uploadPrefix, 0))), { signal });
+    // Appending to committed content: a server-side copy of it becomes the upload's first chunk,
+    // carrying this upload's metadata like every other chunk.
+    await retry(() => this.#requests.rewrite(key, chunkName(upload.uploadPrefix, 0), chunkResource(metadata), signal), { signal });
     return new ComposeWriter(upload, { chunks: 1, bytes: size });
   }
 
@@ -173,12 +266,14 @@ export class GcsBackend implements StorageBackend {
   async #newestUpload(uploadsOfKey: string, committedUploadId: string | undefined, signal?: AbortSignal) {
     const [files] = await retry(() => this.bucket.getFiles({ prefix: uploadsOfKey, autoPaginate: true }), { signal });
     const chunks = new Map<string, Map<number, number>>();
+    const states = new Map<string, FileMetadata>();
     for (const file of files) {
       const uploadId = file.name.slice(uploadsOfKey.length).split('/')[0]!;
       const index = CHUNK.exec(file.name)?.[1];
       if (index === undefined) continue;
       if (!chunks.has(uploadId)) chunks.set(uploadId, new Map());
       chunks.get(uploadId)!.set(Number(index), Number(file.metadata.size ?? 0));
+      states.set(uploadId, file.metadata);
     }
     if (committedUploadId !== undefined && chunks.has(committedUploadId)) {
       await deleteObjects(this.bucket, await listNames(this.bucket, `${uploadsOfKey}${committedUploadId}/`, signal), undefined, signal);
@@ -187,15 +282,26 @@ export class GcsBackend implements StorageBackend {
     const uploadId = [...chunks.keys()].sort().at(-1);
     if (uploadId === undefined) return undefined;
     const { count, bytes } = contiguousParts(chunks.get(uploadId)!);
-    return { uploadId, chunks: count, bytes };
+    return { uploadId, chunks: count, bytes, metadata: uploadState(states.get(uploadId)) };
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       const metadata = await this.#metadata(this.key(path), signal);
-      if (metadata !== undefined) return info(path, metadata);
+      if (metadata !== undefined) return fileInfo(path, metadata);
     }
     return this.#tree.statDirectory(path, signal);
+  }
+
+  /** One metadata request for a file; a listing only when it is not one. */
+  async exists(path: string, signal?: AbortSignal): Promise<Existence> {
+    if (path !== ROOT && (await this.#metadata(this.key(path), signal)) !== undefined) return 'file';
+    return (await this.#tree.isDirectory(path, signal)) ? 'directory' : false;
+  }
+
+  /** Pages of the listing itself (size, time, etag of each entry); the cursor holds the service's page token and the last key. */
+  async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    return this.#tree.page(path, request, signal);
   }
 
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
@@ -205,33 +311,47 @@ export class GcsBackend implements StorageBackend {
   /** One page of a listing (the tree retries it); the service may repeat a prefix on several pages. */
   async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
     signal?.throwIfAborted();
+    const resumeAt = request.token?.startsWith(OFFSET_TOKEN) ? request.token.slice(OFFSET_TOKEN.length) : undefined;
+    // startOffset is inclusive; the tree drops the hint itself.
+    const startOffset = resumeAt ?? request.startAfter;
     const [files, next, response] = await this.bucket.getFiles({
       prefix: request.prefix,
       maxResults: request.limit,
-      pageToken: request.token,
       autoPaginate: false,
+      ...(resumeAt === undefined && request.token !== undefined ? { pageToken: request.token } : {}),
       ...(request.delimited ? { delimiter: '/' } : {}),
-      // startOffset is inclusive; the tree drops the hint itself.
-      ...(request.startAfter !== undefined ? { startOffset: request.startAfter } : {}),
+      ...(startOffset !== undefined ? { startOffset } : {}),
     });
-    return {
-      objects: files.map((file) => ({ key: file.name, size: Number(file.metadata.size ?? 0), modTime: new Date(file.metadata.updated ?? 0) })),
+    return withinLimit({
+      objects: files.map((file) => ({
+        key: file.name,
+        size: Number(file.metadata.size ?? 0),
+        modTime: new Date(file.metadata.updated ?? 0),
+        ...(file.metadata.etag === undefined ? {} : { etag: file.metadata.etag }),
+      })),
       prefixes: (response as { prefixes?: string[] } | undefined)?.prefixes ?? [],
       next: (next as { pageToken?: string } | null)?.pageToken,
-    };
+    }, request.limit);
+  }
+
+  /** A server-side rewrite with the source's content headers and metadata; a repeated one gives the same object. */
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await retry(() => this.#requests.rewrite(this.key(sourcePath), this.key(destPath), undefined, signal), { signal });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new PathNotFoundError(sourcePath, { cause: error });
+    }
   }
 
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
-    const source = this.#file(sourcePath);
     try {
-      // The SDK follows the rewrite token until the copy is complete; a repeated copy gives the same object.
-      await retry(() => source.copy(this.#file(destPath)), { signal });
+      await this.copy(sourcePath, destPath, signal);
     } catch (error) {
-      if (!isNotFound(error)) throw error;
-      if ((await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
-      throw new PathNotFoundError(sourcePath, { cause: error });
+      if (error instanceof PathNotFoundError && (await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
+      throw error;
     }
-    await deleteObjects(this.bucket, [source.name], sourcePath, signal);
+    await deleteObjects(this.bucket, [this.key(sourcePath)], sourcePath, signal);
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
@@ -242,6 +362,15 @@ export class GcsBackend implements StorageBackend {
     const key = this.#o.credentials;
     if (key === undefined || (method !== 'GET' && method !== 'HEAD')) return undefined;
     return signedUrl(key, { method, bucket: this.bucket.name, object: this.key(path), expiresSeconds: REDIRECT_SECONDS, endpoint: this.#o.apiEndpoint });
+  }
+
+  /** A V4 URL signed offline; a PUT's content type is a signed header, so the upload must send exactly it. */
+  async signedURL(path: string, request: { method: SignedMethod; expiresIn: number; contentType: string | undefined }): Promise<SignedURL> {
+    const key = this.#o.credentials!;
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const headers: Record<string, string> = request.contentType === undefined ? {} : { 'content-type': request.contentType };
+    const url = signedUrl(key, { method: request.method, bucket: this.bucket.name, object: this.key(path), expiresSeconds: request.expiresIn, endpoint: this.#o.apiEndpoint, headers, now });
+    return { url, method: request.method, headers, expiresAt: new Date(now.getTime() + request.expiresIn * 1000) };
   }
 
   async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {

@@ -1,15 +1,17 @@
 /**
- * The requests that carry data — uploads, media downloads, compose — sent with `fetch` and the
+ * The requests that carry data — uploads, media downloads, compose, rewrite — sent with the
  * caller's AbortSignal. The SDK's HTTP layer takes no signal, its promise API hides the request,
  * and destroying its upload stream does not stop the request: the object still appears after the
  * abort. Here an abort ends the connection, so a cut upload never becomes an object. Endpoint and
  * credentials are the SDK Storage's, so a Storage passed as `client` is honoured.
  */
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import type { Bucket } from '@google-cloud/storage';
+import type { ContentHeaders } from '@storagedriver/core';
 
 export const CONTENT_TYPE = 'application/octet-stream';
 
@@ -25,6 +27,37 @@ export class GcsHttpError extends Error {
 }
 
 type Query = Record<string, string | undefined>;
+
+/** What an upload or compose stores with the object besides its bytes (the JSON API's fields). */
+export interface ObjectResource extends ContentHeaders {
+  metadata: Record<string, string>;
+}
+
+/**
+ * Generation preconditions, checked by the service where the object is published: `0` = only if
+ * nothing is there. The metageneration pins the metadata too (what the JSON API's etag covers).
+ */
+export interface Preconditions {
+  ifGenerationMatch?: string;
+  ifMetagenerationMatch?: string;
+}
+
+/** The JSON API's object resource, the fields the driver reads. */
+export interface ObjectJson extends ContentHeaders {
+  name: string;
+  generation?: string;
+  metadata?: Record<string, string>;
+}
+
+/** A range that starts beyond the object (416), with the object's size from `Content-Range: bytes *\/size`. */
+export class RangeNotSatisfiableError extends GcsHttpError {
+  readonly size: number | undefined;
+
+  constructor(message: string, size: number | undefined) {
+    super(416, message);
+    this.size = size;
+  }
+}
 
 export interface MediaResponse {
   stream: Readable;
@@ -43,13 +76,18 @@ export class GcsRequests {
     this.#userAgent = userAgent;
   }
 
-  /** Uploads `data` as one object in one multipart request (atomic), with the MD5 the service checks. */
-  async upload(name: string, data: Buffer, md5Hash: string, metadata: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  /**
+   * Uploads `data` as one object in one multipart request (atomic), with the MD5 the service checks
+   * and the preconditions it checks where the object is published (412 when they fail).
+   */
+  async upload(name: string, data: Buffer, md5Hash: string, resource: ObjectResource, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<ObjectJson> {
     const boundary = randomUUID();
-    const resource = JSON.stringify({ name, contentType: CONTENT_TYPE, md5Hash, metadata });
-    const head = Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${resource}\r\n--${boundary}\r\nContent-Type: ${CONTENT_TYPE}\r\n\r\n`);
+    const contentType = resource.contentType ?? CONTENT_TYPE;
+    const json = JSON.stringify({ ...resource, name, contentType, md5Hash });
+    // The media part's type too: fake-gcs-server takes the object's content type from it.
+    const head = Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${json}\r\n--${boundary}\r\nContent-Type: ${contentType}\r\n\r\n`);
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    const response = await this.#send('POST', `/upload/storage/v1/b/${this.#bucketName}/o`, { uploadType: 'multipart', name }, {
+    const response = await this.#send('POST', `/upload/storage/v1/b/${this.#bucketName}/o`, { uploadType: 'multipart', name, ...preconditions }, {
       headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + data.length + tail.length) },
       // A stream, not one concatenated buffer: the content is not copied. A web stream, because
       // Deno's fetch refuses a Node stream (and Bun's sends a Blob of Buffers empty).
@@ -57,65 +95,131 @@ export class GcsRequests {
       duplex: 'half',
       signal,
     });
-    await response.arrayBuffer();
-  }
-
-  /** The object's bytes from `offset`, of `generation` when given (a generation that is gone is a 404). */
-  async download(name: string, offset: number, generation: string | undefined, signal?: AbortSignal): Promise<MediaResponse> {
-    const response = await this.#send('GET', `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(name)}`, { alt: 'media', generation }, {
-      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-      signal,
-    });
-    if (offset > 0 && response.status !== 206) {
-      await response.body?.cancel();
-      throw new GcsHttpError(response.status, `a ranged read from byte ${offset} was answered with status ${response.status}`);
-    }
-    const total = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1];
-    const length = response.headers.get('content-length');
-    // A transcoded (decompressed) body has no size to compare with.
-    const identity = response.headers.get('content-encoding') === null;
-    const size = total !== undefined ? Number(total) : length !== null && identity ? offset + Number(length) : undefined;
-    const stream = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-    return { stream, generation: response.headers.get('x-goog-generation') ?? undefined, size };
+    return (await response.json()) as ObjectJson;
   }
 
   /**
-   * One compose call. Sent by hand because the SDK's `combine` cannot set custom metadata on the
-   * destination, and the upload marker must arrive in the same atomic step as the content.
+   * The stored bytes from `offset` (up to `end`, exclusive, when given), of `generation` when given
+   * (a generation that is gone is a 404). Through node:http, not fetch: fetch decodes a body sent
+   * with `Content-Encoding: gzip` (or br, deflate), and an object stored with that encoding must be
+   * read back byte for byte. `Accept-Encoding: gzip` keeps the service from decompressing it
+   * (GCS's decompressive transcoding), so the body is always the stored bytes.
    */
-  async compose(destination: string, sources: string[], metadata: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    const response = await this.#send('POST', `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(destination)}/compose`, {}, {
+  async download(name: string, offset: number, generation: string | undefined, signal?: AbortSignal, end?: number): Promise<MediaResponse> {
+    const ranged = offset > 0 || end !== undefined;
+    const range = `bytes=${offset}-${end === undefined ? '' : end - 1}`;
+    const response = await this.#sendRaw('GET', `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(name)}`, { alt: 'media', generation }, {
+      'accept-encoding': 'gzip',
+      ...(ranged ? { range } : {}),
+    }, signal);
+    const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
+    if (ranged && response.statusCode !== 206) {
+      response.destroy();
+      throw new GcsHttpError(response.statusCode ?? 0, `a ranged read of ${range} was answered with status ${response.statusCode}`);
+    }
+    const length = response.headers['content-length'];
+    const size = total !== undefined ? Number(total) : length !== undefined ? offset + Number(length) : undefined;
+    return { stream: response, generation: headerValue(response.headers['x-goog-generation']), size };
+  }
+
+  /**
+   * One compose call with the destination's resource (content headers and custom metadata arrive
+   * in the same atomic step as the content) and its preconditions. Sent by hand because the SDK's
+   * `combine` cannot set custom metadata on the destination.
+   */
+  async compose(destination: string, sources: string[], resource: ObjectResource, preconditions: Preconditions = {}, signal?: AbortSignal): Promise<ObjectJson> {
+    const response = await this.#send('POST', `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(destination)}/compose`, { ...preconditions }, {
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ destination: { contentType: CONTENT_TYPE, metadata }, sourceObjects: sources.map((source) => ({ name: source })) }),
+      body: JSON.stringify({ destination: { ...resource, contentType: resource.contentType ?? CONTENT_TYPE }, sourceObjects: sources.map((source) => ({ name: source })) }),
       signal,
     });
-    await response.arrayBuffer();
+    return (await response.json()) as ObjectJson;
+  }
+
+  /**
+   * A server-side copy (the JSON API's rewrite), following the rewrite token until it is done: a
+   * large object or one crossing locations or storage classes takes several calls on GCS. The
+   * source's content headers and metadata are kept unless `resource` replaces them. Repeating it
+   * gives the same destination.
+   */
+  async rewrite(source: string, destination: string, resource: Partial<ObjectResource> | undefined, signal?: AbortSignal): Promise<void> {
+    const path = `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(source)}/rewriteTo/b/${this.#bucketName}/o/${encodeURIComponent(destination)}`;
+    let token: string | undefined;
+    for (let calls = 0; ; calls++) {
+      const response = await this.#send('POST', path, { rewriteToken: token }, {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(resource ?? {}),
+        signal,
+      });
+      const answer = (await response.json()) as { done?: boolean; rewriteToken?: string };
+      if (answer.done === true) return;
+      if (!answer.rewriteToken || calls >= MAX_REWRITE_CALLS) throw new GcsHttpError(500, `rewrite of ${source} to ${destination} was not done after ${calls + 1} calls`);
+      token = answer.rewriteToken;
+    }
   }
 
   get #bucketName(): string {
     return encodeURIComponent(this.#bucket.name);
   }
 
-  async #send(method: string, path: string, query: Query, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
-    const storage = this.#bucket.storage;
-    const url = new URL(`${storage.apiEndpoint}${path}`);
+  #url(path: string, query: Query): URL {
+    const url = new URL(`${this.#bucket.storage.apiEndpoint}${path}`);
     for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
-    const headers = new Headers(init.headers);
+    return url;
+  }
+
+  async #headers(url: URL, init?: RequestInit['headers']): Promise<Headers> {
+    const storage = this.#bucket.storage;
+    const headers = new Headers(init);
     if (this.#userAgent !== undefined) headers.set('user-agent', this.#userAgent);
     // The SDK's rule: an emulator endpoint gets no token unless asked to.
     if (!storage.customEndpoint || storage.useAuthWithCustomEndpoint) {
       // Headers from google-auth-library ≥ 10, a plain record from older ones (a `client` of another version).
       new Headers(await storage.authClient.getRequestHeaders(url.href)).forEach((value, name) => headers.set(name, value));
     }
-    const response = await fetch(url, { ...init, method, headers });
-    if (response.ok) return response;
-    const text = await response.text().catch(() => '');
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
-    } catch {
-      // not JSON: the text is the message
-    }
-    throw new GcsHttpError(response.status, `${method} ${url.pathname}: ${response.status} ${message.trim() || response.statusText}`.trim());
+    return headers;
   }
+
+  async #send(method: string, path: string, query: Query, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+    const url = this.#url(path, query);
+    const response = await fetch(url, { ...init, method, headers: await this.#headers(url, init.headers) });
+    if (response.ok) return response;
+    throw failure(method, url, response.status, response.statusText, await response.text().catch(() => ''));
+  }
+
+  /** A request answered as a Node stream of the body's bytes exactly as sent (no content decoding). */
+  async #sendRaw(method: string, path: string, query: Query, init: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+    const url = this.#url(path, query);
+    const headers = Object.fromEntries(await this.#headers(url, init));
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      send(url, { method, headers, signal }, resolve).on('error', reject).end();
+    });
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return response;
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(chunk as Buffer);
+    const error = failure(method, url, status, response.statusMessage ?? '', Buffer.concat(chunks).toString('utf8'));
+    if (status === 416) {
+      const size = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
+      throw new RangeNotSatisfiableError(error.message, size === undefined ? undefined : Number(size));
+    }
+    throw error;
+  }
+}
+
+const MAX_REWRITE_CALLS = 10_000;
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function failure(method: string, url: URL, status: number, statusText: string, text: string): GcsHttpError {
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+  } catch {
+    // not JSON: the text is the message
+  }
+  return new GcsHttpError(status, `${method} ${url.pathname}: ${status} ${message.trim() || statusText}`.trim());
 }

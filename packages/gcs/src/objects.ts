@@ -1,21 +1,41 @@
 /** Object helpers shared by the backend and the writer: checked uploads, listing, bounded deletes — each request retried. */
 import { createHash } from 'node:crypto';
 
-import type { Bucket } from '@google-cloud/storage';
+import type { Bucket, FileMetadata } from '@google-cloud/storage';
 import { DriverError, retry } from '@storagedriver/core';
 
 import { isNotFound } from './errors.js';
-import type { GcsRequests } from './http.js';
+import type { GcsRequests, ObjectJson, ObjectResource, Preconditions } from './http.js';
 
 const DELETE_CONCURRENCY = 16;
 
 /**
  * Uploads `data` as one object (atomic) whose MD5 the service verifies. Retried: the same bytes
- * under the same name give the same object, and a cut request never makes one.
+ * under the same name give the same object, and a cut request never makes one. With
+ * preconditions a try whose answer was lost is answered 412 when tried again: the caller tells
+ * its own object by a marker in `resource.metadata`.
  */
-export async function saveChecked(requests: GcsRequests, name: string, data: Buffer, metadata: Record<string, string> = {}, signal?: AbortSignal): Promise<void> {
+export async function saveChecked(
+  requests: GcsRequests,
+  name: string,
+  data: Buffer,
+  resource: ObjectResource = { metadata: {} },
+  preconditions: Preconditions = {},
+  signal?: AbortSignal,
+): Promise<ObjectJson> {
   const md5 = createHash('md5').update(data).digest('base64');
-  await retry(() => requests.upload(name, data, md5, metadata, signal), { signal });
+  return retry(() => requests.upload(name, data, md5, resource, preconditions, signal), { signal });
+}
+
+/** The object's resource, or undefined when there is none. */
+export async function objectMetadata(bucket: Bucket, name: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
+  try {
+    const [metadata] = await retry(() => bucket.file(name).getMetadata(), { signal });
+    return metadata;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 export async function listNames(bucket: Bucket, prefix: string, signal?: AbortSignal): Promise<string[]> {

@@ -30,6 +30,12 @@ export interface GcsOptions {
   apiEndpoint?: string;
   /** Use this Storage or Bucket instead of building one (endpoint, credentials and retries are then yours). */
   client?: Storage | Bucket;
+  /**
+   * Claim `ifNoneMatch` / `ifMatch` (generation preconditions on uploads and compose). Default: on
+   * GCS itself (no `apiEndpoint`), off with an `apiEndpoint`: fake-gcs-server v1.56.1 ignores a
+   * compose's preconditions, so concurrent conditional commits would not be atomic there.
+   */
+  conditionalWrites?: boolean;
 }
 
 export const PARAMETER_NAMES = [

@@ -12,19 +12,23 @@
  * more chunks are composed in rounds through intermediate objects.
  */
 import type { Bucket, FileMetadata } from '@google-cloud/storage';
-import { PartUploader, retry, type BackendWriter } from '@storagedriver/core';
+import { PartUploader, PreconditionFailedError, retry, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
-import type { GcsRequests } from './http.js';
-import { deleteObjects, listNames, saveChecked } from './objects.js';
+import { gcsStatus } from './errors.js';
+import type { GcsRequests, Preconditions } from './http.js';
+import { CHANGED, UPLOAD_MARKER, chunkResource, hasHeaders, objectResource, preconditions } from './metadata.js';
+import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects.js';
 
-/** Custom metadata on a committed object naming the upload it came from (leftover chunks of it are stale). */
-export const UPLOAD_METADATA = 'storagedriver-upload';
 const COMPOSE_MAX = 32;
 
 export interface UploadTarget {
   bucket: Bucket;
   requests: GcsRequests;
+  /** The driver path, for errors. */
+  path: string;
   key: string;
+  /** What the upload started with: the committed object gets it; every chunk carries it for a writer that continues. */
+  metadata: WriteMetadata;
   /** `<root>~uploads/<path>~/<upload id>/`: every object of this upload lies under it. */
   uploadPrefix: string;
   uploadId: string;
@@ -42,7 +46,7 @@ export function newUploadId(): string {
 
 /** The upload a committed object came from, by its marker. */
 export function committedUpload(metadata: FileMetadata | undefined): string | undefined {
-  const marker = metadata?.metadata?.[UPLOAD_METADATA];
+  const marker = metadata?.metadata?.[UPLOAD_MARKER];
   return typeof marker === 'string' ? marker : undefined;
 }
 
@@ -59,7 +63,7 @@ export class ComposeWriter implements BackendWriter {
       concurrency: target.concurrency,
       firstIndex: resumed.chunks,
       // Idempotent: the same bytes under the same name, checked by MD5.
-      upload: (index, data, signal) => saveChecked(target.requests, chunkName(target.uploadPrefix, index), data, {}, signal),
+      upload: async (index, data, signal) => void (await saveChecked(target.requests, chunkName(target.uploadPrefix, index), data, chunkResource(target.metadata), {}, signal)),
     });
   }
 
@@ -90,44 +94,64 @@ export class ComposeWriter implements BackendWriter {
    * Retryable as a whole (core calls it again after a failure): chunks are removed only after the
    * compose succeeded, so a repeat composes the same sources into the same content; and when they
    * are gone already (a lost answer, then removed as leftovers of this committed upload), the
-   * object carrying this upload's marker is this upload's content.
+   * object carrying this upload's marker is this upload's content. With conditions, the compose
+   * carries them as generation preconditions; a 412 whose cause is this upload's own object
+   * (its answer was lost) is success too.
    */
-  async commit(signal?: AbortSignal): Promise<void> {
+  async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
     await this.#uploader.flush(signal);
-    const { bucket, requests, key, uploadPrefix, uploadId } = this.#t;
-    const marker = { [UPLOAD_METADATA]: uploadId };
-    const count = this.#uploader.nextIndex;
-    if (count === 0) {
-      await saveChecked(requests, key, Buffer.alloc(0), marker, signal);
-      return;
+    const { requests, path, key, uploadPrefix, uploadId } = this.#t;
+    const resource = objectResource(this.#t.metadata, uploadId);
+    let required: Preconditions = {};
+    if (conditions !== undefined) {
+      const current = await objectMetadata(this.#t.bucket, this.#t.key, signal);
+      // This upload is the object already: a commit whose answer was lost, tried again.
+      if (committedUpload(current) === uploadId) return this.#cleanUp();
+      required = preconditions(path, conditions, current);
     }
+    const count = this.#uploader.nextIndex;
     try {
+      if (count === 0) {
+        await saveChecked(requests, key, Buffer.alloc(0), resource, required, signal);
+        return;
+      }
       let sources = Array.from({ length: count }, (_, index) => chunkName(uploadPrefix, index));
       for (let round = 0; sources.length > COMPOSE_MAX; round++) {
         const groups = Array.from({ length: Math.ceil(sources.length / COMPOSE_MAX) }, (_, i) => sources.slice(i * COMPOSE_MAX, (i + 1) * COMPOSE_MAX));
         sources = await Promise.all(groups.map(async (group, i) => {
           const name = `${uploadPrefix}c${round}-${String(i).padStart(6, '0')}`;
-          await retry(() => requests.compose(name, group, {}, signal), { signal });
+          await retry(() => requests.compose(name, group, { metadata: {} }, {}, signal), { signal });
           return name;
         }));
       }
-      await retry(() => requests.compose(key, sources, marker, signal), { signal });
+      const composed = await retry(() => requests.compose(key, sources, resource, required, signal), { signal });
+      if (!hasHeaders(composed, resource)) {
+        // The service kept the replaced object's content headers (fake-gcs-server v1.56.1 does;
+        // GCS sets the compose's): a fresh composite has them, and a rewrite replaces the object whole.
+        const whole = `${uploadPrefix}whole`;
+        await retry(() => requests.compose(whole, sources, resource, {}, signal), { signal });
+        await retry(() => requests.rewrite(whole, key, undefined, signal), { signal });
+      }
     } catch (error) {
-      if (signal?.aborted || !(await this.#isCommitted(signal))) throw error;
+      if (signal?.aborted || !(await this.#isCommitted(signal))) {
+        throw gcsStatus(error) === 412 ? new PreconditionFailedError(path, CHANGED, { cause: error }) : error;
+      }
     }
-    // The content is committed, so a failed clean-up is no failure of the commit: leftovers only
-    // cost storage, and the marker lets the next writer at this path recognise and remove them.
+    if (count > 0) await this.#cleanUp();
+  }
+
+  /**
+   * The content is committed, so a failed clean-up is no failure of the commit: leftovers only
+   * cost storage, and the marker lets the next writer at this path recognise and remove them.
+   */
+  async #cleanUp(): Promise<void> {
+    const { bucket, uploadPrefix } = this.#t;
     await listNames(bucket, uploadPrefix).then((names) => deleteObjects(bucket, names)).catch(() => undefined);
   }
 
   /** Whether the object at the key is this upload's (a check that cannot tell says no: the commit's own failure stands). */
   async #isCommitted(signal?: AbortSignal): Promise<boolean> {
-    try {
-      const [metadata] = await retry(() => this.#t.bucket.file(this.#t.key).getMetadata(), { signal });
-      return committedUpload(metadata) === this.#t.uploadId;
-    } catch {
-      return false;
-    }
+    return committedUpload(await objectMetadata(this.#t.bucket, this.#t.key, signal).catch(() => undefined)) === this.#t.uploadId;
   }
 
   async cancel(signal?: AbortSignal): Promise<void> {

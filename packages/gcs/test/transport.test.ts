@@ -42,6 +42,7 @@ function proxied(extra: Parameters<typeof newDriver>[1] = {}): StorageDriver {
 type Request = { method: string; url: string };
 const isMedia = ({ method, url }: Request): boolean => method === 'GET' && url.includes('alt=media');
 const isCompose = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/compose');
+const isUpload = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/upload/');
 /** Resets the connection as the request arrives: nothing reaches the server. */
 const RESET = { kind: 'reset-request', afterBytes: 0 } as const;
 /** Relays the status, headers and `afterBytes` of the body, then resets. */
@@ -158,7 +159,6 @@ describe('idempotent requests are retried when the answer is cut', () => {
   test('a chunk upload whose answer is cut after the headers is sent again and the content is exact', async () => {
     const driver = proxied({ chunkSize: CHUNK });
     const size = 3 * CHUNK + 11;
-    const isUpload = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/upload/');
     proxy.inject(cutBody(10), isUpload, { times: 2 });
     const writer = await driver.writer('/retried/chunks');
     await writer.write(patternBytes(size, 7));
@@ -205,6 +205,33 @@ describe('commit is idempotent', () => {
     await writer.commit();
     await verifyPatternStream(await driver.reader('/idempotent/b'), size, 9);
     expect(applied('drop-response')).toHaveLength(2);
+  });
+});
+
+describe('conditional writes are idempotent', () => {
+  test('a create-only putContent whose answer was lost is tried again, answered 412, and recognised as its own: it succeeds', async () => {
+    const driver = proxied({ conditionalWrites: true });
+    proxy.inject({ kind: 'drop-response' }, isUpload);
+    await driver.putContent('/conditional/put', 'mine', { ifNoneMatch: '*' });
+    expect(applied('drop-response')).toHaveLength(1);
+    expect((await driver.getContent('/conditional/put')).toString()).toBe('mine');
+    expect(await driver.stat('/conditional/put')).toMatchObject({ metadata: {} });
+    // Another writer's object is still refused.
+    await expect(driver.putContent('/conditional/put', 'other', { ifNoneMatch: '*' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+  });
+
+  test('a create-only commit whose answer was lost, then commit again, succeeds with its own content', async () => {
+    const driver = proxied({ chunkSize: CHUNK, conditionalWrites: true });
+    const writer = await driver.writer('/conditional/commit');
+    await writer.write(patternBytes(CHUNK + 11, 12));
+    let composed = false;
+    proxy.inject({ kind: 'drop-response' }, (exchange) => !composed && isCompose(exchange) && (composed = true));
+    proxy.inject(RESET, () => composed, { times: Infinity });
+    await expect(writer.commit({ ifNoneMatch: '*' })).rejects.toMatchObject({ retryable: true });
+    proxy.clearInjections();
+    await writer.commit({ ifNoneMatch: '*' });
+    await verifyPatternStream(await driver.reader('/conditional/commit'), CHUNK + 11, 12);
+    expect((await rawBucket(bucket).getFiles({ prefix: '~uploads/conditional/' }))[0]).toEqual([]);
   });
 });
 
