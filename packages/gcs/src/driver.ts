@@ -37,7 +37,7 @@ import {
 import { createBucket } from './client.js';
 import { gcsStatus, isNotFound } from './errors.js';
 import { GcsRequests, RangeNotSatisfiableError } from './http.js';
-import { CHANGED, chunkResource, fileInfo, objectResource, preconditions, uploadState } from './metadata.js';
+import { CHANGED, chunkResource, fileInfo, keptMetadata, objectResource, preconditions, uploadState } from './metadata.js';
 import type { GcsOptions } from './params.js';
 import { signedUrl } from './signer.js';
 import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects.js';
@@ -243,7 +243,7 @@ export class GcsBackend implements StorageBackend {
   /**
    * A new upload starts with `metadata`; one continued (append, from any instance) commits with the
    * metadata it started with, which every chunk object carries. Appending to committed content
-   * starts a new upload too.
+   * starts a new upload too, with the object's metadata (an empty object: with `metadata`).
    */
   async writer(path: string, append: boolean, signal?: AbortSignal, metadata: WriteMetadata = {}): Promise<BackendWriter> {
     const key = this.key(path);
@@ -253,12 +253,13 @@ export class GcsBackend implements StorageBackend {
     const resumed = await this.#newestUpload(uploadsOfKey, committedUpload(committed), signal);
     if (resumed !== undefined) return new ComposeWriter(this.#uploadTarget(path, resumed.uploadId, resumed.metadata), resumed);
     if (committed === undefined) throw new PathNotFoundError(path);
-    const upload = this.#uploadTarget(path, newUploadId(), metadata);
     const size = Number(committed.size ?? 0);
-    if (size === 0) return new ComposeWriter(upload);
+    if (size === 0) return new ComposeWriter(this.#uploadTarget(path, newUploadId(), metadata));
     // Appending to committed content: a server-side copy of it becomes the upload's first chunk,
-    // carrying this upload's metadata like every other chunk.
-    await retry(() => this.#requests.rewrite(key, chunkName(upload.uploadPrefix, 0), chunkResource(metadata), signal), { signal });
+    // and the upload keeps the object's metadata (every chunk carries it).
+    const kept = keptMetadata(committed);
+    const upload = this.#uploadTarget(path, newUploadId(), kept);
+    await retry(() => this.#requests.rewrite(key, chunkName(upload.uploadPrefix, 0), chunkResource(kept), signal), { signal });
     return new ComposeWriter(upload, { chunks: 1, bytes: size });
   }
 

@@ -66,6 +66,15 @@ export function fileInfo(path: string, resource: FileMetadata): FileInfo {
   return info as unknown as FileInfo;
 }
 
+/** What a committed object keeps, as write options: an upload continuing it keeps them. */
+export function keptMetadata(resource: FileMetadata): WriteMetadata {
+  const info = fileInfo('', resource);
+  const kept: Record<string, unknown> = {};
+  for (const header of HEADERS) if (info[header] !== undefined) kept[header] = info[header];
+  if (info.metadata !== undefined && Object.keys(info.metadata).length > 0) kept.metadata = { ...info.metadata };
+  return kept as WriteMetadata;
+}
+
 /**
  * The preconditions that publish only when `conditions` hold, given the object now at the path
  * (undefined: none). GCS preconditions take a generation, not an etag: `ifMatch` is the etag the
