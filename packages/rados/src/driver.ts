@@ -1,10 +1,13 @@
 /** The RADOS backend and RadosDriver. Design: README "Design"; behaviour follows contract.md. */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import {
   BaseDriver,
   DriverError,
+  InvalidOffsetError,
   KeyMapper,
+  METADATA_KINDS,
   PathNotFoundError,
   PreconditionFailedError,
   ROOT,
@@ -12,23 +15,34 @@ import {
   readerAtEnd,
   compareWalkOrder,
   isWithin,
+  decodeCursor,
+  encodeCursor,
+  genericListPage,
+  type BackendPutOptions,
   type BackendWriter,
+  type Capabilities,
+  type Existence,
   type FileInfo,
+  type FilePage,
   type StorageBackend,
   type WalkFn,
+  type WriteConditions,
+  type WriteMetadata,
 } from '@storagedriver/core';
 
 import { Cluster } from './cluster.js';
 import { shapeRadosError } from './errors.js';
-import { ENOENT, readInto, writeFull, type OmapEntry, type Pointer } from './librados.js';
+import { ENOENT, omapGet, omapPage, readInto, refGet, refPut, writeFull, type OmapEntry, type Pointer } from './librados.js';
 import type { RadosOptions } from './params.js';
 import {
   chunkCount,
   chunkOid,
   decodeEntry,
+  dirOid,
   directoryPages,
   encodeEntry,
   expectOk,
+  fileInfo,
   forEachLimited,
   hasChildren,
   joinKey,
@@ -38,11 +52,12 @@ import {
   removeChunks,
   removeFileChunks,
   removeTree,
+  sameChunks,
   splitKey,
   unlink,
   type FileEntry,
 } from './tree.js';
-import { ChunkWriter, discardUpload, dropRecord, finishCommitted, newRecord, publishUpload, readTail, recordsOf, saveRecord } from './writer.js';
+import { ChunkWriter, checkConditions, chunksOf, discardUpload, dropRecord, finishCommitted, isUpload, newRecord, publishUpload, readTail, recordsOf, saveRecord } from './writer.js';
 
 const MiB = 1024 * 1024;
 const ATTEMPTS = 20;
@@ -52,9 +67,35 @@ const READ_AHEAD = 4;
 const PUT_DEADLINE_TIMEOUTS = 4;
 /** Deletes in flight while removing a tree. */
 const DELETE_CONCURRENCY = 16;
+/** Chunk references taken (or directories checked) at once. */
+const REF_CONCURRENCY = 16;
+
+/** The metadata of a put's options (core passes only claimed kinds that are set). */
+function metadataOf(options: BackendPutOptions | undefined): WriteMetadata | undefined {
+  if (options === undefined) return undefined;
+  const picked: Record<string, unknown> = {};
+  for (const kind of METADATA_KINDS) if (options[kind] !== undefined) picked[kind] = options[kind];
+  return Object.keys(picked).length === 0 ? undefined : (picked as WriteMetadata);
+}
+
+function conditionsOf(options: BackendPutOptions | undefined): WriteConditions | undefined {
+  if (options?.ifNoneMatch !== undefined) return { ifNoneMatch: options.ifNoneMatch };
+  if (options?.ifMatch !== undefined) return { ifMatch: options.ifMatch };
+  return undefined;
+}
 
 export class RadosBackend implements StorageBackend {
   readonly name = 'rados';
+  /** README "What each claim means here". No URLs: librados has no HTTP endpoint. */
+  readonly capabilities: Partial<Capabilities> = {
+    writeIfNoneMatch: true,
+    writeIfMatch: true,
+    metadata: METADATA_KINDS,
+    etag: true,
+    copy: true,
+    rangedRead: true,
+    listPage: true,
+  };
   readonly #o: RadosOptions;
   readonly #keys: KeyMapper;
   readonly #cluster: Cluster;
@@ -130,15 +171,18 @@ export class RadosBackend implements StorageBackend {
    * replaces, then the replaced chunks and the record are removed. An abort before the publish
    * publishes nothing and removes the chunks written.
    */
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
     const key = this.key(path);
-    const record = { ...newRecord(this.#chunkSize), size: content.length };
+    const conditions = conditionsOf(options);
+    const record = { ...newRecord(this.#chunkSize, metadataOf(options)), size: content.length };
     record.putDeadline = this.#opTimeoutMs > 0 ? record.created + PUT_DEADLINE_TIMEOUTS * this.#opTimeoutMs : Number.MAX_SAFE_INTEGER;
     const count = chunkCount(content.length, record.chunk);
     record.reserved = count;
     await this.#use(async (io) => {
       const current = await lookup(io, key);
-      if (current?.entry.kind === 'file') record.replaces = { id: current.entry.id, size: current.entry.size, chunk: current.entry.chunk };
+      // Checked again at the publish; here so a write bound to fail writes nothing.
+      checkConditions(path, current, conditions);
+      if (current?.entry.kind === 'file') record.replaces = chunksOf(current.entry);
       await saveRecord(io, key, record);
       try {
         const indexes = Array.from({ length: count }, (_, i) => i);
@@ -147,11 +191,11 @@ export class RadosBackend implements StorageBackend {
           const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
           expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
         });
-        await publishUpload(io, key, record, content.length, current, signal);
+        await publishUpload(io, path, key, record, content.length, current, signal, conditions);
       } catch (error) {
         // A publish whose answer was lost (a timeout) may have landed: then the content is stored and
         // its chunks must stay. When that cannot be told, the record stays for a later clean-up.
-        const published = await lookup(io, key).then((found) => found?.entry.kind === 'file' && found.entry.id === record.id, () => undefined);
+        const published = await lookup(io, key).then((found) => isUpload(found?.entry, record.id), () => undefined);
         if (published === false) {
           await removeChunks(io, record.id, 0, count)
             .then(() => dropRecord(io, key, record.id))
@@ -163,19 +207,22 @@ export class RadosBackend implements StorageBackend {
     });
   }
 
-  async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+  /** With `length`, reads only the chunks the range touches, and only the range's bytes of them. */
+  async reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable> {
     const file = await this.#use((io) => this.#file(io, path));
-    if (offset >= file.size) return readerAtEnd(path, offset, file.size);
-    return Readable.from(this.#chunks(path, file, offset, signal), { objectMode: false, highWaterMark: file.chunk });
+    const end = length === undefined ? file.size : offset + length;
+    if (end > file.size) throw new InvalidOffsetError(path, end);
+    if (offset >= end) return length === undefined ? readerAtEnd(path, offset, file.size) : Readable.from([]);
+    return Readable.from(this.#chunks(path, file, offset, end, signal), { objectMode: false, highWaterMark: file.chunk });
   }
 
-  /** The chunks of `file` from `offset`, READ_AHEAD reads in flight ahead of the consumer. */
-  async *#chunks(path: string, file: FileEntry, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  /** The bytes of `file` from `offset` to `end`, READ_AHEAD chunk reads in flight ahead of the consumer. */
+  async *#chunks(path: string, file: FileEntry, offset: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
     const first = Math.floor(offset / file.chunk);
-    const last = chunkCount(file.size, file.chunk);
+    const last = chunkCount(end, file.chunk);
     const read = (index: number): Promise<Buffer> => {
       const start = index === first ? offset - index * file.chunk : 0;
-      const into = Buffer.allocUnsafe(Math.min(file.size, (index + 1) * file.chunk) - index * file.chunk - start);
+      const into = Buffer.allocUnsafe(Math.min(end, (index + 1) * file.chunk) - index * file.chunk - start);
       return this.#use((io) => this.#readChunk(io, path, file, index, into, start)).then(() => into);
     };
     const ahead: Array<Promise<Buffer>> = [];
@@ -198,21 +245,21 @@ export class RadosBackend implements StorageBackend {
     }
   }
 
-  async writer(path: string, append: boolean): Promise<BackendWriter> {
+  /** `metadata` goes into the record of a new upload; a resumed upload keeps its record's. */
+  async writer(path: string, append: boolean, _signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter> {
     const key = this.key(path);
-    const ctx = { use: <T>(fn: (io: Pointer) => Promise<T>) => this.#use(fn), key, concurrency: this.#concurrency };
+    const ctx = { use: <T>(fn: (io: Pointer) => Promise<T>) => this.#use(fn), key, path, concurrency: this.#concurrency };
     return this.#use(async (io) => {
       if (!append) {
-        const record = newRecord(this.#chunkSize);
+        const record = newRecord(this.#chunkSize, metadata);
         await saveRecord(io, key, record);
         return new ChunkWriter(ctx, record);
       }
       const current = await lookup(io, key);
-      const committedId = current?.entry.kind === 'file' ? current.entry.id : undefined;
       let resumable;
       for (const record of await recordsOf(io, key)) {
         // The record of a commit that stopped before its clean-up: finish that, resume nothing.
-        if (record.id === committedId) await finishCommitted(io, key, record);
+        if (isUpload(current?.entry, record.id)) await finishCommitted(io, key, record);
         // A putContent's: never resumed; its chunks go once it is surely dead (past its deadline and
         // two more op timeouts: its publish can be in flight one, the other absorbs clock skew).
         else if (record.putDeadline !== undefined) {
@@ -224,7 +271,7 @@ export class RadosBackend implements StorageBackend {
       if (current.entry.size > 0) {
         throw new DriverError(`cannot append to ${path}: it holds ${current.entry.size} committed bytes (an append writer continues an uncommitted upload or an empty file)`, { path });
       }
-      const record = newRecord(this.#chunkSize);
+      const record = newRecord(this.#chunkSize, metadata);
       await saveRecord(io, key, record);
       return new ChunkWriter(ctx, record);
     });
@@ -235,9 +282,53 @@ export class RadosBackend implements StorageBackend {
     return this.#use(async (io) => {
       const key = this.key(path);
       const found = await lookup(io, key);
-      if (found?.entry.kind === 'file') return { path, size: found.entry.size, modTime: new Date(found.entry.mtime), isDir: false };
+      if (found?.entry.kind === 'file') return fileInfo(path, found.entry);
       if (found?.entry.kind === 'dir' && (await hasChildren(io, key))) return { path, size: 0, modTime: new Date(0), isDir: true };
       throw new PathNotFoundError(path);
+    });
+  }
+
+  /** One omap read of the parent; a second only for a directory link (it may be a tree being deleted). */
+  async exists(path: string): Promise<Existence> {
+    if (path === ROOT) return 'directory';
+    return this.#use(async (io) => {
+      const key = this.key(path);
+      const found = await lookup(io, key);
+      if (found?.entry.kind === 'file') return 'file';
+      return found?.entry.kind === 'dir' && (await hasChildren(io, key)) ? 'directory' : false;
+    });
+  }
+
+  /**
+   * Direct children: one omap page of the directory object, `limit` keys after the cursor's name,
+   * entries filled from their values (a directory link is checked for children, as stat does).
+   * Recursive: the files of the native walk (depth first, names in byte order), resumed after the
+   * cursor's path.
+   */
+  async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    if (request.recursive) return genericListPage(this, path, request, signal);
+    const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor).after;
+    return this.#use(async (io) => {
+      const key = this.key(path);
+      const gone = (): FilePage => {
+        // A directory emptied while its listing was paged: that listing is over.
+        if (after !== undefined) return { entries: [], cursor: undefined };
+        throw new PathNotFoundError(path);
+      };
+      if (path !== ROOT && (await lookup(io, key))?.entry.kind !== 'dir') return gone();
+      const page = await omapPage(io, dirOid(key), after ?? '', request.limit);
+      expectOk(page.rc, `list directory ${dirOid(key)}`, ENOENT);
+      const entries: Array<FileInfo | undefined> = [];
+      await forEachLimited([...page.entries.entries()], REF_CONCURRENCY, async ([i, { key: name, value }]) => {
+        const child = path === ROOT ? `/${name}` : `${path}/${name}`;
+        const entry = decodeEntry(value);
+        if (entry.kind === 'file') entries[i] = fileInfo(child, entry);
+        else if (await hasChildren(io, joinKey(key, name))) entries[i] = { path: child, size: 0, modTime: new Date(0), isDir: true };
+      });
+      const listed = entries.filter((entry): entry is FileInfo => entry !== undefined);
+      const last = page.entries.at(-1);
+      if (listed.length === 0 && !page.more && path !== ROOT) return gone();
+      return { entries: listed, cursor: page.more && last !== undefined ? encodeCursor({ after: last.key }) : undefined };
     });
   }
 
@@ -272,20 +363,77 @@ export class RadosBackend implements StorageBackend {
       const moved = found.entry;
       const replaced = await this.#publishOver(io, destPath, dest, encodeEntry({ ...moved, mtime: Date.now() }), signal);
       await unlink(io, source, found.raw);
-      if (replaced !== undefined && replaced.id !== moved.id) await removeFileChunks(io, replaced);
+      if (replaced !== undefined && !sameChunks(replaced, moved)) await removeFileChunks(io, replaced);
       await prune(io, splitKey(source)[0]);
     });
   }
 
   /** Publishes `entry` at `key` over whatever file is there; returns the file it replaced. */
-  async #publishOver(io: Pointer, path: string, key: string, entry: string, signal?: AbortSignal): Promise<FileEntry | undefined> {
+  async #publishOver(io: Pointer, path: string, key: string, entry: string, signal?: AbortSignal, verb = 'move'): Promise<FileEntry | undefined> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const current = await lookup(io, key);
-      if (current?.entry.kind === 'dir') throw new DriverError(`cannot move onto ${path}: it is a directory`, { path });
+      if (current?.entry.kind === 'dir') throw new DriverError(`cannot ${verb} onto ${path}: it is a directory`, { path });
       signal?.throwIfAborted();
       if (await publish(io, key, entry, current?.raw ?? '')) return current?.entry;
     }
-    throw new DriverError(`cannot move onto ${path}: its entry kept changing`, { path });
+    throw new DriverError(`cannot ${verb} onto ${path}: its entry kept changing`, { path });
+  }
+
+  /**
+   * Server-side, no data moves: the destination's entry shares the source's chunks under a new
+   * reference (cls_refcount on each chunk, taken before the publish), with the source's metadata.
+   * Each file drops only its own reference, so the OSD removes a chunk with the last file using it.
+   */
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    const source = this.key(sourcePath);
+    const dest = this.key(destPath);
+    await this.#use(async (io) => {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const found = await lookup(io, source);
+        if (found?.entry.kind !== 'file') throw new PathNotFoundError(sourcePath);
+        const copied: FileEntry = { ...found.entry, ref: randomUUID(), mtime: Date.now() };
+        // A chunk gone: the source was replaced or deleted meanwhile; look again.
+        if (!(await this.#share(io, copied))) continue;
+        let replaced: FileEntry | undefined;
+        try {
+          replaced = await this.#publishOver(io, destPath, dest, encodeEntry(copied), signal, 'copy');
+        } catch (error) {
+          // A publish whose answer was lost may have landed: then the references are the copy's.
+          const landed = await lookup(io, dest).then((now) => now?.entry.kind === 'file' && sameChunks(now.entry, copied), () => undefined);
+          if (landed === false) await removeFileChunks(io, copied, REF_CONCURRENCY).catch(() => undefined);
+          if (landed !== true) throw error;
+        }
+        if (replaced !== undefined) await removeFileChunks(io, replaced);
+        return;
+      }
+      throw new DriverError(`cannot copy ${sourcePath}: it kept changing`, { path: sourcePath });
+    });
+  }
+
+  /** Takes `file.ref` on each of its chunks; false (references dropped again) when a chunk is gone. */
+  async #share(io: Pointer, file: FileEntry): Promise<boolean> {
+    const ref = file.ref!;
+    const taken: number[] = [];
+    let missing = false;
+    try {
+      await forEachLimited(Array.from({ length: chunkCount(file.size, file.chunk) }, (_, i) => i), REF_CONCURRENCY, async (i) => {
+        if (missing) return;
+        const { rc } = await refGet(io, chunkOid(file.id, i), ref);
+        if (rc === ENOENT) missing = true;
+        else if (expectOk(rc, `add reference to ${chunkOid(file.id, i)}`) === 0) taken.push(i);
+      });
+    } catch (error) {
+      await this.#unshare(io, file, taken);
+      throw error;
+    }
+    if (missing) await this.#unshare(io, file, taken);
+    return !missing;
+  }
+
+  async #unshare(io: Pointer, file: FileEntry, indexes: number[]): Promise<void> {
+    await forEachLimited(indexes, REF_CONCURRENCY, async (i) => {
+      expectOk((await refPut(io, chunkOid(file.id, i), file.ref!)).rc, `drop reference to ${chunkOid(file.id, i)}`, ENOENT);
+    });
   }
 
   async delete(path: string): Promise<void> {
@@ -319,10 +467,11 @@ export class RadosBackend implements StorageBackend {
     await this.#use(async (io) => {
       const key = this.key(path);
       if (path !== ROOT && (await lookup(io, key))?.entry.kind !== 'dir') throw new PathNotFoundError(path);
-      const pages = directoryPages(io, key);
+      const pages = pagesFrom(io, key, path, hint);
       const first = await pages.next();
       if (first.done) {
-        if (path !== ROOT) throw new PathNotFoundError(path);
+        // Nothing at or after the hint is not a missing directory.
+        if (path !== ROOT && (hint === undefined || !(await hasChildren(io, key)))) throw new PathNotFoundError(path);
         return;
       }
       await this.#walkDirectory(io, path, key, first.value.entries, pages, fn, hint, signal);
@@ -354,11 +503,11 @@ export class RadosBackend implements StorageBackend {
         const emit = hint === undefined || (child !== hint && !hint.startsWith(`${child}/`));
         const entry = decodeEntry(value);
         if (entry.kind === 'file') {
-          if (emit && (await fn({ path: child, size: entry.size, modTime: new Date(entry.mtime), isDir: false })) === 'stop') return false;
+          if (emit && (await fn(fileInfo(child, entry))) === 'stop') return false;
           continue;
         }
         const childKey = joinKey(key, name);
-        const childPages = directoryPages(io, childKey);
+        const childPages = pagesFrom(io, childKey, child, childHint);
         const childFirst = await childPages.next();
         if (childFirst.done) continue;
         const decision = emit ? await fn({ path: child, size: 0, modTime: new Date(0), isDir: true }) : undefined;
@@ -374,6 +523,23 @@ export class RadosBackend implements StorageBackend {
     }
     return true;
   }
+}
+
+/**
+ * The pages of directory `key` (at `dir`) a walk resumed after `hint` needs: the entry of the
+ * hint's component in it, then the entries after that name (siblings compare in byte order of
+ * their names, as omap keys do), so a resumed walk reads no page before its position.
+ */
+async function* pagesFrom(io: Pointer, key: string, dir: string, hint: string | undefined): AsyncGenerator<{ entries: OmapEntry[] }> {
+  if (hint === undefined || !isWithin(hint, dir) || hint === dir) {
+    yield* directoryPages(io, key);
+    return;
+  }
+  const name = hint.slice(dir === ROOT ? 1 : dir.length + 1).split('/')[0]!;
+  const { rc, entries } = await omapGet(io, dirOid(key), [name]);
+  if (expectOk(rc, `read directory ${dirOid(key)}`, ENOENT) === ENOENT) return;
+  if (entries.length > 0) yield { entries };
+  yield* directoryPages(io, key, name);
 }
 
 /** The Ceph RADOS driver: a BaseDriver over RadosBackend, with `close()` to release the cluster handle. */

@@ -98,6 +98,7 @@ function declare(lib: LibraryHandle) {
     writeOpAssertVersion: f('void rados_write_op_assert_version(rados_write_op_t op, uint64_t ver)'),
     writeOpOmapCmp: f('void rados_write_op_omap_cmp(rados_write_op_t op, const char *key, uint8_t op_type, const void *val, size_t val_len, void *prval)'),
     writeOpOmapSet: f('void rados_write_op_omap_set(rados_write_op_t op, const char **keys, const char **vals, const size_t *lens, size_t num)'),
+    writeOpExec: f('void rados_write_op_exec(rados_write_op_t op, const char *cls, const char *method, const void *in_buf, size_t in_len, void *prval)'),
     writeOpOmapRmKeys: f('void rados_write_op_omap_rm_keys(rados_write_op_t op, const char **keys, size_t num)'),
     aioWriteOpOperate: f('int rados_aio_write_op_operate(rados_write_op_t op, rados_ioctx_t io, rados_completion_t c, const char *oid, void *mtime, int flags)'),
     // Read ops: omap reads; outputs filled during the operation.
@@ -259,6 +260,8 @@ export interface WriteOpSpec {
   remove?: string[];
   /** Delete the whole object. */
   removeObject?: boolean;
+  /** Call an object-class method (`cls`.`method`) with `input`, as part of the op. */
+  exec?: { cls: string; method: string; input: Buffer };
 }
 
 /** Submits one write op on `oid`; resolves with its return code (ECANCELED when a comparison failed). */
@@ -280,6 +283,11 @@ export async function writeOp(io: Pointer, oid: string, spec: WriteOpSpec): Prom
     }
     if (spec.remove !== undefined && spec.remove.length > 0) lib.writeOpOmapRmKeys(op, spec.remove, spec.remove.length);
     if (spec.removeObject) lib.writeOpRemove(op);
+    if (spec.exec !== undefined) {
+      const prval = Buffer.alloc(4);
+      keep.push(spec.exec.input, prval);
+      lib.writeOpExec(op, spec.exec.cls, spec.exec.method, spec.exec.input, spec.exec.input.length, prval);
+    }
     return await aio((c) => lib.aioWriteOpOperate(op, io, c, oid, null, 0) as number, keep);
   } finally {
     lib.releaseWriteOp(op);
@@ -342,4 +350,34 @@ export function readInto(io: Pointer, oid: string, into: Buffer, offset: number)
 export function removeObject(io: Pointer, oid: string): Promise<AioResult> {
   const lib = librados();
   return aio((c) => lib.aioRemove(io, oid, c) as number);
+}
+
+/**
+ * The input of cls_refcount's `get` and `put` (`cls_refcount_get_op` / `cls_refcount_put_op`, both
+ * Ceph-encoded as ENCODE_START(1, 1): u8 version, u8 compat, u32 length, then the string tag and the
+ * bool `implicit_ref`). With `implicit_ref` an object without a refcount holds one reference, the
+ * empty tag: the one its writer took by creating it.
+ */
+function refcountOp(tag: string): Buffer {
+  const body = Buffer.concat([Buffer.alloc(4), Buffer.from(tag), Buffer.from([1])]);
+  body.writeUInt32LE(Buffer.byteLength(tag), 0);
+  const head = Buffer.from([1, 1, 0, 0, 0, 0]);
+  head.writeUInt32LE(body.length, 2);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * Adds reference `tag` to `oid` (cls_refcount `get`, the object class RGW shares tail objects with):
+ * ENOENT when the object is gone.
+ */
+export function refGet(io: Pointer, oid: string, tag: string): Promise<AioResult> {
+  return writeOp(io, oid, { exec: { cls: 'refcount', method: 'get', input: refcountOp(tag) } });
+}
+
+/**
+ * Drops reference `tag` (`''`: the writer's implicit one) from `oid`; the OSD removes the object
+ * with its last reference, in the same op. Dropping a tag twice is a no-op (the class remembers it).
+ */
+export function refPut(io: Pointer, oid: string, tag: string): Promise<AioResult> {
+  return writeOp(io, oid, { exec: { cls: 'refcount', method: 'put', input: refcountOp(tag) } });
 }

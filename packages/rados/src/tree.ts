@@ -14,9 +14,9 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { DriverError } from '@storagedriver/core';
+import { DriverError, type FileInfo, type WriteMetadata } from '@storagedriver/core';
 
-import { ECANCELED, ENOENT, RadosError, omapGet, omapPage, removeObject, writeOp, type OmapEntry, type Pointer } from './librados.js';
+import { ECANCELED, ENOENT, RadosError, omapGet, omapPage, refPut, removeObject, writeOp, type OmapEntry, type Pointer } from './librados.js';
 
 /** Entries per omap read: below librados' cap of 1024 per request (`osd_max_omap_entries_per_request`). */
 export const OMAP_PAGE = 1000;
@@ -31,6 +31,13 @@ export interface FileEntry {
   chunk: number;
   /** Milliseconds since the epoch, set at publish. */
   mtime: number;
+  /**
+   * The chunks' reference this entry holds (cls_refcount tag): absent for the upload that wrote
+   * them (the implicit reference), a fresh tag for each copy sharing them.
+   */
+  ref?: string;
+  /** Content headers and user metadata, stored with the entry so they publish with the content. */
+  meta?: WriteMetadata;
 }
 
 export interface DirEntry {
@@ -41,14 +48,19 @@ export interface DirEntry {
 export type Entry = FileEntry | DirEntry;
 
 export function encodeEntry(entry: Entry): string {
-  return entry.kind === 'dir' ? JSON.stringify({ dir: entry.token }) : JSON.stringify({ id: entry.id, size: entry.size, chunk: entry.chunk, mtime: entry.mtime });
+  if (entry.kind === 'dir') return JSON.stringify({ dir: entry.token });
+  const { id, size, chunk, mtime, ref, meta } = entry;
+  return JSON.stringify({ id, size, chunk, mtime, ...(ref === undefined ? {} : { ref }), ...(meta === undefined || Object.keys(meta).length === 0 ? {} : { meta }) });
 }
 
 export function decodeEntry(raw: string): Entry {
   const value = JSON.parse(raw) as Record<string, unknown>;
   if (typeof value.dir === 'string') return { kind: 'dir', token: value.dir };
   if (typeof value.id === 'string' && typeof value.size === 'number' && typeof value.chunk === 'number' && typeof value.mtime === 'number') {
-    return { kind: 'file', id: value.id, size: value.size, chunk: value.chunk, mtime: value.mtime };
+    const file: FileEntry = { kind: 'file', id: value.id, size: value.size, chunk: value.chunk, mtime: value.mtime };
+    if (typeof value.ref === 'string') file.ref = value.ref;
+    if (typeof value.meta === 'object' && value.meta !== null) file.meta = value.meta as WriteMetadata;
+    return file;
   }
   throw new DriverError(`unreadable directory entry ${JSON.stringify(raw)}`);
 }
@@ -206,9 +218,43 @@ export async function removeChunks(io: Pointer, id: string, from: number, to: nu
   await Promise.all(Array.from({ length: Math.max(0, Math.min(concurrency, to - from)) }, worker));
 }
 
-/** Removes every chunk of a file. */
-export function removeFileChunks(io: Pointer, file: Pick<FileEntry, 'id' | 'size' | 'chunk'>, concurrency = 16): Promise<void> {
-  return removeChunks(io, file.id, 0, chunkCount(file.size, file.chunk), concurrency);
+/** The chunks a file entry holds, and the reference it holds them by. */
+export type FileChunks = Pick<FileEntry, 'id' | 'size' | 'chunk' | 'ref'>;
+
+/**
+ * Drops a file's reference to each of its chunks: the OSD removes a chunk with its last reference
+ * (copies share chunks), so a file never removes data another file uses.
+ */
+export async function removeFileChunks(io: Pointer, file: FileChunks, concurrency = 16): Promise<void> {
+  const indexes = Array.from({ length: chunkCount(file.size, file.chunk) }, (_, i) => i);
+  await forEachLimited(indexes, concurrency, async (i) => {
+    expectOk((await refPut(io, chunkOid(file.id, i), file.ref ?? '')).rc, `drop reference to ${chunkOid(file.id, i)}`, ENOENT);
+  });
+}
+
+/** Whether two entries hold the same reference to the same chunks. */
+export function sameChunks(a: FileChunks, b: FileChunks): boolean {
+  return a.id === b.id && a.ref === b.ref;
+}
+
+/** The etag of a file: its reference (unique to each write or copy), quoted as HTTP etags are. */
+export function etagOf(file: FileEntry): string {
+  return `"${file.ref ?? file.id}"`;
+}
+
+/** What stat and listings tell of a file: size, time, etag and version, and its metadata. */
+export function fileInfo(path: string, file: FileEntry): FileInfo {
+  const { metadata, ...headers } = file.meta ?? {};
+  return {
+    path,
+    size: file.size,
+    modTime: new Date(file.mtime),
+    isDir: false,
+    etag: etagOf(file),
+    version: file.ref ?? file.id,
+    ...headers,
+    ...(metadata === undefined ? {} : { metadata: { ...metadata } }),
+  };
 }
 
 /**

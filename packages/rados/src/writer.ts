@@ -4,19 +4,20 @@
  *
  * Upload records live in the omap of one object, `storagedriver:uploads`, keyed `<key> <id>` (a space
  * is outside the path grammar, so the prefix `<key> ` selects exactly the uploads of one path):
- * `{id, chunk, size, reserved, created, replaces?, putDeadline?}`.
+ * `{id, chunk, size, reserved, created, replaces?, putDeadline?, meta?}`.
  * - `size`: bytes durably in chunks 0… without a gap (resume continues there);
  * - `reserved`: chunk indexes below it may have been written (raised before a chunk is sent), so a
  *   cancel — or the commit, for chunks past the end — removes every chunk even after a crash;
  * - `replaces`: the file entry (id, size, chunk) the commit is replacing, written before the publish, so a
- *   commit interrupted after its publish is finished (old chunks removed) by the next writer.
+ *   commit interrupted after its publish is finished (old chunks removed) by the next writer;
+ * - `meta`: the metadata the upload started with, published with its entry (a resumed upload keeps it).
  */
 import { randomUUID } from 'node:crypto';
 
-import { DriverError, PartUploader, contiguousParts, type BackendWriter } from '@storagedriver/core';
+import { DriverError, PartUploader, PreconditionFailedError, contiguousParts, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
 import { ENOENT, omapPage, readInto, writeFull, writeOp, type Pointer } from './librados.js';
-import { chunkCount, chunkOid, encodeEntry, expectOk, lookup, publish, removeChunks, removeFileChunks, type FileEntry, type Found } from './tree.js';
+import { chunkCount, chunkOid, encodeEntry, etagOf, expectOk, lookup, publish, removeChunks, removeFileChunks, type Entry, type FileChunks, type Found } from './tree.js';
 
 export const UPLOADS_OBJECT = 'storagedriver:uploads';
 /** Chunk indexes reserved per record update ahead of the writes. */
@@ -30,7 +31,9 @@ export interface UploadRecord {
   reserved: number;
   created: number;
   /** The file entry the commit replaces (its chunks are removed once the commit is published). */
-  replaces?: Pick<FileEntry, 'id' | 'size' | 'chunk'>;
+  replaces?: FileChunks;
+  /** Content headers and user metadata, set when the upload started. */
+  meta?: WriteMetadata;
   /**
    * A putContent's record, saved once with the final size before its chunks are written: never
    * resumed (its chunks may be incomplete). A putContent publishes before this time (ms since the
@@ -44,6 +47,8 @@ export interface WriterContext {
   /** Runs a step with the pool context (the driver's cluster). */
   use: <T>(fn: (io: Pointer) => Promise<T>) => Promise<T>;
   key: string;
+  /** The path, for errors. */
+  path: string;
   concurrency: number;
 }
 
@@ -51,8 +56,26 @@ function recordKey(key: string, id: string): string {
   return `${key} ${id}`;
 }
 
-export function newRecord(chunk: number): UploadRecord {
-  return { id: randomUUID(), chunk, size: 0, reserved: 0, created: Date.now() };
+export function newRecord(chunk: number, meta?: WriteMetadata): UploadRecord {
+  return { id: randomUUID(), chunk, size: 0, reserved: 0, created: Date.now(), ...(meta === undefined || Object.keys(meta).length === 0 ? {} : { meta }) };
+}
+
+/** True when `entry` is the file this upload published (not a copy sharing its chunks). */
+export function isUpload(entry: Entry | undefined, id: string): boolean {
+  return entry?.kind === 'file' && entry.id === id && entry.ref === undefined;
+}
+
+/**
+ * Throws PreconditionFailedError unless `current` (the entry about to be replaced, read just
+ * before the compared publish) satisfies `conditions`.
+ */
+export function checkConditions(path: string, current: Found | undefined, conditions: WriteConditions | undefined): void {
+  if (conditions?.ifNoneMatch === '*' && current !== undefined) throw new PreconditionFailedError(path, 'ifNoneMatch "*": something is at the path');
+  if (conditions?.ifMatch !== undefined) {
+    if (current?.entry.kind !== 'file') throw new PreconditionFailedError(path, `ifMatch ${conditions.ifMatch}: no file is at the path`);
+    const etag = etagOf(current.entry);
+    if (etag !== conditions.ifMatch) throw new PreconditionFailedError(path, `ifMatch ${conditions.ifMatch}: the file's etag is ${etag}`);
+  }
 }
 
 export async function saveRecord(io: Pointer, key: string, record: UploadRecord): Promise<void> {
@@ -83,7 +106,7 @@ export async function recordsOf(io: Pointer, key: string): Promise<UploadRecord[
  * the entry it replaced and those past its end, then the record.
  */
 export async function finishCommitted(io: Pointer, key: string, record: UploadRecord, concurrency = 16): Promise<void> {
-  if (record.replaces !== undefined && record.replaces.id !== record.id) await removeFileChunks(io, record.replaces, concurrency);
+  if (record.replaces !== undefined && !(record.replaces.id === record.id && record.replaces.ref === undefined)) await removeFileChunks(io, record.replaces, concurrency);
   await removeChunks(io, record.id, chunkCount(record.size, record.chunk), record.reserved, concurrency);
   await dropRecord(io, key, record.id);
 }
@@ -92,18 +115,30 @@ export async function finishCommitted(io: Pointer, key: string, record: UploadRe
  * Publishes the upload of `record` (its chunks all written) as the file `key` of `size` bytes, over
  * whatever file is there (`current`, as last read). The record is saved first with that size and the
  * file it replaces, so whoever finds the record later can finish the commit's clean-up. Resolves
- * once published, also when an earlier try already published it.
+ * once published, also when an earlier try already published it (whatever the conditions: its own
+ * content is there). `conditions` are checked against the entry the publish compares with, so
+ * they hold atomically: a change in between fails the comparison and they are checked again.
  */
-export async function publishUpload(io: Pointer, key: string, record: UploadRecord, size: number, current: Found | undefined, signal?: AbortSignal): Promise<void> {
-  const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now() });
+export async function publishUpload(
+  io: Pointer,
+  path: string,
+  key: string,
+  record: UploadRecord,
+  size: number,
+  current: Found | undefined,
+  signal?: AbortSignal,
+  conditions?: WriteConditions,
+): Promise<void> {
+  const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now(), ...(record.meta === undefined ? {} : { meta: record.meta }) });
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
     if (record.putDeadline !== undefined && Date.now() > record.putDeadline) {
       throw new DriverError(`cannot write ${key}: not published before its deadline (4 × optimeout), so it may be cleaned up as abandoned`, { retryable: true });
     }
     if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${key}: it is a directory`);
-    if (current?.entry.kind === 'file' && current.entry.id === record.id) return;
-    const replaces = current?.entry.kind === 'file' ? { id: current.entry.id, size: current.entry.size, chunk: current.entry.chunk } : undefined;
-    if (record.replaces?.id !== replaces?.id || record.size !== size) {
+    if (isUpload(current?.entry, record.id)) return;
+    checkConditions(path, current, conditions);
+    const replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
+    if (record.replaces?.id !== replaces?.id || record.replaces?.ref !== replaces?.ref || record.size !== size) {
       record.replaces = replaces;
       record.size = size;
       await saveRecord(io, key, record);
@@ -113,6 +148,11 @@ export async function publishUpload(io: Pointer, key: string, record: UploadReco
     current = await lookup(io, key);
   }
   throw new DriverError(`cannot write ${key}: its entry kept changing`);
+}
+
+/** The chunk reference of a file entry, as a record keeps it. */
+export function chunksOf(file: FileChunks): FileChunks {
+  return { id: file.id, size: file.size, chunk: file.chunk, ...(file.ref === undefined ? {} : { ref: file.ref }) };
 }
 
 /** Removes an uncommitted upload: its chunks (up to every index it may have written) and its record. */
@@ -197,15 +237,15 @@ export class ChunkWriter implements BackendWriter {
     if (size > this.#record.size || this.#savedSize !== this.#record.size) await this.#updateRecord((record) => (record.size = Math.max(record.size, size)));
   }
 
-  async commit(signal?: AbortSignal): Promise<void> {
+  async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
     await this.#uploader.flush(signal);
     await this.#recordQueue;
-    const { key, concurrency } = this.#ctx;
+    const { key, path, concurrency } = this.#ctx;
     const record = this.#record;
     const size = this.size;
     await this.#ctx.use(async (io) => {
       if (!this.#committed) {
-        await publishUpload(io, key, record, size, await lookup(io, key), signal);
+        await publishUpload(io, path, key, record, size, await lookup(io, key), signal, conditions);
         this.#committed = true;
       }
       await finishCommitted(io, key, record, concurrency);
@@ -218,7 +258,7 @@ export class ChunkWriter implements BackendWriter {
     await this.#ctx.use(async (io) => {
       // A commit that failed on a lost answer may have published this upload: its chunks are the file's now.
       const current = await lookup(io, this.#ctx.key);
-      if (current?.entry.kind === 'file' && current.entry.id === this.#record.id) throw new DriverError(`cannot cancel: the upload to ${this.#ctx.key} is committed`);
+      if (isUpload(current?.entry, this.#record.id)) throw new DriverError(`cannot cancel: the upload to ${this.#ctx.key} is committed`);
       await discardUpload(io, this.#ctx.key, { ...this.#record, size: this.size }, this.#ctx.concurrency);
     });
   }

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { Cluster } from '../src/cluster.js';
-import { ECANCELED, ENOENT, omapGet, omapPage, pendingCompletions, readInto, removeObject, writeFull, writeOp, type Pointer } from '../src/librados.js';
+import { ECANCELED, ENOENT, omapGet, omapPage, pendingCompletions, readInto, refGet, refPut, removeObject, writeFull, writeOp, type Pointer } from '../src/librados.js';
 import { connection, omapValueByCli, radosCli } from './support/server.js';
 
 const { conf, user, pool } = connection();
@@ -122,6 +122,23 @@ describe('librados through koffi, checked against the rados CLI', () => {
     const { version: current } = await use((io) => omapPage(io, oid, '', 1));
     expect((await use((io) => writeOp(io, oid, { assertVersion: current, removeObject: true }))).rc).toBe(0);
     await expect(radosCli(['stat', oid])).rejects.toThrow(/No such file or directory/);
+  });
+
+  test('write_op_exec of cls_refcount: `get` adds a tag `rados getxattr` shows; the object stays until `put` dropped the implicit reference and every tag (`rados stat` fails then)', async () => {
+    const oid = name('refs');
+    const data = randomBytes(5000);
+    await radosCli(['put', oid, '-'], { input: data });
+    expect((await use((io) => refGet(io, oid, 'copy-1'))).rc).toBe(0);
+    expect((await radosCli(['getxattr', oid, 'refcount'])).toString('latin1')).toContain('copy-1');
+    // The writer's implicit reference goes; the tagged one keeps the bytes.
+    expect((await use((io) => refPut(io, oid, ''))).rc).toBe(0);
+    expect((await radosCli(['get', oid, '-'])).equals(data)).toBe(true);
+    // Dropping the same reference again changes nothing (the class remembers retired tags).
+    expect((await use((io) => refPut(io, oid, ''))).rc).toBe(0);
+    expect((await radosCli(['get', oid, '-'])).equals(data)).toBe(true);
+    expect((await use((io) => refPut(io, oid, 'copy-1'))).rc).toBe(0);
+    await expect(radosCli(['stat', oid])).rejects.toThrow(/No such file or directory/);
+    expect((await use((io) => refGet(io, oid, 'copy-2'))).rc).toBe(ENOENT);
   });
 
   test('completions: every callback arrived (nothing pending), and 32 parallel operations all complete', async () => {

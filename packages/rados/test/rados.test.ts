@@ -100,6 +100,63 @@ describe('layout, cross-checked with the rados CLI', () => {
   });
 });
 
+describe('issue 13 as the CLI sees it', () => {
+  const meta = { contentType: 'text/plain', cacheControl: 'no-cache', metadata: { owner: 'me' } };
+  const chunksOf = async (id: string): Promise<string[]> =>
+    (await radosCli(['ls'])).toString().split('\n').filter((name) => name.startsWith(`chunk:${id}:`)).sort();
+
+  test('metadata lives in the directory entry, published with it; etag and version are the upload id; an overwrite without metadata keeps none', async () => {
+    await driver.putContent('/meta/f', 'abc', meta);
+    const entry = JSON.parse((await omapValueByCli(`dir:/${root}/meta`, 'f'))!) as { id: string; meta: unknown };
+    expect(entry.meta).toEqual(meta);
+    expect(await driver.stat('/meta/f')).toMatchObject({ ...meta, etag: `"${entry.id}"`, version: entry.id, size: 3 });
+    await driver.putContent('/meta/f', 'abc');
+    const info = await driver.stat('/meta/f');
+    expect(info.etag).not.toBe(`"${entry.id}"`);
+    for (const kind of ['contentType', 'cacheControl', 'metadata']) expect(info).not.toHaveProperty(kind);
+    await driver.delete('/meta');
+  });
+
+  test('a recursive listPage gives the files in walk order (depth first, names in byte order), one per page, each resumed in a new instance', async () => {
+    const files = ['/order/a/y/x', '/order/a/z', '/order/b', '/order/c/d/e', '/order/ca'];
+    for (const file of [...files].reverse()) await driver.putContent(file, file);
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < files.length + 2; page++) {
+      const next = await newDriver({ rootDirectory: root }).listPage('/order', { recursive: true, limit: 1, ...(cursor === undefined ? {} : { cursor }) });
+      listed.push(...next.entries.map((entry) => entry.path));
+      cursor = next.cursor;
+      if (cursor === undefined) break;
+    }
+    expect(listed).toEqual(files);
+    await driver.delete('/order');
+  });
+
+  test('copy shares the chunks under a new reference: deleting either copy leaves the other whole, the last one removes the chunks', async () => {
+    const data = patternBytes(150 * KiB + 11, 3);
+    await driver.putContent('/copy/src', data, meta);
+    const { id } = JSON.parse((await omapValueByCli(`dir:/${root}/copy`, 'src'))!) as { id: string };
+    const three = [0, 1, 2].map((i) => `chunk:${id}:${i}`);
+    await driver.copy('/copy/src', '/copy/dst');
+    await driver.copy('/copy/src', '/copy/third');
+    const copied = JSON.parse((await omapValueByCli(`dir:/${root}/copy`, 'dst'))!) as { id: string; ref: string };
+    expect(copied.id).toBe(id);
+    expect((await driver.stat('/copy/dst')).etag).toBe(`"${copied.ref}"`);
+    expect(await driver.stat('/copy/dst')).toMatchObject(meta);
+    expect(await chunksOf(id)).toEqual(three);
+    await driver.delete('/copy/src');
+    expect(await chunksOf(id)).toEqual(three);
+    expect((await driver.getContent('/copy/dst')).equals(data)).toBe(true);
+    // An overwrite drops the replaced file's reference only.
+    await driver.putContent('/copy/dst', 'other');
+    expect((await driver.getContent('/copy/third')).equals(data)).toBe(true);
+    await driver.move('/copy/third', '/copy/moved');
+    expect((await driver.getContent('/copy/moved')).equals(data)).toBe(true);
+    await driver.delete('/copy');
+    expect(await chunksOf(id)).toEqual([]);
+  });
+});
+
 describe('the event loop keeps running', () => {
   // Bound: a 2 ms interval timer keeps firing during the operation (at least 5 times) and is never
   // more than 500 ms late. Synchronous librados calls let no tick through for the whole write (0 of

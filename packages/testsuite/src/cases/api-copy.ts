@@ -75,4 +75,29 @@ export const apiCopyCases: SuiteCase[] = [
       await rejectsWith(driver.copy(missing, missing), PathNotFoundError, 'copy(p, p) of a missing path');
     },
   },
+  {
+    group: 'copy',
+    name: 'a copy is independent of its source: overwriting, moving or deleting either leaves the other whole, with its metadata',
+    async run({ driver, path }) {
+      requireClaim(driver.capabilities.copy, 'copy');
+      const metadata = claimedMetadata(driver.capabilities);
+      // Several parts where a driver writes parts (a copy sharing them must not lose them with the source).
+      const data = patternBytes(3 * 1024 * 1024 + 17, 134);
+      const source = path();
+      await driver.putContent(source, data, metadata);
+      const first = path();
+      const second = path();
+      await driver.copy(source, first);
+      await driver.copy(first, second);
+      await driver.putContent(source, 'overwritten');
+      assertSameBytes(await driver.getContent(first), data, 'the copy after its source was overwritten');
+      await driver.delete(source);
+      const moved = path();
+      await driver.move(first, moved);
+      assertSameBytes(await driver.getContent(second), data, 'the copy of the copy after the first copy moved');
+      await driver.delete(moved);
+      assertSameBytes(await driver.getContent(second), data, 'the last copy after every other is gone');
+      assertMetadata(await driver.stat(second), metadata, 'the last copy');
+    },
+  },
 ];

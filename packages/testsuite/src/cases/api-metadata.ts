@@ -84,6 +84,11 @@ export const apiMetadataCases: SuiteCase[] = [
       assert.equal((await driver.getContent(q)).toString(), 'after empty');
       assertMetadata(await driver.stat(q), claimedMetadata(capabilities, OTHER_METADATA), 'an append onto an empty object starts an upload with its own metadata');
 
+      // A move carries the metadata with the content.
+      const moved = path();
+      await driver.move(q, moved);
+      assertMetadata(await driver.stat(moved), claimedMetadata(capabilities, OTHER_METADATA), 'after a move');
+
       // Appending onto committed content continues that object: it keeps the object's metadata.
       if (capabilities.appendToCommitted) {
         const r = path();
