@@ -24,6 +24,8 @@ const checks = run('turbo', ['run', 'typecheck', 'lint', '--output-logs=errors-o
 let status = run(process.execPath, [join(root, 'tooling/servers/ensure.mjs')]);
 // --continue: one failing package must not hide the results of the others.
 if (status === 0) status = run('turbo', ['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)]);
+// The README's table of what each driver supports must say what the built drivers claim.
+const table = run(process.execPath, [join(root, 'tooling/scripts/capabilities-table.mjs'), '--check']);
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const perPackage = [];
@@ -51,5 +53,6 @@ for (const file of resultFiles) {
 }
 console.log(`\n${perPackage.join('\n')}`);
 if (checks !== 0) console.log('typecheck or lint failed (see above): the run fails');
+if (table !== 0) console.log('the README capabilities table is out of date (node tooling/scripts/capabilities-table.mjs rewrites it): the run fails');
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped${missing > 0 ? `, ${missing} packages without results` : ''}`);
-process.exit(status !== 0 ? status : checks !== 0 || totals.failed > 0 || missing > 0 || totals.passed === 0 ? 1 : 0);
+process.exit(status !== 0 ? status : checks !== 0 || table !== 0 || totals.failed > 0 || missing > 0 || totals.passed === 0 ? 1 : 0);

@@ -36,7 +36,7 @@ async function until(what, check, timeoutMs = 60_000) {
   }
 }
 
-function config({ dir, fsid, monV2, monV1, rgwPort, rgwConfig }) {
+function config({ dir, fsid, monV2, monV1, rgwPort, rgwConfig, dnsName }) {
   return `[global]
 fsid = ${fsid}
 mon_host = [v2:127.0.0.1:${monV2},v1:127.0.0.1:${monV1}]
@@ -78,7 +78,7 @@ osd_max_object_namespace_len = 64
 # tcp_nodelay: without it every small GET waits ~40 ms (Nagle here, delayed ACK in the client).
 rgw_frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
 rgw_data = ${dir}/rgw
-rgw_dns_name = 127.0.0.1
+rgw_dns_name = ${dnsName}
 rgw_enable_usage_log = false
 ${Object.entries(rgwConfig).map(([name, value]) => `${name} = ${value}\n`).join('')}`;
 }
@@ -126,17 +126,20 @@ const SWIFT_USER = 'swifttest';
 const SWIFT_KEY = 'swifttest-secret';
 
 /**
- * Starts the cluster. Returns { endpoint, region, accessKeyId, secretAccessKey, swift: { authUrl, user, key },
+ * Starts the cluster. Returns { endpoint, port, dnsName, region, accessKeyId, secretAccessKey, swift: { authUrl, user, key },
  * conf, dir, stop() }: S3 credentials, Swift auth v1 credentials and the cluster's ceph.conf (for librados).
  * `rgwConfig` adds options to the gateway's section (e.g. `rgw_keystone_url` for Keystone tokens).
+ * `dnsName` is the gateway's `rgw_dns_name`: with a name such as `s3.test` it also serves
+ * virtual-hosted requests (`Host: <bucket>.s3.test`), which the client must resolve to 127.0.0.1
+ * itself (e.g. a `lookup` on its HTTP agent); any other Host is served path-style as before.
  * About 13–15 s; memory about 1.1 GiB (in-memory OSD).
  */
-export async function start({ accessKeyId = 'storagedriver', secretAccessKey = 'storagedriver-secret', rgwConfig = {} } = {}) {
+export async function start({ accessKeyId = 'storagedriver', secretAccessKey = 'storagedriver-secret', rgwConfig = {}, dnsName = '127.0.0.1' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'storagedriver-ceph-'));
   for (const sub of ['mon', 'mgr', 'osd0', 'rgw', 'run', 'log']) mkdirSync(join(dir, sub));
   const [monV2, monV1, rgwPort] = [await freePort(), await freePort(), await freePort()];
   const conf = join(dir, 'ceph.conf');
-  writeFileSync(conf, config({ dir, fsid: randomUUID(), monV2, monV1, rgwPort, rgwConfig }));
+  writeFileSync(conf, config({ dir, fsid: randomUUID(), monV2, monV1, rgwPort, rgwConfig, dnsName }));
   const c = ['-c', conf];
   const ceph = (...args) => run('ceph', [...c, '--connect-timeout', '10', ...args]);
   const stop = async () => {
@@ -173,7 +176,7 @@ export async function start({ accessKeyId = 'storagedriver', secretAccessKey = '
     await run('radosgw-admin', [...c, 'user', 'create', `--uid=${SWIFT_USER}`, `--display-name=${SWIFT_USER}`]);
     await run('radosgw-admin', [...c, 'subuser', 'create', `--uid=${SWIFT_USER}`, `--subuser=${SWIFT_USER}:swift`, '--access=full', '--key-type=swift', `--secret-key=${SWIFT_KEY}`]);
     const swift = { authUrl: `${endpoint}/auth/1.0`, user: `${SWIFT_USER}:swift`, key: SWIFT_KEY };
-    return { endpoint, region: 'us-east-1', accessKeyId, secretAccessKey, swift, conf, dir, stop };
+    return { endpoint, port: rgwPort, dnsName, region: 'us-east-1', accessKeyId, secretAccessKey, swift, conf, dir, stop };
   } catch (error) {
     console.error(`ceph-rgw failed to start: ${error.message}\n${error.stderr ?? ''}\n${logTail(dir)}`);
     await stop();

@@ -51,14 +51,16 @@ const cutBody = (afterBytes: number) => ({ kind: 'reset-response', afterBytes })
 const applied = (kind: string): ProxiedRequest[] => exchanges().filter((exchange) => exchange.fault.kind === kind);
 
 /** Aborts after `afterMs`; resolves to the caller's reason, what the operation rejected with, and how long after the abort. */
-async function abortAfter(afterMs: number, operation: (signal: AbortSignal) => Promise<unknown>): Promise<{ reason: Error; error: unknown; lagMs: number }> {
+/** Aborts `operation` after `after` ms, or once `after()` holds (polled, at most 10 s: mid-transfer however slow the machine is). */
+async function abortAfter(after: number | (() => boolean), operation: (signal: AbortSignal) => Promise<unknown>): Promise<{ reason: Error; error: unknown; lagMs: number }> {
   const controller = new AbortController();
   const reason = new Error('caller gave up');
   const outcome = operation(controller.signal).then(
     () => ({ error: undefined, at: Date.now() }),
     (error: unknown) => ({ error, at: Date.now() }),
   );
-  await sleep(afterMs);
+  if (typeof after === 'number') await sleep(after);
+  else for (const deadline = Date.now() + 10_000; !after() && Date.now() < deadline; ) await sleep(5);
   const abortedAt = Date.now();
   controller.abort(reason);
   const { error, at } = await outcome;
@@ -68,7 +70,8 @@ async function abortAfter(afterMs: number, operation: (signal: AbortSignal) => P
 describe('an abort stops the I/O, not only the promise', () => {
   test('putContent aborted mid-upload rejects with the reason at once and no object appears', async () => {
     const driver = proxied();
-    const { reason, error, lagMs } = await abortAfter(100, (signal) => driver.putContent('/abort/put', patternBytes(32 * MiB, 1), { signal }));
+    const chunkStarted = (): boolean => exchanges().some((exchange) => exchange.method === 'POST' && exchange.requestBytes > 0);
+    const { reason, error, lagMs } = await abortAfter(chunkStarted, (signal) => driver.putContent('/abort/put', patternBytes(32 * MiB, 1), { signal }));
     expect(error).toBe(reason);
     expect(lagMs).toBeLessThan(200);
     // Long enough for an upload that kept going to land (the emulator takes ~1 s for 32 MiB).

@@ -36,7 +36,7 @@ export function createClient(options: S3Options): S3Client {
   // Keep-alive sockets, enough of them for the driver's concurrency: a new TCP (or TLS) connection per
   // request costs more than a small PUT or GET itself.
   const sockets = Math.max(options.maxConcurrency ?? 128, 16);
-  const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'lifo' as const };
+  const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'lifo' as const, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) };
   const endpoint = endpointUrl(options);
   const config: S3ClientConfig = {
     region: options.region ?? 'us-east-1',

@@ -51,12 +51,12 @@ import {
 
 import { createClient, sender, type Send } from './client.js';
 import { copyParts, copySource } from './copy.js';
-import { DirectRequests } from './direct.js';
-import { isInvalidRange, isNotFound, isPreconditionFailed } from './errors.js';
+import { DirectRequests, S3ResponseError } from './direct.js';
+import { isInvalidRange, isNoSuchUpload, isNotFound, isPreconditionFailed } from './errors.js';
 import { checkUserMetadata, contentFields, fileInfo, headFromSdk, storedMetadata, type ContentFields, type ObjectHead } from './metadata.js';
 import type { S3Options } from './params.js';
 import { presign } from './presign.js';
-import { MultipartWriter, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
+import { MultipartWriter, RECORD_UPLOAD, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
 
 const LIST_MAX = 1000;
 const REDIRECT_SECONDS = 20 * 60;
@@ -84,6 +84,19 @@ const CAPABILITIES: Partial<Capabilities> = {
 /** The kind of hidden state (core's `KeyMapper.hidden`) holding the tails `close()` stores. */
 const TAILS = 'uploads';
 
+/** A tail object as stored: its bytes, the count of parts they follow, its metadata. */
+interface StoredTail {
+  body: Buffer;
+  partsBefore: number;
+  metadata: Record<string, string>;
+}
+
+/** An upload found in progress, and its stored tail if any. */
+interface FoundUpload {
+  uploadId: string;
+  tail: StoredTail | undefined;
+}
+
 /** The whole object's size from a ranged answer (`bytes a-b/total`) or a whole one (its length). */
 function objectSize(contentRange: string | undefined, contentLength: string | number | undefined): number | undefined {
   const total = contentRange === undefined ? undefined : /\/(\d+)$/.exec(contentRange)?.[1];
@@ -92,7 +105,7 @@ function objectSize(contentRange: string | undefined, contentLength: string | nu
 }
 
 export class S3Backend implements StorageBackend {
-  readonly name = 's3';
+  readonly name: string = 's3';
   readonly capabilities = CAPABILITIES;
   readonly client: S3Client;
   readonly #send: Send;
@@ -193,14 +206,22 @@ export class S3Backend implements StorageBackend {
     const key = this.key(path);
     return async (offset, version, signal) => {
       try {
-        let response: { stream: Readable; version: string | undefined; total: number | undefined };
+        let response: { stream: Readable; version: string | undefined; total: number | undefined; whole: boolean };
         if (direct !== undefined) {
           const { headers, body } = await direct.open(key, offset, end, version, signal);
-          response = { stream: body, version: headers.etag, total: objectSize(headers['content-range'], headers['content-length']) };
+          const contentRange = headers['content-range'];
+          response = { stream: body, version: headers.etag, total: objectSize(contentRange, headers['content-length']), whole: contentRange === undefined };
         } else {
           const range = offset > 0 || end !== undefined ? `bytes=${offset}-${end ?? ''}` : undefined;
           const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: key, Range: range, IfMatch: version }), signal);
-          response = { stream: out.Body as Readable, version: out.ETag, total: objectSize(out.ContentRange, out.ContentLength) };
+          response = { stream: out.Body as Readable, version: out.ETag, total: objectSize(out.ContentRange, out.ContentLength), whole: out.ContentRange === undefined };
+        }
+        if ((offset > 0 || end !== undefined) && response.whole) {
+          // A Range answered 200 with the whole object: OSS's answer to a range that starts past the
+          // end (S3 answers 416). Treated as that 416; a server ignoring a satisfiable range is an error.
+          response.stream.destroy();
+          if (response.total !== undefined && offset >= response.total) throw new S3ResponseError(416, 'InvalidRange', `the range from byte ${offset} starts past the end (${response.total} bytes)`);
+          throw new DriverError(`${path}: the server answered a ranged GET (from byte ${offset}) with the whole object`);
         }
         if (end === undefined) return { stream: response.stream, version: response.version, size: response.total };
         if (response.total !== undefined && end >= response.total) {
@@ -242,11 +263,13 @@ export class S3Backend implements StorageBackend {
 
   #uploadTarget(path: string, fields: ContentFields): UploadTarget {
     const tails = this.#keys.hidden(TAILS);
+    const record = `${tails}by-path${path}`;
     return {
       send: this.#send,
       bucket: this.#bucket,
       key: this.key(path),
-      tailKey: (uploadId) => `${tails}${uploadId}`,
+      tailKey: this.#o.uploadRecords ? () => record : (uploadId) => `${tails}${uploadId}`,
+      uploadRecord: this.#o.uploadRecords ?? false,
       chunkSize: this.#chunkSize,
       concurrency: this.#o.uploadConcurrency ?? 4,
       objectFields: this.#objectFields,
@@ -279,8 +302,46 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  /** The newest in-progress upload for exactly this key, with its parts and stored tail. */
+  /** The upload in progress for exactly this key, with its parts and stored tail. */
   async #findUpload(target: UploadTarget, signal?: AbortSignal): Promise<ResumedUpload | undefined> {
+    const found = target.uploadRecord ? await this.#recordedUpload(target, signal) : await this.#newestUpload(target, signal);
+    if (found === undefined) return undefined;
+    const sizes = new Map<number, number>();
+    const etags = new Map<number, string>();
+    let partMarker: string | undefined;
+    try {
+      do {
+        const out = await this.#send(new ListPartsCommand({ Bucket: this.#bucket, Key: target.key, UploadId: found.uploadId, PartNumberMarker: partMarker }), signal);
+        for (const part of out.Parts ?? []) {
+          sizes.set(part.PartNumber!, part.Size ?? 0);
+          etags.set(part.PartNumber!, part.ETag!);
+        }
+        partMarker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
+      } while (partMarker !== undefined);
+    } catch (error) {
+      // A record outliving its upload (completed or aborted, the record's deletion failed): none in progress.
+      if (target.uploadRecord && isNoSuchUpload(error)) return undefined;
+      throw error;
+    }
+    // Parts after a gap (a writer died mid-upload) are overwritten by the resumed writer or left out of its commit.
+    const { count, bytes } = contiguousParts(sizes, 1);
+    const parts = new Map<number, string>();
+    for (let n = 1; n <= count; n++) parts.set(n, etags.get(n)!);
+    const tailStored = found.tail !== undefined;
+    const tail = found.tail !== undefined && found.tail.partsBefore === count ? found.tail.body : undefined;
+    const sealed = count > 0 && sizes.get(count)! < target.chunkSize;
+    return { uploadId: found.uploadId, parts, partBytes: bytes, sealed, tail, tailStored };
+  }
+
+  /** The path's upload record: the upload id and the tail it holds. */
+  async #recordedUpload(target: UploadTarget, signal?: AbortSignal): Promise<FoundUpload | undefined> {
+    const record = await this.#getTail(target.tailKey(''), signal);
+    const uploadId = record?.metadata[RECORD_UPLOAD];
+    return record === undefined || uploadId === undefined ? undefined : { uploadId, tail: record };
+  }
+
+  /** The newest in-progress upload for exactly this key by ListMultipartUploads, and its stored tail. */
+  async #newestUpload(target: UploadTarget, signal?: AbortSignal): Promise<FoundUpload | undefined> {
     let newest: { id: string; initiated: number } | undefined;
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
@@ -298,33 +359,20 @@ export class S3Backend implements StorageBackend {
       uploadIdMarker = out.IsTruncated ? out.NextUploadIdMarker : undefined;
     } while (keyMarker !== undefined);
     if (newest === undefined) return undefined;
-    const sizes = new Map<number, number>();
-    const etags = new Map<number, string>();
-    let partMarker: string | undefined;
-    do {
-      const out = await this.#send(new ListPartsCommand({ Bucket: this.#bucket, Key: target.key, UploadId: newest.id, PartNumberMarker: partMarker }), signal);
-      for (const part of out.Parts ?? []) {
-        sizes.set(part.PartNumber!, part.Size ?? 0);
-        etags.set(part.PartNumber!, part.ETag!);
-      }
-      partMarker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
-    } while (partMarker !== undefined);
-    // Parts after a gap (a writer died mid-upload) are overwritten by the resumed writer or left out of its commit.
-    const { count, bytes } = contiguousParts(sizes, 1);
-    const parts = new Map<number, string>();
-    for (let n = 1; n <= count; n++) parts.set(n, etags.get(n)!);
-    let tail: Buffer | undefined;
-    let tailStored = false;
+    return { uploadId: newest.id, tail: await this.#getTail(target.tailKey(newest.id), signal) };
+  }
+
+  /** A stored tail (or upload record), with the number of parts it follows; undefined when there is none. */
+  async #getTail(key: string, signal?: AbortSignal): Promise<StoredTail | undefined> {
     try {
-      const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: target.tailKey(newest.id) }), signal);
+      const out = await this.#send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }), signal);
       const body = Buffer.from(await out.Body!.transformToByteArray());
-      tailStored = true;
-      if (out.Metadata?.[TAIL_PARTS] === String(count)) tail = body;
+      const metadata = out.Metadata ?? {};
+      return { body, partsBefore: Number(metadata[TAIL_PARTS] ?? -1), metadata };
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      if (isNotFound(error)) return undefined;
+      throw error;
     }
-    const sealed = count > 0 && sizes.get(count)! < target.chunkSize;
-    return { uploadId: newest.id, parts, partBytes: bytes, sealed, tail, tailStored };
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {

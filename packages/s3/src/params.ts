@@ -1,4 +1,6 @@
 /** Upstream's s3-aws parameters (upstream-model.md §7.3) plus this driver's own, parsed strictly. */
+import type { LookupFunction } from 'node:net';
+
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ParameterReader, type DriverParameters } from '@storagedriver/core';
 
@@ -47,6 +49,14 @@ export interface S3Options {
   maxConcurrency?: number;
   /** Use this client instead of building one (endpoint, credentials and HTTP settings are then yours). */
   client?: S3Client;
+  /** Host name resolution for the client's connections (default: the system's); e.g. virtual-hosted names a test server answers. */
+  lookup?: LookupFunction;
+  /**
+   * Find an upload to resume through an upload record (the upload id, and the tail `close()` left)
+   * stored per path under the hidden uploads prefix, instead of ListMultipartUploads: for services
+   * without that operation (Aliyun OSS's S3 API). Default false.
+   */
+  uploadRecords?: boolean;
 }
 
 export const PARAMETER_NAMES = [

@@ -7,7 +7,9 @@
  * stored as a small object under the hidden prefix `<root>~uploads/` (core's `KeyMapper.hidden`: a
  * sibling of the root, outside the path grammar, so no list, walk or stat shows it). A resumed
  * writer reads that tail back into its buffer, so the next part again starts at a part boundary.
- * Commit and cancel delete it.
+ * Commit and cancel delete it. With upload records (a service without ListMultipartUploads), that
+ * object is kept per path, holds the upload id too, and is written as soon as the upload exists
+ * (so a writer that dies before `close()` is found again) and at every `close()`.
  *
  * A failed part or commit leaves the upload in place, resumable with append until it is cancelled.
  * Commit is idempotent: when CompleteMultipartUpload answers NoSuchUpload (an earlier try completed
@@ -36,6 +38,8 @@ import { UPLOAD_MARKER, type ContentFields } from './metadata.js';
 
 /** Metadata on a stored tail: how many parts precede it. */
 export const TAIL_PARTS = 'parts-before';
+/** Metadata on an upload record: the upload it describes. */
+export const RECORD_UPLOAD = 'upload-id';
 
 export interface UploadTarget {
   send: Send;
@@ -43,6 +47,8 @@ export interface UploadTarget {
   key: string;
   /** Key of the hidden object holding the tail a `close()` left, for an upload id. */
   tailKey: (uploadId: string) => string;
+  /** That object is the path's upload record: always written, from the upload's creation on (see above). */
+  uploadRecord?: boolean;
   chunkSize: number;
   concurrency: number;
   /** Headers for new objects (ACL, storage class, encryption). */
@@ -165,17 +171,20 @@ export class MultipartWriter implements BackendWriter {
   async close(): Promise<void> {
     const tail = await this.#uploader.flush(undefined, false);
     const uploadId = await this.#ensureUpload();
-    if (tail.length > 0) {
+    if (tail.length > 0 || this.#t.uploadRecord) {
       // The tail follows exactly the whole parts uploaded so far; a writer that uploads it inside a
       // part (a resumed writer's next part, a failed commit's final part) leaves more parts than this
       // count, which marks the tail as stale.
-      await this.#t.send(
-        new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata: { [TAIL_PARTS]: String(this.#uploader.nextIndex) } }),
-      );
-      this.#hasTailObject = true;
+      await this.#putTail(uploadId, tail, this.#uploader.nextIndex);
     } else if (this.#hasTailObject) {
       await this.#deleteTail(uploadId);
     }
+  }
+
+  async #putTail(uploadId: string, tail: Buffer, partsBefore: number, signal?: AbortSignal): Promise<void> {
+    const Metadata = { [TAIL_PARTS]: String(partsBefore), ...(this.#t.uploadRecord ? { [RECORD_UPLOAD]: uploadId } : {}) };
+    await this.#t.send(new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata }), signal);
+    this.#hasTailObject = true;
   }
 
   /**
@@ -249,14 +258,25 @@ export class MultipartWriter implements BackendWriter {
       const fields = { ...content, Metadata: { ...Metadata, [UPLOAD_MARKER]: token }, ...this.#t.objectFields };
       this.#uploadId = this.#t
         .send(new CreateMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, ...fields }), signal)
-        .then(
-          (out) => out.UploadId!,
-          (error: unknown) => {
-            // Nothing was created that this writer knows of: a later part or commit tries again.
-            this.#uploadId = undefined;
-            throw error;
-          },
-        );
+        .then(async (out) => {
+          const uploadId = out.UploadId!;
+          if (this.#t.uploadRecord) {
+            try {
+              // Recorded before any part, so a writer that dies mid-stream is found by a new instance.
+              await this.#putTail(uploadId, Buffer.alloc(0), 0, signal);
+            } catch (error) {
+              // Not findable: the upload goes (a lifecycle rule takes it if this fails too).
+              await this.#t.send(new AbortMultipartUploadCommand({ Bucket: this.#t.bucket, Key: this.#t.key, UploadId: uploadId })).catch(() => undefined);
+              throw error;
+            }
+          }
+          return uploadId;
+        })
+        .catch((error: unknown) => {
+          // Nothing was created that this writer knows of: a later part or commit tries again.
+          this.#uploadId = undefined;
+          throw error;
+        });
     }
     return this.#uploadId;
   }

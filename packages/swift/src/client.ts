@@ -3,6 +3,10 @@
  * 401 — once for all the requests that need it at the same moment — and requests to the storage
  * URL with the caller's AbortSignal. Non-2xx answers become SwiftHttpError with the status.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+
 import { retry, untilAborted } from '@storagedriver/core';
 
 import { authenticate, type Credentials, type Fetch } from './auth.js';
@@ -39,6 +43,8 @@ export function encodeObjectName(name: string): string {
 export class SwiftClient {
   readonly #options: SwiftOptions;
   readonly #fetch: Fetch;
+  /** For object content: bodies as stored, never decoded. */
+  readonly #rawFetch: Fetch;
   #credentials: Promise<Credentials> | undefined;
   /** Counts authentications (for tests of renewal). */
   authentications = 0;
@@ -46,6 +52,7 @@ export class SwiftClient {
   constructor(options: SwiftOptions, fetcher?: Fetch) {
     this.#options = options;
     this.#fetch = fetcher ?? (options.insecureSkipVerify ? insecureFetch() : (url, init) => fetch(url, init));
+    this.#rawFetch = fetcher ?? undecodedFetch(options.insecureSkipVerify ?? false);
   }
 
   /** The current credentials, authenticating when there are none or they are about to expire. */
@@ -91,13 +98,22 @@ export class SwiftClient {
   }
 
   /** Sends a request; a 401 renews the token and sends it once more. Rejects on any non-2xx answer. */
-  async send(request: SwiftRequest): Promise<Response> {
+  send(request: SwiftRequest): Promise<Response> {
+    return this.#sendWith(this.#fetch, request);
+  }
+
+  /** `send` for object content: the body exactly as stored, even with a Content-Encoding (fetch would decode it). */
+  sendUndecoded(request: SwiftRequest): Promise<Response> {
+    return this.#sendWith(this.#rawFetch, request);
+  }
+
+  async #sendWith(fetcher: Fetch, request: SwiftRequest): Promise<Response> {
     for (let attempt = 1; ; attempt++) {
       const credentials = await this.credentials(request.signal);
       const used = this.#credentials;
       let response: Response;
       try {
-        response = await this.#fetch(this.url(credentials.storageUrl, request), {
+        response = await fetcher(this.url(credentials.storageUrl, request), {
           method: request.method,
           headers: { ...request.headers, 'x-auth-token': credentials.token },
           body: request.body,
@@ -148,4 +164,60 @@ function insecureFetch(): Fetch {
     });
     return (await loaded)(url, init);
   };
+}
+
+/**
+ * fetch's shape over node:http, which leaves bodies as sent: an object stored with
+ * `Content-Encoding: br` (or gzip) must read back byte for byte, and fetch decodes such a body (so
+ * does the undici package's `request` on Bun, where it is fetch underneath).
+ */
+function undecodedFetch(insecure: boolean): Fetch {
+  return async (url, init) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+      const options = { method: init.method ?? 'GET', headers: init.headers as Record<string, string>, signal: init.signal ?? undefined, ...(insecure ? { rejectUnauthorized: false } : {}) };
+      send(target, options, resolve).on('error', reject).end(init.body as string | Uint8Array | undefined);
+    });
+    const status = answer.statusCode ?? 0;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
+    }
+    const bodyless = init.method === 'HEAD' || [101, 204, 205, 304].includes(status);
+    if (bodyless) answer.resume();
+    return new Response(bodyless ? null : webStream(answer), { status, headers });
+  };
+}
+
+/**
+ * A web stream of a Node stream. Not `Readable.toWeb`: after a cancel it still enqueues the data
+ * in flight into the closed stream and throws (uncaught) "Controller is already closed".
+ */
+function webStream(body: Readable): ReadableStream<Uint8Array> {
+  let open = true;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      body.on('data', (chunk: Buffer) => {
+        if (!open) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) body.pause();
+      });
+      body.on('end', () => {
+        if (open) controller.close();
+        open = false;
+      });
+      body.on('error', (error) => {
+        if (open) controller.error(error);
+        open = false;
+      });
+    },
+    pull() {
+      body.resume();
+    },
+    cancel() {
+      open = false;
+      body.destroy();
+    },
+  });
 }

@@ -6,6 +6,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
   BaseDriver,
   DriverError,
+  InvalidOffsetError,
   KeyMapper,
   ObjectStoreTree,
   PathNotFoundError,
@@ -18,31 +19,63 @@ import {
   resumableContent,
   resumableReader,
   retry,
+  type BackendPutOptions,
   type BackendWriter,
+  type Capabilities,
+  type Existence,
   type FileInfo,
+  type FilePage,
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type SignedMethod,
+  type SignedURL,
   type StorageBackend,
   type WalkFn,
+  type WriteMetadata,
 } from '@storagedriver/core';
 
-import { SwiftClient, type SwiftRequest } from './client.js';
+import { SwiftClient, encodeObjectName } from './client.js';
 import { isNotFound, swiftStatus } from './errors.js';
 import { DEFAULT_INFO, discoverInfo, type ClusterInfo } from './info.js';
-import { Container, headTime, parseListingTime, uploadOf, type ListingEntry } from './objects.js';
+import { Container, EMPTY_MD5, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
 import { DEFAULT_CHUNK_SIZE, type SwiftOptions } from './params.js';
 import { TempURLKeys, tempURL } from './tempurl.js';
-import { SegmentWriter, newUploadId, removeReplaced, type Segment, type UploadTarget } from './writer.js';
+import { SegmentWriter, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
 
 const LIST_PAGE = 1000;
 const REDIRECT_SECONDS = 20 * 60;
+/**
+ * Temp URLs carry an absolute expiry that neither server bounds: a week, as S3's and GCS's V4
+ * signatures, so a URL handed out stays valid no longer than on those services.
+ */
+const SIGNED_MAX_SECONDS = 7 * 24 * 3600;
+/** Segments copied at once by `copy`. */
+const COPY_CONCURRENCY = 4;
+
+/**
+ * What both test servers (Ceph RGW's Swift API and OpenStack Swift) do. No write conditions: Ceph
+ * ignores `If-None-Match` and `If-Match` on PUT, and Swift checks `If-None-Match: *` per object
+ * server before the body arrives, so concurrent create-only PUTs (plain or manifest) can both
+ * succeed (seen: 2 of 8 winners); Swift ignores `If-Match` on PUT.
+ */
+const CAPABILITIES: Partial<Capabilities> = {
+  redirectURL: true,
+  signedURL: ['GET', 'HEAD', 'PUT'],
+  signedURLMaxExpiresIn: SIGNED_MAX_SECONDS,
+  metadata: ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'],
+  etag: true,
+  copy: true,
+  rangedRead: true,
+  listPage: true,
+};
 const SEGMENT_INDEX = /\/(\d{8})$/;
 /** HEADs at once to size manifests a listing cannot size. */
 const HEAD_CONCURRENCY = 8;
 
 export class SwiftBackend implements StorageBackend {
   readonly name = 'swift';
+  readonly capabilities = CAPABILITIES;
   readonly client: SwiftClient;
   readonly container: Container;
   readonly #o: SwiftOptions;
@@ -108,10 +141,6 @@ export class SwiftBackend implements StorageBackend {
     return ready;
   }
 
-  #send(request: Omit<SwiftRequest, 'container'>): Promise<Response> {
-    return this.client.send({ ...request, container: this.#o.container });
-  }
-
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
     return resumableContent(this.#openRange(path), { signal });
   }
@@ -120,18 +149,33 @@ export class SwiftBackend implements StorageBackend {
    * One PUT up to a chunk: the object is replaced atomically, with an MD5 the service checks.
    * Above it, segments published by a manifest, like a writer.
    */
-  async putContent(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+  async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    const headers = metadataHeaders(options);
     await this.#ensureContainer(signal);
-    if (content.length > this.#chunkSize) return putThroughWriter(new SegmentWriter(this.#uploadTarget(path, newUploadId()), this.#segments), content, signal);
-    await this.container.put(this.key(path), content, createHash('md5').update(content).digest('hex'), {}, signal);
+    if (content.length > this.#chunkSize) return putThroughWriter(new SegmentWriter(this.#uploadTarget(path, newUploadId(), options), this.#segments), content, signal);
+    await this.container.put(this.key(path), content, createHash('md5').update(content).digest('hex'), headers, signal);
   }
 
-  async reader(path: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+  /**
+   * From `offset` to the end, or (with `length`) one request for exactly that range, checked
+   * against the size Content-Range announces: both servers answer a range past the end with the
+   * part that exists, so that is InvalidOffset at open, never a short read.
+   */
+  async reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable> {
+    // `bytes=a-(a-1)` is no range: an empty read only needs the size.
+    if (length === 0) {
+      const headers = await this.container.head(this.key(path), signal);
+      if (headers === undefined) throw new PathNotFoundError(path);
+      if (offset > Number(headers.get('content-length') ?? 0)) throw new InvalidOffsetError(path, offset);
+      return Readable.from([]);
+    }
+    const end = length === undefined ? undefined : offset + length - 1;
     try {
-      return await resumableReader(offset, this.#openRange(path), { signal });
+      return await resumableReader(offset, this.#openRange(path, end), { signal });
     } catch (error) {
       // At or past the end: Swift answers 416 (Ceph without the size), so the size comes from a HEAD.
       if (swiftStatus(error) !== 416) throw error;
+      if (length !== undefined) throw new InvalidOffsetError(path, offset + length, { cause: error });
       const headers = await this.container.head(this.key(path), signal);
       if (headers === undefined) throw new PathNotFoundError(path, { cause: error });
       return readerAtEnd(path, offset, Number(headers.get('content-length') ?? 0), error);
@@ -142,12 +186,13 @@ export class SwiftBackend implements StorageBackend {
    * Ranged reads of the object, pinned to the first answer's ETag. The ETag is compared here rather
    * than sent as If-Match: Ceph answers 412 to If-Match on a ranged read of an SLO even when it matches.
    */
-  #openRange(path: string): OpenRange {
+  #openRange(path: string, end?: number): OpenRange {
     const key = this.key(path);
     return async (from, etag, openSignal) => {
       let response: Response;
       try {
-        response = await this.#send({ method: 'GET', object: key, headers: from > 0 ? { range: `bytes=${from}-` } : {}, signal: openSignal });
+        const ranged = from > 0 || end !== undefined;
+        response = await this.client.sendUndecoded({ method: 'GET', container: this.#o.container, object: key, headers: ranged ? { range: `bytes=${from}-${end ?? ''}` } : {}, signal: openSignal });
       } catch (error) {
         if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
         throw error;
@@ -157,15 +202,20 @@ export class SwiftBackend implements StorageBackend {
         await response.body?.cancel();
         throw new PreconditionFailedError(path, `the object changed during the read (ETag ${etag}, now ${served})`);
       }
-      if (from > 0 && response.status !== 206) {
+      if ((from > 0 || end !== undefined) && response.status !== 206) {
         await response.body?.cancel();
         throw new DriverError(`a ranged read from byte ${from} was answered with status ${response.status}`, { path });
       }
       const total = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1];
       const length = response.headers.get('content-length');
       const size = total !== undefined ? Number(total) : length !== null ? from + Number(length) : undefined;
+      if (end !== undefined && size !== undefined && end >= size) {
+        await response.body?.cancel();
+        throw new InvalidOffsetError(path, end + 1);
+      }
       const stream = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-      return { stream, version: served ?? etag, size };
+      // With an end, the stream stops there: resumableReader resumes a body that stops before it.
+      return { stream, version: served ?? etag, size: end === undefined ? size : end + 1 };
     };
   }
 
@@ -178,8 +228,9 @@ export class SwiftBackend implements StorageBackend {
     return `${this.#uploads}${path.slice(1)}~/`;
   }
 
-  #uploadTarget(path: string, uploadId: string): UploadTarget {
+  #uploadTarget(path: string, uploadId: string, metadata?: WriteMetadata): UploadTarget {
     return {
+      metadata,
       container: this.container,
       key: this.key(path),
       record: `${this.#recordsOf(path)}${uploadId}`,
@@ -191,14 +242,16 @@ export class SwiftBackend implements StorageBackend {
     };
   }
 
-  async writer(path: string, append: boolean, signal?: AbortSignal): Promise<BackendWriter> {
+  /** `metadata` is what a new upload starts with; a resumed upload keeps the metadata its record holds. */
+  async writer(path: string, append: boolean, signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter> {
+    metadataHeaders(metadata); // a reserved key is refused before anything is written
     await this.#ensureContainer(signal);
-    if (!append) return new SegmentWriter(this.#uploadTarget(path, newUploadId()), this.#segments);
+    if (!append) return new SegmentWriter(this.#uploadTarget(path, newUploadId(), metadata), this.#segments);
     const committed = await this.container.head(this.key(path), signal);
-    const resumed = await this.#newestUpload(path, uploadOf(committed?.get('content-type')), signal);
-    if (resumed !== undefined) return new SegmentWriter(this.#uploadTarget(path, resumed.uploadId), this.#segments, resumed);
+    const resumed = await this.#newestUpload(path, uploadOf(committed), signal);
+    if (resumed !== undefined) return new SegmentWriter(this.#uploadTarget(path, resumed.uploadId, resumed.metadata), this.#segments, resumed);
     if (committed === undefined) throw new PathNotFoundError(path);
-    if (Number(committed.get('content-length') ?? 0) === 0) return new SegmentWriter(this.#uploadTarget(path, newUploadId()), this.#segments);
+    if (Number(committed.get('content-length') ?? 0) === 0) return new SegmentWriter(this.#uploadTarget(path, newUploadId(), metadata), this.#segments);
     throw new DriverError(`cannot append to ${path}: its content is committed (append continues an uncommitted upload or an empty object)`, { path });
   }
 
@@ -220,16 +273,34 @@ export class SwiftBackend implements StorageBackend {
     }
     const sizes = new Map([...segments].map(([index, segment]) => [index, segment.size]));
     const { count, bytes } = contiguousParts(sizes);
-    return { uploadId, segments, count, bytes };
+    // The record's headers are the metadata the upload started with (a record gone meanwhile: none).
+    const record = await this.container.head(`${records}${uploadId}`, signal);
+    return { uploadId, segments, count, bytes, metadata: record === undefined ? undefined : storedMetadata(record) };
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       // A HEAD, not the listing: listings size manifests wrongly (0 for a DLO, the manifest's own size for an SLO on Ceph).
       const headers = await this.container.head(this.key(path), signal);
-      if (headers !== undefined) return { path, size: Number(headers.get('content-length') ?? 0), modTime: headTime(headers), isDir: false };
+      if (headers !== undefined) return fileInfo(path, headers);
     }
     return this.#tree.statDirectory(path, signal);
+  }
+
+  /** A HEAD; only without an object, one listing for a directory. */
+  async exists(path: string, signal?: AbortSignal): Promise<Existence> {
+    if (path === ROOT) return 'directory';
+    if ((await this.container.head(this.key(path), signal)) !== undefined) return 'file';
+    return (await this.#tree.isDirectory(path, signal)) ? 'directory' : false;
+  }
+
+  /**
+   * Listing pages (`marker` = the last name, so a cursor works in any instance); entries the
+   * listing cannot size or tag correctly — manifests on Ceph, every 0-byte entry (a DLO?) — get a
+   * HEAD, as in walk, so entries agree with stat.
+   */
+  async listPage(path: string, request: { limit: number; cursor: string | undefined; recursive: boolean }, signal?: AbortSignal): Promise<FilePage> {
+    return this.#walkTree.page(path, request, signal);
   }
 
   async list(path: string, signal?: AbortSignal): Promise<string[]> {
@@ -240,69 +311,170 @@ export class SwiftBackend implements StorageBackend {
   async #listPage(request: ListPageRequest, sized: boolean, signal?: AbortSignal): Promise<ListPage> {
     const page = await this.container.listPage({ prefix: request.prefix, delimiter: request.delimited, limit: request.limit, marker: request.token ?? request.startAfter }, signal);
     const objects = page.filter((entry): entry is ListingEntry & { name: string } => entry.name !== undefined);
-    const sizes = sized ? await this.#manifestSizes(objects, signal) : new Map<string, number>();
+    const headed = sized ? await this.#headUnsized(objects, signal) : new Map<string, Headers>();
     const last = page.at(-1);
     return {
-      objects: objects.map((entry) => ({ key: entry.name, size: sizes.get(entry.name) ?? entry.bytes ?? 0, modTime: parseListingTime(entry.last_modified) })),
+      objects: objects.map((entry) => {
+        const headers = headed.get(entry.name);
+        if (headers !== undefined) return { key: entry.name, size: Number(headers.get('content-length') ?? 0), modTime: parseListingTime(entry.last_modified), ...etagOf(headers) };
+        // Swift lists an SLO's whole size and its ETag as HEAD gives it (`slo_etag`, quoted).
+        const etag = entry.slo_etag ?? entry.hash;
+        return { key: entry.name, size: entry.bytes ?? 0, modTime: parseListingTime(entry.last_modified), ...(etag === undefined ? {} : { etag }) };
+      }),
       prefixes: page.flatMap((entry) => (entry.subdir === undefined ? [] : [entry.subdir])),
       next: last === undefined ? undefined : (last.name ?? last.subdir),
     };
   }
 
   /**
-   * Sizes of the entries a listing cannot size, by HEAD: an SLO the listing does not mark (real
-   * Swift lists an SLO's whole size with `slo_etag`; Ceph lists the manifest's own size) and every
-   * 0-byte entry, which may be a DLO.
+   * HEADs of the entries a listing cannot size: an SLO the listing does not mark (real Swift lists
+   * an SLO's whole size with `slo_etag`; Ceph lists the manifest's own size, with the MD5 of
+   * nothing as its hash — which no non-empty plain object has) and every 0-byte entry, which may
+   * be a DLO.
    */
-  async #manifestSizes(entries: Array<ListingEntry & { name: string }>, signal?: AbortSignal): Promise<Map<string, number>> {
-    const unsized = entries.filter((entry) => entry.slo_etag === undefined && (entry.bytes === 0 || uploadOf(entry.content_type) !== undefined));
-    const sizes = new Map<string, number>();
+  async #headUnsized(entries: Array<ListingEntry & { name: string }>, signal?: AbortSignal): Promise<Map<string, Headers>> {
+    return this.#headEach(entries.filter((entry) => entry.slo_etag === undefined && (entry.bytes === 0 || entry.hash === EMPTY_MD5 || legacyUploadOf(entry.content_type) !== undefined)).map((entry) => entry.name), signal);
+  }
+
+  /** HEADs of `names`, 8 at once; names gone meanwhile are left out. */
+  async #headEach(names: string[], signal?: AbortSignal): Promise<Map<string, Headers>> {
+    const found = new Map<string, Headers>();
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, unsized.length) }, async () => {
-      while (next < unsized.length) {
-        const entry = unsized[next++]!;
-        const headers = await this.container.head(entry.name, signal);
-        if (headers !== undefined) sizes.set(entry.name, Number(headers.get('content-length') ?? 0));
+    await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, names.length) }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const headers = await this.container.head(name, signal);
+        if (headers !== undefined) found.set(name, headers);
       }
     }));
-    return sizes;
+    return found;
   }
 
   /**
    * Rewrites the manifest at the destination (a server-side copy with `multipart-manifest=get`
    * copies an SLO's or DLO's manifest, not its data; a plain object is copied on the server), then
-   * deletes the source's manifest only: the segments now belong to the destination.
+   * deletes the source's manifest only: the segments now belong to the destination. The source's
+   * metadata and upload marker are sent with the copy: Ceph drops an SLO's metadata when it copies it.
    */
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
     const source = this.key(sourcePath);
-    const dest = this.key(destPath);
     const sourceHeaders = await this.container.head(source, signal);
     if (sourceHeaders === undefined) {
       if ((await this.#tree.isDirectory(sourcePath, signal))) throw directoryMoveError(sourcePath);
       throw new PathNotFoundError(sourcePath);
     }
-    const replaced = uploadOf((await this.container.head(dest, signal))?.get('content-type'));
+    const upload = uploadOf(sourceHeaders);
+    const headers = upload === undefined ? metadataHeaders(storedMetadata(sourceHeaders)) : manifestHeaders(upload, storedMetadata(sourceHeaders));
+    const replaced = await this.#serverCopy(sourcePath, destPath, headers, { 'multipart-manifest': 'get' }, signal);
+    await this.container.deleteOne(source, signal);
+    await removeReplaced(this.container, this.#segments, replaced, upload);
+  }
+
+  /**
+   * A server-side copy that never shares segments between two objects (a delete or overwrite of
+   * one must not remove what the other reads). An SLO of ours gets segments of its own: each
+   * segment is copied on the server into a new upload, then a manifest naming that upload is
+   * written at the destination — any size a manifest allows, on both servers (Ceph's COPY of an SLO
+   * copies the manifest and so would share its segments; Swift's flattens it into one object of
+   * at most 5 GiB). Any other object is one server-side COPY (a DLO is flattened by the service).
+   * The source's metadata is sent with it.
+   */
+  async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
+    await this.#ensureContainer(signal);
+    const sourceHeaders = await this.container.head(this.key(sourcePath), signal);
+    if (sourceHeaders === undefined) throw new PathNotFoundError(sourcePath);
+    const metadata = storedMetadata(sourceHeaders);
+    const sourceUpload = uploadOf(sourceHeaders);
+    if (sourceUpload === undefined) {
+      const replaced = await this.#serverCopy(sourcePath, destPath, metadataHeaders(metadata), {}, signal);
+      await removeReplaced(this.container, this.#segments, replaced);
+      return;
+    }
+    const size = Number(sourceHeaders.get('content-length') ?? 0);
+    const segments = await this.#segmentsOf(sourceUpload, size, signal);
+    if (segments === undefined) throw new DriverError(`cannot copy ${sourcePath}: the segments of its upload ${sourceUpload} do not add up to its ${size} bytes (replaced while copied?)`, { path: sourcePath });
+    const uploadId = newUploadId();
+    const target = this.#uploadTarget(destPath, uploadId, metadata);
+    try {
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(COPY_CONCURRENCY, segments.length) }, async () => {
+        while (next < segments.length) {
+          const index = next++;
+          await retry(() => this.client.call({
+            method: 'PUT',
+            container: this.#o.container,
+            object: segmentName(target.segmentPrefix, index),
+            headers: { 'x-copy-from': this.#copySource(segments[index]!.name), 'content-length': '0' },
+            signal,
+          }), { signal });
+        }
+      }));
+      const replaced = uploadOf(await this.container.head(target.key, signal));
+      const manifest = segments.map((segment, index) => ({ path: `/${this.#o.container}/${segmentName(target.segmentPrefix, index)}`, etag: segment.etag, size_bytes: segment.size }));
+      // The same manifest again gives the same object: retried.
+      await retry(() => this.client.call({ method: 'PUT', container: this.#o.container, object: target.key, query: { 'multipart-manifest': 'put' }, headers: manifestHeaders(uploadId, metadata), body: JSON.stringify(manifest), signal }), { signal });
+      await removeReplaced(this.container, this.#segments, replaced, uploadId);
+    } catch (error) {
+      // Nothing names the new segments yet (unless the manifest's answer was lost: then keep them).
+      if (uploadOf(await this.container.head(target.key).catch(() => undefined)) !== uploadId) await this.container.deletePrefix(target.segmentPrefix).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The segments of an upload of ours as its manifest lists them: from index 0 without a gap, up to
+   * `size` bytes (Ceph cannot give a manifest back, so they come from the segment listing; segments
+   * past the end are leftovers of a resumed upload, not in the manifest). Undefined when they do not add up.
+   */
+  async #segmentsOf(uploadId: string, size: number, signal?: AbortSignal): Promise<Array<{ name: string; etag: string; size: number }> | undefined> {
+    const prefix = `${this.#segments}${uploadId}/`;
+    const byIndex = new Map<number, { name: string; etag: string; size: number }>();
+    for (const entry of await this.container.listAll(prefix, signal)) {
+      const index = SEGMENT_INDEX.exec(entry.name ?? '')?.[1];
+      if (index !== undefined && entry.hash !== undefined && entry.name !== undefined) byIndex.set(Number(index), { name: entry.name, etag: entry.hash, size: entry.bytes ?? 0 });
+    }
+    const segments: Array<{ name: string; etag: string; size: number }> = [];
+    let bytes = 0;
+    for (let index = 0; bytes < size; index++) {
+      const segment = byIndex.get(index);
+      if (segment === undefined) return undefined;
+      segments.push(segment);
+      bytes += segment.size;
+    }
+    return bytes === size ? segments : undefined;
+  }
+
+  /** `X-Copy-From`'s value for an object of this container. */
+  #copySource(name: string): string {
+    return `/${encodeURIComponent(this.#o.container)}/${encodeObjectName(name)}`;
+  }
+
+  /** PUT of the destination copied from the source on the server; the upload of ours it replaced, if any. */
+  async #serverCopy(sourcePath: string, destPath: string, headers: Record<string, string>, query: Record<string, string>, signal?: AbortSignal): Promise<string | undefined> {
+    const dest = this.key(destPath);
+    const replaced = uploadOf(await this.container.head(dest, signal));
     try {
       await retry(() => this.client.call({
         method: 'PUT',
         container: this.#o.container,
         object: dest,
-        query: { 'multipart-manifest': 'get' },
-        headers: { 'x-copy-from': `/${encodeURIComponent(this.#o.container)}/${source.split('/').map(encodeURIComponent).join('/')}`, 'content-length': '0' },
+        query,
+        headers: { ...headers, 'x-copy-from': this.#copySource(this.key(sourcePath)), 'content-length': '0' },
         signal,
       }), { signal });
     } catch (error) {
       if (isNotFound(error)) throw new PathNotFoundError(sourcePath, { cause: error });
       throw error;
     }
-    await this.container.deleteOne(source, signal);
-    await removeReplaced(this.container, this.#segments, replaced, uploadOf(sourceHeaders.get('content-type')));
+    return replaced;
   }
 
   /**
    * The object at `path` and everything below `path/` (bulk delete where offered), then the
-   * segments of the manifests among them: ours by the upload their Content-Type names, upstream's
-   * DLOs by their `X-Object-Manifest` (only segments under upstream's `segments/` are touched).
+   * segments of the manifests among them: ours by the upload their marker names, upstream's DLOs
+   * by their `X-Object-Manifest` (only segments under upstream's `segments/` are touched). Only
+   * entries that may be manifests get a HEAD: an SLO (Swift marks it in the listing, Ceph lists
+   * the MD5 of nothing) and 0-byte entries (DLOs).
    */
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     const key = this.key(path);
@@ -311,24 +483,40 @@ export class SwiftBackend implements StorageBackend {
     if (first[0]?.name === key) entries.push(first[0] as ListingEntry & { name: string });
     for (const entry of await this.container.listAll(`${key}/`, signal)) if (entry.name !== undefined) entries.push(entry as ListingEntry & { name: string });
     if (entries.length === 0) throw new PathNotFoundError(path);
-    const dloSegments = await this.#dloSegments(entries.filter((entry) => entry.bytes === 0 && entry.slo_etag === undefined).map((entry) => entry.name), signal);
+    const manifests = await this.#headEach(entries.filter((entry) => entry.slo_etag !== undefined || entry.bytes === 0 || entry.hash === EMPTY_MD5 || legacyUploadOf(entry.content_type) !== undefined).map((entry) => entry.name), signal);
     await this.container.deleteMany(entries.map((entry) => entry.name), signal);
-    for (const upload of new Set(entries.flatMap((entry) => uploadOf(entry.content_type) ?? []))) await this.container.deletePrefix(`${this.#segments}${upload}/`, signal);
-    for (const prefix of dloSegments) await this.container.deletePrefix(prefix, signal);
+    for (const upload of new Set([...manifests.values()].flatMap((headers) => uploadOf(headers) ?? []))) await this.container.deletePrefix(`${this.#segments}${upload}/`, signal);
+    for (const prefix of this.#dloSegments([...manifests.values()])) await this.container.deletePrefix(prefix, signal);
   }
 
-  /** The segment prefixes of upstream's DLO manifests among `names`. */
-  async #dloSegments(names: string[], signal?: AbortSignal): Promise<Set<string>> {
+  /** The segment prefixes of upstream's DLO manifests among these objects. */
+  #dloSegments(objects: Headers[]): Set<string> {
     const prefixes = new Set<string>();
-    for (const name of names) {
-      const manifest = (await this.container.head(name, signal))?.get('x-object-manifest');
-      if (manifest === null || manifest === undefined) continue;
+    for (const headers of objects) {
+      const manifest = headers.get('x-object-manifest');
+      if (manifest === null) continue;
       const at = manifest.indexOf('/');
       const container = decodeURIComponent(manifest.slice(0, at));
       const prefix = decodeURIComponent(manifest.slice(at + 1));
       if (container === this.#o.container && prefix.startsWith(this.#upstreamSegments) && prefix.length > this.#upstreamSegments.length) prefixes.add(prefix);
     }
     return prefixes;
+  }
+
+  /**
+   * Temp URLs (see redirectURL) for GET, HEAD (signed as GET, which both servers serve) and PUT; a
+   * PUT stores the Content-Type the client sends, so with `contentType` it is in `headers`.
+   */
+  async signedURL(path: string, request: { method: SignedMethod; expiresIn: number; contentType: string | undefined }, signal?: AbortSignal): Promise<SignedURL> {
+    // The key may be the container's, and an upload URL may be the first use of the container.
+    await this.#ensureContainer(signal);
+    const key = await this.#tempURLKeys.key(signal);
+    if (key === undefined) throw new DriverError('the cluster accepts no temp URL key (tempurl middleware missing?)');
+    const { storageUrl } = await this.client.credentials(signal);
+    const expires = Math.floor(Date.now() / 1000) + request.expiresIn;
+    const url = tempURL({ storageUrl, container: this.#o.container, object: this.key(path), method: request.method === 'HEAD' ? 'GET' : request.method, expires, key, accessKey: this.#o.accessKey, tenantId: this.#o.tenantId });
+    const headers: Record<string, string> = request.method === 'PUT' && request.contentType !== undefined ? { 'content-type': request.contentType } : {};
+    return { url, method: request.method, headers, expiresAt: new Date(expires * 1000) };
   }
 
   async redirectURL(path: string, method: string, signal?: AbortSignal): Promise<string | undefined> {
@@ -354,3 +542,23 @@ export class SwiftDriver extends BaseDriver {
   }
 }
 
+/** What a HEAD says of a file: size, time, ETag (verbatim), MD5 (only for a plain object, whose ETag is its MD5) and the stored metadata. */
+function fileInfo(path: string, headers: Headers): FileInfo {
+  const etag = headers.get('etag') ?? undefined;
+  const plain = headers.get('x-static-large-object') === null && headers.get('x-object-manifest') === null;
+  const md5 = plain && etag !== undefined && /^[0-9a-f]{32}$/.test(etag) ? Buffer.from(etag, 'hex').toString('base64') : undefined;
+  return {
+    path,
+    size: Number(headers.get('content-length') ?? 0),
+    modTime: headTime(headers),
+    isDir: false,
+    ...etagOf(headers),
+    ...(md5 === undefined ? {} : { checksums: { md5 } }),
+    ...storedMetadata(headers),
+  };
+}
+
+function etagOf(headers: Headers): { etag?: string } {
+  const etag = headers.get('etag');
+  return etag === null ? {} : { etag };
+}

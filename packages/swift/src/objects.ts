@@ -3,7 +3,7 @@
  * `marker` until an empty page — Ceph caps a page at 1000 entries without saying so, whatever
  * `limit` asked for), HEAD, and deleting many objects with bulk delete where the cluster offers it.
  */
-import { DriverError, retry } from '@storagedriver/core';
+import { DriverError, InvalidParameterError, retry, type WriteMetadata } from '@storagedriver/core';
 
 import { encodeObjectName, type SwiftClient } from './client.js';
 import { isNotFound } from './errors.js';
@@ -21,18 +21,67 @@ export interface ListingEntry {
   slo_etag?: string;
 }
 
-/** Content-Type parameter naming the upload a manifest publishes: its segments are `<segments>/<id>/…`. */
-export const UPLOAD_PARAMETER = 'storagedriver-upload';
+/**
+ * The header naming the upload a manifest publishes (its segments are `<segments>/<id>/…`): a user
+ * metadata key reserved for the driver, so the object's Content-Type stays the user's.
+ */
+export const UPLOAD_KEY = 'storagedriver-upload';
+const UPLOAD_HEADER = `x-object-meta-${UPLOAD_KEY}`;
+/** What objects written before the marker moved carry instead: `application/octet-stream;storagedriver-upload=<id>`. */
+const LEGACY_UPLOAD_PARAMETER = new RegExp(`;\\s*${UPLOAD_KEY}=([A-Za-z0-9]+)`);
 export const CONTENT_TYPE = 'application/octet-stream';
+/** The MD5 of nothing: what Ceph lists as the hash of an SLO manifest (whose listed size is the manifest's own). */
+export const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 const DELETE_CONCURRENCY = 16;
+const USER_META = 'x-object-meta-';
+const CONTENT_HEADERS = { contentType: 'content-type', cacheControl: 'cache-control', contentDisposition: 'content-disposition', contentEncoding: 'content-encoding' } as const;
 
-export function manifestContentType(uploadId: string): string {
-  return `${CONTENT_TYPE};${UPLOAD_PARAMETER}=${uploadId}`;
+/** The object headers that store `metadata` (Content-Type defaults to octet-stream, as the driver always sent). */
+export function metadataHeaders(metadata: WriteMetadata = {}): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': metadata.contentType ?? CONTENT_TYPE };
+  for (const [kind, header] of Object.entries(CONTENT_HEADERS)) {
+    const value = metadata[kind as keyof typeof CONTENT_HEADERS];
+    if (value !== undefined && kind !== 'contentType') headers[header] = value;
+  }
+  for (const [key, value] of Object.entries(metadata.metadata ?? {})) {
+    if (key === UPLOAD_KEY) throw new InvalidParameterError('metadata', key, `a key other than "${UPLOAD_KEY}", which the swift driver keeps for itself`);
+    headers[`${USER_META}${key}`] = value;
+  }
+  return headers;
 }
 
-/** The upload id in a manifest's Content-Type, if it is one of ours. */
-export function uploadOf(contentType: string | null | undefined): string | undefined {
-  return new RegExp(`;\\s*${UPLOAD_PARAMETER}=([A-Za-z0-9]+)`).exec(contentType ?? '')?.[1];
+/** The headers of a manifest publishing `uploadId` with `metadata`. */
+export function manifestHeaders(uploadId: string, metadata?: WriteMetadata): Record<string, string> {
+  return { ...metadataHeaders(metadata), [UPLOAD_HEADER]: uploadId };
+}
+
+/** What an object's headers store, as a write gave it: the driver's marker hidden, a legacy marker taken out of the Content-Type. */
+export function storedMetadata(headers: Headers): WriteMetadata {
+  const stored: WriteMetadata = {};
+  const contentType = headers.get('content-type');
+  if (contentType !== null) stored.contentType = contentType.replace(LEGACY_UPLOAD_PARAMETER, '');
+  if (headers.get('cache-control') !== null) stored.cacheControl = headers.get('cache-control')!;
+  if (headers.get('content-disposition') !== null) stored.contentDisposition = headers.get('content-disposition')!;
+  if (headers.get('content-encoding') !== null) stored.contentEncoding = headers.get('content-encoding')!;
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (name.startsWith(USER_META) && name !== UPLOAD_HEADER) metadata[name.slice(USER_META.length)] = value;
+  }
+  // Ceph marks SLO manifests with a user metadata key of its own: not the user's.
+  if (headers.get('x-static-large-object') !== null) delete metadata['static-large-object'];
+  if (Object.keys(metadata).length > 0) stored.metadata = metadata;
+  return stored;
+}
+
+/** The upload a manifest publishes, if it is one of ours: its marker header, or the legacy Content-Type parameter. */
+export function uploadOf(headers: Headers | undefined): string | undefined {
+  if (headers === undefined) return undefined;
+  return headers.get(UPLOAD_HEADER) ?? legacyUploadOf(headers.get('content-type'));
+}
+
+/** The upload id a manifest written before the marker moved names in its Content-Type (listings show it on Swift). */
+export function legacyUploadOf(contentType: string | null | undefined): string | undefined {
+  return LEGACY_UPLOAD_PARAMETER.exec(contentType ?? '')?.[1];
 }
 
 /** Swift's `last_modified` (UTC, up to microseconds, Ceph with `Z`, Swift without). */

@@ -14,14 +14,15 @@
  * current Swift recommends. DLOs upstream wrote are still read (the service serves them).
  *
  * Segments belong to their upload, not to a path: a move rewrites only the manifest, and the
- * manifest's Content-Type names the upload (`;storagedriver-upload=<id>`), so whoever replaces or
- * deletes the object removes exactly its segments.
+ * manifest's `X-Object-Meta-Storagedriver-Upload` names the upload (objects written before it had
+ * `;storagedriver-upload=<id>` in their Content-Type, still read), so whoever replaces or deletes
+ * the object removes exactly its segments. A copy makes segments of its own (a new upload).
  */
 import { createHash } from 'node:crypto';
 
-import { DriverError, PartUploader, retry, type BackendWriter } from '@storagedriver/core';
+import { DriverError, PartUploader, retry, type BackendWriter, type WriteMetadata } from '@storagedriver/core';
 
-import { manifestContentType, uploadOf, type Container } from './objects.js';
+import { EMPTY_MD5, manifestHeaders, metadataHeaders, uploadOf, type Container } from './objects.js';
 
 export interface UploadTarget {
   container: Container;
@@ -34,6 +35,8 @@ export interface UploadTarget {
   uploadId: string;
   chunkSize: number;
   concurrency: number;
+  /** What the upload started with: kept on its record (so a resumed writer publishes it) and put on the object at commit. */
+  metadata?: WriteMetadata;
   /** Segments one manifest may list (the cluster's `slo.max_manifest_segments`). */
   maxSegments: (signal?: AbortSignal) => Promise<number>;
 }
@@ -86,9 +89,9 @@ export class SegmentWriter implements BackendWriter {
     return this.#size;
   }
 
-  /** The record first, so that no segment exists that a resuming writer could not find. */
+  /** The record first, so that no segment exists that a resuming writer could not find; it holds the upload's metadata as its own headers. */
   #record(signal?: AbortSignal): Promise<void> {
-    const recorded = (this.#recorded ??= this.#t.container.put(this.#t.record, Buffer.alloc(0), EMPTY_MD5, {}, signal));
+    const recorded = (this.#recorded ??= this.#t.container.put(this.#t.record, Buffer.alloc(0), EMPTY_MD5, metadataHeaders(this.#t.metadata), signal));
     recorded.catch(() => {
       if (this.#recorded === recorded) this.#recorded = undefined;
     });
@@ -131,11 +134,11 @@ export class SegmentWriter implements BackendWriter {
     await this.#uploader.flush(signal);
     const { container, key, uploadId } = this.#t;
     const count = this.#uploader.nextIndex;
-    const replaced = uploadOf((await container.head(key, signal))?.get('content-type'));
+    const replaced = uploadOf(await container.head(key, signal));
     if (replaced !== uploadId) {
       if (count === 0) {
         // No segments: a plain empty object (upstream's zero-byte DLO made stat and reads spin for 15 s).
-        await container.put(key, Buffer.alloc(0), EMPTY_MD5, {}, signal);
+        await container.put(key, Buffer.alloc(0), EMPTY_MD5, metadataHeaders(this.#t.metadata), signal);
       } else {
         await this.#putManifest(count, signal);
       }
@@ -165,13 +168,13 @@ export class SegmentWriter implements BackendWriter {
         container: container.name,
         object: key,
         query: { 'multipart-manifest': 'put' },
-        headers: { 'content-type': manifestContentType(uploadId) },
+        headers: manifestHeaders(uploadId, this.#t.metadata),
         body,
         signal,
       }), { signal });
     } catch (error) {
       // A try whose answer was lost may have committed it.
-      if (signal?.aborted || uploadOf((await container.head(key, signal).catch(() => undefined))?.get('content-type')) !== uploadId) throw error;
+      if (signal?.aborted || uploadOf(await container.head(key, signal).catch(() => undefined)) !== uploadId) throw error;
     }
   }
 
@@ -183,4 +186,3 @@ export class SegmentWriter implements BackendWriter {
   }
 }
 
-export const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';

@@ -1,6 +1,6 @@
 import { testDriver } from '@storagedriver/testsuite';
 
-import { containerName, newDriver } from './support/server.js';
+import { CLAIMS, containerName, newDriver } from './support/server.js';
 
 const container = containerName('conformance');
 const MiB = 1024 * 1024;
@@ -17,4 +17,5 @@ testDriver({
   mode: 'short',
   largeStreamSize: 128 * MiB,
   capabilities: { redirect: true, walkOrder: 'bytes' },
+  claims: CLAIMS,
 });

@@ -4,9 +4,10 @@
  * back, token renewal, and `/info` discovery under the API prefix.
  */
 import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 
-import { PathNotFoundError } from '@storagedriver/core';
-import { patternBytes } from '@storagedriver/testsuite';
+import { InvalidParameterError, PathNotFoundError } from '@storagedriver/core';
+import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient } from '../src/index.js';
 import { SERVERS, allNames, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
@@ -31,7 +32,9 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     expect(all.filter((name) => name.startsWith(`${prefix}/files~uploads/`))).toEqual([]); // the record is gone once committed
     const head = await rawClient(server, container).send({ method: 'HEAD', container, object: `${prefix}/files/layout/blob` });
     expect(head.headers.get('x-static-large-object')).toMatch(/true/i);
-    expect(head.headers.get('content-type')).toMatch(/storagedriver-upload=/);
+    // The upload is named by a reserved metadata header, so the Content-Type stays the user's.
+    expect(head.headers.get('x-object-meta-storagedriver-upload')).toMatch(/^[a-z0-9]+$/);
+    expect(head.headers.get('content-type')).toBe('application/octet-stream');
     expect((await d.getContent('/layout/blob')).equals(content)).toBe(true);
     // Replacing the object removes the replaced upload's segments.
     const again = await d.writer('/layout/blob');
@@ -78,6 +81,94 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     expect((await d.getContent('/move/dst')).equals(content)).toBe(true);
     await expect(d.stat('/move/src')).rejects.toBeInstanceOf(PathNotFoundError);
     await d.delete('/move');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('copy gives an SLO segments of its own (server-side copies), so deleting or replacing either copy leaves the other whole; metadata goes along, move keeps it', async () => {
+    const d = driver();
+    const content = patternBytes(3 * MiB + 17, 11);
+    const metadata = { contentType: 'text/csv', cacheControl: 'no-store', contentDisposition: 'inline', contentEncoding: 'br', metadata: { owner: 'team-a' } };
+    await d.putContent('/copy/src', content, metadata); // above the 1 MiB chunk: an SLO
+    const sourceSegments = await names(`${prefix}/files~segments/`);
+    expect(sourceSegments).toHaveLength(4);
+    await d.copy('/copy/src', '/copy/dst');
+    const segments = await names(`${prefix}/files~segments/`);
+    expect(segments).toHaveLength(8); // four copied on the server, under a new upload
+    await d.delete('/copy/src');
+    expect(await names(`${prefix}/files~segments/`)).toEqual(segments.filter((name) => !sourceSegments.includes(name)));
+    expect((await d.getContent('/copy/dst')).equals(content)).toBe(true);
+    const info = await d.stat('/copy/dst');
+    expect(info).toMatchObject({ ...metadata, size: content.length });
+    expect(info.checksums).toBeUndefined(); // an SLO's ETag is not the MD5 of its content
+    await d.move('/copy/dst', '/copy/moved');
+    expect(await d.stat('/copy/moved')).toMatchObject(metadata);
+    await d.put('/copy/moved', 'small'); // a writer replacing the copy removes its segments
+    expect((await names(`${prefix}/files~segments/`)).filter((name) => segments.includes(name))).toEqual([]);
+    // A plain object: one server-side COPY, with its metadata and MD5.
+    await d.putContent('/copy/plain', 'plain', metadata);
+    await d.copy('/copy/plain', '/copy/plain2');
+    expect(await d.stat('/copy/plain2')).toMatchObject({ ...metadata, checksums: { md5: createHash('md5').update('plain').digest('base64') } });
+    await d.delete('/copy');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('a 64 MiB copy (the suite copies 4 MiB in short mode) is whole with its metadata, through segment copies on the server', async () => {
+    const d = newDriver(server, container, { prefix, chunksize: '8MiB' });
+    const size = 64 * MiB + 5;
+    const writer = await d.writer('/big/src', { contentType: 'application/x-tar', metadata: { layer: 'base' } });
+    await pipeline(patternStream(size, 14), writer.writable());
+    await writer.commit();
+    await d.copy('/big/src', '/big/dst');
+    expect(await d.stat('/big/dst')).toMatchObject({ size, contentType: 'application/x-tar', metadata: { layer: 'base' } });
+    await verifyPatternStream(await d.reader('/big/dst'), size, 14);
+    await d.delete('/big');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('listPage entries of manifests (SLO, empty) agree with stat on size and etag; a ranged read across segments gives those bytes', async () => {
+    const d = driver();
+    const content = patternBytes(2 * MiB + 3, 15);
+    await d.putContent('/pages/slo', content); // an SLO: Ceph lists the manifest's size and the MD5 of nothing
+    await d.putContent('/pages/plain', 'plain');
+    await d.putContent('/pages/empty', '');
+    const { entries, cursor } = await d.listPage('/pages');
+    expect(cursor).toBeUndefined();
+    expect(entries).toHaveLength(3);
+    for (const entry of entries) {
+      const info = await d.stat(entry.path);
+      expect([entry.path, entry.size, entry.etag]).toEqual([entry.path, info.size, info.etag]);
+    }
+    expect((await d.getContent('/pages/slo', { offset: MiB - 2, length: 5 })).equals(content.subarray(MiB - 2, MiB + 3))).toBe(true);
+    await d.delete('/pages');
+  });
+
+  test('the upload marker is reserved: a user key storagedriver-upload is refused; a manifest in the old form (marker in its Content-Type) reads, stats without it, copies and deletes its segments', async () => {
+    const d = driver();
+    await expect(d.putContent('/reserved', 'x', { metadata: { 'storagedriver-upload': 'x' } })).rejects.toBeInstanceOf(InvalidParameterError);
+    await expect(d.writer('/reserved', { metadata: { 'storagedriver-upload': 'x' } })).rejects.toBeInstanceOf(InvalidParameterError);
+    expect(await d.exists('/reserved')).toBe(false);
+    const client = rawClient(server, container);
+    await d.putContent('/init', 'x'); // creates the container
+    const upload = 'legacy0000000001';
+    const parts = [patternBytes(MiB, 12), patternBytes(500, 13)];
+    const manifest = [];
+    for (const [i, part] of parts.entries()) {
+      const object = `${prefix}/files~segments/${upload}/${String(i).padStart(8, '0')}`;
+      const etag = createHash('md5').update(part).digest('hex');
+      await client.call({ method: 'PUT', container, object, body: part, headers: { etag } });
+      manifest.push({ path: `/${container}/${object}`, etag, size_bytes: part.length });
+    }
+    await client.call({ method: 'PUT', container, object: `${prefix}/files/legacy/blob`, query: { 'multipart-manifest': 'put' }, body: JSON.stringify(manifest), headers: { 'content-type': `application/octet-stream;storagedriver-upload=${upload}` } });
+    const whole = Buffer.concat(parts);
+    expect((await d.getContent('/legacy/blob')).equals(whole)).toBe(true);
+    expect(await d.stat('/legacy/blob')).toMatchObject({ size: whole.length, contentType: 'application/octet-stream' });
+    await d.copy('/legacy/blob', '/legacy/copy');
+    expect((await d.getContent('/legacy/copy')).equals(whole)).toBe(true);
+    await d.delete('/legacy/blob');
+    expect((await names(`${prefix}/files~segments/`)).filter((name) => name.includes(upload))).toEqual([]);
+    expect((await d.getContent('/legacy/copy')).equals(whole)).toBe(true);
+    await d.delete('/legacy');
+    await d.delete('/init');
     expect(await names(`${prefix}/files~segments/`)).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 /** The two servers globalSetup started (Ceph RGW's Swift API and OpenStack Swift): a fresh container per test file and drivers on it. */
+import type { Capabilities } from '@storagedriver/core';
 import type { ErrorResponder } from '@storagedriver/testsuite';
 
 import { SwiftClient, SwiftDriver, parseSwiftParameters, type SwiftOptions } from '../../src/index.js';
@@ -57,3 +58,22 @@ export const swiftErrors: ErrorResponder = (status) => ({
     ? '<html><h1>Service Unavailable</h1><p>The server is currently unavailable. Please try again at a later time.</p></html>'
     : '<html><h1>Internal Error</h1><p>The server has either erred or is incapable of performing the requested operation.</p></html>',
 });
+
+/**
+ * What the driver claims, the same on both servers (the conformance suite fails when it changes).
+ * No write conditions on either: Ceph ignores If-None-Match and If-Match on PUT; Swift checks
+ * If-None-Match per request before the body arrives (8 concurrent create-only PUTs: two winners seen).
+ */
+export const CLAIMS: Capabilities = {
+  redirectURL: true,
+  signedURL: ['GET', 'HEAD', 'PUT'],
+  signedURLMaxExpiresIn: 604_800,
+  writeIfNoneMatch: false,
+  writeIfMatch: false,
+  metadata: ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'],
+  etag: true,
+  copy: true,
+  appendToCommitted: false,
+  rangedRead: true,
+  listPage: true,
+};

@@ -1,0 +1,111 @@
+// The oss driver beside the s3 driver on one Ceph RGW started for the run (rgw_dns_name s3.test, so
+// oss is virtual-hosted, s3 path-style): what OSS's constraints cost (virtual-hosted names, upload
+// records instead of ListMultipartUploads). Each (subject, operation) runs in its own Node process.
+// Usage: `pnpm run bench` (after build); BENCH_STREAM_MIB shrinks the 1 GiB streams.
+import { Agent } from 'node:http';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(import.meta.url);
+const MiB = 1024 * 1024;
+const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
+const SMALL_COUNT = 2000;
+const SMALL_BYTES = 4096;
+const CHUNK = 10 * MiB;
+const SUBJECTS = ['s3', 'oss'];
+const OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream', 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
+const DNS_NAME = 's3.test';
+
+const { measure, measureConcurrent, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+
+/** `*.s3.test` is 127.0.0.1 (no DNS or hosts-file change). */
+function lookup(hostname, options, callback) {
+  if (hostname !== DNS_NAME && !hostname.endsWith(`.${DNS_NAME}`)) throw new Error(`bench: unexpected host ${hostname}`);
+  return options.all ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(null, '127.0.0.1', 4);
+}
+
+const drain = () => {
+  let bytes = 0;
+  return { sink: new Writable({ write(chunk, _e, cb) { bytes += chunk.length; cb(); } }), bytes: () => bytes };
+};
+
+async function driverOf(name, env) {
+  const bucket = env.BENCH_BUCKET;
+  if (name === 's3') {
+    const { S3Driver } = await import('@storagedriver/s3');
+    return new S3Driver({
+      bucket, region: 'us-east-1', regionEndpoint: env.BENCH_UPSTREAM, forcePathStyle: true, accessKey: env.BENCH_ACCESS_KEY,
+      secretKey: env.BENCH_SECRET_KEY, requestChecksums: 'WHEN_REQUIRED', chunkSize: CHUNK,
+    });
+  }
+  const { OssDriver } = await import('../dist/esm/index.js');
+  return new OssDriver({ bucket, region: 'oss-cn-hangzhou', endpoint: env.BENCH_ENDPOINT, accessKeyId: env.BENCH_ACCESS_KEY, accessKeySecret: env.BENCH_SECRET_KEY, chunkSize: CHUNK, lookup });
+}
+
+/** Child: one operation of one subject; prints its Measurement as JSON. */
+async function child(name, operation) {
+  const driver = await driverOf(name, process.env);
+  const small = Buffer.alloc(SMALL_BYTES, 7);
+  const label = `${name}: ${operation}`;
+  const big = `/${name}/big`;
+  let m;
+  switch (operation) {
+    case 'write 1 GiB stream':
+      m = await measure(label, 1, async () => {
+        const w = await driver.writer(big);
+        await pipeline(patternStream(STREAM_BYTES, 1), w.writable());
+        await w.commit();
+        return STREAM_BYTES;
+      });
+      break;
+    case 'read 1 GiB stream':
+      m = await measure(label, 1, async () => {
+        const d = drain();
+        await pipeline(await driver.reader(big), d.sink);
+        return d.bytes();
+      });
+      break;
+    case 'put 4 KiB c=1':
+    case 'put 4 KiB c=16':
+      m = await measureConcurrent(label, SMALL_COUNT, operation.endsWith('16') ? 16 : 1, async (i) => (await driver.putContent(`/${name}/small/${i}`, small), SMALL_BYTES));
+      break;
+    default:
+      m = await measureConcurrent(label, SMALL_COUNT, operation.endsWith('16') ? 16 : 1, async (i) => (await driver.getContent(`/${name}/small/${i}`)).length);
+  }
+  process.stdout.write(`${JSON.stringify(m)}\n`);
+}
+
+async function main() {
+  const { ensureInstalled, start } = await import('../../../tooling/servers/ceph-rgw.mjs');
+  await ensureInstalled();
+  const server = await start({ dnsName: DNS_NAME });
+  try {
+    const sdk = await import('@aws-sdk/client-s3');
+    const env = {
+      ...process.env, BENCH_UPSTREAM: server.endpoint, BENCH_ENDPOINT: `http://${DNS_NAME}:${server.port}`,
+      BENCH_ACCESS_KEY: server.accessKeyId, BENCH_SECRET_KEY: server.secretAccessKey, BENCH_BUCKET: 'bench',
+    };
+    const client = new sdk.S3Client({
+      endpoint: env.BENCH_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: env.BENCH_ACCESS_KEY, secretAccessKey: env.BENCH_SECRET_KEY },
+      requestHandler: { httpAgent: new Agent({ lookup }) },
+    });
+    await client.send(new sdk.CreateBucketCommand({ Bucket: 'bench' }));
+    // A fresh cluster is slow on its first large writes (pool and PG setup): warm it before measuring.
+    const warm = await driverOf('s3', env);
+    const w = await warm.writer('/warm-up');
+    await pipeline(patternStream(128 * MiB, 2), w.writable());
+    await w.commit();
+    await warm.delete('/warm-up');
+    const rows = runSideBySide({
+      script: here, subjects: SUBJECTS, operations: OPERATIONS, baseline: 's3', env,
+      onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
+    });
+    console.log(formatTable(rows));
+  } finally {
+    await server.stop();
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4]);
+else await main();

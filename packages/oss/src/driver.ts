@@ -1,0 +1,20 @@
+/** The OSS driver: the s3 package's backend with OSS's options (see params.ts) under the name `oss`. */
+import { BaseDriver } from '@storagedriver/core';
+import { S3Backend } from '@storagedriver/s3';
+
+import { s3Options, type OssOptions } from './params.js';
+
+export class OssBackend extends S3Backend {
+  override readonly name: string = 'oss';
+
+  constructor(options: OssOptions) {
+    super(s3Options(options));
+  }
+}
+
+/** The Aliyun OSS storage driver, on OSS's S3-compatible API. */
+export class OssDriver extends BaseDriver {
+  constructor(options: OssOptions) {
+    super(new OssBackend(options), { maxConcurrency: options.maxConcurrency ?? 128 });
+  }
+}

@@ -1,0 +1,9 @@
+import { register, type DriverParameters } from '@storagedriver/core';
+
+import { OssDriver } from './driver.js';
+import { parseOssParameters } from './params.js';
+
+export { OssBackend, OssDriver } from './driver.js';
+export { ossEndpoint, parseOssParameters, s3Options, signingRegion, type OssOptions } from './params.js';
+
+register('oss', (parameters: DriverParameters) => new OssDriver(parseOssParameters(parameters)), { owner: '@storagedriver/oss' });

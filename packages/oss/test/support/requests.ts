@@ -1,0 +1,77 @@
+/**
+ * Every HTTP request this test process makes (node:http's `http.client.request.start` channel: the
+ * AWS SDK, the driver's small-object path and the testsuite's plain client all go through it),
+ * named by the S3 operation it is, so a test can require OSS's S3-compatible operation list and
+ * virtual-hosted addressing for all of them.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+
+/** OSS's documented S3-compatible operations (seed-drivers.md §3.3): no ListMultipartUploads. */
+export const OSS_S3_OPERATIONS = new Set([
+  'PutBucket', 'DeleteBucket', 'GetBucket', 'GetBucketV2', 'HeadBucket', 'GetBucketLocation',
+  'DeleteObject', 'DeleteObjects', 'GetObject', 'HeadObject', 'PutObject', 'PutObjectCopy', 'PostObject',
+  'InitiateMultipartUpload', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'ListParts',
+]);
+
+export interface RecordedRequest {
+  method: string;
+  host: string;
+  path: string;
+  /** The S3 operation, or a description of what it is not. */
+  operation: string;
+  /** Why this request breaks OSS's rules; undefined when it keeps them. */
+  violation: string | undefined;
+}
+
+/** Query parameters that only select, page, sign or carry a presigned URL's headers (any other is a subresource, i.e. another operation). */
+const PLAIN_QUERY = /^(x-id|x-amz-[a-z0-9-]+|response-[a-z-]+|prefix|delimiter|marker|max-keys|encoding-type|list-type|continuation-token|start-after|fetch-owner|uploadId|partNumber|part-number-marker|max-parts)$/i;
+
+export function operationOf(method: string, path: string, header: (name: string) => string | undefined): string {
+  const url = new URL(path, 'http://host');
+  const query = url.searchParams;
+  const key = url.pathname.slice(1);
+  const has = (name: string) => query.has(name);
+  const extra = [...query.keys()].filter((name) => !PLAIN_QUERY.test(name) && !['uploads', 'delete', 'location'].includes(name));
+  if (extra.length > 0) return `${method} ?${extra.join('&')}`;
+  if (has('uploads') && method === 'GET') return 'ListMultipartUploads';
+  if (key === '') {
+    if (method === 'GET') return has('location') ? 'GetBucketLocation' : query.get('list-type') === '2' ? 'GetBucketV2' : 'GetBucket';
+    if (method === 'POST' && has('delete')) return 'DeleteObjects';
+    return ({ PUT: 'PutBucket', DELETE: 'DeleteBucket', HEAD: 'HeadBucket' } as Record<string, string>)[method] ?? `${method} bucket`;
+  }
+  const copy = header('x-amz-copy-source') !== undefined;
+  if (method === 'GET') return has('uploadId') ? 'ListParts' : 'GetObject';
+  if (method === 'HEAD') return 'HeadObject';
+  if (method === 'PUT') return has('uploadId') ? (copy ? 'UploadPartCopy' : 'UploadPart') : copy ? 'PutObjectCopy' : 'PutObject';
+  if (method === 'DELETE') return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject';
+  if (method === 'POST') return has('uploads') ? 'InitiateMultipartUpload' : has('uploadId') ? 'CompleteMultipartUpload' : 'POST object';
+  return `${method} object`;
+}
+
+/** What breaks OSS's rules in one request: an operation off the list, path-style addressing, an aws-chunked body. */
+export function violation(operation: string, host: string, header: (name: string) => string | undefined, dnsName: string): string | undefined {
+  if (!OSS_S3_OPERATIONS.has(operation)) return `${operation} is not in OSS's S3-compatible operations`;
+  const hostname = host.replace(/:\d+$/, '');
+  if (!hostname.endsWith(`.${dnsName}`)) return `path-style (Host ${host}, not <bucket>.${dnsName})`;
+  if (/aws-chunked/i.test(header('content-encoding') ?? '') || /^STREAMING-/i.test(header('x-amz-content-sha256') ?? '')) return 'an aws-chunked body';
+  return undefined;
+}
+
+/** Records every request until `stop()`, but those `ignore` names (the test's own look at the server). */
+export function recordRequests(dnsName: string, ignore: (request: ClientRequest) => boolean = () => false): { requests: RecordedRequest[]; stop: () => void } {
+  const requests: RecordedRequest[] = [];
+  const onStart = (message: unknown) => {
+    const request = (message as { request: ClientRequest }).request;
+    if (ignore(request)) return;
+    const header = (name: string) => {
+      const value = request.getHeader(name);
+      return value === undefined ? undefined : String(value);
+    };
+    const host = header('host') ?? request.host;
+    const operation = operationOf(request.method, request.path, header);
+    requests.push({ method: request.method, host, path: request.path, operation, violation: violation(operation, host, header, dnsName) });
+  };
+  subscribe('http.client.request.start', onStart);
+  return { requests, stop: () => unsubscribe('http.client.request.start', onStart) };
+}

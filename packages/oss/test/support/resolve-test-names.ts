@@ -1,0 +1,3 @@
+import { resolveTestNamesEverywhere } from './names.js';
+
+resolveTestNamesEverywhere();
