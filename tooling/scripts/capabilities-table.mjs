@@ -77,6 +77,7 @@ const COLUMNS = [
   ['append to committed', (c) => yes(c.appendToCommitted)],
   ['ranged read', (c) => yes(c.rangedRead)],
   ['listPage (native)', (c) => yes(c.listPage)],
+  ['pending uploads', (c) => yes(c.uploads)],
 ];
 
 async function capabilitiesOf(driver, scratch) {

@@ -21,11 +21,18 @@ const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inh
 
 // Types and lint first: ts-jest does not type-check, so a type error would otherwise pass.
 const checks = run('turbo', ['run', 'typecheck', 'lint', '--output-logs=errors-only']);
+// Every export of every published package has a doc comment: TypeDoc fails on an undocumented one
+// (tooling/typedoc.config.mjs: validation.notDocumented, treatWarningsAsErrors). Validation only, no HTML.
+const docs = run('typedoc', ['--options', 'tooling/typedoc.config.mjs', '--emit', 'none']);
 let status = run(process.execPath, [join(root, 'tooling/servers/ensure.mjs')]);
 // --continue: one failing package must not hide the results of the others.
 if (status === 0) status = run('turbo', ['run', 'test', '--concurrency=1', '--continue', ...process.argv.slice(2)]);
 // The README's table of what each driver supports must say what the built drivers claim.
 const table = run(process.execPath, [join(root, 'tooling/scripts/capabilities-table.mjs'), '--check']);
+// The tarballs as they would be published: LICENSE in each, publint and are-the-types-wrong clean.
+const packs = run(process.execPath, [join(root, 'tooling/scripts/pack-check.mjs')]);
+// Every README example marked runnable runs verbatim against the built packages.
+const examples = run(process.execPath, [join(root, 'tooling/scripts/readme-examples.mjs')]);
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const perPackage = [];
@@ -53,6 +60,9 @@ for (const file of resultFiles) {
 }
 console.log(`\n${perPackage.join('\n')}`);
 if (checks !== 0) console.log('typecheck or lint failed (see above): the run fails');
+if (docs !== 0) console.log('an export has no doc comment, or the API docs have another warning (see above; `pnpm run docs` builds them): the run fails');
 if (table !== 0) console.log('the README capabilities table is out of date (node tooling/scripts/capabilities-table.mjs rewrites it): the run fails');
+if (packs !== 0) console.log('a packed tarball lacks LICENSE or fails publint or attw (see "pack check" above): the run fails');
+if (examples !== 0) console.log('a README example failed or is not marked (see "readme examples" above): the run fails');
 console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped${missing > 0 ? `, ${missing} packages without results` : ''}`);
-process.exit(status !== 0 ? status : checks !== 0 || table !== 0 || totals.failed > 0 || missing > 0 || totals.passed === 0 ? 1 : 0);
+process.exit(status !== 0 ? status : checks !== 0 || docs !== 0 || table !== 0 || packs !== 0 || examples !== 0 || totals.failed > 0 || missing > 0 || totals.passed === 0 ? 1 : 0);

@@ -8,12 +8,14 @@ import { Readable } from 'node:stream';
 import {
   type BackendWriter,
   BaseDriver,
+  DriverError,
   directoryMoveError,
   type FileInfo,
   InvalidOffsetError,
   KeyMapper,
   ParameterReader,
   PathNotFoundError,
+  type PendingUpload,
   type StorageBackend,
   type WalkFn,
   register,
@@ -25,14 +27,31 @@ interface Entry {
   modTime: Date;
 }
 
+/** An upload in progress, as a service keeps one: its parts, an id and when it started. */
+export interface Upload {
+  readonly id: string;
+  readonly startedAt: Date;
+  readonly parts: Buffer[];
+  /** Set by `abortUpload`: a writer still holding the upload must not commit it. */
+  aborted: boolean;
+}
+
 /** The "service": keys to objects, plus uploads in progress. Shared by driver instances. */
 export class KeyValueStore {
   readonly objects = new Map<string, Entry>();
-  readonly uploads = new Map<string, Buffer[]>();
+  /** The newest upload of each key: what a writer with append continues. */
+  readonly uploads = new Map<string, Upload>();
+  #nextUploadId = 1;
 
-  /** Forgets the upload of `key` if it is still `parts`: a newer writer on the same key has replaced it and keeps its own. */
-  dropUpload(key: string, parts: Buffer[]): void {
-    if (this.uploads.get(key) === parts) this.uploads.delete(key);
+  newUpload(key: string, parts: Buffer[]): Upload {
+    const upload: Upload = { id: String(this.#nextUploadId++), startedAt: new Date(), parts, aborted: false };
+    this.uploads.set(key, upload);
+    return upload;
+  }
+
+  /** Forgets the upload of `key` if it is still `upload`: a newer writer on the same key has replaced it and keeps its own. */
+  dropUpload(key: string, upload: Upload): void {
+    if (this.uploads.get(key) === upload) this.uploads.delete(key);
   }
 
     /** Keys under `prefix`, in byte order, after `startAfter`. */
@@ -43,6 +62,8 @@ export class KeyValueStore {
 
 class KeyValueBackend implements StorageBackend {
   readonly name = 'kv';
+  /** What the base may call beyond the required operations: here, listing and aborting pending uploads. */
+  readonly capabilities = { uploads: true };
   readonly #keys: KeyMapper;
 
   constructor(
@@ -68,16 +89,16 @@ class KeyValueBackend implements StorageBackend {
 
   async writer(path: string, append: boolean): Promise<BackendWriter> {
     const key = this.#keys.key(path);
-    let chunks = append ? this.store.uploads.get(key) : undefined;
-    if (chunks === undefined) {
+    let upload = append ? this.store.uploads.get(key) : undefined;
+    if (upload === undefined) {
       if (append) {
         const existing = this.store.objects.get(key);
         if (existing === undefined) throw new PathNotFoundError(path);
-        chunks = [existing.data];
-      } else chunks = [];
-      this.store.uploads.set(key, chunks);
+        upload = this.store.newUpload(key, [existing.data]);
+      } else upload = this.store.newUpload(key, []);
     }
-    const parts = chunks;
+    const current = upload;
+    const { parts } = current;
     const store = this.store;
     return {
       get size() {
@@ -88,11 +109,12 @@ class KeyValueBackend implements StorageBackend {
       },
       async close() {},
       async commit() {
+        if (current.aborted) throw new DriverError(`the upload of ${path} was aborted: nothing to commit`, { path });
         store.objects.set(key, { data: Buffer.concat(parts), modTime: new Date() });
-        store.dropUpload(key, parts);
+        store.dropUpload(key, current);
       },
       async cancel() {
-        store.dropUpload(key, parts);
+        store.dropUpload(key, current);
       },
     };
   }
@@ -125,6 +147,25 @@ class KeyValueBackend implements StorageBackend {
     const doomed = [this.#keys.key(path), ...this.store.keys(this.#keys.directoryPrefix(path))].filter((k) => this.store.objects.has(k));
     if (doomed.length === 0) throw new PathNotFoundError(path);
     for (const key of doomed) this.store.objects.delete(key);
+  }
+
+  /** The uploads at `path`'s key or under its directory prefix (so not those of a sibling sharing its name's start). */
+  async *uploads(path: string): AsyncGenerator<PendingUpload> {
+    const prefix = this.#keys.directoryPrefix(path);
+    const own = path === '/' ? undefined : this.#keys.key(path);
+    for (const [key, upload] of this.store.uploads) {
+      if (key !== own && !key.startsWith(prefix)) continue;
+      yield { path: this.#keys.path(key), id: upload.id, startedAt: upload.startedAt, size: upload.parts.reduce((n, c) => n + c.length, 0) };
+    }
+  }
+
+  /** An id that is not the path's pending upload (gone already, or never one) is a no-op. */
+  async abortUpload(path: string, id: string): Promise<void> {
+    const key = this.#keys.key(path);
+    const upload = this.store.uploads.get(key);
+    if (upload?.id !== id) return;
+    upload.aborted = true;
+    this.store.uploads.delete(key);
   }
 
   async walk(path: string, fn: WalkFn, startAfter?: string): Promise<void> {

@@ -1,11 +1,66 @@
-/** Builds the ContainerClient from options: connection string, shared key or an @azure/identity credential. */
+/**
+ * Builds the ContainerClient from options: connection string, shared key or an @azure/identity
+ * credential. @azure/identity is an optional peer (about half of an install's size): it is imported
+ * only when token credentials are configured.
+ */
 import { Agent } from 'node:https';
 
-import { ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { BlobServiceClient, StorageRetryPolicyType, StorageSharedKeyCredential, newPipeline, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { DriverError } from '@storagedriver/core';
 
-import type { AzureOptions } from './params.js';
+import type { AzureCredentials, AzureOptions } from './params.js';
+
+/** The SDK's TokenCredential, named through storage-blob (which depends on @azure/core-auth; we do not). */
+type TokenCredential = Extract<Parameters<typeof newPipeline>[0], { getToken: unknown }>;
+
+/** What the driver uses of @azure/identity (kept structural so no declaration of ours names the optional package). */
+export interface Identity {
+  ClientSecretCredential: new (tenantId: string, clientId: string, clientSecret: string) => TokenCredential;
+  DefaultAzureCredential: new () => TokenCredential;
+}
+
+/** How @azure/identity is imported; a test passes one that fails as a missing package does. */
+export type IdentityImport = () => Promise<Identity>;
+
+const importIdentity: IdentityImport = () => import('@azure/identity');
+
+/**
+ * Imports @azure/identity; when it is not installed, a DriverError that says which credentials need
+ * it and how to install it (the import's own error is its `cause`).
+ */
+export async function loadIdentity(type: AzureCredentials['type'], load: IdentityImport = importIdentity): Promise<Identity> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new DriverError(
+      `credentials type ${type} needs the optional package @azure/identity, which is not installed: ` +
+        'install it beside @storagedriver/azure (npm install @azure/identity), or use shared_key credentials or a connection string',
+      { driverName: 'azure', cause: error, retryable: false },
+    );
+  }
+}
+
+/**
+ * A token credential whose @azure/identity credential is built on first use: the driver's
+ * constructor stays synchronous, and a missing package fails the first request, not the import of
+ * this module. The import starts at once so the first request does not wait for it.
+ */
+class DeferredCredential implements TokenCredential {
+  readonly #credential: Promise<TokenCredential>;
+
+  constructor(credential: Promise<TokenCredential>) {
+    this.#credential = credential;
+    // Observed here so that a driver never used does not leave an unhandled rejection behind.
+    credential.catch(() => undefined);
+  }
+
+  async getToken(scopes: string | string[], options?: Parameters<TokenCredential['getToken']>[1]): ReturnType<TokenCredential['getToken']> {
+    return (await this.#credential).getToken(scopes, options);
+  }
+}
 
 const PIPELINE: StoragePipelineOptions = {
   // Idempotent by construction (fixed block ids, whole-blob puts), so the SDK may retry every request.
@@ -14,24 +69,28 @@ const PIPELINE: StoragePipelineOptions = {
 };
 
 /** The container client, and the service client it came from (absent when the caller passed a client). */
-export function createClients(options: AzureOptions): { container: ContainerClient; service?: BlobServiceClient } {
+export function createClients(options: AzureOptions, load: IdentityImport = importIdentity): { container: ContainerClient; service?: BlobServiceClient } {
   if (options.client !== undefined) return { container: options.client };
   const service = options.connectionString !== undefined
     ? BlobServiceClient.fromConnectionString(options.connectionString, PIPELINE)
-    : new BlobServiceClient(options.serviceUrl!, pipeline(options));
+    : new BlobServiceClient(options.serviceUrl!, pipeline(options, load));
   if (options.skipVerify) acceptAnyCertificate(service);
   return { container: service.getContainerClient(options.container), service };
 }
 
-function pipeline(options: AzureOptions) {
+function pipeline(options: AzureOptions, load: IdentityImport) {
   const credentials = options.credentials ?? { type: 'default_credentials' };
   switch (credentials.type) {
     case 'shared_key':
       return newPipeline(new StorageSharedKeyCredential(options.accountName!, credentials.accountKey), PIPELINE);
     case 'client_secret':
-      return newPipeline(new ClientSecretCredential(credentials.tenantId, credentials.clientId, credentials.secret), PIPELINE);
+      return newPipeline(new DeferredCredential(loadIdentity(credentials.type, load).then(
+        ({ ClientSecretCredential }) => new ClientSecretCredential(credentials.tenantId, credentials.clientId, credentials.secret),
+      )), PIPELINE);
     case 'default_credentials':
-      return newPipeline(new DefaultAzureCredential(), PIPELINE);
+      return newPipeline(new DeferredCredential(loadIdentity(credentials.type, load).then(
+        ({ DefaultAzureCredential }) => new DefaultAzureCredential(),
+      )), PIPELINE);
   }
 }
 

@@ -19,6 +19,7 @@ import {
   DriverError,
   directoryMoveError,
   InvalidOffsetError,
+  InvalidParameterError,
   isValidPath,
   KeyMapper,
   METADATA_KINDS,
@@ -39,6 +40,7 @@ import {
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type PendingUpload,
   type SignedMethod,
   type SignedURL,
   type StorageBackend,
@@ -53,7 +55,7 @@ import { blobHeaders, blobInfo, quotedETag, storedMetadata, toAzureMetadata } fr
 import type { AzureOptions } from './params.js';
 import { retried, retryOptions } from './retry.js';
 import { UploadRecords } from './uploads.js';
-import { BlockWriter, CANCEL_MARK_INDEX, newUploadId, parseBlockId, type UploadKind, type UploadState } from './writer.js';
+import { BlockWriter, RESUMABLE_UPLOAD_ID, discardUpload, newUploadId, parseBlockId, type UploadState } from './writer.js';
 
 const MiB = 1024 * 1024;
 /** Above this (and for conditional puts) putContent stages blocks; below it one Put Blob replaces the blob atomically (upstream #4887). */
@@ -73,8 +75,10 @@ const SIGNED_URL_MAX_SECONDS = 7 * 24 * 60 * 60;
 /** Blobs one `exists` listing asks for: enough to pass the usual siblings sharing the name (`a-1` before `a/`). */
 const EXISTS_PAGE = 50;
 
+/** The Azure Blob Storage StorageBackend; AzureDriver wraps it. */
 export class AzureBackend implements StorageBackend {
   readonly name = 'azure';
+  /** The Azure SDK client of the container the backend works in (the caller's `client` option when given). */
   readonly container: ContainerClient;
   readonly #service: BlobServiceClient | undefined;
   readonly #o: AzureOptions;
@@ -108,6 +112,7 @@ export class AzureBackend implements StorageBackend {
       appendToCommitted: true,
       rangedRead: true,
       listPage: true,
+      uploads: true,
     };
     this.#tree = new ObjectStoreTree(
       { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => this.#deleteBlobs(names, signal) },
@@ -217,16 +222,21 @@ export class AzureBackend implements StorageBackend {
     }
     const committed = list.committedBlocks ?? [];
     const committedBytes = committed.reduce((sum, block) => sum + block.size, 0);
-    const resumed = resumeNewest(list.uncommittedBlocks ?? []);
-    if (resumed !== undefined) {
-      const prefix = resumed.kind === 'a' ? committed.map((block) => block.name) : [];
-      const prefixBytes = resumed.kind === 'a' ? committedBytes : 0;
-      const started = await this.#records.load(blob.name, resumed.uploadId, signal);
-      const state = { uploadId: resumed.uploadId, prefix, size: prefixBytes + resumed.bytes, nextIndex: resumed.blocks, metadata: started.metadata, record: started.record, recordSaved: true };
+    const uncommitted = list.uncommittedBlocks ?? [];
+    // The newest upload that is still pending: one without its record was committed, cancelled or aborted.
+    for (const uploadId of uploadsNewestFirst(uncommitted)) {
+      const started = await this.#records.load(path, uploadId, signal);
+      if (started === undefined) continue;
+      const held = heldBlocks(list, uploadId);
+      const state = { uploadId, prefix: held.prefix, size: held.size, nextIndex: held.blocks, metadata: started.metadata, record: started.record, recordSaved: true };
       return this.#newWriter(path, blob, state);
     }
     const contentLength = list.blobContentLength ?? 0;
-    if (contentLength === 0) return this.#newUpload(path, blob, 'n', metadata);
+    if (contentLength === 0) {
+      // Blocks of ended uploads alone make a blob that has no content and does not exist.
+      if (committed.length === 0 && uncommitted.length > 0 && !(await retried(() => blob.exists({ abortSignal: signal }), signal))) throw new PathNotFoundError(path);
+      return this.#newUpload(path, blob, 'n', metadata);
+    }
     const kept = storedMetadata(await blob.getProperties({ abortSignal: signal }));
     if (committed.length > 0 && committedBytes === contentLength && committed.every((block) => parseBlockId(block.name) !== undefined)) {
       // Committed blocks of ours (same id length) stay where they are; the append only adds blocks.
@@ -241,11 +251,44 @@ export class AzureBackend implements StorageBackend {
 
   #newUpload(path: string, blob: BlockBlobClient, kind: 'n' | 'a', metadata: WriteMetadata, from = { prefix: [] as string[], size: 0 }): BlockWriter {
     const uploadId = newUploadId(kind);
-    return this.#newWriter(path, blob, { uploadId, ...from, nextIndex: 0, metadata, record: this.#records.record(blob.name, uploadId, metadata) });
+    return this.#newWriter(path, blob, { uploadId, ...from, nextIndex: 0, metadata, record: this.#records.record(path, uploadId, metadata) });
   }
 
   #newWriter(path: string, blob: BlockBlobClient, state: UploadState): BlockWriter {
     return new BlockWriter(path, blob, state, { blockSize: this.#o.blockSize ?? 4 * MiB, concurrency: this.#o.uploadConcurrency ?? 4 });
+  }
+
+  /**
+   * The upload records at `path` and below it, each with the bytes its blocks hold (one block list
+   * per path: records of one path are listed together).
+   */
+  async *uploads(path: string, signal?: AbortSignal): AsyncGenerator<PendingUpload> {
+    let blocks: { path: string; list: BlockList | undefined } | undefined;
+    for await (const record of this.#records.list(path, signal)) {
+      if (blocks?.path !== record.path) blocks = { path: record.path, list: await this.#blockList(record.path, signal) };
+      const size = blocks.list === undefined ? 0 : heldBlocks(blocks.list, record.uploadId).size;
+      yield { path: record.path, id: record.uploadId, startedAt: record.startedAt, size };
+    }
+  }
+
+  /**
+   * Removes the record, then the blocks where Azure lets that touch nothing else (discardUpload);
+   * blocks left on committed content go with the blob's next commit or after Azure's 7 days, and are
+   * never continued or committed without their record.
+   */
+  async abortUpload(path: string, id: string, signal?: AbortSignal): Promise<void> {
+    if (!RESUMABLE_UPLOAD_ID.test(id)) throw new InvalidParameterError('id', id, 'the id of a pending upload, from uploads()');
+    await this.#records.remove(path, id, signal);
+    await discardUpload(this.#blob(path), id, signal);
+  }
+
+  async #blockList(path: string, signal?: AbortSignal): Promise<BlockList | undefined> {
+    try {
+      return await retried(() => this.#blob(path).getBlockList('all', { abortSignal: signal }), signal);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
@@ -396,22 +439,37 @@ export class AzureBackend implements StorageBackend {
   }
 }
 
-/** The newest upload among uncommitted blocks of ours, with its blocks from index 0 without a gap. */
-function resumeNewest(blocks: { name: string; size: number }[]): { uploadId: string; kind: UploadKind; blocks: number; bytes: number } | undefined {
-  const ours = blocks.flatMap((block) => {
+interface BlockList {
+  committedBlocks?: Array<{ name: string; size: number }>;
+  uncommittedBlocks?: Array<{ name: string; size: number }>;
+}
+
+/** The ids of the uploads (not putContent's) with uncommitted blocks of ours, newest first. */
+function uploadsNewestFirst(blocks: Array<{ name: string }>): string[] {
+  const ids = new Set<string>();
+  for (const block of blocks) {
     const id = parseBlockId(block.name);
-    return id === undefined ? [] : [{ ...id, size: block.size }];
-  });
-  let newest: (typeof ours)[number] | undefined;
-  // A putContent's blocks (kind p) belong to that call alone.
-  for (const block of ours) if (block.kind !== 'p' && (newest === undefined || block.uploadId > newest.uploadId)) newest = block;
-  if (newest === undefined) return undefined;
-  const uploadId = newest.uploadId;
-  const upload = ours.filter((block) => block.uploadId === uploadId);
-  // A cancelled upload (and every older one) is gone for append.
-  if (upload.some((block) => block.index === CANCEL_MARK_INDEX)) return undefined;
-  const { count, bytes } = contiguousParts(new Map(upload.map((block) => [block.index, block.size])));
-  return { uploadId: newest.uploadId, kind: newest.kind, blocks: count, bytes };
+    if (id !== undefined && id.kind !== 'p') ids.add(id.uploadId);
+  }
+  return [...ids].sort().reverse();
+}
+
+/**
+ * What upload `uploadId` holds: its blocks from index 0 without a gap, after the committed blocks
+ * when it continues them (kind `a`), and their size — what a writer continuing it starts from.
+ */
+function heldBlocks(list: BlockList, uploadId: string): { prefix: string[]; blocks: number; size: number } {
+  const sizes = new Map<number, number>();
+  let continues = false;
+  for (const block of list.uncommittedBlocks ?? []) {
+    const id = parseBlockId(block.name);
+    if (id?.uploadId !== uploadId) continue;
+    sizes.set(id.index, block.size);
+    continues = id.kind === 'a';
+  }
+  const { count, bytes } = contiguousParts(sizes);
+  const committed = continues ? (list.committedBlocks ?? []) : [];
+  return { prefix: committed.map((block) => block.name), blocks: count, size: committed.reduce((sum, block) => sum + block.size, bytes) };
 }
 
 /** The Azure Blob Storage driver. */

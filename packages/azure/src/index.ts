@@ -1,3 +1,8 @@
+/**
+ * The Azure Blob Storage driver. Importing the package registers `azure` with core's `create`.
+ *
+ * @module @storagedriver/azure
+ */
 import { register, type DriverParameters } from '@storagedriver/core';
 
 import { AzureDriver } from './driver.js';

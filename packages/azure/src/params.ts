@@ -7,13 +7,34 @@ const MiB = 1024 * 1024;
 const MAX_BLOCK_SIZE = 4000 * MiB;
 const CREDENTIAL_TYPES = ['shared_key', 'client_secret', 'default_credentials'] as const;
 
+/** How the driver authenticates to the storage account (upstream's `credentials` parameter). */
 export type AzureCredentials =
-  | { type: 'shared_key'; accountKey: string }
-  | { type: 'client_secret'; tenantId: string; clientId: string; secret: string }
-  | { type: 'default_credentials' };
+  | {
+      /** The account's shared key. */
+      type: 'shared_key';
+      /** The account key, base64 as the portal shows it. */
+      accountKey: string;
+    }
+  | {
+      /** A Microsoft Entra ID service principal with a client secret. */
+      type: 'client_secret';
+      /** The directory (tenant) id. */
+      tenantId: string;
+      /** The application (client) id. */
+      clientId: string;
+      /** The client secret. */
+      secret: string;
+    }
+  | {
+      /** The Azure Identity default credential chain (environment, managed identity, CLI, …). */
+      type: 'default_credentials';
+    };
 
+/** The Azure driver's options, as `parseAzureParameters` makes them from upstream's parameters (given to `new AzureDriver`). */
 export interface AzureOptions {
+  /** The blob container; required. */
   container: string;
+  /** The storage account; required unless `connectionString` is set. */
   accountName?: string;
   /** How to authenticate; ignored with `connectionString` or `client`. */
   credentials?: AzureCredentials;
@@ -21,6 +42,7 @@ export interface AzureOptions {
   connectionString?: string;
   /** Default `https://<accountname>.blob.<realm>`. */
   serviceUrl?: string;
+  /** A blob name prefix every path lives under; empty (the default) for the container's root. */
   rootDirectory?: string;
   /** Polls of a pending server-side copy before `move` gives up (upstream's `max_retries`). Default 5. */
   maxRetries?: number;
@@ -41,6 +63,10 @@ export const PARAMETER_NAMES = [
   'max_retries', 'retry_delay', 'skipverify', 'blocksize', 'uploadconcurrency',
 ] as const;
 
+/**
+ * AzureOptions from upstream's `azure` parameters (lower-case names), with upstream's defaults (`realm` core.windows.net).
+ * Throws InvalidParameterError for an unknown name or an unaccepted value (e.g. no `container`, or neither `accountname` nor `connectionstring`).
+ */
 export function parseAzureParameters(params: DriverParameters | undefined, driverName = 'azure'): AzureOptions {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
   const container = p.requiredString('container');

@@ -26,11 +26,10 @@ import type { UploadRecord } from './uploads.js';
 export type UploadKind = 'n' | 'a' | 'p';
 
 const BLOCK_ID = /^([0-9a-z]{9}([nap])[0-9a-z]{6})(\d{6})$/;
+/** The id of an upload a writer continues (kinds `n` and `a`), as `uploads` lists it. */
+export const RESUMABLE_UPLOAD_ID = /^[0-9a-z]{9}[na][0-9a-z]{6}$/;
 /** Azure's limit of committed blocks per blob. */
 export const MAX_BLOCKS = 50_000;
-/** The block that marks an upload cancelled (see discardUpload): an index beyond MAX_BLOCKS. */
-export const CANCEL_MARK_INDEX = 999_999;
-const CANCEL_MARK = Buffer.from('x');
 export function newUploadId(kind: UploadKind): string {
   const random = BigInt(`0x${randomBytes(4).toString('hex')}`).toString(36).padStart(6, '0').slice(-6);
   return `${Date.now().toString(36).padStart(9, '0')}${kind}${random}`;
@@ -138,6 +137,12 @@ export class BlockWriter implements BackendWriter {
     const blocks = [...this.#state.prefix, ...Array.from({ length: this.#uploader.nextIndex }, (_, index) => blockId(this.#state.uploadId, index))];
     this.#contentMD5 ??= this.#md5?.digest();
     const metadata = this.#state.metadata;
+    // A writer whose upload was aborted (abortUpload, purgeUploads) must not publish it: its record is gone.
+    if (this.#state.record !== undefined && this.#recordSaved !== undefined && !(await this.#state.record.exists(signal))) {
+      // Or this very commit succeeded before, its answer lost, and removed the record.
+      if (await this.#isCommitted(blocks, signal)) return;
+      throw new DriverError('this upload was aborted or cancelled (its upload record is gone): it is not committed', { path: this.#path });
+    }
     try {
       await this.#blob.commitBlockList(blocks, { abortSignal: signal, blobHTTPHeaders: blobHeaders(metadata, this.#contentMD5), metadata: toAzureMetadata(metadata.metadata), conditions });
     } catch (error) {
@@ -170,44 +175,37 @@ export class BlockWriter implements BackendWriter {
   async cancel(): Promise<void> {
     // Let blocks in flight land first, or one could arrive after the blocks were discarded.
     await this.#uploader.drain().catch(() => undefined);
-    if (this.#staged) await discardUpload(this.#blob, this.#state.uploadId);
+    // The record first: once it is gone nobody continues or commits the blocks.
     await this.#state.record?.remove();
+    if (this.#staged) await discardUpload(this.#blob, this.#state.uploadId);
   }
 }
 
 /**
- * Azure has no call to delete uncommitted blocks; a commit (or Put Blob) to the blob discards them.
- * So, when blocks of `uploadId` are still uncommitted: a blob that does not exist yet is committed
- * empty and deleted (conditionally, so content someone committed in between is never touched). On
- * committed content a commit would give the blob a new ETag, failing the `ifMatch` of whoever holds
- * the current one (the loser of a race cancelling would break the winner's next write), so the
- * upload is marked cancelled instead: one 1-byte block at an index no upload reaches, which makes
- * `append` skip it. Its blocks stay invisible until the next commit to the blob or Azure's 7 days.
+ * Azure has no call to delete uncommitted blocks: a commit (or Put Blob) to the blob discards them,
+ * and Azure itself after 7 days. Once the upload's record is gone nobody continues or commits them;
+ * this removes them at once where that touches nothing else: on a blob that does not exist, staged by
+ * no other upload, by committing it empty and deleting it (conditionally, so content someone
+ * committed in between is never touched). On committed content a commit would give the blob a new
+ * ETag (failing the `ifMatch` of whoever holds the current one), and other uploads' blocks would go
+ * with it: there the blocks stay, invisible, until the next commit to the blob or Azure's 7 days.
  */
-export async function discardUpload(blob: BlockBlobClient, uploadId: string): Promise<void> {
-  let exists = true;
-  try {
-    await blob.getProperties();
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-    exists = false;
-  }
+export async function discardUpload(blob: BlockBlobClient, uploadId: string, signal?: AbortSignal): Promise<void> {
   let list;
   try {
-    list = await blob.getBlockList('uncommitted');
+    list = await retried(() => blob.getBlockList('all', { abortSignal: signal }), signal);
   } catch (error) {
     if (isNotFound(error)) return; // no blob and no blocks
     throw error;
   }
-  // Another commit already discarded them.
-  if (!(list.uncommittedBlocks ?? []).some((block) => parseBlockId(block.name)?.uploadId === uploadId)) return;
-  if (exists) {
-    await retried(() => blob.stageBlock(blockId(uploadId, CANCEL_MARK_INDEX), CANCEL_MARK, CANCEL_MARK.length), undefined);
-    return;
-  }
+  const uncommitted = list.uncommittedBlocks ?? [];
+  // Another commit already discarded them, or they are not alone.
+  if (!uncommitted.some((block) => parseBlockId(block.name)?.uploadId === uploadId)) return;
+  if (uncommitted.some((block) => parseBlockId(block.name)?.uploadId !== uploadId)) return;
+  if ((list.committedBlocks ?? []).length > 0 || (await retried(() => blob.exists({ abortSignal: signal }), signal))) return;
   try {
-    const created = await blob.commitBlockList([], { conditions: { ifNoneMatch: '*' } });
-    await blob.delete({ conditions: { ifMatch: created.etag } });
+    const created = await blob.commitBlockList([], { abortSignal: signal, conditions: { ifNoneMatch: '*' } });
+    await blob.delete({ abortSignal: signal, conditions: { ifMatch: created.etag } });
   } catch (raced) {
     if (!isConditionFailed(raced) && !isNotFound(raced)) throw raced;
   }

@@ -80,6 +80,7 @@ test('claims: everything issue 13 adds, signed URLs for 7 days at most', () => {
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   });
   // A SAS connection string has nothing to sign with: no redirect, no signed URLs.
   const sas = newDriver(container, { connectionString: 'BlobEndpoint=https://127.0.0.1:1/acct;SharedAccessSignature=sv=2020-08-04&sig=abc', credentials: undefined, accountName: undefined, serviceUrl: undefined });

@@ -203,6 +203,53 @@ test('cancel leaves no uncommitted blocks on a new blob; on committed content it
   await driver.delete('/cancel');
 });
 
+test('pending uploads: a path too long to name its record is listed and aborted with its blocks; blocks aborted on committed content are never continued and go with the next commit', async () => {
+  const driver = newDriver(container, { blockSize: MiB });
+  const hidden = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for await (const blob of rawContainer(container).listBlobsFlat({ prefix: '~uploads/' })) found.push(blob.name);
+    return found;
+  };
+  const pending = async (path: string) => {
+    const found = [];
+    for await (const upload of driver.uploads(path)) found.push(upload);
+    return found;
+  };
+  // 999 characters: `~uploads/<key>~/<id>` would pass Azure's 1 024.
+  const long = `/long/${'x'.repeat(250)}/${'y'.repeat(250)}/${'z'.repeat(250)}/${'w'.repeat(240)}`;
+  const writer = await driver.writer(long);
+  await writer.write(patternBytes(1000, 30));
+  await writer.close();
+  const [listed, ...more] = await pending('/long');
+  expect(more).toEqual([]);
+  expect(listed).toMatchObject({ path: long, size: 1000 });
+  expect(await hidden()).toEqual([expect.stringMatching(/^~uploads\/~long\/[0-9a-f]{32}\/[0-9a-z]{16}$/)]);
+  await driver.abortUpload(long, listed!.id);
+  expect(await pending('/')).toEqual([]);
+  expect(await hidden()).toEqual([]);
+  await expect(rawContainer(container).getBlockBlobClient(long.slice(1)).getBlockList('all')).rejects.toMatchObject({ statusCode: 404 });
+
+  await driver.putContent('/kept', 'committed');
+  const over = await driver.writer('/kept');
+  await over.write(patternBytes(2 * MiB + 3, 31));
+  await over.close();
+  const [upload] = await pending('/kept');
+  expect(upload).toMatchObject({ path: '/kept', size: 2 * MiB + 3 });
+  await driver.abortUpload('/kept', upload!.id);
+  expect(await pending('/')).toEqual([]);
+  // Azure cannot delete them without a commit: they stay, invisible, and are never continued.
+  const blob = rawContainer(container).getBlockBlobClient('kept');
+  expect((await blob.getBlockList('uncommitted')).uncommittedBlocks).toHaveLength(3);
+  const after = await driver.writer('/kept', { append: true });
+  expect(after.size).toBe(9);
+  await after.write(Buffer.from('!'));
+  await after.commit();
+  expect((await driver.getContent('/kept')).toString()).toBe('committed!');
+  expect((await blob.getBlockList('all')).uncommittedBlocks).toEqual([]);
+  expect(await hidden()).toEqual([]);
+  await driver.delete('/kept');
+});
+
 test('a SAS URL serves GET and HEAD to a plain HTTPS client, refuses other use and expires', async () => {
   const driver = newDriver(container);
   const data = patternBytes(50_000, 13);

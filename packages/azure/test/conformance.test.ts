@@ -24,6 +24,7 @@ testDriver({
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   },
   insecureTLS: true,
 });

@@ -20,14 +20,21 @@ const PACKAGES: Record<string, string> = {
   s3aws: '@storagedriver/s3',
   azure: '@storagedriver/azure',
   gcs: '@storagedriver/gcs',
+  swift: '@storagedriver/swift',
+  oss: '@storagedriver/oss',
+  // Not an upstream driver: the name this project gives its own.
+  rados: '@storagedriver/rados',
 };
 /** Keys of the registry's `storage:` section that configure the registry, not the driver. */
 const REGISTRY_KEYS = new Set(['maintenance', 'cache', 'delete', 'redirect', 'tag']);
 /** Parameters whose value is a mapping, so `REGISTRY_STORAGE_<DRIVER>_<NAME>_<KEY>` sets `<name>.<key>` even when the file has no `<name>:`. */
 const MAP_PARAMETERS: Record<string, readonly string[]> = { azure: ['credentials'], gcs: ['credentials'] };
 
+/** Which driver the CLI opens and with what parameters, as `resolveBackend` decides. */
 export interface BackendSpec {
+  /** The driver name (`s3`, `filesystem`, …). */
   driver: string;
+  /** The driver's parameters by upstream name. */
   parameters: Record<string, unknown>;
   /** Where the choice came from, for messages. */
   source: string;
@@ -44,6 +51,10 @@ export interface BackendFlags {
   config?: string;
 }
 
+/**
+ * The backend from `--config` (a registry config.yml, with `REGISTRY_STORAGE_*` overrides from `env`) or `--driver`/`--param`;
+ * a filesystem driver on `./storage` when neither is given. Throws UsageError for contradictory or malformed flags.
+ */
 export function resolveBackend(flags: BackendFlags, env: NodeJS.ProcessEnv = process.env): BackendSpec {
   if (flags.config !== undefined && flags.driver !== undefined) throw new UsageError('give --config or --driver, not both');
   if (flags.config !== undefined) {

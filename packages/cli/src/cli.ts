@@ -9,6 +9,7 @@ import { LocalFileError, UsageError, describeError, exitCodeOf } from './errors.
 import { COMMANDS, commandHelp, optionsOf, toolHelp, usageLine } from './help.js';
 import { Output } from './output.js';
 import { sync } from './sync.js';
+import * as uploads from './uploads.js';
 import { bench, conformance } from './verify.js';
 import { version } from './version.js';
 
@@ -36,6 +37,8 @@ const OPTIONS = {
   'to-driver': { type: 'string' },
   'to-param': { type: 'string', multiple: true },
   'to-config': { type: 'string' },
+  'older-than': { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 const usageError = (message: string): UsageError => new UsageError(message, { showUsage: true });
@@ -67,7 +70,12 @@ function arity(command: string, positionals: string[], min: number, max: number)
 function parseArgsMessage(error: Error & { code?: string }): string {
   const option = /--[\w-]+/.exec(error.message)?.[0] ?? /'(-\w)/.exec(error.message)?.[1] ?? 'an option';
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
-  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return error.message.includes('argument missing') ? `option ${option} needs a value` : `option ${option} takes no value`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    if (error.message.includes('argument missing')) return `option ${option} needs a value`;
+    // The next argument starts with a dash: another option, or a value that must be attached.
+    if (error.message.includes('ambiguous')) return `option ${option} needs a value (one starting with a dash as ${option}=-VALUE)`;
+    return `option ${option} takes no value`;
+  }
   return error.message.split('\n')[0]!;
 }
 
@@ -80,6 +88,10 @@ function parseStrict(argv: string[]) {
   }
 }
 
+/**
+ * Runs the `storagedriver` command line on `argv` (without node and the script) and resolves to its exit code:
+ * 0 on success, 2 for a usage error or an invalid parameter, 1 for any other failure. Output goes to stdout and stderr.
+ */
 export async function main(argv: string[]): Promise<number> {
   // Read leniently first, so that a bad command line is still reported the way it asked (--json) for the command it named.
   const lenient = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false });
@@ -152,6 +164,22 @@ async function dispatch(argv: string[], out: Output): Promise<number> {
     const largeSize = values.size === undefined ? 256 * 1024 * 1024 : parseSize(values.size);
     if (largeSize === undefined) throw usageError(`--size ${values.size}: a size such as 64MiB or 1GiB`);
     await bench(resolveBackend(backend), out, { largeSize, iterations: positiveInteger('iterations', values.iterations, 50) });
+    return 0;
+  }
+  if (command === 'uploads') {
+    const [action, ...rest] = args;
+    if (action !== 'ls' && action !== 'purge') throw usageError(action === undefined ? 'uploads: missing subcommand (ls or purge)' : `uploads: unknown subcommand ${JSON.stringify(action)} (ls or purge)`);
+    arity(`uploads ${action}`, rest, 0, 1);
+    if (action === 'ls') {
+      const misplaced = (['older-than', 'dry-run'] as const).find((name) => values[name] !== undefined);
+      if (misplaced !== undefined) throw usageError(`uploads ls does not take --${misplaced}`);
+      await uploads.ls(await openBackend(resolveBackend(backend)), out, rest[0]);
+      return 0;
+    }
+    if (values['older-than'] === undefined) throw usageError('uploads purge: --older-than is required (e.g. --older-than 7d; 0s for every upload)');
+    const ageMs = uploads.parseAge(values['older-than']);
+    if (ageMs === undefined) throw usageError(`--older-than ${values['older-than']}: an age such as 7d, 12h, 30m or 90s (or 1d12h)`);
+    await uploads.purge(await openBackend(resolveBackend(backend)), out, rest[0] ?? '/', { ageMs, dryRun: values['dry-run'] === true });
     return 0;
   }
   const limits: Record<string, [number, number]> = { ls: [0, 1], stat: [1, 1], cat: [1, 1], get: [1, 2], put: [2, 2], mv: [2, 2], cp: [2, 2], rm: [1, 1], tree: [0, 1], du: [0, 1], url: [1, 1], sign: [1, 1], caps: [0, 0] };

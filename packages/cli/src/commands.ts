@@ -156,13 +156,13 @@ export async function rm(driver: StorageDriver, out: Output, path: string): Prom
  */
 export async function tree(driver: StorageDriver, out: Output, path = '/'): Promise<void> {
   let first = true;
-  if (out.json) out.write('[');
+  // The array opens with its first entry, so a walk refused at once (a missing path) leaves only the error document on stdout.
   await driver.walk(path, (info) => {
-    const line = out.json ? `${first ? '' : ','}\n${JSON.stringify(describe(info))}` : `${info.path}${info.isDir ? '/' : `  ${humanSize(info.size)}`}\n`;
+    const line = out.json ? `${first ? '[' : ','}\n${JSON.stringify(describe(info))}` : `${info.path}${info.isDir ? '/' : `  ${humanSize(info.size)}`}\n`;
     first = false;
     return out.write(line) ? undefined : 'stop';
   });
-  if (out.json) out.write('\n]\n');
+  if (out.json) out.write(`${first ? '[' : ''}\n]\n`);
 }
 
 export async function du(driver: StorageDriver, out: Output, path = '/'): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The CLI's own errors and how any error is reported: one line (or one JSON document), and the exit
  * status. Exit statuses: 0 done (also when stdout's reader went away), 1 an operation or a check
- * failed, 2 bad usage or configuration, 128 + the signal's number when interrupted (130 for Ctrl-C).
+ * failed (an UnsupportedMethodError too: the driver cannot do it), 2 bad usage or configuration,
+ * 128 + the signal's number when interrupted (130 for Ctrl-C).
  */
 import { constants } from 'node:os';
 

@@ -1,6 +1,7 @@
 /** Help texts: one for the tool, one per command, each with examples; and which options each command takes. */
 const BACKEND = `Backend:
-  --driver NAME --param KEY=VALUE ...   a driver (filesystem, inmemory, s3, s3aws, azure, gcs) and its parameters
+  --driver NAME --param KEY=VALUE ...   a driver (filesystem, inmemory, s3, s3aws, azure, gcs, swift, rados, oss)
+                                        and its parameters
   --config FILE                         the storage: section of a registry config.yml; REGISTRY_STORAGE_<DRIVER>_<PARAM>
                                         environment variables override it, as in the registry
   (neither)                             the filesystem driver rooted at ./storage`;
@@ -67,6 +68,17 @@ export const COMMANDS: Record<string, CommandInfo> = {
     examples: ['storagedriver sign /uploads/photo.jpg --method PUT --content-type image/jpeg --expires 600'],
   },
   caps: { usage: 'caps', about: "what the driver does natively (its capabilities)", examples: ['storagedriver --driver s3 --param bucket=b --param region=eu-west-1 caps --json'] },
+  uploads: {
+    usage: 'uploads ls [PATH] | uploads purge [PATH] --older-than AGE [--dry-run]',
+    about: 'list the uploads the driver keeps that were never committed (path, id, started, size; tab-separated), or abort those older than AGE; committed objects are never touched',
+    options: ['older-than', 'dry-run'],
+    optionHelp: [
+      '--older-than AGE    purge: abort the uploads started more than AGE ago: 7d, 12h, 30m, 90s, 1d12h (required; 0s: all started before now)',
+      '--dry-run           purge: list what would be aborted, abort nothing',
+      '--json              ls: a JSON array of {path, id, startedAt, size}; purge: one document {path, olderThan, dryRun, uploads, bytes}',
+    ],
+    examples: ['storagedriver --config /etc/docker/registry/config.yml uploads ls', 'storagedriver uploads purge --older-than 7d --dry-run', 'storagedriver uploads purge /docker/registry/v2 --older-than 12h --json'],
+  },
   sync: {
     usage: 'sync [SRC-PATH] [DST-PATH] --from-driver|--from-config ... --to-driver|--to-config ... [--concurrency N]',
     about: 'copy a tree between backends, streamed, verified, resumable; skips objects already identical',
@@ -124,7 +136,8 @@ ${BACKEND}
 
 ${GENERAL}
 
-Exit status: 0 done, 1 an operation or check failed, 2 bad usage or configuration, 130 interrupted (Ctrl-C).
+Exit status: 0 done, 1 an operation or check failed (also: the driver cannot do it, e.g. uploads or sign),
+2 bad usage or configuration, 130 interrupted (Ctrl-C).
 
 Examples:
   storagedriver conformance                      # the suite against ./storage

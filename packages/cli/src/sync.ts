@@ -5,6 +5,11 @@
  * at commit, so a killed run leaves whole objects or none. The next run skips what is already
  * identical, and continues an object whose copy was cut off from the upload the destination kept
  * (reading the source from that offset) instead of starting it again.
+ *
+ * A registry's storage (`…/docker/registry/v2/`) is copied in steps, so that a registry serving the
+ * destination during the sync, or after a killed or failed one, never resolves a reference to
+ * something that has not arrived: blobs, then repositories' layer links, then manifest revision links,
+ * then everything else, and tag links last. A step starts once the one before it has finished.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
@@ -25,12 +30,32 @@ export interface SyncSummary {
   skipped: number;
   bytesCopied: number;
   failed: { path: string; error: string }[];
+  /** Registry objects not attempted because something they may reference failed to copy (the next run copies them). */
+  heldBack: number;
 }
 
 interface Options {
   from: string;
   to: string;
   concurrency: number;
+}
+
+/** The copy order of a registry layout; anything outside one is 'other', copied in walk order. */
+const STEPS = ['blobs', 'layer links', 'revisions', 'other', 'tags'] as const;
+type Step = (typeof STEPS)[number];
+/** Later steps may name what these copy: a failure in one of them holds the later steps back. */
+const REFERENCED = new Set<Step>(['blobs', 'layer links', 'revisions']);
+
+function stepOf(path: string): Step {
+  const registry = /(?:^|\/)docker\/registry\/v2\/(.*)$/.exec(path)?.[1];
+  if (registry === undefined) return 'other';
+  if (registry.startsWith('blobs/')) return 'blobs';
+  if (!registry.startsWith('repositories/')) return 'other';
+  // A repository name's components never start with '_': the first one that does is the registry's own.
+  const parts = registry.split('/');
+  const own = parts.findIndex((part) => part.startsWith('_'));
+  const kind = own < 0 ? '' : parts[own] === '_manifests' ? `_manifests/${parts[own + 1]}` : parts[own]!;
+  return kind === '_layers' ? 'layer links' : kind === '_manifests/revisions' ? 'revisions' : kind === '_manifests/tags' ? 'tags' : 'other';
 }
 
 function destinationOf(info: FileInfo, options: Options): string {
@@ -104,37 +129,54 @@ export async function sync(source: StorageDriver, destination: StorageDriver, ou
   const files: FileInfo[] = [];
   await source.walk(options.from, (info) => void (info.isDir || files.push(info)));
   const total = files.reduce((sum, info) => sum + info.size, 0);
-  const summary: SyncSummary = { files: files.length, copied: 0, resumed: 0, skipped: 0, bytesCopied: 0, failed: [] };
+  const summary: SyncSummary = { files: files.length, copied: 0, resumed: 0, skipped: 0, bytesCopied: 0, failed: [], heldBack: 0 };
   const progress = out.progress(`sync ${files.length} objects`, { total });
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(options.concurrency, files.length) }, async () => {
-    while (next < files.length) {
-      const info = files[next++]!;
-      const path = destinationOf(info, options);
-      try {
-        const existing = await statOrMissing(destination, path);
-        if (await identical(source, info, destination, existing, path)) {
-          summary.skipped++;
-          progress.advance(info.size, `skipped ${summary.skipped}`);
-          continue;
+
+  const copyAll = async (batch: FileInfo[]): Promise<void> => {
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, batch.length) }, async () => {
+      while (next < batch.length) {
+        const info = batch[next++]!;
+        const path = destinationOf(info, options);
+        try {
+          const existing = await statOrMissing(destination, path);
+          if (await identical(source, info, destination, existing, path)) {
+            summary.skipped++;
+            progress.advance(info.size, `skipped ${summary.skipped}`);
+            continue;
+          }
+          const { resumed, bytes } = await copyOne(source, info, destination, path, existing, (n) => progress.advance(n));
+          summary.copied++;
+          summary.bytesCopied += bytes;
+          if (resumed) {
+            summary.resumed++;
+            progress.advance(info.size - bytes);
+          }
+        } catch (error) {
+          summary.failed.push({ path: info.path, error: error instanceof Error ? error.message : String(error) });
         }
-        const { resumed, bytes } = await copyOne(source, info, destination, path, existing, (n) => progress.advance(n));
-        summary.copied++;
-        summary.bytesCopied += bytes;
-        if (resumed) {
-          summary.resumed++;
-          progress.advance(info.size - bytes);
-        }
-      } catch (error) {
-        summary.failed.push({ path: info.path, error: error instanceof Error ? error.message : String(error) });
       }
+    }));
+  };
+
+  let holding = false;
+  for (const step of STEPS) {
+    const batch = files.filter((info) => stepOf(info.path) === step);
+    if (holding) {
+      summary.heldBack += batch.length;
+      continue;
     }
-  }));
+    const failedBefore = summary.failed.length;
+    await copyAll(batch);
+    holding = REFERENCED.has(step) && summary.failed.length > failedBefore;
+  }
   progress.finish();
   const failures = summary.failed.map((f) => `  failed ${f.path}: ${f.error}`).join('\n');
   out.result(
     `${summary.files} objects (${humanSize(total)}): ${summary.copied} copied (${summary.resumed} resumed, ${humanSize(summary.bytesCopied)}), ` +
-      `${summary.skipped} already identical, ${summary.failed.length} failed${failures === '' ? '' : `\n${failures}`}`,
+      `${summary.skipped} already identical, ${summary.failed.length} failed` +
+      `${summary.heldBack === 0 ? '' : `, ${summary.heldBack} held back (registry links and tags wait for the failed objects they may name)`}` +
+      `${failures === '' ? '' : `\n${failures}`}`,
     summary,
   );
   return summary;

@@ -78,6 +78,10 @@ test('missing paths are typed errors with exit 1; JSON errors carry the code', a
   const missing = await run(['stat', '/nope', '--json'], { cwd });
   expect(missing.code).toBe(1);
   expect(json(missing)).toEqual({ error: { code: 'PATH_NOT_FOUND', message: expect.stringContaining('/nope') } });
+  // A streamed array that cannot start is not begun: the error is the only document.
+  const tree = await run(['tree', '/nope', '--json'], { cwd });
+  expect(tree.code).toBe(1);
+  expect(json(tree).error.code).toBe('PATH_NOT_FOUND');
   const human = await run(['cat', '/nope'], { cwd });
   expect(human.code).toBe(1);
   expect(human.stderr).toMatch(/^storagedriver: .*\/nope/);

@@ -118,6 +118,22 @@ describe('the command line', () => {
     expect((await run([], { cwd })).code).toBe(2);
   });
 
+  test('uploads: purge without --older-than or with a bad age, a missing or unknown subcommand, an option of the other: usage, exit 2', async () => {
+    const usage = `usage: storagedriver ${COMMANDS.uploads!.usage}; storagedriver help uploads for more\n`;
+    const uploads = (...args: string[]) => run(['uploads', ...args], { cwd });
+    expect(await uploads('purge')).toEqual({ code: 2, stdout: '', stderr: `storagedriver: uploads purge: --older-than is required (e.g. --older-than 7d; 0s for every upload)\n${usage}` });
+    // A value starting with a dash is read as an option unless attached with `=`.
+    expect((await uploads('purge', '--older-than', '-1d')).stderr).toBe(`storagedriver: option --older-than needs a value (one starting with a dash as --older-than=-VALUE)\n${usage}`);
+    for (const age of ['7', '7days', '-1d', '1.5h', '']) {
+      expect(await uploads('purge', '/', `--older-than=${age}`)).toEqual({ code: 2, stdout: '', stderr: `storagedriver: --older-than ${age}: an age such as 7d, 12h, 30m or 90s (or 1d12h)\n${usage}` });
+    }
+    expect(await uploads()).toEqual({ code: 2, stdout: '', stderr: `storagedriver: uploads: missing subcommand (ls or purge)\n${usage}` });
+    expect((await uploads('rm')).stderr).toBe(`storagedriver: uploads: unknown subcommand "rm" (ls or purge)\n${usage}`);
+    expect((await uploads('ls', '--older-than', '1d')).stderr).toBe(`storagedriver: uploads ls does not take --older-than\n${usage}`);
+    expect((await uploads('purge', '/a', '/b', '--older-than', '1d')).stderr).toBe(`storagedriver: uploads purge: unexpected argument "/b"\n${usage}`);
+    expect(json(await uploads('purge', '--older-than', 'soon', '--json'))).toEqual({ error: { code: 'USAGE', message: '--older-than soon: an age such as 7d, 12h, 30m or 90s (or 1d12h)', usage: usage.trimEnd() } });
+  });
+
   test('help COMMAND and COMMAND --help give the same help for every command', async () => {
     expect((await run(['help'])).stdout).toBe((await run(['--help'])).stdout);
     for (const name of Object.keys(COMMANDS)) {

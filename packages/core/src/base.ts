@@ -18,6 +18,7 @@ import type {
   GetContentOptions,
   ListPageOptions,
   OperationOptions,
+  PendingUpload,
   PutOptions,
   ReadOptions,
   RedirectOptions,
@@ -41,13 +42,14 @@ import {
 } from './errors.js';
 import { genericListPage } from './listing.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { validatePath } from './path.js';
+import { isValidPath, isWithin, validatePath } from './path.js';
 import { untilAborted } from './abort.js';
 import { guardedStream, isStreamContent, limitedStream, readAll, toBuffer } from './stream.js';
 import { ATTRIBUTES, traced } from './tracing.js';
 import { guardWalkFn, walkByListing } from './walk.js';
 import { ManagedFileWriter } from './writer.js';
 
+/** Options of the BaseDriver constructor, which every driver passes on. */
 export interface BaseDriverOptions {
   /** At most this many backend calls at once (upstream's regulator); unlimited when absent. */
   maxConcurrency?: number;
@@ -64,7 +66,13 @@ class CallbackError {
   constructor(readonly error: unknown) {}
 }
 
+/**
+ * The StorageDriver every driver is: it validates arguments, enforces capabilities, limits concurrency, shapes errors
+ * (naming the driver, `retryable`, the caller's abort reason) and traces each operation, then calls the backend.
+ * Driver packages extend it with their backend; see StorageDriver for the operations.
+ */
 export class BaseDriver implements StorageDriver {
+  /** The backend this driver calls; calling it directly skips validation and error shaping. */
   readonly backend: StorageBackend;
   readonly capabilities: Capabilities;
   readonly #limiter: ConcurrencyLimiter | undefined;
@@ -318,6 +326,42 @@ export class BaseDriver implements StorageDriver {
     );
   }
 
+  async *uploads(path: string, options: OperationOptions = {}): AsyncGenerator<PendingUpload, void, undefined> {
+    const { signal } = options;
+    const iterator = await this.#run('Uploads', { [ATTRIBUTES.path]: path }, signal, async () => {
+      validatePath(path, { allowRoot: true });
+      if (!this.capabilities.uploads || this.backend.uploads === undefined) throw new UnsupportedMethodError('uploads');
+      return this.backend.uploads(path, signal)[Symbol.asyncIterator]();
+    });
+    try {
+      for (;;) {
+        // Each step is shaped like an operation (typed errors, the caller's abort) but not traced.
+        let step: IteratorResult<PendingUpload>;
+        try {
+          signal?.throwIfAborted();
+          step = await untilAborted(iterator.next(), signal);
+        } catch (error) {
+          throw this.#shape(error, signal);
+        }
+        if (step.done === true) return;
+        // A sibling sharing a key prefix (`/a` and `/ab`) is not below `path`, whatever the backend
+        // listed; keys outside the path grammar (another tool's uploads) are not the driver's.
+        if (isValidPath(step.value.path) && isWithin(step.value.path, path)) yield step.value;
+      }
+    } finally {
+      await iterator.return?.()?.catch(() => undefined);
+    }
+  }
+
+  abortUpload(path: string, id: string, options: OperationOptions = {}): Promise<void> {
+    return this.#run('AbortUpload', { [ATTRIBUTES.path]: path }, options.signal, () => {
+      validatePath(path);
+      if (typeof id !== 'string' || id === '') throw new InvalidParameterError('id', id, 'the id of a pending upload, from uploads()');
+      if (!this.capabilities.uploads || this.backend.abortUpload === undefined) throw new UnsupportedMethodError('abortUpload');
+      return this.backend.abortUpload(path, id, options.signal);
+    });
+  }
+
   async #run<T>(
     operation: string,
     attributes: Record<string, string | number | boolean>,
@@ -365,6 +409,7 @@ function describe(error: unknown): string {
   return [error.name, fields.code, status === undefined ? undefined : `HTTP ${String(status)}`].filter((part) => part !== undefined && part !== '').join(', ');
 }
 
+/** The DriverError `move` throws when the source at `path` is a directory, for backends that detect it themselves. */
 export function directoryMoveError(path: string): DriverError {
   return new DriverError(`cannot move ${path}: it is a directory (move moves one file)`, { path });
 }

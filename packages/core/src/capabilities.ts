@@ -5,6 +5,7 @@
 import type { Capabilities, MetadataKind, StorageBackend, WriteConditions, WriteMetadata } from './driver.js';
 import { InvalidParameterError, UnsupportedMethodError } from './errors.js';
 
+/** Every MetadataKind, in the order `capabilities.metadata` lists them. */
 export const METADATA_KINDS: readonly MetadataKind[] = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'metadata'];
 
 /** The claims of `backend`, every flag present. A claim needs the method that fulfils it. */
@@ -24,6 +25,7 @@ export function resolveCapabilities(backend: StorageBackend): Capabilities {
     appendToCommitted: claimed.appendToCommitted ?? false,
     rangedRead: claimed.rangedRead ?? false,
     listPage: backend.listPage !== undefined && (claimed.listPage ?? false),
+    uploads: backend.uploads !== undefined && backend.abortUpload !== undefined && (claimed.uploads ?? false),
   });
 }
 

@@ -9,6 +9,7 @@
 
 const BRAND = Symbol.for('@storagedriver/core:error');
 
+/** The stable codes of StorageDriverError, one per class; `code` is safe to compare across package copies. */
 export type ErrorCode =
   | 'PATH_NOT_FOUND'
   | 'INVALID_PATH'
@@ -19,21 +20,28 @@ export type ErrorCode =
   | 'PRECONDITION_FAILED'
   | 'DRIVER_ERROR';
 
+/** What every error constructor accepts besides its own arguments. */
 export interface ErrorDetails {
+  /** The driver that raised the error; the base fills it in when left out. */
   driverName?: string;
+  /** The path the operation was on. */
   path?: string;
+  /** The underlying error (an SDK's, a system call's), kept as `cause`. */
   cause?: unknown;
   /** The failure is transient (a cut connection, a 5xx, a throttle): the same call may succeed later. */
   retryable?: boolean;
 }
 
+/** The base class of every error a driver surfaces. `instanceof` works across the ESM and CommonJS builds (matched on `code`). */
 export abstract class StorageDriverError extends Error {
   /** The stable code of this class of error; each concrete class declares its own. */
   static readonly errorCode: ErrorCode | undefined = undefined;
 
+  /** The stable code of this error's class. */
   abstract readonly code: ErrorCode;
   /** Filled in by the base wrapper when the driver that raised the error did not. */
   driverName: string;
+  /** The path the operation was on, when one applies. */
   readonly path: string | undefined;
   /**
    * True for a transport failure or a transient service answer (reset, timeout, 5xx, throttling)
@@ -53,18 +61,22 @@ export abstract class StorageDriverError extends Error {
   /** The message is derived from the fields, so it stays right once the base wrapper names the driver. */
   protected abstract describe(): string;
 
+  /** `"<driver>: <what happened>"`, derived from the fields (upstream's wording). */
   override get message(): string {
     return this.describe();
   }
 
+  /** The class name, e.g. `PathNotFoundError`. */
   override get name(): string {
     return this.constructor.name;
   }
 
+  /** The fields as a plain object, for logs: code, driver, path, retryable, message. */
   toJSON(): Record<string, unknown> {
     return { code: this.code, driver: this.driverName, path: this.path, retryable: this.retryable, message: this.message };
   }
 
+  /** True for an instance of this class, also one made by another copy of this package (matched on `code`). */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[BRAND] !== true) {
@@ -82,6 +94,7 @@ function prefix(driverName: string): string {
   return driverName === '' ? '' : `${driverName}: `;
 }
 
+/** Nothing is at the path: no file, and for operations that accept one, no directory. */
 export class PathNotFoundError extends StorageDriverError {
   static override readonly errorCode = 'PATH_NOT_FOUND';
   readonly code = 'PATH_NOT_FOUND';
@@ -96,6 +109,7 @@ export class PathNotFoundError extends StorageDriverError {
   }
 }
 
+/** The path does not match the path grammar (see `validatePath`), or the operation does not accept `/`. */
 export class InvalidPathError extends StorageDriverError {
   static override readonly errorCode = 'INVALID_PATH';
   readonly code = 'INVALID_PATH';
@@ -114,10 +128,12 @@ export class InvalidPathError extends StorageDriverError {
   }
 }
 
+/** A read offset is negative, or it (or `offset + length`) is beyond the end of the object. */
 export class InvalidOffsetError extends StorageDriverError {
   static override readonly errorCode = 'INVALID_OFFSET';
   readonly code = 'INVALID_OFFSET';
   declare readonly path: string;
+  /** The offending offset, in bytes (for a ranged read, `offset + length`). */
   readonly offset: number;
 
   constructor(path: string, offset: number, details: Omit<ErrorDetails, 'path'> = {}) {
@@ -130,9 +146,11 @@ export class InvalidOffsetError extends StorageDriverError {
   }
 }
 
+/** The driver does not support this call (or this option), per its `capabilities`. */
 export class UnsupportedMethodError extends StorageDriverError {
   static override readonly errorCode = 'UNSUPPORTED_METHOD';
   readonly code = 'UNSUPPORTED_METHOD';
+  /** The operation, or the operation and option, that is not supported. */
   readonly method: string;
 
   constructor(method: string, details: ErrorDetails = {}) {
@@ -145,10 +163,13 @@ export class UnsupportedMethodError extends StorageDriverError {
   }
 }
 
+/** A driver parameter or an option has a value that is not accepted: the error names it, the value and what is accepted. */
 export class InvalidParameterError extends StorageDriverError {
   static override readonly errorCode = 'INVALID_PARAMETER';
   readonly code = 'INVALID_PARAMETER';
+  /** The parameter's or option's name. */
   readonly parameter: string;
+  /** The value given. */
   readonly value: unknown;
   /** What would have been accepted, in words: "an integer from 25", "one of: a, b". */
   readonly accepted: string;
@@ -169,10 +190,13 @@ export class InvalidParameterError extends StorageDriverError {
   }
 }
 
+/** `create` was asked for a driver name nobody registered (import the driver package first). */
 export class DriverNotRegisteredError extends StorageDriverError {
   static override readonly errorCode = 'DRIVER_NOT_REGISTERED';
   readonly code = 'DRIVER_NOT_REGISTERED';
+  /** The driver name asked for. */
   readonly requested: string;
+  /** The names registered at the time. */
   readonly registered: readonly string[];
 
   constructor(requested: string, registered: readonly string[]) {
@@ -189,12 +213,13 @@ export class DriverNotRegisteredError extends StorageDriverError {
 
 /**
  * A condition the operation depended on no longer holds: the object a reader was resuming changed
- * (another version replaced it mid-read).
+ * (another version replaced it mid-read), or a write's `ifNoneMatch` / `ifMatch` condition did not hold.
  */
 export class PreconditionFailedError extends StorageDriverError {
   static override readonly errorCode = 'PRECONDITION_FAILED';
   readonly code = 'PRECONDITION_FAILED';
   declare readonly path: string;
+  /** What did not hold, for people. */
   readonly detail: string;
 
   constructor(path: string, detail: string, details: Omit<ErrorDetails, 'path'> = {}) {
@@ -211,6 +236,7 @@ export class PreconditionFailedError extends StorageDriverError {
 export class DriverError extends StorageDriverError {
   static override readonly errorCode = 'DRIVER_ERROR';
   readonly code = 'DRIVER_ERROR';
+  /** The message, never empty. */
   readonly detail: string;
 
   constructor(detail: string, details: ErrorDetails = {}) {

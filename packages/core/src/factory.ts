@@ -22,6 +22,7 @@ interface Registration {
 const globals = globalThis as Record<symbol, unknown>;
 const registry = (globals[REGISTRY_KEY] ??= new Map<string, Registration>()) as Map<string, Registration>;
 
+/** Options of `register`. */
 export interface RegisterOptions {
   /**
    * The package registering (e.g. `@storagedriver/s3`). A second registration of a name by the same

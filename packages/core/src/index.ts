@@ -1,3 +1,8 @@
+/**
+ * The StorageDriver interface, typed errors, path rules, the driver factory, the base wrapper every driver is, and helpers for driver authors.
+ *
+ * @module @storagedriver/core
+ */
 export type {
   BackendPutOptions,
   BackendWriter,
@@ -13,6 +18,8 @@ export type {
   ListPageOptions,
   MetadataKind,
   OperationOptions,
+  PendingUpload,
+  PurgeUploadsOptions,
   PutOptions,
   ReadOptions,
   RedirectOptions,
@@ -61,6 +68,7 @@ export {
   validatePath,
 } from './path.js';
 export { untilAborted } from './abort.js';
+export { purgeUploads } from './uploads.js';
 export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.js';
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';
 export { ConcurrencyLimiter } from './limiter.js';

@@ -3,6 +3,7 @@
  * one backend call (not for the life of a returned reader or writer). Waiting honours AbortSignal.
  */
 export class ConcurrencyLimiter {
+  /** Calls allowed at once (a positive integer; the constructor throws RangeError otherwise). */
   readonly limit: number;
   #active = 0;
   readonly #waiting: Array<() => void> = [];
@@ -12,14 +13,17 @@ export class ConcurrencyLimiter {
     this.limit = limit;
   }
 
+  /** Calls running now. */
   get active(): number {
     return this.#active;
   }
 
+  /** Calls queued for a slot. */
   get waiting(): number {
     return this.#waiting.length;
   }
 
+  /** Runs `fn` once a slot is free and returns its result; rejects with the signal's reason when aborted while queued. */
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.#acquire(signal);
     try {

@@ -17,6 +17,7 @@ export interface CursorState {
   token?: string;
 }
 
+/** An opaque, URL-safe cursor holding `state`, for `FilePage.cursor`; `decodeCursor` reads it back. */
 export function encodeCursor(state: CursorState): string {
   return Buffer.from(JSON.stringify(state.token === undefined ? { a: state.after } : { a: state.after, t: state.token })).toString('base64url');
 }

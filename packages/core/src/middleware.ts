@@ -16,6 +16,7 @@ import type {
   GetContentOptions,
   ListPageOptions,
   OperationOptions,
+  PendingUpload,
   PutOptions,
   ReadOptions,
   RedirectOptions,
@@ -28,15 +29,20 @@ import type {
 } from './driver.js';
 import { InvalidParameterError } from './errors.js';
 
+/** Builds a middleware: wraps `driver` according to `options` (the entry's `options`, or `{}`). */
 export type MiddlewareInit = (driver: StorageDriver, options: Record<string, unknown>) => StorageDriver | Promise<StorageDriver>;
 
+/** One middleware to apply: a registered (or built-in) name and its options. */
 export interface MiddlewareEntry {
+  /** The middleware's name: `redirect`, `rewrite` or one given to `registerMiddleware`. */
   name: string;
+  /** Passed to the middleware's init; its own parameters. */
   options?: Record<string, unknown>;
 }
 
 /** Forwards every operation to `inner`; middleware extends it and overrides what it changes. */
 export class DriverDelegate implements StorageDriver {
+  /** @param inner The driver every call is forwarded to. */
   constructor(protected readonly inner: StorageDriver) {}
   get name(): string {
     return this.inner.name;
@@ -91,6 +97,12 @@ export class DriverDelegate implements StorageDriver {
   }
   walk(path: string, fn: WalkFn, options?: WalkOptions): Promise<void> {
     return this.inner.walk(path, fn, options);
+  }
+  uploads(path: string, options?: OperationOptions): AsyncIterable<PendingUpload> {
+    return this.inner.uploads(path, options);
+  }
+  abortUpload(path: string, id: string, options?: OperationOptions): Promise<void> {
+    return this.inner.abortUpload(path, id, options);
   }
 }
 
@@ -172,6 +184,7 @@ export function registerMiddleware(name: string, init: MiddlewareInit): void {
   registry.set(name, init);
 }
 
+/** The names `applyMiddleware` accepts (built-in and registered), sorted. */
 export function registeredMiddleware(): string[] {
   return [...new Set([...BUILT_IN.keys(), ...registry.keys()])].sort();
 }

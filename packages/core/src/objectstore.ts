@@ -17,14 +17,19 @@ import { type KeyMapper, ROOT, isValidPath } from './path.js';
 import { retry } from './retry.js';
 import { walkSortedKeys } from './walk.js';
 
+/** One object of a listing page. */
 export interface ObjectEntry {
+  /** The object's full key, root prefix included. */
   key: string;
+  /** Bytes. */
   size: number;
+  /** Last modification. */
   modTime: Date;
   /** As the listing gives it, when it does. */
   etag?: string;
 }
 
+/** One listing request a driver sends to its service. */
 export interface ListPageRequest {
   /** Only keys starting with this. */
   prefix: string;
@@ -38,6 +43,7 @@ export interface ListPageRequest {
   startAfter?: string;
 }
 
+/** One page of a listing, as the service answered it. */
 export interface ListPage {
   /** Objects in byte order of their keys. */
   objects: ObjectEntry[];
@@ -49,11 +55,13 @@ export interface ListPage {
 
 /** The two requests a driver implements; both may be sent again (they are idempotent). */
 export interface ObjectStoreRequests {
+  /** One page of the service's listing for `request`. */
   listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage>;
   /** Deletes these keys (at most `deleteBatchSize` of them); a key already gone is not a failure. */
   deleteKeys(keys: string[], signal?: AbortSignal): Promise<void>;
 }
 
+/** The service's limits ObjectStoreTree works within. */
 export interface ObjectStoreTreeOptions {
   /** Entries per listing page (the service's maximum: 1000 on S3 and GCS, 5000 on Azure). */
   pageSize: number;
@@ -66,6 +74,11 @@ export interface ObjectStoreTreeOptions {
   retried?: <T>(request: () => Promise<T>, signal?: AbortSignal) => Promise<T>;
 }
 
+/**
+ * The directory tree of a flat key space, for object-store drivers: `list`, `walk`, `listPage`, the directory half of `stat`
+ * and recursive `delete`, built on the driver's two ObjectStoreRequests. Listing pages are retried; keys outside the
+ * path grammar never surface; a directory is a prefix with something visible below `dir/`.
+ */
 export class ObjectStoreTree {
   readonly #requests: ObjectStoreRequests;
   readonly #keys: KeyMapper;

@@ -6,6 +6,7 @@
  */
 import { InvalidParameterError } from './errors.js';
 
+/** A driver's parameters by name, as `create` gets them: native values, or strings (from the environment) parsed strictly. */
 export type DriverParameters = Readonly<Record<string, unknown>>;
 
 const SIZE_UNITS: Record<string, number> = {
@@ -32,7 +33,9 @@ interface Bounds {
   max?: number;
 }
 
+/** Reads one driver's parameters with validation; every failure is an InvalidParameterError naming the parameter. */
 export class ParameterReader {
+  /** The driver the parameters are for, named on errors. */
   readonly driverName: string;
   readonly #values: DriverParameters;
 
@@ -53,11 +56,14 @@ export class ParameterReader {
     return value !== undefined && value !== null;
   }
 
+  /** The value as given, unchecked. */
   raw(name: string): unknown {
     return this.#values[name];
   }
 
+  /** The string value, or `undefined` when absent; InvalidParameterError for a non-string. */
   string(name: string): string | undefined;
+  /** The string value, or `fallback` when absent; InvalidParameterError for a non-string. */
   string(name: string, fallback: string): string;
   string(name: string, fallback?: string): string | undefined {
     const value = this.#values[name];
@@ -66,12 +72,14 @@ export class ParameterReader {
     return value;
   }
 
+  /** The string value; InvalidParameterError when absent or empty. */
   requiredString(name: string): string {
     const value = this.string(name);
     if (value === undefined || value === '') throw this.#error(name, this.#values[name], 'a non-empty string (required)');
     return value;
   }
 
+  /** An integer (a number or a strict decimal string) within `bounds` (inclusive), or `fallback` when absent. */
   integer(name: string, fallback: number, bounds: Bounds = {}): number {
     const value = this.#values[name];
     if (value === undefined || value === null) return fallback;
@@ -237,6 +245,7 @@ export function parseDuration(value: string): number | undefined {
   return index === 0 ? undefined : total;
 }
 
+/** `bytes` for people: in GiB, MiB or KiB when it is a whole multiple of one, else in bytes (`8 MiB`, `1000 bytes`). */
 export function formatSize(bytes: number): string {
   for (const [unit, factor] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
     if (bytes >= factor && bytes % factor === 0) return `${bytes / factor} ${unit}`;

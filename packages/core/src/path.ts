@@ -7,8 +7,11 @@
  */
 import { InvalidPathError } from './errors.js';
 
+/** The path grammar (upstream's PathRegexp); `isValidPath` also rejects `.` and `..` components and long paths. */
 export const PATH_PATTERN = /^(\/[A-Za-z0-9._-]+)+$/;
+/** The longest valid path, in bytes. */
 export const MAX_PATH_LENGTH = 1024;
+/** The root path; only stat, list and walk accept it. */
 export const ROOT = '/';
 
 /** Why `path` is not a valid object path, or undefined when it is. */
@@ -22,6 +25,7 @@ export function pathProblem(path: unknown): string | undefined {
   return undefined;
 }
 
+/** True when `path` is a valid object path (not `/`). */
 export function isValidPath(path: unknown): path is string {
   return pathProblem(path) === undefined;
 }

@@ -9,17 +9,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DriverError, isTransientError } from './errors.js';
 
+/** Options of `retry`. */
 export interface RetryOptions {
   /** Tries in all, the first included. Default 4. */
   attempts?: number;
   /** The first backoff; each later one doubles, with full jitter, up to `maxDelayMs`. Default 50 ms. */
   baseDelayMs?: number;
+  /** The longest backoff, in milliseconds. Default 2000. */
   maxDelayMs?: number;
+  /** Aborting stops the retries: the call rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Which failures are worth another try. Default: `isTransientError`. */
   isRetryable?: (error: unknown) => boolean;
 }
 
+/** The tries `retry` makes by default, the first included. */
 export const DEFAULT_ATTEMPTS = 4;
 
 function backoff(failures: number, options: RetryOptions): number {
@@ -45,6 +49,7 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
 
 /** One response body of a ranged read. */
 export interface RangeResponse {
+  /** The response body. */
   stream: Readable;
   /** What pins the object version (an ETag, a generation); passed back to `open` on a resume. */
   version: string | undefined;

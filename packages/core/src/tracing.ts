@@ -6,13 +6,21 @@ import { type Attributes, SpanStatusCode, trace } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('@storagedriver/core');
 
+/** The OpenTelemetry span attribute keys core sets on each operation's span (upstream's keys). */
 export const ATTRIBUTES = {
+  /** The driver's name. */
   driverName: 'io.cncf.distribution.storage.driver.name',
+  /** The operation's path. */
   path: 'io.cncf.distribution.storage.path',
+  /** Bytes written by putContent. */
   contentLength: 'io.cncf.distribution.storage.content.length',
+  /** A reader's start offset, in bytes. */
   offset: 'io.cncf.distribution.storage.offset',
+  /** Whether a writer continues an upload. */
   append: 'io.cncf.distribution.storage.append',
+  /** The source of a move or copy. */
   sourcePath: 'io.cncf.distribution.storage.source.path',
+  /** The destination of a move or copy. */
   destPath: 'io.cncf.distribution.storage.dest.path',
 } as const;
 

@@ -160,10 +160,17 @@ function directoriesBetween(top: string, bottom: string): string[] {
   return dirs.reverse();
 }
 
+/** A walk callback wrapped by `guardWalkFn`, and how to find out whether the caller's callback threw. */
 export interface GuardedWalkFn {
+  /** The guarded callback to hand to the walk. */
   fn: WalkFn;
   /** The error the caller's callback threw, if it threw: it must reach the caller unchanged. */
-  callbackError(): { error: unknown } | undefined;
+  callbackError():
+    | {
+        /** What the callback threw. */
+        error: unknown;
+      }
+    | undefined;
 }
 
 /**

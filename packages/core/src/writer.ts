@@ -170,6 +170,7 @@ export class ManagedFileWriter implements FileWriter {
   }
 }
 
+/** Options of PartUploader. */
 export interface PartUploaderOptions {
   /** Bytes per part; every part but the last is exactly this size. */
   partSize: number;
@@ -221,6 +222,7 @@ export class PartUploader {
     return this.#nextIndex;
   }
 
+  /** Buffers `chunk` and uploads each part it fills; rejects with the first failed upload's error. */
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
     this.#throwIfFailed();
     const { partSize } = this.#options;
@@ -298,7 +300,15 @@ export class PartUploader {
  * with their total size. A writer that died mid-upload may have left later parts behind a missing
  * one; those are overwritten by the resumed writer or left out of its commit.
  */
-export function contiguousParts(sizes: ReadonlyMap<number, number>, first = 0): { count: number; bytes: number } {
+export function contiguousParts(
+  sizes: ReadonlyMap<number, number>,
+  first = 0,
+): {
+  /** Parts from `first` on without a gap. */
+  count: number;
+  /** Their total size, in bytes. */
+  bytes: number;
+} {
   let count = 0;
   let bytes = 0;
   for (let size = sizes.get(first); size !== undefined; size = sizes.get(first + ++count)) bytes += size;

@@ -84,7 +84,7 @@ describe('capabilities', () => {
     const driver = new BaseDriver(new MapBackend());
     expect(driver.capabilities).toEqual({
       redirectURL: false, signedURL: [], signedURLMaxExpiresIn: 0, writeIfNoneMatch: false, writeIfMatch: false,
-      metadata: [], etag: false, copy: false, appendToCommitted: false, rangedRead: false, listPage: false,
+      metadata: [], etag: false, copy: false, appendToCommitted: false, rangedRead: false, listPage: false, uploads: false,
     });
     expect(Object.isFrozen(driver.capabilities)).toBe(true);
   });

@@ -14,8 +14,10 @@ import {
   type Existence,
   type FileInfo,
   InvalidOffsetError,
+  InvalidParameterError,
   METADATA_KINDS,
   PathNotFoundError,
+  type PendingUpload,
   PreconditionFailedError,
   type StorageBackend,
   type WalkFn,
@@ -25,11 +27,13 @@ import {
   walkByListing,
 } from '@storagedriver/core';
 
-import { exists, syncDirectories, syncRoot } from './durability.js';
+import { exists, makeDirectory, syncDirectories, syncRoot } from './durability.js';
 import { errorCode, isMissing } from './fs-errors.js';
-import { isObjectName, isUploadName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir, uploadMetadataFile } from './layout.js';
-import { Sidecars, etagOf, identityAt, identityOf, readMetadataFile, removeFile, seal, writeNewFile } from './metadata.js';
+import { isObjectName, isUploadName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir, uploadRecordFile } from './layout.js';
+import { Sidecars, etagOf, identityAt, identityOf, removeFile, seal, writeNewFile } from './metadata.js';
+import { type UploadRecord, pendingUploads, readUploadRecord } from './uploads.js';
 
+/** The filesystem driver's options (given to `new FilesystemDriver`; `parseFilesystemParameters` makes them from upstream's). */
 export interface FilesystemOptions {
   /** Where objects are stored. Created on first write. Default `/var/lib/registry` (upstream's). */
   rootDirectory?: string;
@@ -37,13 +41,17 @@ export interface FilesystemOptions {
   maxThreads?: number;
 }
 
+/** The `rootDirectory` when none is given (upstream's). */
 export const DEFAULT_ROOT_DIRECTORY = '/var/lib/registry';
+/** The `maxThreads` when none is given (upstream's). */
 export const DEFAULT_MAX_THREADS = 100;
 export const MIN_MAX_THREADS = 25;
 /** Stats a walk keeps in flight ahead of the entry it is yielding, per directory (never more than `maxThreads`). */
 const WALK_STATS_AHEAD = 32;
 /** Copies tried again when the source is replaced while being copied. */
 const COPY_ATTEMPTS = 3;
+/** Opens an upload to continue it, failing (ENOENT) rather than creating it again when it was committed, cancelled or aborted meanwhile. */
+const APPEND_EXISTING = constants.O_WRONLY | constants.O_APPEND;
 
 /**
  * Create-only writes are a link(2), which fails when anything is at the path. Replacing only a
@@ -57,6 +65,7 @@ const CAPABILITIES: Partial<Capabilities> = {
   copy: true,
   appendToCommitted: true,
   rangedRead: true,
+  uploads: true,
 };
 
 class FilesystemBackend implements StorageBackend {
@@ -160,16 +169,18 @@ class FilesystemBackend implements StorageBackend {
       const resumed = await openNewestUpload(uploads);
       if (resumed !== undefined) {
         // A continued upload keeps the metadata it started with.
-        const started = await readMetadataFile(uploadMetadataFile(resumed.file));
+        const started = (await readUploadRecord(uploadRecordFile(resumed.file)))?.metadata ?? {};
         return new FilesystemWriter(this, resumed.handle, resumed.file, path, (await resumed.handle.stat()).size, started);
       }
     }
     // Continued committed content keeps the object's metadata; an empty object is a fresh start.
     if (append) metadata = await this.#committedMetadata(path, metadata);
     const staging = join(uploads, newUploadName());
-    // The upload's metadata is made durable before the upload exists, so whoever resumes it finds it.
-    const metadataFile = Object.keys(metadata).length > 0 ? uploadMetadataFile(staging) : undefined;
-    if (metadataFile !== undefined) await this.#stage(metadataFile, () => writeNewFile(metadataFile, JSON.stringify(metadata)));
+    // The upload's record is made durable before the upload exists: whoever resumes it finds its
+    // metadata, and `uploads` its path, also when this process is killed before it ends.
+    const record: UploadRecord = { path, metadata };
+    const recordFile = uploadRecordFile(staging);
+    await this.#stage(recordFile, () => writeNewFile(recordFile, JSON.stringify(record)));
     try {
       if (append) {
         // No upload in progress: a new upload from a copy of the committed object (a reflink where the filesystem can).
@@ -178,12 +189,12 @@ class FilesystemBackend implements StorageBackend {
         } catch (error) {
           throw notFoundOr(error, path, ['EISDIR']);
         }
-        const handle = await open(staging, 'a');
+        const handle = await open(staging, APPEND_EXISTING);
         return new FilesystemWriter(this, handle, staging, path, (await handle.stat()).size, metadata);
       }
       return new FilesystemWriter(this, await this.#stage(staging, () => open(staging, 'wx')), staging, path, 0, metadata);
     } catch (error) {
-      if (metadataFile !== undefined) await removeFile(metadataFile);
+      await removeFile(recordFile);
       await this.pruneUploadDir(uploads);
       throw error;
     }
@@ -341,6 +352,37 @@ class FilesystemBackend implements StorageBackend {
     await this.sidecars.removeAll(path);
   }
 
+  /** Every upload directory of `~staging` read entry by entry, and each upload's record for its path. */
+  uploads(path: string, signal?: AbortSignal): AsyncIterable<PendingUpload> {
+    return pendingUploads(this.root, path, signal);
+  }
+
+  /**
+   * The upload file first, then its record, then its path's upload directory when empty (a writer
+   * starting an upload there meanwhile makes it again). An open writer of the upload keeps a
+   * handle on the removed file, but its commit finds no file to rename and fails.
+   */
+  async abortUpload(path: string, id: string): Promise<void> {
+    // Never a name that could lead out of the upload directory.
+    if (!isUploadName(id)) throw new InvalidParameterError('id', id, 'an upload id listed by uploads() (<time>-<random>)');
+    const dir = uploadDir(this.root, path);
+    const file = join(dir, id);
+    const identity = await identityAt(file);
+    const removed = await unlink(file).then(
+      () => true,
+      (error: unknown) => {
+        // Gone already: committed, cancelled or aborted.
+        if (isMissing(error)) return false;
+        throw error;
+      },
+    );
+    // A commit killed after writing the upload's sidecar and before its rename left that sidecar,
+    // which is the upload's unless a create-only commit already linked the upload into place.
+    if (removed && identity !== undefined && (await identityAt(this.#full(path))) !== identity) await this.sidecars.remove(path, identity);
+    await removeFile(uploadRecordFile(file));
+    await this.pruneUploadDir(dir);
+  }
+
   /** Removes directories left empty above `full`, up to (not including) the root: directories exist only while they hold something. */
   async pruneEmptyParents(full: string): Promise<void> {
     for (let dir = dirname(full); dir.length > this.root.length && dir.startsWith(this.root); dir = dirname(dir)) {
@@ -385,7 +427,11 @@ class FilesystemBackend implements StorageBackend {
         }
         if (code === 'ENOTDIR') throw new DriverError(`cannot write ${path}: a parent is a file`, { path, cause: error });
         // ENOENT with the staged file still there: a concurrent delete pruned the new parent directory between mkdir and rename.
-        if (code !== 'ENOENT' || attempt >= 3 || !(await exists(from))) throw error;
+        if (code === 'ENOENT' && attempt < 3 && (await exists(from))) continue;
+        // Nothing was placed: directories made for it would show as empty directories. A failure to
+        // prune them leaves only those; the caller needs the first error.
+        if (highestCreated !== undefined) await this.pruneEmptyParents(target).catch(() => undefined);
+        throw error;
       }
     }
     if (createOnly) await unlink(from);
@@ -394,18 +440,19 @@ class FilesystemBackend implements StorageBackend {
 
   /**
    * Creates a staging file with `create`, making its directory first; retried when a concurrent
-   * cancel or commit of the same path pruned that directory in between.
+   * cancel, commit or abortUpload of the same path pruned that directory in between.
    */
   async #stage<T>(file: string, create: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
+      await makeDirectory(dirname(file)).catch((error: unknown) => {
         if (errorCode(error) === 'ENOTDIR' || errorCode(error) === 'EEXIST') throw new DriverError(`cannot write below ${this.root}: it is not a directory`, { cause: error });
         throw error;
       });
       try {
         return await create();
       } catch (error) {
-        if (errorCode(error) !== 'ENOENT' || attempt >= 3 || (await exists(dirname(file)))) throw error;
+        // ENOENT: pruned before `create` ran (and maybe made again since by another writer).
+        if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error;
       }
     }
   }
@@ -454,15 +501,23 @@ class FilesystemWriter implements BackendWriter {
   async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
     const identity = await this.#seal();
     signal?.throwIfAborted();
-    await this.backend.publish(this.staging, this.path, identity, this.metadata, conditions?.ifNoneMatch === '*');
-    await removeFile(uploadMetadataFile(this.staging));
+    try {
+      await this.backend.publish(this.staging, this.path, identity, this.metadata, conditions?.ifNoneMatch === '*');
+    } catch (error) {
+      // The upload file is gone and the target is not this upload (publish recognises that).
+      if (!(await exists(this.staging))) {
+        throw new DriverError(`the upload of ${this.path} is gone (aborted, or ended by another writer): nothing to commit`, { path: this.path, cause: error });
+      }
+      throw error;
+    }
+    await removeFile(uploadRecordFile(this.staging));
     await this.backend.pruneUploadDir(dirname(this.staging));
   }
 
   async cancel(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await rm(this.staging, { force: true });
-    await removeFile(uploadMetadataFile(this.staging));
+    await removeFile(uploadRecordFile(this.staging));
     await this.backend.pruneUploadDir(dirname(this.staging));
   }
 
@@ -488,9 +543,9 @@ async function openNewestUpload(dir: string): Promise<{ file: string; handle: Fi
   if (newest === undefined) return undefined;
   const file = join(dir, newest);
   try {
-    return { file, handle: await open(file, 'a') };
+    return { file, handle: await open(file, APPEND_EXISTING) };
   } catch (error) {
-    // Committed or cancelled since the listing: as if there had been none.
+    // Committed, cancelled or aborted since the listing: as if there had been none.
     if (isMissing(error)) return undefined;
     throw error;
   }

@@ -1,8 +1,11 @@
 /** Small filesystem helpers for durable publishing, shared by the driver and its sidecars. */
-import { lstat, open } from 'node:fs/promises';
+import { lstat, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import { isMissing } from './fs-errors.js';
+import { errorCode, isMissing } from './fs-errors.js';
+
+/** Attempts at making a directory that concurrent prunes keep removing. */
+const MKDIR_ATTEMPTS = 3;
 
 export async function exists(file: string): Promise<boolean> {
   try {
@@ -11,6 +14,21 @@ export async function exists(file: string): Promise<boolean> {
   } catch (error) {
     if (isMissing(error)) return false;
     throw error;
+  }
+}
+
+/**
+ * `mkdir(dir, {recursive: true})` (answering the first directory it created, if any), tried again
+ * on ENOENT: a concurrent prune (a cancel, commit or abortUpload of the same path) removed the
+ * directory between mkdir finding it and checking that it is one.
+ */
+export async function makeDirectory(dir: string): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await mkdir(dir, { recursive: true });
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT' || attempt >= MKDIR_ATTEMPTS) throw error;
+    }
   }
 }
 

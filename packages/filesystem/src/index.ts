@@ -1,3 +1,8 @@
+/**
+ * The local filesystem driver: atomic writes, resumable uploads, root confinement. Importing the package registers `filesystem` with core's `create`.
+ *
+ * @module @storagedriver/filesystem
+ */
 import { register } from '@storagedriver/core';
 
 import { FilesystemDriver } from './driver.js';

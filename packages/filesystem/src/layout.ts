@@ -7,7 +7,7 @@
  * the objects' filesystem, so commit is one atomic rename.
  *
  *   ~staging/<sha256 of the path>/<time>-<random>        uploads of that path (append resumes the greatest)
- *   ~staging/<sha256 of the path>/<time>-<random>.json   the metadata that upload started with
+ *   ~staging/<sha256 of the path>/<time>-<random>.json   its record: the path and the metadata it started with
  *   ~staging/put-<random>                                putContent's, copy's and sidecars' temporary files
  *   ~meta/<path>~/<identity>                             the metadata of the content whose identity
  *                                                        (inode, size, modification time) is <identity>
@@ -43,18 +43,31 @@ export function uploadDir(root: string, path: string): string {
   return join(root, STAGING_DIR, createHash('sha256').update(path).digest('hex'));
 }
 
-/** Upload ids sort by creation time, so the newest upload of a path is the greatest name. */
+/** Whether a name in `~staging` is an upload directory (the others are temporary files). */
+export function isUploadDirName(name: string): boolean {
+  return /^[0-9a-f]{64}$/.test(name);
+}
+
+/**
+ * Upload names (the ids `uploads` reports) start with the creation time in milliseconds, base 36:
+ * the newest upload of a path is the greatest name, and the name tells when the upload started.
+ */
 export function newUploadName(): string {
   return `${Date.now().toString(36).padStart(10, '0')}-${randomBytes(6).toString('hex')}`;
 }
 
-/** Upload files are the names without a `.` (the others are their metadata files). */
+/** Upload files are the names `newUploadName` makes (the others are their records). */
 export function isUploadName(name: string): boolean {
-  return !name.includes('.');
+  return /^[0-9a-z]{10}-[0-9a-f]{12}$/.test(name);
 }
 
-/** The metadata file of an upload. */
-export function uploadMetadataFile(upload: string): string {
+/** When the upload named `name` started, by the clock of the process that started it. */
+export function uploadStartedAt(name: string): Date {
+  return new Date(Number.parseInt(name.slice(0, 10), 36));
+}
+
+/** The record of an upload: the path it commits to and the metadata it started with. */
+export function uploadRecordFile(upload: string): string {
   return `${upload}.json`;
 }
 

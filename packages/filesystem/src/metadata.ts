@@ -15,12 +15,12 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { link, lstat, mkdir, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { link, lstat, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { DriverError, type WriteMetadata } from '@storagedriver/core';
 
-import { exists, syncDirectories, syncRoot } from './durability.js';
+import { exists, makeDirectory, syncDirectories, syncRoot } from './durability.js';
 import { errorCode, isMissing } from './fs-errors.js';
 import { METADATA_DIR, sidecarDir, sidecarMirror } from './layout.js';
 
@@ -97,7 +97,7 @@ export class Sidecars {
     let created: string | undefined;
     let handle: FileHandle;
     for (let attempt = 1; ; attempt++) {
-      created = (await mkdir(dir, { recursive: true })) ?? created;
+      created = (await makeDirectory(dir)) ?? created;
       try {
         handle = await open(temp, 'wx');
         break;
@@ -131,7 +131,7 @@ export class Sidecars {
     const dir = sidecarDir(this.#root, to);
     let created: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      created = (await mkdir(dir, { recursive: true })) ?? created;
+      created = (await makeDirectory(dir)) ?? created;
       try {
         await link(source, join(dir, identity));
         break;
@@ -182,16 +182,6 @@ export async function writeNewFile(file: string, text: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-/** The metadata JSON in `file`, or `{}` when there is no such file. */
-export async function readMetadataFile(file: string): Promise<WriteMetadata> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as WriteMetadata;
-  } catch (error) {
-    if (isMissing(error)) return {};
-    throw new DriverError(`unreadable upload metadata in ${file}`, { cause: error });
   }
 }
 

@@ -51,7 +51,7 @@ function withoutMetadata(info: FileInfo): void {
   for (const kind of KINDS) expect(info).not.toHaveProperty(kind);
 }
 
-test('claims every metadata kind, create-only writes, etag, copy, append to committed, ranged reads and native pages; not ifMatch, no URLs', async () => {
+test('claims every metadata kind, create-only writes, etag, copy, append to committed, ranged reads and pending uploads; not ifMatch, native pages or URLs', async () => {
   const driver = new FilesystemDriver({ rootDirectory: temp });
   expect(driver.capabilities).toEqual({
     redirectURL: false,
@@ -65,6 +65,7 @@ test('claims every metadata kind, create-only writes, etag, copy, append to comm
     appendToCommitted: true,
     rangedRead: true,
     listPage: false,
+    uploads: true,
   });
   await expect(driver.putContent('/x', 'x', { ifMatch: '"a"' })).rejects.toBeInstanceOf(UnsupportedMethodError);
 });

@@ -26,5 +26,6 @@ testDriver({
     appendToCommitted: true,
     rangedRead: true,
     listPage: false,
+    uploads: true,
   },
 });

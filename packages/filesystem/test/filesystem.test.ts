@@ -186,7 +186,8 @@ describe('staging', () => {
     await writer.write('partial');
     await writer.close();
     expect(readdirSync(join(temp, 'dir'))).toEqual(['visible']);
-    expect(filesUnder(join(temp, '~staging'))).toHaveLength(1);
+    // The upload and its record.
+    expect(filesUnder(join(temp, '~staging'))).toHaveLength(2);
     expect(await driver.list('/')).toEqual(['/dir']);
     expect(await driver.list('/dir')).toEqual(['/dir/visible']);
     expect(await walked(driver)).toEqual(['/dir', '/dir/visible']);
@@ -203,7 +204,7 @@ describe('staging', () => {
     const first = await driver.writer('/a/b/c');
     await first.write(patternBytes(20_000, 6));
     await first.close();
-    expect(filesUnder(temp)).toHaveLength(1);
+    expect(filesUnder(temp)).toHaveLength(2);
     const resumed = await new FilesystemDriver({ rootDirectory: temp }).writer('/a/b/c', { append: true });
     expect(resumed.size).toBe(20_000);
     await resumed.cancel();
@@ -221,7 +222,7 @@ describe('staging', () => {
     const writer = await driver.writer('/blocker/obj');
     await writer.write(content);
     await expect(writer.commit()).rejects.toBeInstanceOf(StorageDriverError);
-    expect(filesUnder(join(temp, '~staging'))).toHaveLength(1);
+    expect(filesUnder(join(temp, '~staging'))).toHaveLength(2);
     await driver.delete('/blocker');
     await writer.commit();
     await writer.commit();

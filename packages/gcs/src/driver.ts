@@ -1,11 +1,12 @@
 /** The Google Cloud Storage backend and GcsDriver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.5. */
 import { Readable } from 'node:stream';
 
-import type { Bucket, FileMetadata } from '@google-cloud/storage';
+import type { Bucket, File, FileMetadata } from '@google-cloud/storage';
 import {
   BaseDriver,
   directoryMoveError,
   InvalidOffsetError,
+  InvalidParameterError,
   KeyMapper,
   METADATA_KINDS,
   ObjectStoreTree,
@@ -13,6 +14,7 @@ import {
   PreconditionFailedError,
   ROOT,
   contiguousParts,
+  isValidPath,
   putThroughWriter,
   readerAtEnd,
   resumableContent,
@@ -27,6 +29,7 @@ import {
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type PendingUpload,
   type SignedMethod,
   type SignedURL,
   type StorageBackend,
@@ -38,10 +41,10 @@ import { createBucket } from './client.js';
 import { gcsStatus, isNotFound } from './errors.js';
 import { GcsRequests, RangeNotSatisfiableError } from './http.js';
 import { CHANGED, chunkResource, fileInfo, keptMetadata, objectResource, preconditions, uploadState } from './metadata.js';
-import type { GcsOptions } from './params.js';
+import { emulatorEndpoint, type GcsOptions } from './params.js';
 import { signedUrl } from './signer.js';
 import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects.js';
-import { ComposeWriter, chunkName, committedUpload, newUploadId, type UploadTarget } from './writer.js';
+import { ComposeWriter, UPLOAD_ID, chunkName, committedUpload, newUploadId, type UploadTarget } from './writer.js';
 
 const LIST_PAGE = 1000;
 const REDIRECT_SECONDS = 20 * 60;
@@ -73,9 +76,11 @@ function withinLimit(page: ListPage, limit: number): ListPage {
   };
 }
 
+/** The Google Cloud Storage StorageBackend; GcsDriver wraps it. */
 export class GcsBackend implements StorageBackend {
   readonly name = 'gcs';
   readonly capabilities: Partial<Capabilities>;
+  /** The SDK's Bucket the backend works in (from the caller's `client` option when given). */
   readonly bucket: Bucket;
   readonly #o: GcsOptions;
   readonly #keys: KeyMapper;
@@ -85,9 +90,11 @@ export class GcsBackend implements StorageBackend {
   readonly #tree: ObjectStoreTree;
 
   constructor(options: GcsOptions) {
-    this.#o = options;
+    // STORAGE_EMULATOR_HOST acts as an apiEndpoint (claims and signed URLs included); a given one wins.
+    const emulator = options.apiEndpoint === undefined ? emulatorEndpoint() : undefined;
+    this.#o = emulator === undefined ? options : { ...options, apiEndpoint: emulator };
     const signing = options.credentials !== undefined;
-    const conditional = options.conditionalWrites ?? options.apiEndpoint === undefined;
+    const conditional = options.conditionalWrites ?? this.#o.apiEndpoint === undefined;
     this.capabilities = {
       // URLs are signed offline with the service-account key: none without one.
       redirectURL: signing,
@@ -101,8 +108,9 @@ export class GcsBackend implements StorageBackend {
       appendToCommitted: true,
       rangedRead: true,
       listPage: true,
+      uploads: true,
     };
-    this.bucket = createBucket(options);
+    this.bucket = createBucket(this.#o, emulator !== undefined);
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#requests = new GcsRequests(this.bucket, options.userAgent);
     this.#uploads = this.#keys.hidden('uploads');
@@ -284,6 +292,67 @@ export class GcsBackend implements StorageBackend {
     if (uploadId === undefined) return undefined;
     const { count, bytes } = contiguousParts(chunks.get(uploadId)!);
     return { uploadId, chunks: count, bytes, metadata: uploadState(states.get(uploadId)) };
+  }
+
+  /**
+   * The uploads at `path` and below it, from their chunk objects (`<path>~/<upload id>/…` under the
+   * uploads prefix) listed page by page in name order, where each upload's objects come together:
+   * memory holds a page and one upload's chunk sizes. Chunks left by the upload that is the committed
+   * object (a clean-up that failed) are no pending upload.
+   */
+  async *uploads(path: string, signal?: AbortSignal): AsyncGenerator<PendingUpload> {
+    const prefixes = path === ROOT ? [this.#uploads] : [this.#uploadsOf(path), `${this.#uploads}${path.slice(1)}/`];
+    let upload: { path: string; id: string; sizes: Map<number, number>; startedAt: number } | undefined;
+    let committed: { path: string; uploadId: string | undefined } | undefined;
+    const pending = async (ended: NonNullable<typeof upload>): Promise<PendingUpload | undefined> => {
+      if (committed?.path !== ended.path) committed = { path: ended.path, uploadId: committedUpload(await this.#metadata(this.key(ended.path), signal)) };
+      if (committed.uploadId === ended.id) return undefined;
+      return { path: ended.path, id: ended.id, startedAt: new Date(ended.startedAt), size: contiguousParts(ended.sizes).bytes };
+    };
+    for (const prefix of prefixes) {
+      for await (const object of this.#listObjects(prefix, signal)) {
+        const chunk = this.#parseUploadObject(object.name);
+        if (chunk === undefined) continue;
+        if (upload !== undefined && (upload.path !== chunk.path || upload.id !== chunk.id)) {
+          const ended = await pending(upload);
+          if (ended !== undefined) yield ended;
+          upload = undefined;
+        }
+        upload ??= { path: chunk.path, id: chunk.id, sizes: new Map(), startedAt: Infinity };
+        if (chunk.index !== undefined) upload.sizes.set(chunk.index, Number(object.metadata.size ?? 0));
+        upload.startedAt = Math.min(upload.startedAt, new Date(object.metadata.timeCreated ?? object.metadata.updated ?? 0).getTime());
+      }
+    }
+    if (upload !== undefined) {
+      const ended = await pending(upload);
+      if (ended !== undefined) yield ended;
+    }
+  }
+
+  /** Deletes every object of the upload: its chunks and any intermediate composite. */
+  async abortUpload(path: string, id: string, signal?: AbortSignal): Promise<void> {
+    if (!UPLOAD_ID.test(id)) throw new InvalidParameterError('id', id, 'the id of a pending upload, from uploads()');
+    const uploadPrefix = `${this.#uploadsOf(path)}${id}/`;
+    await deleteObjects(this.bucket, await listNames(this.bucket, uploadPrefix, signal), path, signal);
+  }
+
+  /** The path, upload id and chunk index (none for an intermediate composite) of an object under the uploads prefix. */
+  #parseUploadObject(name: string): { path: string; id: string; index: number | undefined } | undefined {
+    const rest = name.slice(this.#uploads.length);
+    const at = rest.lastIndexOf('~/');
+    const [id, tail] = rest.slice(at + 2).split('/');
+    const path = `/${rest.slice(0, at)}`;
+    if (at <= 0 || id === undefined || tail === undefined || !UPLOAD_ID.test(id) || !isValidPath(path)) return undefined;
+    return { path, id, index: /^\d{6}$/.test(tail) ? Number(tail) : undefined };
+  }
+
+  async *#listObjects(prefix: string, signal?: AbortSignal): AsyncGenerator<File> {
+    let pageToken: string | undefined;
+    do {
+      const [files, next] = await retry(() => this.bucket.getFiles({ prefix, maxResults: LIST_PAGE, autoPaginate: false, ...(pageToken === undefined ? {} : { pageToken }) }), { signal });
+      yield* files;
+      pageToken = (next as { pageToken?: string } | null)?.pageToken;
+    } while (pageToken !== undefined);
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {

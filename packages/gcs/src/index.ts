@@ -1,3 +1,8 @@
+/**
+ * The Google Cloud Storage driver. Importing the package registers `gcs` with core's `create`.
+ *
+ * @module @storagedriver/gcs
+ */
 import { register, type DriverParameters } from '@storagedriver/core';
 
 import { GcsDriver } from './driver.js';

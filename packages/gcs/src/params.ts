@@ -9,13 +9,18 @@ export const CHUNK_QUANTUM = 256 * KiB;
 
 /** The parts of a service-account key the driver uses (the whole key goes to the SDK). */
 export interface ServiceAccountKey {
+  /** The service account's e-mail; signs URLs with `private_key`. */
   client_email: string;
+  /** The PEM private key. */
   private_key: string;
   [field: string]: unknown;
 }
 
+/** The GCS driver's options, as `parseGcsParameters` makes them from upstream's parameters (given to `new GcsDriver`). */
 export interface GcsOptions {
+  /** The bucket; required. */
   bucket: string;
+  /** An object name prefix every path lives under; empty (the default) for the bucket's root. */
   rootDirectory?: string;
   /** Bytes per staged chunk object: ≥ 256 KiB and a multiple of it. Default 16 MiB. */
   chunkSize?: number;
@@ -23,10 +28,14 @@ export interface GcsOptions {
   uploadConcurrency?: number;
   /** Service-account key (from `keyfile` or `credentials`); without one the SDK's default credentials are used and URLs are not signed. */
   credentials?: ServiceAccountKey;
+  /** The User-Agent the SDK sends. */
   userAgent?: string;
   /** Requests in flight per driver (core's limiter). Default 50. */
   maxConcurrency?: number;
-  /** JSON API base URL for emulators and private endpoints, e.g. `http://127.0.0.1:4443`. */
+  /**
+   * JSON API base URL for emulators and private endpoints, e.g. `http://127.0.0.1:4443`. Without it,
+   * STORAGE_EMULATOR_HOST when set (an emulator: no credentials are sent).
+   */
   apiEndpoint?: string;
   /** Use this Storage or Bucket instead of building one (endpoint, credentials and retries are then yours). */
   client?: Storage | Bucket;
@@ -42,6 +51,10 @@ export const PARAMETER_NAMES = [
   'bucket', 'rootdirectory', 'chunksize', 'keyfile', 'credentials', 'useragent', 'maxconcurrency', 'apiendpoint', 'uploadconcurrency',
 ] as const;
 
+/**
+ * GcsOptions from upstream's `gcs` parameters (lower-case names; `keyfile` is read here, at creation).
+ * Throws InvalidParameterError for an unknown name or an unaccepted value (no `bucket`, an unreadable `keyfile`, both `keyfile` and `credentials`).
+ */
 export function parseGcsParameters(params: DriverParameters | undefined, driverName = 'gcs'): GcsOptions {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
   return {
@@ -54,6 +67,20 @@ export function parseGcsParameters(params: DriverParameters | undefined, driverN
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 50, 25),
     apiEndpoint: p.endpoint('apiendpoint'),
   };
+}
+
+/**
+ * The endpoint STORAGE_EMULATOR_HOST names, read as Google's SDKs read it (Go's, which upstream
+ * uses): `host:port` or a URL, plain HTTP when no scheme is given, any path replaced by the JSON
+ * API's. Undefined when the variable is unset or empty; a malformed value is an InvalidParameterError
+ * naming the variable.
+ */
+export function emulatorEndpoint(driverName = 'gcs', environment: NodeJS.ProcessEnv = process.env): string | undefined {
+  const name = 'STORAGE_EMULATOR_HOST';
+  const value = environment[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  const url = new ParameterReader(driverName, { [name]: value }, [name]).endpoint(name, { defaultScheme: 'http', allowPath: true });
+  return url === undefined ? undefined : new URL(url).origin;
 }
 
 function readCredentials(p: ParameterReader): ServiceAccountKey | undefined {

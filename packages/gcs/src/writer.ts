@@ -12,7 +12,7 @@
  * more chunks are composed in rounds through intermediate objects.
  */
 import type { Bucket, FileMetadata } from '@google-cloud/storage';
-import { PartUploader, PreconditionFailedError, retry, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
+import { DriverError, PartUploader, PreconditionFailedError, retry, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
 import { gcsStatus } from './errors.js';
 import type { GcsRequests, Preconditions } from './http.js';
@@ -39,6 +39,9 @@ export interface UploadTarget {
 export function chunkName(uploadPrefix: string, index: number): string {
   return `${uploadPrefix}${String(index).padStart(6, '0')}`;
 }
+
+/** What newUploadId makes. */
+export const UPLOAD_ID = /^[0-9a-z]{15}$/;
 
 export function newUploadId(): string {
   return `${Date.now().toString(36).padStart(9, '0')}${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`;
@@ -134,7 +137,12 @@ export class ComposeWriter implements BackendWriter {
       }
     } catch (error) {
       if (signal?.aborted || !(await this.#isCommitted(signal))) {
-        throw gcsStatus(error) === 412 ? new PreconditionFailedError(path, CHANGED, { cause: error }) : error;
+        if (gcsStatus(error) === 412) throw new PreconditionFailedError(path, CHANGED, { cause: error });
+        if (gcsStatus(error) !== 404 || signal?.aborted) throw error;
+        // A source is gone: the upload was aborted (abortUpload, purgeUploads). It can never be
+        // composed; chunks its writer added since go too, so nothing of it stays pending.
+        await this.cancel(signal).catch(() => undefined);
+        throw new DriverError('this upload was aborted or cancelled (its chunk objects are gone): it is not committed', { path, cause: error });
       }
     }
     if (count > 0) await this.#cleanUp();

@@ -45,6 +45,7 @@ test('claims: what fake-gcs-server proves, signed URLs only with a key, conditio
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   });
   expect(newDriver(bucket).capabilities).toMatchObject({ redirectURL: false, signedURL: [], signedURLMaxExpiresIn: 0 });
   expect(newDriver(bucket, { conditionalWrites: true }).capabilities).toMatchObject({ writeIfNoneMatch: true, writeIfMatch: true });

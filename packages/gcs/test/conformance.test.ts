@@ -25,6 +25,7 @@ testDriver({
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   },
   testServerGaps: {
     signedURLVerification: 'fake-gcs-server serves any signature; the V4 signing is proven by test/signed-url.test.ts (the SDK signer byte for byte, the public key, tampering)',

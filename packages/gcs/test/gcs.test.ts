@@ -33,6 +33,38 @@ function httpGet(url: string): Promise<{ status: number; body: Buffer }> {
   });
 }
 
+test('pending uploads: abortUpload removes every object of the upload, intermediate composites too; chunks left by the committed upload are not pending', async () => {
+  const driver = newDriver(bucket);
+  const pending = async (path: string) => {
+    const found = [];
+    for await (const upload of driver.uploads(path)) found.push(upload);
+    return found;
+  };
+  const writer = await driver.writer('/pending/a');
+  await writer.write(patternBytes(3 * 5 * CHUNK + 7, 20));
+  await writer.close();
+  const [upload, ...more] = await pending('/pending');
+  expect(more).toEqual([]);
+  expect(upload).toMatchObject({ path: '/pending/a', size: 3 * 5 * CHUNK + 7 });
+  // What a commit in rounds that failed midway leaves beside the chunks.
+  await rawBucket(bucket).file(`~uploads/pending/a~/${upload!.id}/c0-000000`).save('composite');
+  expect(await allNames('~uploads/')).toHaveLength(5);
+  await driver.abortUpload('/pending/a', upload!.id);
+  expect(await allNames('~uploads/')).toEqual([]);
+  expect(await pending('/')).toEqual([]);
+
+  const committed = await driver.writer('/pending/b');
+  await committed.write(patternBytes(CHUNK, 21));
+  await committed.commit();
+  const [marked] = await rawBucket(bucket).file('pending/b').getMetadata();
+  const uploadId = String(marked.metadata?.['storagedriver-upload']);
+  // A clean-up that failed after the commit: its chunk is back, and is no pending upload.
+  await rawBucket(bucket).file(`~uploads/pending/b~/${uploadId}/000000`).save('leftover');
+  expect(await pending('/pending')).toEqual([]);
+  await rawBucket(bucket).deleteFiles({ prefix: '~uploads/' });
+  await driver.delete('/pending');
+});
+
 test('registers as gcs; parameters are parsed strictly', async () => {
   expect(registeredDrivers()).toContain('gcs');
   expect(() => parseGcsParameters({})).toThrow(/bucket/);

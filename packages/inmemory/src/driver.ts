@@ -7,6 +7,7 @@ import {
   type Capabilities,
   compareWalkOrder,
   decodeCursor,
+  DriverError,
   directoryMoveError,
   encodeCursor,
   type Existence,
@@ -17,6 +18,7 @@ import {
   joinPath,
   METADATA_KINDS,
   PathNotFoundError,
+  type PendingUpload,
   type StorageBackend,
   type WriteConditions,
   type WriteMetadata,
@@ -24,6 +26,7 @@ import {
 
 import { type DirNode, type FileNode, MemoryStore, type Node, type Upload, etagOf, md5Of } from './store.js';
 
+/** Options of `new InMemoryDriver`. */
 export interface InMemoryOptions {
   /** Share one store between driver instances (to resume uploads from a new instance). Default: a new store. */
   store?: MemoryStore;
@@ -39,6 +42,7 @@ const CAPABILITIES: Partial<Capabilities> = {
   appendToCommitted: true,
   rangedRead: true,
   listPage: true,
+  uploads: true,
 };
 
 class InMemoryBackend implements StorageBackend {
@@ -149,6 +153,20 @@ class InMemoryBackend implements StorageBackend {
     if (!this.#store.remove(path)) throw new PathNotFoundError(path);
   }
 
+  /** The store's pending uploads at `path` or below; the id is the store's upload number. */
+  async *uploads(path: string): AsyncGenerator<PendingUpload> {
+    for (const [uploadPath, list] of this.#store.uploads) {
+      if (!isWithin(uploadPath, path)) continue;
+      for (const upload of list) yield { path: uploadPath, id: String(upload.id), startedAt: upload.startedAt, size: upload.size };
+    }
+  }
+
+  /** An id that names no pending upload of `path` (gone already, or never one) is a no-op. */
+  async abortUpload(path: string, id: string): Promise<void> {
+    const upload = this.#store.uploads.get(path)?.find((pending) => String(pending.id) === id);
+    if (upload !== undefined) this.#store.dropUpload(path, upload);
+  }
+
   #file(path: string): FileNode {
     const node = this.#store.find(path);
     if (node?.kind !== 'file') throw new PathNotFoundError(path);
@@ -210,6 +228,8 @@ function describe(path: string, node: Node): FileInfo {
 }
 
 class InMemoryWriter implements BackendWriter {
+  #committed = false;
+
   constructor(
     private readonly store: MemoryStore,
     private readonly path: string,
@@ -229,8 +249,14 @@ class InMemoryWriter implements BackendWriter {
 
   /** The conditions are checked and the content stored with no await between: one of racing commits wins. */
   async commit(_signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
+    // Called again after it succeeded (as when its answer was lost): this upload is the content.
+    if (this.#committed) return;
+    if (!this.store.holdsUpload(this.path, this.upload)) {
+      throw new DriverError(`the upload of ${this.path} is gone (aborted, or ended by another writer): nothing to commit`, { path: this.path });
+    }
     this.store.setFile(this.path, Buffer.concat(this.upload.chunks, this.upload.size), this.upload.headers, conditions);
     this.store.dropUpload(this.path, this.upload);
+    this.#committed = true;
   }
 
   async cancel(): Promise<void> {
@@ -240,6 +266,7 @@ class InMemoryWriter implements BackendWriter {
 
 /** The in-memory driver: for tests and examples. Nothing survives the process. */
 export class InMemoryDriver extends BaseDriver {
+  /** The store holding this driver's content (the `store` option, or its own). */
   readonly store: MemoryStore;
 
   constructor(options: InMemoryOptions = {}) {

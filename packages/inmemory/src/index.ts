@@ -1,3 +1,8 @@
+/**
+ * The in-memory driver, for tests and examples. Importing the package registers `inmemory` with core's `create`.
+ *
+ * @module @storagedriver/inmemory
+ */
 import { ParameterReader, register } from '@storagedriver/core';
 
 import { InMemoryDriver } from './driver.js';

@@ -30,6 +30,8 @@ export type Node = FileNode | DirNode;
 
 export interface Upload {
   readonly id: number;
+  /** When the upload started: what `uploads` reports. */
+  readonly startedAt: Date;
   chunks: Buffer[];
   size: number;
   /** Set when the upload starts; every writer that continues it keeps it. */
@@ -38,12 +40,14 @@ export interface Upload {
 
 /** Storage that several driver instances can share (for resuming uploads across instances). */
 export class MemoryStore {
+  /** The root directory node of the tree. */
   readonly root: DirNode = { kind: 'dir', children: new Map(), modTime: new Date() };
   /** Uncommitted uploads by path, oldest first. */
   readonly uploads = new Map<string, Upload[]>();
   #nextUploadId = 1;
   #generation = 0;
 
+  /** The node at `path` (`/` is the root), or `undefined`. */
   find(path: string): Node | undefined {
     if (path === '/') return this.root;
     let node: Node = this.root;
@@ -103,18 +107,26 @@ export class MemoryStore {
     return true;
   }
 
+  /** Starts an upload at `path` with `headers` as its metadata and `initial` as its content so far. */
   newUpload(path: string, headers: WriteMetadata, initial: Buffer[] = []): Upload {
-    const upload: Upload = { id: this.#nextUploadId++, chunks: initial, size: initial.reduce((n, c) => n + c.length, 0), headers };
+    const upload: Upload = { id: this.#nextUploadId++, startedAt: new Date(), chunks: initial, size: initial.reduce((n, c) => n + c.length, 0), headers };
     const list = this.uploads.get(path) ?? [];
     list.push(upload);
     this.uploads.set(path, list);
     return upload;
   }
 
+  /** The newest pending upload at `path`: the one a writer with `append` continues. */
   newestUpload(path: string): Upload | undefined {
     return this.uploads.get(path)?.at(-1);
   }
 
+  /** Whether `upload` is still pending: not committed, cancelled or aborted. */
+  holdsUpload(path: string, upload: Upload): boolean {
+    return this.uploads.get(path)?.includes(upload) ?? false;
+  }
+
+  /** Forgets `upload` (committed, cancelled or aborted). */
   dropUpload(path: string, upload: Upload): void {
     const list = this.uploads.get(path)?.filter((u) => u !== upload) ?? [];
     if (list.length === 0) this.uploads.delete(path);

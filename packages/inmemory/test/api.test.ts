@@ -8,7 +8,7 @@ import { InMemoryDriver, MemoryStore } from '../src/index.js';
 
 const headers = { contentType: 'text/plain; charset=utf-8', cacheControl: 'max-age=60', contentDisposition: 'attachment; filename="a.txt"', contentEncoding: 'identity' };
 
-test('claims every metadata kind, both conditions, etag, copy, append to committed, ranged reads and native pages; no URLs', () => {
+test('claims every metadata kind, both conditions, etag, copy, append to committed, ranged reads, native pages and pending uploads; no URLs', () => {
   expect(new InMemoryDriver().capabilities).toEqual({
     redirectURL: false,
     signedURL: [],
@@ -21,6 +21,7 @@ test('claims every metadata kind, both conditions, etag, copy, append to committ
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   });
 });
 

@@ -20,5 +20,6 @@ testDriver({
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   },
 });

@@ -4,6 +4,9 @@ import { S3Backend } from '@storagedriver/s3';
 
 import { s3Options, type OssOptions } from './params.js';
 
+/**
+ * The Aliyun OSS StorageBackend: the S3 backend on OSS's S3-compatible API, with upload records instead of ListMultipartUploads.
+ */
 export class OssBackend extends S3Backend {
   override readonly name: string = 'oss';
 

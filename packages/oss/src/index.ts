@@ -1,3 +1,8 @@
+/**
+ * The Aliyun (Alibaba Cloud) OSS driver, on OSS's S3-compatible API. Importing the package registers `oss` with core's `create`.
+ *
+ * @module @storagedriver/oss
+ */
 import { register, type DriverParameters } from '@storagedriver/core';
 
 import { OssDriver } from './driver.js';

@@ -18,8 +18,11 @@ const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 /** `oss-cn-hangzhou` (upstream's form) or `cn-hangzhou`. */
 const REGION = /^(oss-)?[a-z0-9]+(-[a-z0-9]+)*$/;
 
+/** The OSS driver's options, as `parseOssParameters` makes them from upstream's parameters (given to `new OssDriver`). */
 export interface OssOptions {
+  /** The AccessKey ID; required. */
   accessKeyId: string;
+  /** The AccessKey secret; required. */
   accessKeySecret: string;
   /** `oss-cn-hangzhou` style (as upstream) or `cn-hangzhou`. */
   region: string;
@@ -27,15 +30,19 @@ export interface OssOptions {
   endpoint?: string;
   /** The `-internal` endpoint (from inside the region's network). Ignored with `endpoint`. */
   internal?: boolean;
+  /** The bucket; required, a DNS label (requests are virtual-hosted). */
   bucket: string;
   /** Server-side encryption: AES256, or KMS with `encryptionKeyId`. */
   encrypt?: boolean;
+  /** The KMS key id for `encrypt`. */
   encryptionKeyId?: string;
   /** HTTPS (default true); chooses the scheme of an endpoint given without one. */
   secure?: boolean;
+  /** Accept any TLS certificate (test servers only). Default false. */
   skipVerify?: boolean;
   /** Bytes per multipart part (min 5 MiB, default 10 MiB). */
   chunkSize?: number;
+  /** An object key prefix every path lives under; empty (the default) for the bucket's root. */
   rootDirectory?: string;
   /** Parallel requests per driver (core's limiter). Default 128. */
   maxConcurrency?: number;
@@ -47,6 +54,10 @@ export const PARAMETER_NAMES = [
   'accesskeyid', 'accesskeysecret', 'region', 'endpoint', 'internal', 'bucket', 'encrypt', 'encryptionkeyid', 'secure', 'skipverify', 'chunksize', 'rootdirectory',
 ] as const;
 
+/**
+ * OssOptions from upstream's `oss` parameters (lower-case names), with upstream's defaults.
+ * Throws InvalidParameterError for an unknown name or an unaccepted value (no `accesskeyid`, `accesskeysecret`, `region` or `bucket`; a malformed region or bucket name).
+ */
 export function parseOssParameters(params: DriverParameters | undefined): OssOptions {
   const p = new ParameterReader('oss', params, PARAMETER_NAMES);
   const region = p.requiredString('region');

@@ -29,6 +29,7 @@ testDriver({
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   },
 });
 

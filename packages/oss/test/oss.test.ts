@@ -1,7 +1,7 @@
 /** OSS-specific behaviour against Ceph RGW in virtual-hosted style (one bucket for this file). */
 import { request } from 'node:http';
 
-import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand } from '@aws-sdk/client-s3';
 import { patternBytes } from '@storagedriver/testsuite';
 
 import { lookup } from './support/names.js';
@@ -122,4 +122,53 @@ test('a presigned URL on the virtual host serves GET and HEAD; a tampered one is
   expect((await get(getURL.replace('/signed/obj', '/signed/obX'), 'GET')).status).toBe(403);
   // A GET URL does not serve HEAD (the method is signed).
   expect((await get(getURL, 'HEAD')).status).toBe(403);
+});
+
+test('uploads lists the upload records (not ListMultipartUploads), sized and dated; abortUpload removes the upload and its record; a record outliving its upload is not listed', async () => {
+  const recording = recordRequests(process.env.OSS_TEST_DNS_NAME!, (request) => (request as { agent?: unknown }).agent === rawAgent);
+  const driver = newDriver(bucket, { rootDirectory: 'pending' });
+  const before = Date.now();
+  let listed;
+  try {
+    for (const [path, size] of [['/d/f', 6 * MiB + 5], ['/d/g', 1], ['/d-sibling', 2]] as const) {
+      const writer = await driver.writer(path);
+      await writer.write(patternBytes(size, 9));
+      await writer.close();
+    }
+    listed = [];
+    for await (const upload of newDriver(bucket, { rootDirectory: 'pending' }).uploads('/d')) listed.push(upload);
+    listed.sort((a, b) => (a.path < b.path ? -1 : 1));
+    expect(listed.map((u) => [u.path, u.size])).toEqual([['/d/f', 6 * MiB + 5], ['/d/g', 1]]);
+    for (const upload of listed) expect(upload.startedAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
+
+    // The upload of /d/g ends behind the driver's back: its record alone is no pending upload, and abortUpload removes it.
+    await raw.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'pending/d/g', UploadId: listed[1]!.id }));
+    const remaining = [];
+    for await (const upload of driver.uploads('/d')) remaining.push(upload.path);
+    expect(remaining).toEqual(['/d/f']);
+    await driver.abortUpload('/d/g', listed[1]!.id);
+    // Another id leaves the path's record and upload alone.
+    await driver.abortUpload('/d/f', listed[1]!.id);
+    expect(await keys('pending~uploads/by-path/d/')).toEqual(['pending~uploads/by-path/d/f']);
+    await driver.abortUpload('/d/f', listed[0]!.id);
+    await driver.abortUpload('/d-sibling', (await driver.uploads('/d-sibling')[Symbol.asyncIterator]().next()).value!.id);
+  } finally {
+    recording.stop();
+  }
+  expect(await uploadsInProgress('pending/')).toEqual([]);
+  expect(await keys('pending~')).toEqual([]);
+  const operations = new Set(recording.requests.map((r) => r.operation));
+  expect(operations.has('ListMultipartUploads')).toBe(false);
+  expect(recording.requests.filter((r) => r.violation !== undefined)).toEqual([]);
+});
+
+test('a missing bucket is a driver error saying so; a wrong secret names SignatureDoesNotMatch and the bucket', async () => {
+  const missing = `no-such-bucket-${Date.now().toString(36)}`;
+  for (const call of [(d: ReturnType<typeof newDriver>) => d.stat('/a'), (d: ReturnType<typeof newDriver>) => d.getContent('/a'), (d: ReturnType<typeof newDriver>) => d.copy('/a', '/b')]) {
+    await expect(call(newDriver(missing))).rejects.toMatchObject({ code: 'DRIVER_ERROR', driverName: 'oss', message: expect.stringContaining(`oss: bucket ${missing} does not exist`) });
+    await expect(call(newDriver(bucket, { accessKeySecret: 'wrong' }))).rejects.toMatchObject({
+      code: 'DRIVER_ERROR',
+      message: expect.stringMatching(new RegExp(`in bucket ${bucket}: SignatureDoesNotMatch \\(HTTP 403\\)`)),
+    });
+  }
 });

@@ -18,12 +18,14 @@ import {
   decodeCursor,
   encodeCursor,
   genericListPage,
+  isValidPath,
   type BackendPutOptions,
   type BackendWriter,
   type Capabilities,
   type Existence,
   type FileInfo,
   type FilePage,
+  type PendingUpload,
   type StorageBackend,
   type WalkFn,
   type WriteConditions,
@@ -47,6 +49,7 @@ import {
   hasChildren,
   joinKey,
   lookup,
+  OMAP_PAGE,
   prune,
   publish,
   removeChunks,
@@ -57,7 +60,25 @@ import {
   unlink,
   type FileEntry,
 } from './tree.js';
-import { ChunkWriter, checkConditions, chunksOf, discardUpload, dropRecord, finishCommitted, isUpload, newRecord, publishUpload, readTail, recordsOf, saveRecord } from './writer.js';
+import {
+  ChunkWriter,
+  UPLOADS_OBJECT,
+  checkConditions,
+  chunksOf,
+  createRecord,
+  discardUpload,
+  dropRecord,
+  dropUploadChunks,
+  finishCommitted,
+  isUpload,
+  newRecord,
+  publishUpload,
+  readRecord,
+  readTail,
+  recordsOf,
+  removeRecordIf,
+  type UploadRecord,
+} from './writer.js';
 
 const MiB = 1024 * 1024;
 const ATTEMPTS = 20;
@@ -69,6 +90,8 @@ const PUT_DEADLINE_TIMEOUTS = 4;
 const DELETE_CONCURRENCY = 16;
 /** Chunk references taken (or directories checked) at once. */
 const REF_CONCURRENCY = 16;
+/** Upload ids are UUIDs (newRecord): anything else names no upload. */
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The metadata of a put's options (core passes only claimed kinds that are set). */
 function metadataOf(options: BackendPutOptions | undefined): WriteMetadata | undefined {
@@ -84,6 +107,7 @@ function conditionsOf(options: BackendPutOptions | undefined): WriteConditions |
   return undefined;
 }
 
+/** The Ceph RADOS StorageBackend (through librados); RadosDriver wraps it. */
 export class RadosBackend implements StorageBackend {
   readonly name = 'rados';
   /** README "What each claim means here". No URLs: librados has no HTTP endpoint. */
@@ -95,6 +119,7 @@ export class RadosBackend implements StorageBackend {
     copy: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   };
   readonly #o: RadosOptions;
   readonly #keys: KeyMapper;
@@ -183,7 +208,7 @@ export class RadosBackend implements StorageBackend {
       // Checked again at the publish; here so a write bound to fail writes nothing.
       checkConditions(path, current, conditions);
       if (current?.entry.kind === 'file') record.replaces = chunksOf(current.entry);
-      await saveRecord(io, key, record);
+      await createRecord(io, key, record);
       try {
         const indexes = Array.from({ length: count }, (_, i) => i);
         await forEachLimited(indexes, this.#concurrency, async (i) => {
@@ -252,7 +277,7 @@ export class RadosBackend implements StorageBackend {
     return this.#use(async (io) => {
       if (!append) {
         const record = newRecord(this.#chunkSize, metadata);
-        await saveRecord(io, key, record);
+        await createRecord(io, key, record);
         return new ChunkWriter(ctx, record);
       }
       const current = await lookup(io, key);
@@ -272,8 +297,64 @@ export class RadosBackend implements StorageBackend {
         throw new DriverError(`cannot append to ${path}: it holds ${current.entry.size} committed bytes (an append writer continues an uncommitted upload or an empty file)`, { path });
       }
       const record = newRecord(this.#chunkSize, metadata);
-      await saveRecord(io, key, record);
+      await createRecord(io, key, record);
       return new ChunkWriter(ctx, record);
+    });
+  }
+
+  /**
+   * The upload records of `path` (omap keys `<key> …`) and below it (`<key>/…`; not a sibling such as
+   * `<key>b`), an omap page at a time: started at the record's creation, holding its `size` (what a
+   * resume continues from; a putContent's record: its whole size). A record whose upload is the file
+   * at its path is a commit's unfinished clean-up, not pending.
+   */
+  async *uploads(path: string): AsyncGenerator<PendingUpload> {
+    const prefixes = path === ROOT ? [this.#keys.prefix] : [`${this.key(path)} `, `${this.key(path)}/`];
+    for (const prefix of prefixes) {
+      // Records of one key are listed together: one look-up of its entry per key.
+      let published: { key: string; id: string | undefined } | undefined;
+      for (let after = ''; ; ) {
+        const page = await this.#use((io) => omapPage(io, UPLOADS_OBJECT, after, OMAP_PAGE, prefix));
+        if (expectOk(page.rc, 'read upload records', ENOENT) === ENOENT) return;
+        for (const { key: name, value } of page.entries) {
+          const at = name.lastIndexOf(' ');
+          const key = name.slice(0, at);
+          const uploadPath = `/${key.slice(this.#keys.prefix.length)}`;
+          if (at <= 0 || !isValidPath(uploadPath)) continue;
+          const record = JSON.parse(value) as UploadRecord;
+          if (published?.key !== key) {
+            const entry = (await this.#use((io) => lookup(io, key)))?.entry;
+            published = { key, id: entry?.kind === 'file' && entry.ref === undefined ? entry.id : undefined };
+          }
+          if (published.id === record.id) continue;
+          yield { path: uploadPath, id: record.id, startedAt: new Date(record.created), size: record.size };
+        }
+        if (!page.more || page.entries.length === 0) break;
+        after = page.entries.at(-1)!.key;
+      }
+    }
+  }
+
+  /**
+   * Removes the record (compared with what was read, so a writer's concurrent update is seen and
+   * read again), then drops the upload's references to its chunks. The upload the file at `path`
+   * publishes is committed: only its clean-up is finished. A writer still on the upload fails its
+   * next record save, which its commit does before publishing (README "Pending uploads").
+   */
+  async abortUpload(path: string, id: string): Promise<void> {
+    if (!UPLOAD_ID.test(id)) return;
+    const key = this.key(path);
+    await this.#use(async (io) => {
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const found = await readRecord(io, key, id);
+        if (found === undefined) return;
+        if (isUpload((await lookup(io, key))?.entry, id)) return finishCommitted(io, key, found.record, DELETE_CONCURRENCY);
+        if (!(await removeRecordIf(io, key, id, found.raw))) continue;
+        // A commit that saved the record just before it went may have published meanwhile: then the chunks are the file's.
+        if (isUpload((await lookup(io, key))?.entry, id)) return;
+        return dropUploadChunks(io, found.record, DELETE_CONCURRENCY);
+      }
+      throw new DriverError(`cannot abort upload ${id} of ${path}: its record kept changing`, { path });
     });
   }
 
@@ -361,6 +442,12 @@ export class RadosBackend implements StorageBackend {
         throw new PathNotFoundError(sourcePath);
       }
       const moved = found.entry;
+      // A commit of this file stopped before its clean-up left its record at the source: finished
+      // here, since an abort of that record later would drop the chunks the moved file uses.
+      if (moved.ref === undefined) {
+        const stale = await readRecord(io, source, moved.id);
+        if (stale !== undefined) await finishCommitted(io, source, stale.record, DELETE_CONCURRENCY);
+      }
       const replaced = await this.#publishOver(io, destPath, dest, encodeEntry({ ...moved, mtime: Date.now() }), signal);
       await unlink(io, source, found.raw);
       if (replaced !== undefined && !sameChunks(replaced, moved)) await removeFileChunks(io, replaced);
@@ -544,6 +631,7 @@ async function* pagesFrom(io: Pointer, key: string, dir: string, hint: string | 
 
 /** The Ceph RADOS driver: a BaseDriver over RadosBackend, with `close()` to release the cluster handle. */
 export class RadosDriver extends BaseDriver {
+  /** The RADOS backend, which holds the cluster handle. */
   declare readonly backend: RadosBackend;
 
   constructor(options: RadosOptions) {

@@ -1,3 +1,8 @@
+/**
+ * The Ceph RADOS driver, straight on librados. Importing the package registers `rados` with core's `create`.
+ *
+ * @module @storagedriver/rados
+ */
 import { register, type DriverParameters } from '@storagedriver/core';
 
 import { RadosDriver } from './driver.js';

@@ -50,6 +50,7 @@ const ERRNO_NAMES: Record<number, string> = {
 };
 
 export const CMPXATTR_OP_EQ = 1;
+export const CMPXATTR_OP_GT = 3;
 export const CREATE_IDEMPOTENT = 0;
 
 /** Opaque handles: koffi external pointers. */
@@ -256,6 +257,8 @@ export interface WriteOpSpec {
   assertVersion?: bigint;
   /** Fail with ECANCELED unless each key holds this value (`''`: the key is absent). */
   compare?: Array<[key: string, value: string]>;
+  /** Fail with ECANCELED unless each key is present (compared greater than `''`: stored values are never empty). */
+  present?: string[];
   set?: Array<[key: string, value: string]>;
   remove?: string[];
   /** Delete the whole object. */
@@ -277,6 +280,11 @@ export async function writeOp(io: Pointer, oid: string, spec: WriteOpSpec): Prom
       const prval = Buffer.alloc(4);
       keep.push(prval);
       lib.writeOpOmapCmp(op, key, CMPXATTR_OP_EQ, expected, expected.length, prval);
+    }
+    for (const key of spec.present ?? []) {
+      const prval = Buffer.alloc(4);
+      keep.push(prval);
+      lib.writeOpOmapCmp(op, key, CMPXATTR_OP_GT, Buffer.alloc(0), 0, prval);
     }
     if (spec.set !== undefined && spec.set.length > 0) {
       lib.writeOpOmapSet(op, spec.set.map(([k]) => k), spec.set.map(([, v]) => v), spec.set.map(([, v]) => Buffer.byteLength(v)), spec.set.length);

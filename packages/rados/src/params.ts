@@ -10,6 +10,7 @@ const MiB = 1024 * KiB;
 export const MAX_CHUNK_SIZE = 64 * MiB;
 export const MIN_CHUNK_SIZE = 64 * KiB;
 
+/** The RADOS driver's options, as `parseRadosParameters` makes them from upstream's parameters (given to `new RadosDriver`). */
 export interface RadosOptions {
   /** The pool every object of the driver lives in. */
   poolName: string;
@@ -39,6 +40,10 @@ export const PARAMETER_NAMES = [
   'poolname', 'username', 'chunksize', 'conffile', 'keyring', 'monhost', 'key', 'rootdirectory', 'uploadconcurrency', 'optimeout', 'maxconcurrency',
 ] as const;
 
+/**
+ * RadosOptions from upstream's `rados` parameters (lower-case names), with upstream's defaults.
+ * Throws InvalidParameterError for an unknown name or an unaccepted value (no `poolname`; a `username` with `client.`).
+ */
 export function parseRadosParameters(params: DriverParameters | undefined, driverName = 'rados'): RadosOptions {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
   const userName = p.string('username', 'admin');

@@ -16,8 +16,8 @@ import { randomUUID } from 'node:crypto';
 
 import { DriverError, PartUploader, PreconditionFailedError, contiguousParts, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
-import { ENOENT, omapPage, readInto, writeFull, writeOp, type Pointer } from './librados.js';
-import { chunkCount, chunkOid, encodeEntry, etagOf, expectOk, lookup, publish, removeChunks, removeFileChunks, type Entry, type FileChunks, type Found } from './tree.js';
+import { ECANCELED, ENOENT, omapGet, omapPage, readInto, refPut, writeFull, writeOp, type Pointer } from './librados.js';
+import { chunkCount, chunkOid, encodeEntry, etagOf, expectOk, forEachLimited, lookup, publish, removeChunks, removeFileChunks, type Entry, type FileChunks, type Found } from './tree.js';
 
 export const UPLOADS_OBJECT = 'storagedriver:uploads';
 /** Chunk indexes reserved per record update ahead of the writes. */
@@ -78,9 +78,36 @@ export function checkConditions(path: string, current: Found | undefined, condit
   }
 }
 
-export async function saveRecord(io: Pointer, key: string, record: UploadRecord): Promise<void> {
+/** Saves the record of a new upload. */
+export async function createRecord(io: Pointer, key: string, record: UploadRecord): Promise<void> {
   const { rc } = await writeOp(io, UPLOADS_OBJECT, { create: true, set: [[recordKey(key, record.id), JSON.stringify(record)]] });
   expectOk(rc, `save upload record of ${key}`);
+}
+
+/**
+ * Saves the record of an upload under way, only if it is still there: a record removed by
+ * `abortUpload` is never written again, so a writer still on that upload fails instead.
+ */
+export async function saveRecord(io: Pointer, key: string, record: UploadRecord): Promise<void> {
+  const name = recordKey(key, record.id);
+  const { rc } = await writeOp(io, UPLOADS_OBJECT, { present: [name], set: [[name, JSON.stringify(record)]] });
+  if (rc === ECANCELED || rc === ENOENT) throw new DriverError(`the upload ${record.id} to ${key} was aborted (its record is gone): cancel the writer to remove what it wrote since`);
+  expectOk(rc, `save upload record of ${key}`);
+}
+
+/** The record of upload `id` of `key` as stored, or undefined. */
+export async function readRecord(io: Pointer, key: string, id: string): Promise<{ record: UploadRecord; raw: string } | undefined> {
+  const { rc, entries } = await omapGet(io, UPLOADS_OBJECT, [recordKey(key, id)]);
+  expectOk(rc, 'read upload records', ENOENT);
+  const raw = entries[0]?.value;
+  return raw === undefined ? undefined : { record: JSON.parse(raw) as UploadRecord, raw };
+}
+
+/** Removes the record of upload `id` if it still holds `raw`; false when it changed meanwhile (or is gone). */
+export async function removeRecordIf(io: Pointer, key: string, id: string, raw: string): Promise<boolean> {
+  const name = recordKey(key, id);
+  const { rc } = await writeOp(io, UPLOADS_OBJECT, { compare: [[name, raw]], remove: [name] });
+  return expectOk(rc, `remove upload record of ${key}`, ECANCELED, ENOENT) === 0;
 }
 
 export async function dropRecord(io: Pointer, key: string, id: string): Promise<void> {
@@ -114,7 +141,8 @@ export async function finishCommitted(io: Pointer, key: string, record: UploadRe
 /**
  * Publishes the upload of `record` (its chunks all written) as the file `key` of `size` bytes, over
  * whatever file is there (`current`, as last read). The record is saved first with that size and the
- * file it replaces, so whoever finds the record later can finish the commit's clean-up. Resolves
+ * file it replaces, so whoever finds the record later can finish the commit's clean-up; that save
+ * fails when the record is gone (the upload was aborted), so an aborted upload is not published. Resolves
  * once published, also when an earlier try already published it (whatever the conditions: its own
  * content is there). `conditions` are checked against the entry the publish compares with, so
  * they hold atomically: a change in between fails the comparison and they are checked again.
@@ -137,12 +165,9 @@ export async function publishUpload(
     if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${key}: it is a directory`);
     if (isUpload(current?.entry, record.id)) return;
     checkConditions(path, current, conditions);
-    const replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
-    if (record.replaces?.id !== replaces?.id || record.replaces?.ref !== replaces?.ref || record.size !== size) {
-      record.replaces = replaces;
-      record.size = size;
-      await saveRecord(io, key, record);
-    }
+    record.replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
+    record.size = size;
+    await saveRecord(io, key, record);
     signal?.throwIfAborted();
     if (await publish(io, key, entry, current?.raw ?? '')) return;
     current = await lookup(io, key);
@@ -153,6 +178,19 @@ export async function publishUpload(
 /** The chunk reference of a file entry, as a record keeps it. */
 export function chunksOf(file: FileChunks): FileChunks {
   return { id: file.id, size: file.size, chunk: file.chunk, ...(file.ref === undefined ? {} : { ref: file.ref }) };
+}
+
+/**
+ * Drops the writer's reference to each chunk an uncommitted upload may have written (up to
+ * `reserved`): a chunk nothing else uses goes, one a copy shares stays (possible only when the
+ * record outlived a commit whose file was then copied and replaced), and a reference dropped
+ * already is a no-op.
+ */
+export async function dropUploadChunks(io: Pointer, record: UploadRecord, concurrency = 16): Promise<void> {
+  const indexes = Array.from({ length: Math.max(record.reserved, chunkCount(record.size, record.chunk)) }, (_, i) => i);
+  await forEachLimited(indexes, concurrency, async (i) => {
+    expectOk((await refPut(io, chunkOid(record.id, i), '')).rc, `drop reference to ${chunkOid(record.id, i)}`, ENOENT);
+  });
 }
 
 /** Removes an uncommitted upload: its chunks (up to every index it may have written) and its record. */

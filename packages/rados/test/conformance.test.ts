@@ -26,5 +26,6 @@ testDriver({
     appendToCommitted: false,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   },
 });

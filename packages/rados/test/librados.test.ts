@@ -110,6 +110,18 @@ describe('librados through koffi, checked against the rados CLI', () => {
     expect(await omapValueByCli(fresh, 'k')).toBe('v');
   });
 
+  test('omap_cmp "present" (greater than ""): a key that is there lets the op through; an absent key is ECANCELED and changes nothing; on a missing object, ENOENT', async () => {
+    const oid = name('present');
+    await radosCli(['setomapval', oid, 'there', 'v']);
+    expect((await use((io) => writeOp(io, oid, { present: ['there'], set: [['there', 'v2']] }))).rc).toBe(0);
+    expect(await omapValueByCli(oid, 'there')).toBe('v2');
+    expect((await use((io) => writeOp(io, oid, { present: ['gone'], set: [['gone', 'v']] }))).rc).toBe(ECANCELED);
+    expect(await omapValueByCli(oid, 'gone')).toBeUndefined();
+    const missing = name('present-missing');
+    expect((await use((io) => writeOp(io, missing, { present: ['k'], set: [['k', 'v']] }))).rc).toBe(ENOENT);
+    await expect(radosCli(['stat', missing])).rejects.toThrow(/No such file or directory/);
+  });
+
   test('assert_version + remove: a stale version is refused and the object stays; the current one removes it (`rados stat` fails)', async () => {
     const oid = name('version');
     await radosCli(['setomapval', oid, 'k', 'v']);

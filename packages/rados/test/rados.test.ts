@@ -157,6 +157,73 @@ describe('issue 13 as the CLI sees it', () => {
   });
 });
 
+describe('pending uploads as the CLI sees them', () => {
+  const chunksOf = async (id: string): Promise<string[]> =>
+    (await radosCli(['ls'])).toString().split('\n').filter((name) => name.startsWith(`chunk:${id}:`)).sort();
+  const entryId = async (dir: string, name: string): Promise<string> => (JSON.parse((await omapValueByCli(`dir:/${root}/${dir}`, name))!) as { id: string }).id;
+  /** Puts back the record a commit removes, as a commit stopped before its clean-up leaves it. */
+  const leaveRecord = async (path: string, id: string, size: number): Promise<void> => {
+    await radosCli(['setomapval', 'storagedriver:uploads', `${root}${path} ${id}`, JSON.stringify({ id, chunk: 64 * KiB, size, reserved: 3, created: Date.now() })]);
+  };
+  const pending = async (path: string) => {
+    const found = [];
+    for await (const upload of driver.uploads(path)) found.push(upload);
+    return found;
+  };
+
+  test("the record of a committed upload is not pending; once the file is copied and replaced, aborting it drops only the writer's reference: the copy keeps its chunks", async () => {
+    const data = patternBytes(150 * KiB + 7, 20);
+    await driver.putContent('/stale/a', data);
+    const id = await entryId('stale', 'a');
+    await leaveRecord('/stale/a', id, data.length);
+    expect(await pending('/stale')).toEqual([]);
+    await driver.copy('/stale/a', '/stale/copy');
+    await driver.putContent('/stale/a', 'replaced');
+    expect(await pending('/stale')).toEqual([{ path: '/stale/a', id, startedAt: expect.any(Date), size: data.length }]);
+    await driver.abortUpload('/stale/a', id);
+    expect(await pending('/stale')).toEqual([]);
+    expect(await chunksOf(id)).toHaveLength(3);
+    expect((await driver.getContent('/stale/copy')).equals(data)).toBe(true);
+    await driver.delete('/stale');
+    expect(await chunksOf(id)).toEqual([]);
+  });
+
+  test("a move finishes the clean-up a commit of the moved file left, so no record at the source can drop the moved file's chunks", async () => {
+    const data = patternBytes(150 * KiB + 9, 21);
+    await driver.putContent('/stale-move/a', data);
+    const id = await entryId('stale-move', 'a');
+    await leaveRecord('/stale-move/a', id, data.length);
+    await driver.move('/stale-move/a', '/stale-move/b');
+    expect(await omapValueByCli('storagedriver:uploads', `${root}/stale-move/a ${id}`)).toBeUndefined();
+    expect(await pending('/')).toEqual([]);
+    await driver.abortUpload('/stale-move/a', id);
+    expect((await driver.getContent('/stale-move/b')).equals(data)).toBe(true);
+    await driver.delete('/stale-move');
+  });
+
+  test('an aborted upload leaves nothing: chunks and record go; a writer still on it fails (at its next record save), its cancel removes what it wrote since', async () => {
+    const writer = await driver.writer('/abort/a');
+    await writer.write(patternBytes(3 * 64 * KiB + 5, 22));
+    await writer.close();
+    const [upload] = await pending('/abort');
+    expect(upload).toMatchObject({ path: '/abort/a', size: 3 * 64 * KiB + 5 });
+    expect(await chunksOf(upload!.id)).toHaveLength(4);
+    const resumed = await newDriver({ rootDirectory: root, chunkSize: 64 * KiB }).writer('/abort/a', { append: true });
+    await driver.abortUpload('/abort/a', upload!.id);
+    expect(await chunksOf(upload!.id)).toEqual([]);
+    expect(await omapValueByCli('storagedriver:uploads', `${root}/abort/a ${upload!.id}`)).toBeUndefined();
+    // Past the reserved chunk indexes a chunk needs a record save first, and a commit saves it before publishing.
+    const written = (async () => {
+      await resumed.write(patternBytes(8 * 64 * KiB, 23));
+      await resumed.commit();
+    })();
+    await expect(written).rejects.toBeInstanceOf(DriverError);
+    await resumed.cancel();
+    expect(await chunksOf(upload!.id)).toEqual([]);
+    await expect(driver.stat('/abort/a')).rejects.toBeInstanceOf(PathNotFoundError);
+  });
+});
+
 describe('the event loop keeps running', () => {
   // Bound: a 2 ms interval timer keeps firing during the operation (at least 5 times) and is never
   // more than 500 ms late. Synchronous librados calls let no tick through for the whole write (0 of

@@ -8,7 +8,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describeS3Error } from './errors.js';
 import type { S3Options } from './params.js';
 
-/** Sends one SDK command with the caller's signal (so an abort stops the I/O); S3 errors always carry a message. */
+/** Sends one SDK command with the caller's signal (so an abort stops the I/O); an S3 error's message names the operation, bucket, key and code. */
 export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
   command: $Command<I, O, S3ClientResolvedConfig, ServiceInputTypes, ServiceOutputTypes>,
   signal?: AbortSignal,
@@ -19,7 +19,8 @@ export function sender(client: S3Client): Send {
     try {
       return await client.send(command, { abortSignal: signal });
     } catch (error) {
-      throw describeS3Error(error);
+      const input = command.input as { Bucket?: string; Key?: string };
+      throw describeS3Error(error, { operation: command.constructor.name.replace(/Command$/, ''), bucket: input.Bucket, key: input.Key });
     }
   };
 }

@@ -15,6 +15,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { retry } from '@storagedriver/core';
 
 import { endpointUrl } from './client.js';
+import { describeS3Error } from './errors.js';
 import { contentHeaders, headFromHeaders, type ContentFields, type ObjectHead } from './metadata.js';
 import type { S3Options } from './params.js';
 
@@ -39,14 +40,13 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
 
 /**
  * An S3 error answer shaped like the SDK's (name = S3 error code, `$metadata.httpStatusCode`), so one
- * error mapping serves both paths. The message is the server's, or the code and status when the
- * server sent none.
+ * error mapping serves both paths; `toError` gives it the message every S3 error has here.
  */
 export class S3ResponseError extends Error {
   readonly code: string;
   readonly $metadata: { httpStatusCode: number };
   constructor(status: number, code: string, message: string) {
-    super(message === '' ? `${code} (HTTP ${status})` : message);
+    super(message);
     this.name = code;
     this.code = code;
     this.$metadata = { httpStatusCode: status };
@@ -105,7 +105,7 @@ export class DirectRequests {
     if (offset > 0 || end !== undefined) headers.range = `bytes=${offset}-${end ?? ''}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     const response = await this.#request('GET', key, headers, undefined, signal);
-    if (response.statusCode >= 300) throw toError(await readAll(response.body), response.statusCode, 'GET');
+    if (response.statusCode >= 300) throw toError(await readAll(response.body), response.statusCode, 'GET', this.#o.bucket, key);
     return { headers: response.headers, body: response.body as Readable };
   }
 
@@ -153,7 +153,7 @@ export class DirectRequests {
       async () => {
         const response = await this.#request(method, key, extra, body, signal);
         const result: Response = { status: response.statusCode, headers: response.headers, body: await readAll(response.body) };
-        if (result.status >= 300) throw toError(result.body, result.status, method);
+        if (result.status >= 300) throw toError(result.body, result.status, method, this.#o.bucket, key);
         return result;
       },
       { attempts: ATTEMPTS, baseDelayMs: 100, signal },
@@ -205,8 +205,12 @@ async function readAll(body: AsyncIterable<Buffer> | undefined): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
-function toError(body: Buffer, status: number, method: string): S3ResponseError {
+const OPERATIONS: Record<string, string> = { GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject' };
+
+/** The error of an answer: the body's code, or for a body-less answer what the SDK makes of it (`NotFound` for HEAD's 404). */
+function toError(body: Buffer, status: number, method: string, bucket: string, key: string): S3ResponseError {
   const text = body.toString('utf8');
-  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? (status === 404 ? (method === 'HEAD' ? 'NotFound' : 'NoSuchKey') : `HTTP${status}`);
-  return new S3ResponseError(status, code, /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '');
+  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? (status === 404 && method === 'HEAD' ? 'NotFound' : `HTTP${status}`);
+  const error = new S3ResponseError(status, code, /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '');
+  return describeS3Error(error, { operation: OPERATIONS[method] ?? method, bucket, key }) as S3ResponseError;
 }

@@ -12,7 +12,6 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  ListPartsCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -27,7 +26,6 @@ import {
   PathNotFoundError,
   PreconditionFailedError,
   ROOT,
-  contiguousParts,
   isTransientError,
   putThroughWriter,
   resumableContent,
@@ -42,6 +40,7 @@ import {
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type PendingUpload,
   type SignedMethod,
   type SignedURL,
   type StorageBackend,
@@ -52,11 +51,12 @@ import {
 import { createClient, sender, type Send } from './client.js';
 import { copyParts, copySource } from './copy.js';
 import { DirectRequests, S3ResponseError } from './direct.js';
-import { isInvalidRange, isNoSuchUpload, isNotFound, isPreconditionFailed } from './errors.js';
+import { hasNoServiceCode, isInvalidRange, isNotFound, isPreconditionFailed, isUploadGone, s3Status } from './errors.js';
 import { checkUserMetadata, contentFields, fileInfo, headFromSdk, storedMetadata, type ContentFields, type ObjectHead } from './metadata.js';
 import type { S3Options } from './params.js';
 import { presign } from './presign.js';
-import { MultipartWriter, RECORD_UPLOAD, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
+import { PendingUploads, listParts, resumePoint, type UploadPart } from './uploads.js';
+import { MultipartWriter, RECORD_STARTED, RECORD_UPLOAD, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
 
 const LIST_MAX = 1000;
 const REDIRECT_SECONDS = 20 * 60;
@@ -79,10 +79,8 @@ const CAPABILITIES: Partial<Capabilities> = {
   appendToCommitted: true,
   rangedRead: true,
   listPage: true,
+  uploads: true,
 };
-
-/** The kind of hidden state (core's `KeyMapper.hidden`) holding the tails `close()` stores. */
-const TAILS = 'uploads';
 
 /** A tail object as stored: its bytes, the count of parts they follow, its metadata. */
 interface StoredTail {
@@ -104,14 +102,17 @@ function objectSize(contentRange: string | undefined, contentLength: string | nu
   return contentRange === undefined && contentLength !== undefined ? Number(contentLength) : undefined;
 }
 
+/** The S3 StorageBackend; S3Driver wraps it. Use it directly only to write a driver on top of it. */
 export class S3Backend implements StorageBackend {
   readonly name: string = 's3';
   readonly capabilities = CAPABILITIES;
+  /** The AWS SDK client the backend sends its requests with (the caller's `client` option when given). */
   readonly client: S3Client;
   readonly #send: Send;
   readonly #o: S3Options;
   readonly #keys: KeyMapper;
   readonly #tree: ObjectStoreTree;
+  readonly #uploads: PendingUploads;
   readonly #objectFields: Record<string, unknown>;
   #redirectClient: S3Client | undefined;
   /** The fast path for small objects; not used with a caller's own client, whose settings it cannot see. */
@@ -127,6 +128,7 @@ export class S3Backend implements StorageBackend {
       this.#keys,
       { pageSize: LIST_MAX, deleteBatchSize: LIST_MAX, retried: afterSdkRetries },
     );
+    this.#uploads = new PendingUploads({ send: this.#send, bucket: options.bucket, keys: this.#keys, records: options.uploadRecords ?? false });
     this.#objectFields = {
       ACL: options.objectAcl ?? 'private',
       ...(options.storageClass === 'NONE' ? {} : { StorageClass: options.storageClass ?? 'STANDARD' }),
@@ -240,21 +242,47 @@ export class S3Backend implements StorageBackend {
     };
   }
 
-  /** HeadObject, on the direct path when there is one. */
+  /** HeadObject, on the direct path when there is one; a failure without an error code but 404 is explained. */
   async #head(key: string, signal?: AbortSignal): Promise<ObjectHead> {
-    const direct = await this.#directPath();
-    if (direct !== undefined) return direct.head(key, signal);
-    return headFromSdk(await this.#send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), signal));
+    try {
+      const direct = await this.#directPath();
+      if (direct !== undefined) return await direct.head(key, signal);
+      return headFromSdk(await this.#send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), signal));
+    } catch (error) {
+      if (hasNoServiceCode(error) && s3Status(error) !== 404) throw await this.#explainHead(error, key, signal);
+      throw error;
+    }
   }
 
-  /** HeadObject of the file at `path`; PathNotFound when there is none (a directory is none). */
+  /**
+   * HeadObject of the file at `path`; PathNotFound when there is none (a directory is none). A 404
+   * here is the final answer, so it is explained first: a missing bucket is not a missing path.
+   */
   async #headFile(path: string, signal?: AbortSignal): Promise<ObjectHead> {
     try {
       return await this.#head(this.key(path), signal);
     } catch (error) {
-      if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
-      throw error;
+      if (!isNotFound(error)) throw error;
+      const explained = await this.#explainHead(error, this.key(path), signal);
+      if (explained !== error) throw explained;
+      throw new PathNotFoundError(path, { cause: error });
     }
+  }
+
+  /**
+   * A HEAD answer has no body, so its 404 or 403 does not say whether the key, the bucket or the
+   * credentials are wrong. Only on that error path, one ListObjectsV2 of the key asks the service:
+   * its error answer (NoSuchBucket, SignatureDoesNotMatch, InvalidAccessKeyId, AccessDenied…) is
+   * the one to report; when it succeeds, or fails without one, the HEAD's error stands. Where a
+   * HEAD's 404 is followed by a listing anyway (stat, exists), that listing tells.
+   */
+  async #explainHead(error: unknown, key: string, signal?: AbortSignal): Promise<unknown> {
+    try {
+      await this.#send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }), signal);
+    } catch (listing) {
+      if (!hasNoServiceCode(listing) && s3Status(listing) !== undefined) return listing;
+    }
+    return error;
   }
 
   get #chunkSize(): number {
@@ -262,13 +290,12 @@ export class S3Backend implements StorageBackend {
   }
 
   #uploadTarget(path: string, fields: ContentFields): UploadTarget {
-    const tails = this.#keys.hidden(TAILS);
-    const record = `${tails}by-path${path}`;
+    const record = this.#uploads.recordKey(path);
     return {
       send: this.#send,
       bucket: this.#bucket,
       key: this.key(path),
-      tailKey: this.#o.uploadRecords ? () => record : (uploadId) => `${tails}${uploadId}`,
+      tailKey: this.#o.uploadRecords ? () => record : (uploadId) => this.#uploads.tailKey(uploadId),
       uploadRecord: this.#o.uploadRecords ?? false,
       chunkSize: this.#chunkSize,
       concurrency: this.#o.uploadConcurrency ?? 4,
@@ -306,31 +333,21 @@ export class S3Backend implements StorageBackend {
   async #findUpload(target: UploadTarget, signal?: AbortSignal): Promise<ResumedUpload | undefined> {
     const found = target.uploadRecord ? await this.#recordedUpload(target, signal) : await this.#newestUpload(target, signal);
     if (found === undefined) return undefined;
-    const sizes = new Map<number, number>();
-    const etags = new Map<number, string>();
-    let partMarker: string | undefined;
+    let listed: Map<number, UploadPart>;
     try {
-      do {
-        const out = await this.#send(new ListPartsCommand({ Bucket: this.#bucket, Key: target.key, UploadId: found.uploadId, PartNumberMarker: partMarker }), signal);
-        for (const part of out.Parts ?? []) {
-          sizes.set(part.PartNumber!, part.Size ?? 0);
-          etags.set(part.PartNumber!, part.ETag!);
-        }
-        partMarker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
-      } while (partMarker !== undefined);
+      listed = await listParts(this.#send, this.#bucket, target.key, found.uploadId, signal);
     } catch (error) {
       // A record outliving its upload (completed or aborted, the record's deletion failed): none in progress.
-      if (target.uploadRecord && isNoSuchUpload(error)) return undefined;
+      if (target.uploadRecord && isUploadGone(error)) return undefined;
       throw error;
     }
-    // Parts after a gap (a writer died mid-upload) are overwritten by the resumed writer or left out of its commit.
-    const { count, bytes } = contiguousParts(sizes, 1);
+    const { count, bytes, tailCurrent } = resumePoint(listed, found.tail?.partsBefore);
     const parts = new Map<number, string>();
-    for (let n = 1; n <= count; n++) parts.set(n, etags.get(n)!);
-    const tailStored = found.tail !== undefined;
-    const tail = found.tail !== undefined && found.tail.partsBefore === count ? found.tail.body : undefined;
-    const sealed = count > 0 && sizes.get(count)! < target.chunkSize;
-    return { uploadId: found.uploadId, parts, partBytes: bytes, sealed, tail, tailStored };
+    for (let n = 1; n <= count; n++) parts.set(n, listed.get(n)!.etag);
+    const tail = tailCurrent ? found.tail?.body : undefined;
+    const sealed = count > 0 && listed.get(count)!.size < target.chunkSize;
+    const startedAt = target.uploadRecord ? found.tail?.metadata[RECORD_STARTED] : undefined;
+    return { uploadId: found.uploadId, parts, partBytes: bytes, sealed, tail, tailStored: found.tail !== undefined, startedAt };
   }
 
   /** The path's upload record: the upload id and the tail it holds. */
@@ -520,6 +537,19 @@ export class S3Backend implements StorageBackend {
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     await this.#tree.delete(path, signal);
+  }
+
+  /**
+   * ListMultipartUploads of the key prefix (with upload records: the records below the hidden
+   * `by-path` prefix), each upload's size from ListParts and its stored tail.
+   */
+  uploads(path: string, signal?: AbortSignal): AsyncIterable<PendingUpload> {
+    return this.#uploads.list(path, signal);
+  }
+
+  /** AbortMultipartUpload (NoSuchUpload: already gone), then the upload's tail or record. */
+  async abortUpload(path: string, id: string, signal?: AbortSignal): Promise<void> {
+    await this.#uploads.abort(path, id, signal);
   }
 
   async redirectURL(path: string, method: string): Promise<string | undefined> {

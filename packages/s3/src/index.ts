@@ -1,3 +1,8 @@
+/**
+ * The Amazon S3 (and S3-compatible) driver. Importing the package registers `s3` and `s3aws` with core's `create`.
+ *
+ * @module @storagedriver/s3
+ */
 import { register, type DriverParameters } from '@storagedriver/core';
 
 import { S3Driver } from './driver.js';

@@ -12,32 +12,55 @@ const ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read
 const LOG_LEVELS = ['off', 'debug', 'debugwithsigning', 'debugwithhttpbody', 'debugwithrequestretries', 'debugwithrequesterrors', 'debugwitheventstreambody'] as const;
 const CHECKSUMS = ['WHEN_SUPPORTED', 'WHEN_REQUIRED'] as const;
 
+/** The S3 driver's options, as `parseS3Parameters` makes them from upstream's parameters (given to `new S3Driver`). */
 export interface S3Options {
+  /** The bucket; required. */
   bucket: string;
+  /** The AWS region, e.g. `us-east-1`; required unless `regionEndpoint` is set (it then defaults to `us-east-1`). */
   region?: string;
+  /** The endpoint of an S3-compatible service (a URL, or a host whose scheme `secure` picks); AWS's when absent. */
   regionEndpoint?: string;
+  /** Address the bucket in the path (`host/bucket/key`) instead of the host name. Default false. */
   forcePathStyle?: boolean;
+  /** The access key id; with `secretKey`. Without them the SDK's default credential chain is used. */
   accessKey?: string;
+  /** The secret access key. */
   secretKey?: string;
+  /** The session token of temporary credentials. */
   sessionToken?: string;
+  /** Server-side encryption of new objects: SSE-KMS with `keyId`, else SSE-S3 (AES256). Default false. */
   encrypt?: boolean;
+  /** The KMS key id for `encrypt`. */
   keyId?: string;
+  /** HTTPS for a `regionEndpoint` given without a scheme. Default true. */
   secure?: boolean;
+  /** Accept any TLS certificate (test servers only). Default false. */
   skipVerify?: boolean;
   /** Bytes per multipart part; every part but the last is exactly this size. Default 10 MiB. */
   chunkSize?: number;
   /** Parts uploading at once per writer. Memory per writer: chunkSize × (uploadConcurrency + 1). Default 4. */
   uploadConcurrency?: number;
+  /** Bytes per part of a multipart server-side copy. Default 32 MiB (5 MiB to 5 GiB). */
   multipartCopyChunkSize?: number;
+  /** Parts copying at once in a multipart copy. Default 100. */
   multipartCopyMaxConcurrency?: number;
+  /** Objects larger than this many bytes are copied (and moved) in parts. Default 32 MiB. */
   multipartCopyThresholdSize?: number;
+  /** A key prefix every path lives under; empty (the default) for the bucket's root. */
   rootDirectory?: string;
+  /** The storage class of new objects; `NONE` sends none (for services that reject the header). Default `STANDARD`. */
   storageClass?: (typeof STORAGE_CLASSES)[number];
+  /** Added to the SDK's User-Agent. */
   userAgent?: string;
+  /** The canned ACL of new objects. Default `private`. */
   objectAcl?: (typeof ACLS)[number];
+  /** Use AWS's dual-stack (IPv6) endpoints. Default false. */
   useDualStack?: boolean;
+  /** Use S3 Transfer Acceleration endpoints. Default false. */
   accelerate?: boolean;
+  /** Use AWS's FIPS endpoints. Default false. */
   useFipsEndpoint?: boolean;
+  /** Sign `redirectURL` and signed URLs for this endpoint (scheme and host) instead of `regionEndpoint`, path style. */
   redirectEndpoint?: string;
   /**
    * The SDK's request checksums. `WHEN_SUPPORTED` (AWS) frames streamed bodies as aws-chunked with a
@@ -66,6 +89,10 @@ export const PARAMETER_NAMES = [
   'usefipsendpoint', 'loglevel', 'redirectendpoint', 'uploadconcurrency', 'requestchecksums', 'maxconcurrency',
 ] as const;
 
+/**
+ * S3Options from upstream's `s3`/`s3aws` parameters (lower-case names), with upstream's defaults.
+ * Throws InvalidParameterError for an unknown name or an unaccepted value (e.g. no `bucket`, or neither `region` nor `regionendpoint`).
+ */
 export function parseS3Parameters(params: DriverParameters | undefined, driverName = 's3'): S3Options {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
   const secure = p.boolean('secure', true);

@@ -40,6 +40,8 @@ import { UPLOAD_MARKER, type ContentFields } from './metadata.js';
 export const TAIL_PARTS = 'parts-before';
 /** Metadata on an upload record: the upload it describes. */
 export const RECORD_UPLOAD = 'upload-id';
+/** Metadata on an upload record: when the upload started (ISO 8601, this process's clock; the record is rewritten at every `close()`). */
+export const RECORD_STARTED = 'started-at';
 
 export interface UploadTarget {
   send: Send;
@@ -72,6 +74,8 @@ export interface ResumedUpload {
   tail: Buffer | undefined;
   /** A tail object exists (stale or not): commit and cancel delete it. */
   tailStored: boolean;
+  /** With upload records: when the upload started, as its record says. */
+  startedAt?: string | undefined;
 }
 
 /** The committed object an append writer continues (its metadata is in the target's `contentFields`). */
@@ -90,6 +94,8 @@ export class MultipartWriter implements BackendWriter {
   readonly #sealed: boolean;
   #size: number;
   #hasTailObject: boolean;
+  /** With upload records: when the upload started, kept in its record at every write of it. */
+  #started: string | undefined;
 
   /** A new upload, or one resumed; `nextPart` is where new parts start when it is not after `resumed`'s parts. */
   constructor(target: UploadTarget, resumed?: ResumedUpload, nextPart = (resumed?.parts.size ?? 0) + 1) {
@@ -99,6 +105,7 @@ export class MultipartWriter implements BackendWriter {
     this.#size = resumed?.partBytes ?? 0;
     this.#sealed = resumed?.sealed ?? false;
     this.#hasTailObject = resumed?.tailStored ?? false;
+    this.#started = resumed?.startedAt;
     this.#uploader = new PartUploader({
       partSize: target.chunkSize,
       concurrency: target.concurrency,
@@ -182,7 +189,8 @@ export class MultipartWriter implements BackendWriter {
   }
 
   async #putTail(uploadId: string, tail: Buffer, partsBefore: number, signal?: AbortSignal): Promise<void> {
-    const Metadata = { [TAIL_PARTS]: String(partsBefore), ...(this.#t.uploadRecord ? { [RECORD_UPLOAD]: uploadId } : {}) };
+    const record = this.#t.uploadRecord ? { [RECORD_UPLOAD]: uploadId, ...(this.#started === undefined ? {} : { [RECORD_STARTED]: this.#started }) } : {};
+    const Metadata = { [TAIL_PARTS]: String(partsBefore), ...record };
     await this.#t.send(new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata }), signal);
     this.#hasTailObject = true;
   }
@@ -254,6 +262,7 @@ export class MultipartWriter implements BackendWriter {
     if (this.#uploadId === undefined) {
       const token = randomUUID();
       this.#token = token;
+      this.#started = new Date().toISOString();
       const { Metadata, ...content } = this.#t.contentFields;
       const fields = { ...content, Metadata: { ...Metadata, [UPLOAD_MARKER]: token }, ...this.#t.objectFields };
       this.#uploadId = this.#t

@@ -24,5 +24,6 @@ testDriver({
     appendToCommitted: true,
     rangedRead: true,
     listPage: true,
+    uploads: true,
   },
 });

@@ -1,7 +1,7 @@
 /** S3-specific behaviour, against the Ceph gateway globalSetup started (one bucket for this file). */
 import { pipeline } from 'node:stream/promises';
 
-import { ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { InvalidParameterError, create } from '@storagedriver/core';
@@ -83,21 +83,50 @@ test('endpoints are validated at create, naming the parameter; regionendpoint ta
   expect((await driver.getContent('/endpoint/no-scheme')).toString()).toBe('ok');
 });
 
-test('a missing bucket is a driver error that names NoSuchBucket, never a missing path', async () => {
-  const driver = newDriver(`no-such-bucket-${Date.now().toString(36)}`);
-  const operations: [string, () => Promise<unknown>][] = [
-    ['getContent', () => driver.getContent('/a')],
-    ['reader', () => driver.reader('/a')],
-    ['putContent', () => driver.putContent('/a', 'x')],
-    ['stat', () => driver.stat('/a')],
-    ['list', () => driver.list('/')],
-    ['writer append', () => driver.writer('/a', { append: true })],
-    ['delete', () => driver.delete('/a')],
+/** Every operation the issue names (and the ones that HEAD before anything else), as `[name, call]`. */
+function operations(driver: S3Driver): [string, () => Promise<unknown>][] {
+  return [
+    ['getContent', () => driver.getContent('/creds/a')],
+    ['reader', () => driver.reader('/creds/a')],
+    ['empty ranged reader', () => driver.reader('/creds/a', 0, { length: 0 })],
+    ['putContent', () => driver.putContent('/creds/a', 'x')],
+    ['stat', () => driver.stat('/creds/a')],
+    ['exists', () => driver.exists('/creds/a')],
+    ['list', () => driver.list('/creds')],
+    ['copy', () => driver.copy('/creds/a', '/creds/b')],
+    ['writer append', () => driver.writer('/creds/a', { append: true })],
+    ['writer commit', async () => {
+      const writer = await driver.writer('/creds/a');
+      await writer.write('x');
+      await writer.commit();
+    }],
+    ['delete', () => driver.delete('/creds/a')],
   ];
-  for (const [name, operation] of operations) {
-    const error = await operation().then(() => undefined, (e: unknown) => e);
-    expect([name, error]).toMatchObject([name, { code: 'DRIVER_ERROR', driverName: 's3', message: 's3: NoSuchBucket (HTTP 404)', cause: { name: 'NoSuchBucket' } }]);
+}
+
+test('a missing bucket is a driver error saying so and naming the bucket, never a missing path (HEAD included)', async () => {
+  const name = `no-such-bucket-${Date.now().toString(36)}`;
+  for (const [operation, call] of operations(newDriver(name))) {
+    const error = await call().then(() => undefined, (e: unknown) => e);
+    expect([operation, error]).toMatchObject([operation, { code: 'DRIVER_ERROR', driverName: 's3', cause: { name: 'NoSuchBucket' } }]);
+    expect([operation, (error as Error).message]).toEqual([operation, expect.stringMatching(new RegExp(`^s3: bucket ${name} does not exist \\(\\w+.*NoSuchBucket, HTTP 404\\)$`))]);
   }
+});
+
+test('a wrong secret or access key is a driver error naming the service code and the bucket, for every operation', async () => {
+  await newDriver(bucket).putContent('/creds/a', 'committed');
+  const cases = [
+    { code: 'SignatureDoesNotMatch', driver: newDriver(bucket, { secretKey: 'wrong' }) },
+    { code: 'InvalidAccessKeyId', driver: newDriver(bucket, { accessKey: 'no-such-key', secretKey: 'wrong' }) },
+  ];
+  for (const { code, driver } of cases) {
+    for (const [operation, call] of operations(driver)) {
+      const error = await call().then(() => undefined, (e: unknown) => e);
+      expect([operation, error]).toMatchObject([operation, { code: 'DRIVER_ERROR', driverName: 's3', cause: { name: code } }]);
+      expect([operation, (error as Error).message]).toEqual([operation, expect.stringMatching(new RegExp(`^s3: \\w+.* in bucket ${bucket}: ${code} \\(HTTP 403\\)`))]);
+    }
+  }
+  expect((await newDriver(bucket).getContent('/creds/a')).toString()).toBe('committed');
 });
 
 test('delete of a tree of more than 1000 keys removes them all, in DeleteObjects batches of 1000', async () => {
@@ -350,4 +379,31 @@ test('small objects go as single signed requests outside the SDK middleware, and
   const denied = new S3Driver(driverOptions(bucket, { secretKey: 'wrong' }));
   await expect(denied.putContent('/x/z', 'z')).rejects.toMatchObject({ code: 'DRIVER_ERROR', cause: { name: 'SignatureDoesNotMatch' } });
   await newDriver(bucket, { rootDirectory: 'direct path/a+b=c&d' }).delete('/x');
+});
+
+test('uploads lists the multipart uploads of the driver\'s own paths, sized by their parts and tail; abortUpload removes the upload and its tail, nothing else', async () => {
+  const root = 'pending/root';
+  const driver = newDriver(bucket, { rootDirectory: root });
+  const writer = await driver.writer('/d/f');
+  await writer.write(patternBytes(6 * MiB + 5, 41)); // one 5 MiB part, the rest stored as the tail at close
+  await writer.close();
+  await driver.putContent('/d/f', 'committed');
+  // Uploads at keys that are no path of this driver: outside the grammar, its hidden state, a directory marker, a sibling root.
+  const foreign = ['pending/root/d/a b', 'pending/root~uploads/x', 'pending/root/d/f/', 'pending/root2/d/f'];
+  for (const key of foreign) await raw.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+  const [stored] = (await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'pending/root/d/f' }))).Uploads!.filter((u) => u.Key === 'pending/root/d/f');
+
+  const listed = [];
+  for await (const upload of driver.uploads('/')) listed.push(upload);
+  expect(listed).toEqual([{ path: '/d/f', id: stored!.UploadId, startedAt: stored!.Initiated, size: 6 * MiB + 5 }]);
+  expect(await allKeys(`${root}~uploads/`)).toEqual([`${root}~uploads/${stored!.UploadId}`]);
+
+  await driver.abortUpload('/d/f', stored!.UploadId!);
+  expect(await uploadsInProgress(`${root}/d/f`)).toEqual(['pending/root/d/f/']);
+  expect(await allKeys(`${root}~uploads/`)).toEqual([]);
+  expect((await driver.getContent('/d/f')).toString()).toBe('committed');
+  await expect(driver.writer('/d/f', { append: true }).then((w) => w.size)).resolves.toBe('committed'.length);
+  for (const upload of (await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'pending/' }))).Uploads ?? []) {
+    await raw.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
+  }
 });

@@ -40,6 +40,10 @@ export function encodeObjectName(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
 }
 
+/**
+ * An HTTP client for the Swift API: authenticates (v1 or Keystone) when needed and renews the token on a 401; any
+ * other non-2xx answer rejects with the status.
+ */
 export class SwiftClient {
   readonly #options: SwiftOptions;
   readonly #fetch: Fetch;

@@ -14,6 +14,7 @@ import {
   ROOT,
   contiguousParts,
   directoryMoveError,
+  isValidPath,
   putThroughWriter,
   readerAtEnd,
   resumableContent,
@@ -28,6 +29,7 @@ import {
   type ListPage,
   type ListPageRequest,
   type OpenRange,
+  type PendingUpload,
   type SignedMethod,
   type SignedURL,
   type StorageBackend,
@@ -38,7 +40,7 @@ import {
 import { SwiftClient, encodeObjectName } from './client.js';
 import { isNotFound, swiftStatus } from './errors.js';
 import { DEFAULT_INFO, discoverInfo, type ClusterInfo } from './info.js';
-import { Container, EMPTY_MD5, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
+import { Container, EMPTY_MD5, checkMetadata, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
 import { DEFAULT_CHUNK_SIZE, type SwiftOptions } from './params.js';
 import { TempURLKeys, tempURL } from './tempurl.js';
 import { SegmentWriter, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
@@ -68,15 +70,21 @@ const CAPABILITIES: Partial<Capabilities> = {
   copy: true,
   rangedRead: true,
   listPage: true,
+  uploads: true,
 };
 const SEGMENT_INDEX = /\/(\d{8})$/;
+/** What an upload id of ours looks like (newUploadId; older ids alike): anything else names no upload. */
+const UPLOAD_ID = /^[A-Za-z0-9]+$/;
 /** HEADs at once to size manifests a listing cannot size. */
 const HEAD_CONCURRENCY = 8;
 
+/** The OpenStack Swift StorageBackend; SwiftDriver wraps it. */
 export class SwiftBackend implements StorageBackend {
   readonly name = 'swift';
   readonly capabilities = CAPABILITIES;
+  /** The authenticated HTTP client the backend sends its requests with. */
   readonly client: SwiftClient;
+  /** The driver's container: object requests and listings in it. */
   readonly container: Container;
   readonly #o: SwiftOptions;
   readonly #keys: KeyMapper;
@@ -150,6 +158,7 @@ export class SwiftBackend implements StorageBackend {
    * Above it, segments published by a manifest, like a writer.
    */
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+    checkMetadata(options);
     const headers = metadataHeaders(options);
     await this.#ensureContainer(signal);
     if (content.length > this.#chunkSize) return putThroughWriter(new SegmentWriter(this.#uploadTarget(path, newUploadId(), options), this.#segments), content, signal);
@@ -244,7 +253,7 @@ export class SwiftBackend implements StorageBackend {
 
   /** `metadata` is what a new upload starts with; a resumed upload keeps the metadata its record holds. */
   async writer(path: string, append: boolean, signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter> {
-    metadataHeaders(metadata); // a reserved key is refused before anything is written
+    checkMetadata(metadata);
     await this.#ensureContainer(signal);
     if (!append) return new SegmentWriter(this.#uploadTarget(path, newUploadId(), metadata), this.#segments);
     const committed = await this.container.head(this.key(path), signal);
@@ -265,17 +274,74 @@ export class SwiftBackend implements StorageBackend {
     }
     const uploadId = uploadIds.at(-1);
     if (uploadId === undefined) return undefined;
-    const segmentPrefix = `${this.#segments}${uploadId}/`;
-    const segments = new Map<number, Segment>();
-    for (const entry of await this.container.listAll(segmentPrefix, signal)) {
-      const index = SEGMENT_INDEX.exec(entry.name ?? '')?.[1];
-      if (index !== undefined && entry.hash !== undefined) segments.set(Number(index), { etag: entry.hash, size: entry.bytes ?? 0 });
-    }
-    const sizes = new Map([...segments].map(([index, segment]) => [index, segment.size]));
-    const { count, bytes } = contiguousParts(sizes);
+    const segments = await this.#segmentsOfUpload(uploadId, signal);
+    const { count, bytes } = contiguousParts(sizesOf(segments));
     // The record's headers are the metadata the upload started with (a record gone meanwhile: none).
     const record = await this.container.head(`${records}${uploadId}`, signal);
     return { uploadId, segments, count, bytes, metadata: record === undefined ? undefined : storedMetadata(record) };
+  }
+
+  /** The segments an upload holds, by index (at most a manifest's worth: one listing page or two). */
+  async #segmentsOfUpload(uploadId: string, signal?: AbortSignal): Promise<Map<number, Segment>> {
+    const segments = new Map<number, Segment>();
+    for (const entry of await this.container.listAll(`${this.#segments}${uploadId}/`, signal)) {
+      const index = SEGMENT_INDEX.exec(entry.name ?? '')?.[1];
+      if (index !== undefined && entry.hash !== undefined) segments.set(Number(index), { etag: entry.hash, size: entry.bytes ?? 0 });
+    }
+    return segments;
+  }
+
+  /** The path and upload id a record's name holds (`<uploads><path>~/<id>`); undefined for any other name. */
+  #recordOf(name: string | undefined): { path: string; uploadId: string } | undefined {
+    if (name === undefined || !name.startsWith(this.#uploads)) return undefined;
+    const rest = name.slice(this.#uploads.length);
+    const at = rest.lastIndexOf('~/');
+    const path = `/${rest.slice(0, at)}`;
+    const uploadId = rest.slice(at + 2);
+    return at > 0 && isValidPath(path) && UPLOAD_ID.test(uploadId) ? { path, uploadId } : undefined;
+  }
+
+  /**
+   * The records at `path` (`<uploads><path>~/…`) and below it (`<uploads><path>/…`; not a sibling
+   * such as `<path>b`), a listing page at a time. The record's listing time is the upload's start
+   * (written before its first segment); its size is its segments from index 0 without a gap, as a
+   * resume counts them. A record of the upload the object at its path publishes is a commit's
+   * leftover, not pending.
+   */
+  async *uploads(path: string, signal?: AbortSignal): AsyncGenerator<PendingUpload> {
+    const prefixes = path === ROOT ? [this.#uploads] : [`${this.#uploads}${path.slice(1)}/`, this.#recordsOf(path)];
+    for (const prefix of prefixes) {
+      // Records of one path are listed together: one HEAD of its object per path.
+      let published: { path: string; uploadId: string | undefined } | undefined;
+      for (let marker: string | undefined; ; ) {
+        const page = await retry(() => this.container.listPage({ prefix, limit: LIST_PAGE, marker }, signal), { signal });
+        if (page.length === 0) break;
+        for (const entry of page) {
+          const record = this.#recordOf(entry.name);
+          if (record === undefined) continue;
+          if (published?.path !== record.path) published = { path: record.path, uploadId: uploadOf(await this.container.head(this.key(record.path), signal)) };
+          if (published.uploadId === record.uploadId) continue;
+          const { bytes } = contiguousParts(sizesOf(await this.#segmentsOfUpload(record.uploadId, signal)));
+          yield { path: record.path, id: record.uploadId, startedAt: parseListingTime(entry.last_modified), size: bytes };
+        }
+        marker = page.at(-1)!.name ?? page.at(-1)!.subdir;
+      }
+    }
+  }
+
+  /**
+   * Removes the upload's segments (bulk delete where offered), then its record, so an abort that
+   * fails part-way leaves the upload listed, to be aborted again. Only an upload with a record at
+   * `path` is touched: an id of another path's upload (whose segments may be a committed object's)
+   * or a made-up one is nothing to remove. For the upload the object at `path` publishes, only the
+   * stale record goes. A writer still on the upload finds its record gone at commit and fails.
+   */
+  async abortUpload(path: string, id: string, signal?: AbortSignal): Promise<void> {
+    if (!UPLOAD_ID.test(id)) return;
+    const record = `${this.#recordsOf(path)}${id}`;
+    if ((await this.container.head(record, signal)) === undefined) return;
+    if (uploadOf(await this.container.head(this.key(path), signal)) !== id) await this.container.deletePrefix(`${this.#segments}${id}/`, signal);
+    await this.container.deleteOne(record, signal);
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
@@ -556,6 +622,10 @@ function fileInfo(path: string, headers: Headers): FileInfo {
     ...(md5 === undefined ? {} : { checksums: { md5 } }),
     ...storedMetadata(headers),
   };
+}
+
+function sizesOf(segments: Map<number, Segment>): Map<number, number> {
+  return new Map([...segments].map(([index, segment]) => [index, segment.size]));
 }
 
 function etagOf(headers: Headers): { etag?: string } {

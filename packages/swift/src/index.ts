@@ -1,3 +1,8 @@
+/**
+ * The OpenStack Swift driver, on Swift's HTTP API. Importing the package registers `swift` with core's `create`.
+ *
+ * @module @storagedriver/swift
+ */
 import { register, type DriverParameters } from '@storagedriver/core';
 
 import { SwiftDriver } from './driver.js';

@@ -36,6 +36,22 @@ const DELETE_CONCURRENCY = 16;
 const USER_META = 'x-object-meta-';
 const CONTENT_HEADERS = { contentType: 'content-type', cacheControl: 'cache-control', contentDisposition: 'content-disposition', contentEncoding: 'content-encoding' } as const;
 
+/**
+ * Swift's default `max_meta_value_length`: the cluster refuses a longer `X-Object-Meta-*` value
+ * with a 400 (Ceph stores it), so a write is refused here on both, before any request.
+ */
+export const MAX_META_VALUE_LENGTH = 256;
+
+/** Refuses, before anything is written, user metadata the driver reserves or Swift would refuse. */
+export function checkMetadata(metadata: WriteMetadata | undefined): void {
+  for (const [key, value] of Object.entries(metadata?.metadata ?? {})) {
+    if (key === UPLOAD_KEY) throw new InvalidParameterError('metadata', key, `a key other than "${UPLOAD_KEY}", which the swift driver keeps for itself`);
+    if (value.length > MAX_META_VALUE_LENGTH) {
+      throw new InvalidParameterError(`metadata.${key}`, `${value.length} characters`, `a value of at most ${MAX_META_VALUE_LENGTH} characters (Swift's max_meta_value_length)`);
+    }
+  }
+}
+
 /** The object headers that store `metadata` (Content-Type defaults to octet-stream, as the driver always sent). */
 export function metadataHeaders(metadata: WriteMetadata = {}): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': metadata.contentType ?? CONTENT_TYPE };
@@ -43,10 +59,7 @@ export function metadataHeaders(metadata: WriteMetadata = {}): Record<string, st
     const value = metadata[kind as keyof typeof CONTENT_HEADERS];
     if (value !== undefined && kind !== 'contentType') headers[header] = value;
   }
-  for (const [key, value] of Object.entries(metadata.metadata ?? {})) {
-    if (key === UPLOAD_KEY) throw new InvalidParameterError('metadata', key, `a key other than "${UPLOAD_KEY}", which the swift driver keeps for itself`);
-    headers[`${USER_META}${key}`] = value;
-  }
+  for (const [key, value] of Object.entries(metadata.metadata ?? {})) headers[`${USER_META}${key}`] = value;
   return headers;
 }
 

@@ -15,24 +15,37 @@ export type EndpointType = 'public' | 'internal' | 'admin';
 export type TempURLMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 const TEMP_URL_METHODS: readonly TempURLMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
 
+/** The Swift driver's options, as `parseSwiftParameters` makes them from upstream's parameters (given to `new SwiftDriver`). */
 export interface SwiftOptions {
+  /** The user name (auth v1: the account user); required. */
   username: string;
+  /** The password (auth v1: the key); required. */
   password: string;
   /** Auth v1 URL (`…/auth/v1.0`), or Keystone's (`…/v2.0`, `…/v3`). */
   authUrl: string;
+  /** The container; created at the first write when missing. Required. */
   container: string;
+  /** Keystone: the region whose object-store endpoint is used; the first one when absent. */
   region?: string;
+  /** Keystone: the project (tenant) name to scope to. */
   tenant?: string;
+  /** Keystone: the project (tenant) id to scope to; wins over `tenant`. */
   tenantId?: string;
+  /** Keystone v3: the user's domain name (default: the `default` domain). */
   domain?: string;
+  /** Keystone v3: the user's domain id; wins over `domain`. */
   domainId?: string;
+  /** Keystone v3: the domain name of `tenant` (default: the user's domain). */
   tenantDomain?: string;
+  /** Keystone v3: the domain id of `tenant`; wins over `tenantDomain`. */
   tenantDomainId?: string;
+  /** Keystone v3: scope the token to this trust; wins over the project. */
   trustId?: string;
   /** 1, 2 or 3; detected from the auth URL when absent (`v3` → 3, `v2` → 2, else 1). */
   authVersion?: 1 | 2 | 3;
   /** The catalog endpoint interface (Keystone). Default public. */
   endpointType?: EndpointType;
+  /** Accept any TLS certificate (test servers only). Default false. */
   insecureSkipVerify?: boolean;
   /** Key prefix of everything the driver stores (upstream's `prefix`; `rootdirectory` is an alias). */
   prefix?: string;
@@ -58,6 +71,10 @@ export const PARAMETER_NAMES = [
   'secretkey', 'accesskey', 'tempurlcontainerkey', 'tempurlmethods', 'uploadconcurrency', 'maxconcurrency',
 ] as const;
 
+/**
+ * SwiftOptions from upstream's `swift` parameters (lower-case names), with upstream's defaults.
+ * Throws InvalidParameterError for an unknown name or an unaccepted value (no `username`, `password`, `authurl` or `container`, say).
+ */
 export function parseSwiftParameters(params: DriverParameters | undefined, driverName = 'swift'): SwiftOptions {
   const p = new ParameterReader(driverName, params, PARAMETER_NAMES);
   const optional = (name: string): string | undefined => p.string(name, '') || undefined;

@@ -128,7 +128,8 @@ export class SegmentWriter implements BackendWriter {
   /**
    * Retryable as a whole (core calls it again after a failure): segments stay where they are (the
    * manifest needs them), so a repeat writes the same manifest; and a manifest already at the path
-   * naming this upload is this upload's content, committed by a try whose answer was lost.
+   * naming this upload is this upload's content, committed by a try whose answer was lost. An
+   * upload whose record is gone was aborted (its segments removed): never published.
    */
   async commit(signal?: AbortSignal): Promise<void> {
     await this.#uploader.flush(signal);
@@ -136,6 +137,9 @@ export class SegmentWriter implements BackendWriter {
     const count = this.#uploader.nextIndex;
     const replaced = uploadOf(await container.head(key, signal));
     if (replaced !== uploadId) {
+      if (this.#recorded !== undefined && (await container.head(this.#t.record, signal)) === undefined) {
+        throw new DriverError(`cannot commit ${key}: its upload ${uploadId} was aborted (cancel the writer to remove what it wrote since)`);
+      }
       if (count === 0) {
         // No segments: a plain empty object (upstream's zero-byte DLO made stat and reads spin for 15 s).
         await container.put(key, Buffer.alloc(0), EMPTY_MD5, metadataHeaders(this.#t.metadata), signal);

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidParameterError, PathNotFoundError } from '@storagedriver/core';
 import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
-import { SwiftBackend, SwiftClient } from '../src/index.js';
+import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
 import { SERVERS, allNames, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
 
 const MiB = 1024 * 1024;
@@ -169,6 +169,53 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     expect((await d.getContent('/legacy/copy')).equals(whole)).toBe(true);
     await d.delete('/legacy');
     await d.delete('/init');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test("a metadata value longer than Swift's 256 characters is refused up front, naming its key; 256 are stored", async () => {
+    const long = { metadata: { short: 'x', 'too-long': 'v'.repeat(257) } };
+    // An unreachable cluster: the refusal comes before any request.
+    const offline = new SwiftDriver(driverOptions(server, container, { prefix, authurl: 'http://127.0.0.1:1/auth/v1.0' }));
+    for (const d of [offline, driver()]) {
+      for (const attempt of [() => d.putContent('/meta/long', 'x', long), () => d.writer('/meta/long', long), () => d.putContent('/meta/long', patternBytes(MiB + 1, 14), long)]) {
+        const error = await attempt().then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(InvalidParameterError);
+        expect((error as InvalidParameterError).parameter).toBe('metadata.too-long');
+        expect(String(error)).toContain('256');
+      }
+    }
+    const d = driver();
+    expect(await d.exists('/meta/long')).toBe(false);
+    const fits = { short: 'x', 'at-limit': 'v'.repeat(256) };
+    await d.putContent('/meta/fits', 'x', { metadata: fits });
+    expect((await d.stat('/meta/fits')).metadata).toEqual(fits);
+    await d.delete('/meta');
+  });
+
+  test('the record of a committed upload left by a failed clean-up is not pending, and aborting it removes the record only; an id from another path aborts nothing', async () => {
+    const d = driver();
+    const content = patternBytes(MiB + 300, 15);
+    const writer = await d.writer('/stale/blob');
+    await writer.write(content);
+    await writer.commit();
+    const upload = (await rawClient(server, container).call({ method: 'HEAD', container, object: `${prefix}/files/stale/blob` })).headers.get('x-object-meta-storagedriver-upload')!;
+    const record = `${prefix}/files~uploads/stale/blob~/${upload}`;
+    await rawClient(server, container).call({ method: 'PUT', container, object: record, body: Buffer.alloc(0) });
+    const pending = await d.writer('/stale/other');
+    await pending.write(patternBytes(100, 16));
+    await pending.close();
+    const listed = [];
+    for await (const found of d.uploads('/stale')) listed.push(found);
+    expect(listed).toEqual([{ path: '/stale/other', id: expect.stringMatching(/^[a-z0-9]+$/), startedAt: expect.any(Date), size: 100 }]);
+    await d.abortUpload('/stale/blob', listed[0]!.id); // another path's upload
+    await d.abortUpload('/stale/other', upload); // the committed upload, named at another path
+    await d.abortUpload('/stale/blob', upload);
+    expect(await names(record)).toEqual([]);
+    expect((await d.getContent('/stale/blob')).equals(content)).toBe(true);
+    const resumed = await d.writer('/stale/other', { append: true });
+    expect(resumed.size).toBe(100);
+    await resumed.cancel();
+    await d.delete('/stale');
     expect(await names(`${prefix}/files~segments/`)).toEqual([]);
   });
 

@@ -11,13 +11,19 @@ import type { StorageDriver } from '@storagedriver/core';
 
 import { patternBytes, patternStream, randomName } from './data.js';
 
+/** One benchmark's result, as `measure` and `measureConcurrent` give it. */
 export interface Measurement {
+  /** The benchmark's name. */
   name: string;
+  /** Operations run. */
   operations: number;
+  /** Bytes moved by all operations together. */
   bytes: number;
+  /** Time the operations took, in seconds (setup excluded). */
   seconds: number;
   /** Highest resident set size seen while it ran, minus the resident size when it started (MiB). */
   rssGrowthMiB: number;
+  /** Highest resident set size seen while it ran (MiB). */
   peakRssMiB: number;
 }
 
@@ -73,8 +79,11 @@ export async function measureConcurrent(
   }).then((m) => ({ ...m, operations }));
 }
 
+/** Options of `runBenchmarks`. */
 export interface BenchmarkOptions {
+  /** Makes the driver to measure (once). */
   create: () => StorageDriver | Promise<StorageDriver>;
+  /** Called after the benchmarks, to release what `create` made. */
   teardown?: () => void | Promise<void>;
   /** Size of the largest files (upstream: 1 GiB). Default 1 GiB. */
   largeSize?: number;
@@ -162,6 +171,7 @@ export async function runBenchmarks(options: BenchmarkOptions): Promise<Measurem
   return results;
 }
 
+/** `bytes` for people: in GiB, MiB or KiB when a whole multiple of one, else in bytes (`1 GiB`, `4 KiB`, `1000 B`). */
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3 && bytes % 1024 ** 3 === 0) return `${bytes / 1024 ** 3} GiB`;
   if (bytes >= MiB && bytes % MiB === 0) return `${bytes / MiB} MiB`;
@@ -191,14 +201,19 @@ export function compare(subject: Measurement, baseline: Measurement): Record<str
   return { ...figures(subject), baseline: baseline.name, 'vs baseline': `${(rate(subject) / rate(baseline)).toFixed(2)}×` };
 }
 
+/** Options of `runSideBySide`. */
 export interface SideBySideOptions {
   /** The benchmark script; run as `node <script> --child <subject> <operation>`, it prints one Measurement as JSON on its last stdout line. */
   script: string;
+  /** The subjects to compare (names the script understands). */
   subjects: readonly string[];
+  /** The operations to measure (names the script understands). */
   operations: readonly string[];
   /** The subject every other is compared with. */
   baseline: string;
+  /** The child processes' environment. Default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Called after each operation has been measured on every subject (for progress output). */
   onOperationDone?: (operation: string) => void;
 }
 

@@ -1,3 +1,8 @@
+/**
+ * The conformance suite every driver passes, the fault campaign and the benchmarks; runnable from jest or standalone.
+ *
+ * @module @storagedriver/testsuite
+ */
 export { testDriver } from './jest.js';
 export { runSuite, type CaseResult, type RunSuiteOptions } from './suite.js';
 export { conformanceCases } from './cases/index.js';

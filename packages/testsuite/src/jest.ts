@@ -17,6 +17,10 @@ interface JestGlobals {
   afterAll(body: () => Promise<void>, timeoutMs?: number): void;
 }
 
+/**
+ * Registers the conformance suite for a driver as one jest describe block, one test per case (skipped where a capability is absent).
+ * Call it from a jest test file; it throws otherwise.
+ */
 export function testDriver(options: SuiteOptions): void {
   const { describe, test, beforeAll, afterAll } = globalThis as unknown as Partial<JestGlobals>;
   if (!describe || !test || !beforeAll || !afterAll) {

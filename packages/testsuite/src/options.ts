@@ -3,11 +3,13 @@ import type { Capabilities, StorageDriver } from '@storagedriver/core';
 
 /** A driver on the same storage as the suite's, rooted at an ancestor of the suite driver's root. */
 export interface DriverAbove {
+  /** The driver rooted above. */
   driver: StorageDriver;
   /** Where the suite driver's root appears in `driver`: `/root` when the suite is rooted at `suite/root` and this one at `suite`. */
   pathOfRoot: string;
 }
 
+/** What the suite should expect of the driver beyond `driver.capabilities`. */
 export interface SuiteCapabilities {
   /**
    * The driver returns redirect URLs for GET and HEAD (the suite fetches them with a plain HTTP
@@ -21,11 +23,13 @@ export interface SuiteCapabilities {
   walkOrder?: 'components' | 'bytes';
 }
 
+/** Behaviours the package's test server lacks, each with the reason: the cases needing them are skipped and say why. */
 export interface TestServerGaps {
   /** The server accepts signed URLs without checking their signature (fake-gcs-server): the tampering case cannot run. */
   signedURLVerification?: string;
 }
 
+/** Options of `testDriver` and `runSuite`: the driver to test and what to expect of it. */
 export interface SuiteOptions {
   /** Label for the suite; defaults to the driver's name. */
   name?: string;
@@ -53,6 +57,7 @@ export interface SuiteOptions {
    * case is skipped.
    */
   createAbove?: () => DriverAbove | Promise<DriverAbove>;
+  /** What the suite expects beyond `driver.capabilities` (redirects, walk order). */
   capabilities?: SuiteCapabilities;
   /**
    * What the package claims its driver does: `driver.capabilities` must equal it, so a claim lost

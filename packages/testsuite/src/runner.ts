@@ -2,7 +2,7 @@
  * Running cases, independent of any test runner: the jest adapter and the command-line runner
  * both go through `runCase`, so each case is defined once.
  */
-import { type Capabilities, PathNotFoundError, type StorageDriver } from '@storagedriver/core';
+import { type Capabilities, PathNotFoundError, type StorageDriver, purgeUploads } from '@storagedriver/core';
 
 import { randomName } from './data.js';
 import type { SuiteOptions } from './options.js';
@@ -18,11 +18,13 @@ export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' 
   driverCapabilities: Capabilities | undefined;
 }
 
+/** What a case's `run` gets: the driver, a directory of its own, and clean-up. */
 export interface CaseContext {
   /** The suite's driver. */
   driver: StorageDriver;
   /** A new driver instance on the same storage. */
   newDriver(): Promise<StorageDriver>;
+  /** The suite's options, completed with defaults. */
   options: ResolvedOptions;
   /** A fresh top-level directory for this case, deleted afterwards. */
   dir: string;
@@ -32,16 +34,19 @@ export interface CaseContext {
   defer(cleanup: () => Promise<void>): void;
 }
 
+/** One conformance case. */
 export interface SuiteCase {
   /** States the rule the case proves. */
   name: string;
   /** The name shown in reports, when it depends on the driver (the claims case lists the claims). */
   title?: (options: ResolvedOptions) => string;
+  /** The group it is reported under (the operation or area it tests). */
   group: string;
   /** Why the case does not apply to this driver, or undefined. */
   skip?: (options: ResolvedOptions) => string | undefined;
   /** Time the case may take; default 60 s. */
   timeoutMs?: (options: ResolvedOptions) => number;
+  /** Runs the case; rejecting fails it. */
   run(context: CaseContext): Promise<void>;
 }
 
@@ -112,6 +117,8 @@ export async function runCase(testCase: SuiteCase, driver: StorageDriver, option
   }
   try {
     for (const cleanup of cleanups.reverse()) await cleanup();
+    // Uploads a case closed and left: not the driver's fault, but they must not pile up on the server.
+    if (driver.capabilities.uploads) await purgeUploads(driver, { path: dir, olderThan: new Date(Date.now() + 60_000) });
     await deleteIfPresent(driver, dir);
     await assertEmptyRoot(driver, 'after the case');
   } catch (error) {

@@ -5,20 +5,27 @@ import { conformanceCases } from './cases/index.js';
 import type { SuiteOptions } from './options.js';
 import { type SuiteCase, assertEmptyRoot, caseTimeout, caseTitle, resolveOptions, runCase } from './runner.js';
 
+/** The result of one case in `runSuite`. */
 export interface CaseResult {
+  /** The case's name (its title when it has one). */
   name: string;
+  /** The case's group. */
   group: string;
+  /** How it ended. */
   status: 'passed' | 'failed' | 'skipped';
   /** Why it failed or was skipped. */
   reason?: string;
+  /** How long it ran, in milliseconds. */
   durationMs: number;
 }
 
+/** Options of `runSuite`: the suite's, plus a filter and progress callbacks. */
 export interface RunSuiteOptions extends SuiteOptions {
   /** Run only cases whose name includes this text, or for which this returns true. */
   filter?: string | ((testCase: SuiteCase) => boolean);
   /** Called as each case starts and ends (for progress display). */
   onCaseStart?: (testCase: SuiteCase, index: number, total: number) => void;
+  /** Called as each case ends, with its result. */
   onCaseEnd?: (result: CaseResult, index: number, total: number) => void;
 }
 

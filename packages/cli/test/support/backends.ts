@@ -9,16 +9,25 @@ import { AzureBackend } from '@storagedriver/azure';
 
 import { registryConfig } from './run.js';
 
+/** Preloaded into the CLI for oss: it resolves the test gateway's virtual-hosted names. */
+export const RESOLVE_TEST_NAMES = join(__dirname, 'resolve-test-names.cjs');
+
 const unique = (name: string) => `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
-export async function s3Config(dir: string, rootdirectory = '/s3/object/name/prefix'): Promise<string> {
-  const endpoint = process.env.S3_TEST_ENDPOINT!;
+/** A fresh bucket on the Ceph gateway, created path-style (oss buckets too: the gateway serves both). */
+async function createBucket(): Promise<string> {
   const bucket = unique('cli');
   const client = new S3Client({
-    endpoint, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED',
+    endpoint: process.env.S3_TEST_ENDPOINT!, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED',
     credentials: { accessKeyId: process.env.S3_TEST_ACCESS_KEY!, secretAccessKey: process.env.S3_TEST_SECRET_KEY! },
   });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+export async function s3Config(dir: string, rootdirectory = '/s3/object/name/prefix'): Promise<string> {
+  const endpoint = process.env.S3_TEST_ENDPOINT!;
+  const bucket = await createBucket();
   return registryConfig(dir, bucket, `version: 0.1
 storage:
   s3:
@@ -108,4 +117,56 @@ storage:
     enabled: true
 `);
   return { file, env: { REGISTRY_STORAGE_GCS_APIENDPOINT: endpoint } };
+}
+
+/** Swift on Ceph's gateway (auth v1); the driver creates the container at its first write. */
+export function swiftConfig(dir: string): string {
+  const container = unique('cli');
+  return registryConfig(dir, container, `version: 0.1
+storage:
+  swift:
+    authurl: ${process.env.SWIFT_TEST_AUTHURL}
+    username: ${process.env.SWIFT_TEST_USER}
+    password: ${process.env.SWIFT_TEST_KEY}
+    container: ${container}
+    rootdirectory: /swift/prefix
+    chunksize: 5242880
+  delete:
+    enabled: true
+`);
+}
+
+/** The rados driver on the cluster's pool for the CLI tests, below a root of its own. */
+export function radosConfig(dir: string): string {
+  const root = unique('cli');
+  return registryConfig(dir, root, `version: 0.1
+storage:
+  rados:
+    poolname: ${process.env.RADOS_TEST_POOL}
+    username: ${process.env.RADOS_TEST_USER}
+    conffile: ${process.env.RADOS_TEST_CONF}
+    keyring: ${process.env.RADOS_TEST_KEYRING}
+    rootdirectory: ${root}
+`);
+}
+
+/**
+ * OSS through Ceph's gateway, virtual-hosted (`<bucket>.s3.test`). The CLI resolves that name only
+ * with `env` (a preload that answers it with 127.0.0.1); a test process requires the same file.
+ */
+export async function ossConfig(dir: string): Promise<{ file: string; env: NodeJS.ProcessEnv }> {
+  const bucket = await createBucket();
+  const file = registryConfig(dir, bucket, `version: 0.1
+storage:
+  oss:
+    accesskeyid: ${process.env.S3_TEST_ACCESS_KEY}
+    accesskeysecret: ${process.env.S3_TEST_SECRET_KEY}
+    region: oss-cn-hangzhou
+    endpoint: ${process.env.OSS_TEST_ENDPOINT}
+    secure: false
+    bucket: ${bucket}
+    rootdirectory: /oss/prefix
+    chunksize: 5242880
+`);
+  return { file, env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${RESOLVE_TEST_NAMES}`.trim() } };
 }

@@ -76,4 +76,5 @@ export const CLAIMS: Capabilities = {
   appendToCommitted: false,
   rangedRead: true,
   listPage: true,
+  uploads: true,
 };

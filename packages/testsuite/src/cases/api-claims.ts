@@ -21,7 +21,7 @@ import type { ResolvedOptions, SuiteCase } from '../runner.js';
 import { SAMPLE_METADATA, assertAbsent, formatClaims } from './api-support.js';
 import { assertNamesDriver, rejectsWith } from './expect.js';
 
-const FLAGS = ['redirectURL', 'writeIfNoneMatch', 'writeIfMatch', 'etag', 'copy', 'appendToCommitted', 'rangedRead', 'listPage'] as const;
+const FLAGS = ['redirectURL', 'writeIfNoneMatch', 'writeIfMatch', 'etag', 'copy', 'appendToCommitted', 'rangedRead', 'listPage', 'uploads'] as const;
 const SIGNED_METHODS: readonly SignedMethod[] = ['GET', 'HEAD', 'PUT'];
 
 /** Claims in a canonical form: list order does not matter. */

@@ -70,6 +70,6 @@ export function formatClaims(capabilities: Capabilities): string {
   if (capabilities.writeIfNoneMatch) claims.push('writeIfNoneMatch');
   if (capabilities.writeIfMatch) claims.push('writeIfMatch');
   if (capabilities.metadata.length > 0) claims.push(`metadata ${capabilities.metadata.join('/')}`);
-  for (const flag of ['etag', 'copy', 'appendToCommitted', 'rangedRead', 'listPage'] as const) if (capabilities[flag]) claims.push(flag);
+  for (const flag of ['etag', 'copy', 'appendToCommitted', 'rangedRead', 'listPage', 'uploads'] as const) if (capabilities[flag]) claims.push(flag);
   return claims.length === 0 ? 'nothing' : claims.join(', ');
 }

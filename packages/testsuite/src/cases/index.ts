@@ -8,6 +8,7 @@ import { apiMetadataCases } from './api-metadata.js';
 import { apiRangeCases } from './api-ranges.js';
 import { apiSignedCases } from './api-signed.js';
 import { apiStreamCases } from './api-streams.js';
+import { apiUploadCases, apiUploadRefusalCases } from './api-uploads.js';
 import { backendCases } from './backend.js';
 import { contentCases } from './content.js';
 import { hiddenCases } from './hidden.js';
@@ -37,4 +38,6 @@ export const conformanceCases: readonly SuiteCase[] = [
   ...apiListingCases,
   ...apiRangeCases,
   ...apiStreamCases,
+  ...apiUploadCases,
+  ...apiUploadRefusalCases,
 ];

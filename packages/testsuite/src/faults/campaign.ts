@@ -14,6 +14,9 @@ import { type Fault, FaultSchedule, type FaultKind, mulberry32 } from './schedul
 
 const MiB = 1024 * 1024;
 
+/**
+ * The kinds of trial: putContent of 1 MiB or 20 MiB, a 64 MiB writer through an outage, a 32 MiB read cut mid-body, a walk with faulted pages.
+ */
 export type TrialKind = 'put1MiB' | 'put20MiB' | 'writer64MiB' | 'read32MiB' | 'walk';
 
 /** How one trial ended, worst first: a trial gets the worst that happened to it. */
@@ -21,6 +24,7 @@ export type TrialOutcome = 'hang' | 'untyped' | 'corrupt' | 'truncated' | 'unres
 const SEVERITY: TrialOutcome[] = ['hang', 'untyped', 'corrupt', 'truncated', 'unresumed', 'typed', 'success'];
 const worst = (a: TrialOutcome, b: TrialOutcome): TrialOutcome => (SEVERITY.indexOf(a) <= SEVERITY.indexOf(b) ? a : b);
 
+/** Options of `runFaultCampaign`. */
 export interface FaultCampaignOptions {
   /** Label for the tables. */
   name: string;
@@ -33,7 +37,12 @@ export interface FaultCampaignOptions {
   /** Certificates to trust on an HTTPS upstream. */
   upstreamCA?: string | Buffer;
   /** Serve the proxy over HTTPS with this certificate (the proxied driver must trust it). */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  tls?: {
+    /** The certificate, PEM. */
+    cert: string | Buffer;
+    /** Its private key, PEM. */
+    key: string | Buffer;
+  };
   /** The service's own 500/503 answers (see `serviceErrors`). */
   errorResponse?: ErrorResponder;
   /** Seeds the fault schedule, the data and every choice of the campaign. Default 1. */
@@ -52,9 +61,13 @@ export interface FaultCampaignOptions {
   log?: (line: string) => void;
 }
 
+/** What happened in one trial. */
 export interface TrialRecord {
+  /** The trial's kind. */
   kind: TrialKind;
+  /** The trial's number within its kind, from 0. */
   index: number;
+  /** The worst that happened to it. */
   outcome: TrialOutcome;
   /** Writer trials that failed: whether a new instance resumed the upload to a byte-exact commit. */
   resumed?: boolean;
@@ -62,30 +75,49 @@ export interface TrialRecord {
   detail: string;
   /** Requests the proxy saw during the trial, and how many of them it faulted. */
   requests: number;
+  /** Of those, the requests it faulted. */
   faulted: number;
+  /** How long the trial took, in milliseconds. */
   durationMs: number;
 }
 
+/** The outcomes of one kind of trial (or of `all`), counted. */
 export interface TrialSummary {
+  /** The kind summed up, or `all`. */
   kind: TrialKind | 'all';
+  /** Trials run. */
   trials: number;
+  /** Trials that ended with byte-exact content. */
   successes: number;
+  /** Trials whose worst was a failure with a StorageDriverError (allowed). */
   typed: number;
+  /** Trials that failed with an error that is not a StorageDriverError. */
   untyped: number;
+  /** Trials that left wrong bytes or none where content was due. */
   corrupt: number;
+  /** Trials whose content or stream ended short without an error. */
   truncated: number;
+  /** Trials still running at their time limit. */
   hangs: number;
   /** Failed writer trials, and how many of them resumed. */
   failedWriters: number;
+  /** Of those, the ones a new instance resumed to a byte-exact commit. */
   resumed: number;
 }
 
+/** What `runFaultCampaign` found. */
 export interface FaultCampaignResult {
+  /** The campaign's `name`. */
   name: string;
+  /** The seed used: the same seed replays the same campaign. */
   seed: number;
+  /** Every trial, in the order run. */
   trials: TrialRecord[];
+  /** One summary per kind that ran, then `all`. */
   summaries: TrialSummary[];
+  /** Requests the proxy saw. */
   requests: number;
+  /** Faults injected, by kind. */
   faults: Record<Fault['kind'] | 'outage', number>;
   /** Connections opened during outages (closed unanswered). */
   refusedConnections: number;

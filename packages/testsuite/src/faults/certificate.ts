@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Made with openssl (which must be on PATH), valid for a day. */
-export function selfSignedCertificate(): { cert: string; key: string } {
+export function selfSignedCertificate(): {
+  /** The certificate, PEM. */
+  cert: string;
+  /** Its private key, PEM. */
+  key: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'storagedriver-cert-'));
   try {
     execFileSync('openssl', [

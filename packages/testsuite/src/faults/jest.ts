@@ -6,11 +6,16 @@ interface JestGlobals {
   test(name: string, body: () => Promise<void>, timeoutMs?: number): void;
 }
 
+/** Options of `testFaultCampaign`: the campaign's, and a time limit. */
 export interface TestFaultCampaignOptions extends FaultCampaignOptions {
   /** The whole campaign's limit. Default 10 minutes. */
   timeoutMs?: number;
 }
 
+/**
+ * Registers the fault campaign as one jest test (in a describe block named after it) that fails unless the campaign passes.
+ * Call it from a jest test file; it throws otherwise.
+ */
 export function testFaultCampaign(options: TestFaultCampaignOptions): void {
   const { describe, test } = globalThis as unknown as Partial<JestGlobals>;
   if (!describe || !test) throw new Error('testFaultCampaign registers a jest test: call it from a jest test file (or use runFaultCampaign)');

@@ -13,19 +13,28 @@ import { type Fault, FaultSchedule, type ScheduleOptions } from './schedule.js';
 
 /** What the service itself answers for a 500 or 503: its own error document, so the driver parses a real answer. */
 export interface ServiceErrorResponse {
+  /** The answer's headers, e.g. its content type. */
   headers?: Record<string, string>;
+  /** The answer's body: the service's error document. */
   body: string;
 }
 
+/** Makes the service's own answer for an injected 500 or 503 to `request`. */
 export type ErrorResponder = (status: 500 | 503, request: IncomingMessage) => ServiceErrorResponse;
 
+/** Options of `FaultProxy.start`. */
 export interface FaultProxyOptions {
   /** The server the driver would talk to. Only its origin is used; request paths pass through unchanged. */
   upstream: URL | string;
   /** Certificates to trust on an HTTPS upstream (a test server's self-signed one). */
   upstreamCA?: string | Buffer;
   /** Serve HTTPS with this certificate (the driver must trust it; see `selfSignedCertificate`); plain HTTP without. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  tls?: {
+    /** The certificate, PEM. */
+    cert: string | Buffer;
+    /** Its private key, PEM. */
+    key: string | Buffer;
+  };
   /** The seeded schedule; without one only rules and outages apply. */
   schedule?: FaultSchedule | ScheduleOptions;
   /** The body and headers of a 500/503 answer. Default: a plain-text body. See `serviceErrors`. */
@@ -36,23 +45,54 @@ export interface FaultProxyOptions {
 export type FaultAction =
   | Fault
   /** Forwards nothing; reads and drops the request body until the client gives up (a stuck network). */
-  | { kind: 'stall-request' }
+  | {
+      /** Stall the request. */
+      kind: 'stall-request';
+    }
   /** Forwards; relays the answer's status and headers announcing a body that never comes, then resets. */
-  | { kind: 'cut-after-headers' }
+  | {
+      /** Cut after the headers. */
+      kind: 'cut-after-headers';
+    }
   /** Forwards; the server applies the request and answers in full, the client gets nothing: the connection is closed. */
-  | { kind: 'drop-response' }
+  | {
+      /** Drop the answer. */
+      kind: 'drop-response';
+    }
   /** Answers without forwarding (once the request body is read). */
-  | { kind: 'answer'; status: number; headers?: Record<string, string>; body?: string }
+  | {
+      /** Answer in the proxy's stead. */
+      kind: 'answer';
+      /** The HTTP status to answer with. */
+      status: number;
+      /** The answer's headers. */
+      headers?: Record<string, string>;
+      /** The answer's body. Default: empty. */
+      body?: string;
+    }
   /** Forwards, relaying the answer's body at about this rate. */
-  | { kind: 'throttle'; bytesPerSecond: number };
+  | {
+      /** Slow the answer down. */
+      kind: 'throttle';
+      /** The rate, in bytes per second. */
+      bytesPerSecond: number;
+    };
 
 /** One request the proxy saw, and what became of it. */
 export interface ProxiedRequest {
   /** Arrival order, from 0; the schedule's input. */
   index: number;
+  /** The HTTP method. */
   method: string;
+  /** The request target: path and query. */
   url: string;
-  fault: FaultAction | { kind: 'outage' };
+  /** The action applied to it; `outage` when it arrived during an outage. */
+  fault:
+    | FaultAction
+    | {
+        /** It arrived during an outage (its connection was closed unanswered). */
+        kind: 'outage';
+      };
   /** The status relayed to the client; absent when no answer reached it. */
   status?: number;
   /** Request body bytes received from the client. */
@@ -67,15 +107,21 @@ export interface ProxiedRequest {
 
 /** What a rule's match sees: the request, and once the answer arrives its status and declared length too. */
 export interface RequestView {
+  /** Arrival order, from 0. */
   index: number;
+  /** The HTTP method. */
   method: string;
+  /** The request target: path and query. */
   url: string;
+  /** The request's headers. */
   headers: IncomingHttpHeaders;
+  /** The answer's status, once it arrived. */
   status?: number;
   /** The answer's declared body length, when it declares one. */
   length?: number;
 }
 
+/** Options of `FaultProxy.inject`. */
 export interface InjectOptions {
   /** How many matching requests get the fault. Default 1; `Infinity` until cleared. */
   times?: number;
@@ -146,6 +192,10 @@ interface Exchange {
   isClosed: boolean;
 }
 
+/**
+ * A fault-injecting HTTP(S) proxy on 127.0.0.1: requests pass through unchanged (`Host` included) unless a rule, the
+ * schedule or an outage says otherwise. Create it with `FaultProxy.start`, point the driver at `endpoint`, `close` it after.
+ */
 export class FaultProxy {
   /** Every request seen, in arrival order, with what was done to it. */
   readonly log: ProxiedRequest[] = [];
@@ -181,6 +231,7 @@ export class FaultProxy {
     this.#origin = `${options.tls ? 'https' : 'http'}://127.0.0.1`;
   }
 
+  /** Starts a proxy listening on 127.0.0.1 on a free port; rejects when it cannot listen. */
   static async start(options: FaultProxyOptions): Promise<FaultProxy> {
     const proxy = new FaultProxy(options);
     await new Promise<void>((resolve, reject) => {
@@ -243,14 +294,17 @@ export class FaultProxy {
     for (const socket of this.#sockets) socket.destroy();
   }
 
+  /** Ends the outage `startOutage` began: requests are forwarded again. */
   endOutage(): void {
     this.#outage = false;
   }
 
+  /** Whether an outage is on. */
   get inOutage(): boolean {
     return this.#outage;
   }
 
+  /** Stops listening, cuts open connections and resolves once the server is closed. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const socket of this.#sockets) socket.destroy();

@@ -7,19 +7,53 @@
 
 /** What the proxy does to one request. Cut points are `afterBytes` when given, else `fraction` of the body. */
 export type Fault =
-  | { kind: 'none' }
+  | {
+      /** Forward unchanged. */
+      kind: 'none';
+    }
   /** Forwards part of the request body, then resets both connections: the server never sees a whole request. */
-  | { kind: 'reset-request'; afterBytes?: number; fraction?: number }
+  | {
+      /** Reset during the request body. */
+      kind: 'reset-request';
+      /** Cut after this many body bytes. */
+      afterBytes?: number;
+      /** Cut after this share (0–1) of the body, when `afterBytes` is absent. */
+      fraction?: number;
+    }
   /** Forwards the whole request, then part of the response body, then resets: the server acted, the answer is lost. */
-  | { kind: 'reset-response'; afterBytes?: number; fraction?: number }
+  | {
+      /** Reset during the response body. */
+      kind: 'reset-response';
+      /** Cut after this many body bytes. */
+      afterBytes?: number;
+      /** Cut after this share (0–1) of the body, when `afterBytes` is absent. */
+      fraction?: number;
+    }
   /** Answers without forwarding, with the service's own error body for that status. */
-  | { kind: 'error'; status: 500 | 503 }
+  | {
+      /** Answer with a service error. */
+      kind: 'error';
+      /** The HTTP status. */
+      status: 500 | 503;
+    }
   /** Forwards, but pauses the response for `ms` after part of its body (a slow server); without `ms` until the client gives up (a stuck one). */
-  | { kind: 'stall'; ms?: number; afterBytes?: number; fraction?: number };
+  | {
+      /** Pause the response. */
+      kind: 'stall';
+      /** How long, in milliseconds; absent: until the client gives up. */
+      ms?: number;
+      /** Pause after this many body bytes. */
+      afterBytes?: number;
+      /** Pause after this share (0–1) of the body, when `afterBytes` is absent. */
+      fraction?: number;
+    };
 
+/** The kinds of fault the schedule draws. */
 export type FaultKind = Exclude<Fault['kind'], 'none'>;
 
+/** Options of FaultSchedule. */
 export interface ScheduleOptions {
+  /** The seed (a 32-bit unsigned integer): the same seed gives the same decisions. */
   seed: number;
   /** Share of requests that get a fault, 0–1. Default 0.2. */
   rate?: number;
@@ -43,8 +77,11 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** The seeded schedule: `decide(index)` is the fault for the index-th request, the same for the same seed. */
 export class FaultSchedule {
+  /** The seed, as an unsigned 32-bit integer. */
   readonly seed: number;
+  /** Share of requests that get a fault, 0–1 (the constructor throws RangeError outside it). */
   readonly rate: number;
   readonly #weights: [FaultKind, number][];
   readonly #total: number;

@@ -35,4 +35,11 @@ const gcs: ErrorResponder = (status) => {
 };
 
 /** Error answers of S3, Azure Blob Storage and Google Cloud Storage (JSON API). */
-export const serviceErrors = { s3, azure, gcs } as const;
+export const serviceErrors = {
+  /** S3's XML error document. */
+  s3,
+  /** Azure Blob Storage's XML error document. */
+  azure,
+  /** Google Cloud Storage's JSON error. */
+  gcs,
+} as const;

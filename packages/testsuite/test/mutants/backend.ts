@@ -21,6 +21,7 @@ import {
   type FilePage,
   type FileInfo,
   InvalidOffsetError,
+  type PendingUpload,
   METADATA_KINDS,
   PathNotFoundError,
   PreconditionFailedError,
@@ -58,6 +59,7 @@ export const REFERENCE_CAPABILITIES: Partial<Capabilities> = {
   listPage: true,
   signedURL: ['GET', 'HEAD', 'PUT'],
   signedURLMaxExpiresIn: 3600,
+  uploads: true,
 };
 
 /** What several driver instances share: the keys, and which uploads were committed. */
@@ -206,6 +208,27 @@ export class MemoryObjectBackend implements StorageBackend {
   /** What a continued upload keeps: the metadata it started with, not the continuing writer's. */
   protected resumedMetadata(started: WriteMetadata | undefined, _given: WriteMetadata | undefined): WriteMetadata | undefined {
     return started;
+  }
+
+  /** Every upload marker below the hidden prefix of `path`: `<hidden><path>~/<id>/open`. */
+  async *uploads(path: string): AsyncGenerator<PendingUpload> {
+    const base = path === '/' ? this.hiddenPrefix : `${this.hiddenPrefix}${path.slice(1)}`;
+    for (const key of [...this.store.objects.keys()].filter((k) => k.startsWith(base)).sort()) {
+      const match = /^(.*)~\/(\d{6})\/open$/.exec(key.slice(this.hiddenPrefix.length));
+      if (match === null) continue;
+      const uploadPath = `/${match[1]!}`;
+      const size = this.uploadSize(uploadPath, match[2]!);
+      yield { path: uploadPath, id: match[2]!, startedAt: this.store.objects.get(key)!.modTime, size };
+    }
+  }
+
+  protected uploadSize(path: string, id: string): number {
+    return this.createWriter(path, id).size;
+  }
+
+  async abortUpload(path: string, id: string): Promise<void> {
+    const prefix = `${this.uploadPrefix(path)}${id}/`;
+    for (const key of [...this.store.objects.keys()]) if (key.startsWith(prefix)) this.store.objects.delete(key);
   }
 
   protected newUpload(path: string, metadata: WriteMetadata | undefined): PartWriter {

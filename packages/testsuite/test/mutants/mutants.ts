@@ -10,8 +10,10 @@ import {
   DriverError,
   type FileInfo,
   type FilePage,
+  type PendingUpload,
   type StorageBackend,
   type WalkFn,
+  type WriteConditions,
   type WriteMetadata,
 } from '@storagedriver/core';
 
@@ -300,5 +302,55 @@ export const mutants: Mutant[] = [
       return new MemoryObjectBackend(store, options);
     },
     killedBy: ['a signed URL changed in one character of its signature, or naming another object'],
+  },
+  {
+    name: 'abort-upload-leaves-parts',
+    bug: 'abortUpload removes the upload’s record but not its parts, so an append writer resumes what was aborted',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override async abortUpload(path: string, id: string): Promise<void> {
+          this.store.objects.delete(`${this.uploadPrefix(path)}${id}/open`);
+        }
+      })(store, options),
+    killedBy: ['abortUpload removes that upload only', 'purgeUploads aborts the uploads started before the cutoff only'],
+  },
+  {
+    name: 'aborted-upload-still-commits',
+    bug: 'commit assembles whatever parts are there without checking the upload still exists, so a writer publishes an upload that was aborted under it',
+    make: withWriter(
+      class extends PartWriter {
+        override async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
+          if (this.recognisesCommitted()) return;
+          await this.close();
+          const parts = this.parts();
+          await this.transfer(parts.length + 2, signal);
+          this.finish(this.assemble(parts), conditions, this.md5(parts));
+        }
+      },
+    ),
+    killedBy: ['a writer whose upload was aborted cannot commit it'],
+  },
+  {
+    name: 'abort-upload-deletes-object',
+    bug: 'abortUpload deletes by the path’s key as well, taking the committed object with the upload',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override async abortUpload(path: string, id: string): Promise<void> {
+          await super.abortUpload(path, id);
+          this.store.objects.delete(this.key(path));
+        }
+      })(store, options),
+    killedBy: ['abortUpload removes that upload only'],
+  },
+  {
+    name: 'upload-started-when-listed',
+    bug: 'uploads reports the listing time as each upload’s start, so no upload is ever old enough to purge',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override async *uploads(path: string): AsyncGenerator<PendingUpload> {
+          for await (const upload of super.uploads(path)) yield { ...upload, startedAt: new Date() };
+        }
+      })(store, options),
+    killedBy: ['purgeUploads aborts the uploads started before the cutoff only'],
   },
 ];
