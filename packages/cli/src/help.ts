@@ -81,7 +81,8 @@ export const COMMANDS: Record<string, CommandInfo> = {
   },
   sync: {
     usage: 'sync [SRC-PATH] [DST-PATH] --from-driver|--from-config ... --to-driver|--to-config ... [--concurrency N]',
-    about: 'copy a tree between backends, streamed, verified, resumable; skips objects already identical',
+    about:
+      'copy a tree between backends, streamed, verified, resumable; skips objects already identical. A registry layout (docker/registry/v2) is copied blobs first, then layer links, then revisions, the rest, and tags last, so a registry serving the destination meanwhile never resolves a tag whose content has not arrived',
     options: ['from-driver', 'from-param', 'from-config', 'to-driver', 'to-param', 'to-config', 'concurrency'],
     optionHelp: [
       '--from-driver/--from-param/--from-config   the source backend (as --driver/--param/--config)',

@@ -15,13 +15,13 @@
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { link, lstat, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { link, lstat, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { DriverError, type WriteMetadata } from '@storagedriver/core';
 
 import { exists, makeDirectory, syncDirectories, syncRoot } from './durability.js';
-import { errorCode, isMissing } from './fs-errors.js';
+import { errorCode, isMissing, readTextIfPresent } from './fs-errors.js';
 import { METADATA_DIR, sidecarDir, sidecarMirror } from './layout.js';
 
 /** The identity of a file: inode, size and modification time in nanoseconds. */
@@ -75,13 +75,8 @@ export class Sidecars {
   /** The metadata stored for the content with `identity` at `path`; undefined when there is none. */
   async read(path: string, identity: string): Promise<WriteMetadata | undefined> {
     const file = join(sidecarDir(this.#root, path), identity);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    const text = await readTextIfPresent(file);
+    if (text === undefined) return undefined;
     try {
       return JSON.parse(text) as WriteMetadata;
     } catch (error) {

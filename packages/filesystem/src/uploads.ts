@@ -6,12 +6,12 @@
  * lists and `abortUpload` removes.
  */
 import type { Dir } from 'node:fs';
-import { opendir, readFile, stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { DriverError, type PendingUpload, type WriteMetadata, isValidPath, isWithin } from '@storagedriver/core';
 
-import { isMissing } from './fs-errors.js';
+import { isMissing, readTextIfPresent } from './fs-errors.js';
 import { STAGING_DIR, isUploadDirName, isUploadName, uploadDir, uploadRecordFile, uploadStartedAt } from './layout.js';
 
 /** What `<upload>.json` holds. */
@@ -24,13 +24,8 @@ export interface UploadRecord {
 
 /** The record in `file`; undefined when there is none. */
 export async function readUploadRecord(file: string): Promise<UploadRecord | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
+  const text = await readTextIfPresent(file);
+  if (text === undefined) return undefined;
   let record: Partial<UploadRecord> | null;
   try {
     record = JSON.parse(text) as Partial<UploadRecord> | null;
