@@ -43,6 +43,15 @@ async function lateness(work: () => Promise<unknown>): Promise<{ maxLateMs: numb
   return { maxLateMs, ticks, ms: performance.now() - started };
 }
 
+/**
+ * The timer was never more than 500 ms late and fired while the work ran: at least 5 times, or for
+ * work that ends within a few milliseconds (a listing on a quiet machine), once per 8 ms it took.
+ * Work blocking the loop lets no tick through at all.
+ */
+function responsive(m: { maxLateMs: number; ticks: number; ms: number }): { late: boolean; ticking: boolean } {
+  return { late: m.maxLateMs < 500, ticking: m.ticks >= Math.min(5, Math.max(1, Math.floor(m.ms / 8))) };
+}
+
 describe('parameters', () => {
   test('upstream names and meanings, strictly parsed; unknown names and malformed values are InvalidParameterError', () => {
     expect(parseRadosParameters({ poolname: 'p' })).toMatchObject({ poolName: 'p', userName: 'admin', chunkSize: 4 * MiB, opTimeoutMs: 30_000 });
@@ -225,7 +234,7 @@ describe('pending uploads as the CLI sees them', () => {
 });
 
 describe('the event loop keeps running', () => {
-  // Bound: a 2 ms interval timer keeps firing during the operation (at least 5 times) and is never
+  // Bound (`responsive`): a 2 ms interval timer keeps firing during the operation and is never
   // more than 500 ms late. Synchronous librados calls let no tick through for the whole write (0 of
   // 6–122 per 10 × 4 MiB in seed-drivers.md §2.2). The slack is for the shared 2-core machine (load
   // 15–19 measured while this ran; 20–90 ms maximum lateness when quieter).
@@ -244,7 +253,7 @@ describe('the event loop keeps running', () => {
     });
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
     for (const [what, m] of [['write', write], ['read', read]] as const) {
-      expect({ what, ...m, late: m.maxLateMs < 500, ticking: m.ticks >= 5 }).toMatchObject({ what, late: true, ticking: true });
+      expect({ what, ...m, ...responsive(m) }).toMatchObject({ what, late: true, ticking: true });
     }
     await big.delete('/loop');
   });
@@ -256,7 +265,7 @@ describe('the event loop keeps running', () => {
     const m = await lateness(async () => (listed = await driver.list('/five')));
     expect(listed.length).toBe(5000);
     expect([...listed].sort()).toEqual(names.map((name) => `/five/${name}`));
-    expect({ ...m, late: m.maxLateMs < 500, ticking: m.ticks >= 5 }).toMatchObject({ late: true, ticking: true });
+    expect({ ...m, ...responsive(m) }).toMatchObject({ late: true, ticking: true });
     let walked = 0;
     await driver.walk('/five', () => void walked++);
     expect(walked).toBe(5000);
