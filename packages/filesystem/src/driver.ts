@@ -24,14 +24,14 @@ import {
   type WriteConditions,
   type WriteMetadata,
   joinPath,
-  walkByListing,
 } from '@storagedriver/core';
 
 import { exists, makeDirectory, syncDirectories, syncRoot } from './durability.js';
 import { errorCode, isMissing } from './fs-errors.js';
 import { isObjectName, isUploadName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir, uploadRecordFile } from './layout.js';
-import { Sidecars, etagOf, identityAt, identityOf, removeFile, seal, writeNewFile } from './metadata.js';
+import { Sidecars, identityAt, identityOf, removeFile, seal, writeNewFile } from './metadata.js';
 import { type UploadRecord, pendingUploads, readUploadRecord } from './uploads.js';
+import { entryOf, walkTree } from './walk.js';
 
 /** The filesystem driver's options (given to `new FilesystemDriver`; `parseFilesystemParameters` makes them from upstream's). */
 export interface FilesystemOptions {
@@ -74,11 +74,6 @@ class FilesystemBackend implements StorageBackend {
   readonly root: string;
   readonly sidecars: Sidecars;
   readonly #walkStatsAhead: number;
-  /** `list` and a `stat` without the sidecar read: the entries of walks and pages (size, time, etag). */
-  readonly #lister = {
-    list: (path: string) => this.list(path),
-    stat: (path: string) => this.#entry(path),
-  };
 
   constructor(rootDirectory: string, maxThreads: number) {
     this.root = normalizeRoot(rootDirectory);
@@ -96,14 +91,21 @@ class FilesystemBackend implements StorageBackend {
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
     const { ifNoneMatch, ifMatch: _notClaimed, ...metadata } = options;
+    const createOnly = ifNoneMatch === '*';
     const temp = newTempFile(this.root);
     const handle = await this.#stage(temp, () => open(temp, 'wx'));
     try {
       await handle.writeFile(content, { signal });
-      const identity = await seal(handle);
-      await handle.close();
-      signal?.throwIfAborted();
-      await this.publish(temp, path, identity, metadata, ifNoneMatch === '*');
+      // What the rename will replace is read while the file is made durable, not after: one wait fewer.
+      const [identity, replaced] = await Promise.all([seal(handle), createOnly ? undefined : identityAt(this.#full(path))]);
+      // The file is durable: it is closed while it is published (renaming an open file is fine), one wait fewer.
+      const closed = handle.close();
+      try {
+        signal?.throwIfAborted();
+        await this.publish(temp, path, identity, metadata, createOnly, { replaced });
+      } finally {
+        await closed;
+      }
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
@@ -117,12 +119,13 @@ class FilesystemBackend implements StorageBackend {
    * a rename, or for a create-only write a link(2), which fails with EEXIST when anything is at
    * the path — then the replaced content's sidecar is removed. Recognises a file an earlier try
    * already placed (a commit retried after its answer was lost) and completes that try.
+   * `known.replaced`: the identity of what is at `path`, when the caller has already read it.
    */
-  async publish(from: string, path: string, identity: string, metadata: WriteMetadata, createOnly: boolean): Promise<void> {
+  async publish(from: string, path: string, identity: string, metadata: WriteMetadata, createOnly: boolean, known?: { replaced: string | undefined }): Promise<void> {
     const target = this.#full(path);
     const hasMetadata = Object.keys(metadata).length > 0;
     if (hasMetadata) await this.sidecars.write(path, identity, metadata);
-    const replaced = createOnly ? undefined : await identityAt(target);
+    const replaced = createOnly ? undefined : known === undefined ? await identityAt(target) : known.replaced;
     try {
       await this.moveIntoPlace(from, target, path, createOnly);
     } catch (error) {
@@ -222,16 +225,11 @@ class FilesystemBackend implements StorageBackend {
 
   /** What one stat(2) tells: size, modification time and, for a file, the etag. Follows symbolic links. */
   async #entry(path: string): Promise<FileInfo> {
-    let info;
     try {
-      info = await stat(this.#full(path), { bigint: true });
+      return entryOf(path, await stat(this.#full(path), { bigint: true }));
     } catch (error) {
       throw notFoundOr(error, path);
     }
-    // A Date of this realm (not node:fs's), so `instanceof Date` holds in a caller's VM context too (jest).
-    const modTime = new Date(Number(info.mtimeMs));
-    if (info.isDirectory()) return { path, size: 0, modTime, isDir: true };
-    return { path, size: Number(info.size), modTime, isDir: false, etag: etagOf(identityOf(info)) };
   }
 
   /** One stat(2), following symbolic links as `stat` does. */
@@ -256,12 +254,14 @@ class FilesystemBackend implements StorageBackend {
   }
 
   /**
-   * Core's list + stat walk (its order and `startAfter` rules), called on this backend directly
-   * rather than through the base wrapper's limiter round trips, with several stats in flight ahead
-   * of the entry being yielded. Like `stat` and `list`, it follows symbolic links.
+   * Core's generic walk (its order and `startAfter` rules) read directly: a readdir per directory
+   * entered and a stat per entry, several in flight ahead of the entry being yielded, outside the
+   * base wrapper's limiter. `path` was validated by core, and so is each name below it (the path
+   * grammar), so the directory's filesystem path is confined once and children's are joined to it.
+   * Like `stat` and `list`, it follows symbolic links.
    */
   async walk(path: string, fn: WalkFn, startAfter: string | undefined, signal?: AbortSignal): Promise<void> {
-    await walkByListing(this.#lister, path, fn, startAfter, signal, this.#walkStatsAhead);
+    await walkTree(path, path === '/' ? this.root : this.#full(path), fn, startAfter, signal, this.#walkStatsAhead);
   }
 
   /**
@@ -408,14 +408,18 @@ class FilesystemBackend implements StorageBackend {
    * directories only now, and makes it durable: fsync of the target's directory and of the parent
    * of every directory created here (the caller has already fsynced the file). `createOnly` links
    * instead (failing with PreconditionFailedError when anything is at `target`), then unlinks `from`.
+   * The parents are made (mkdir -p) only after the rename or link found one missing: most writes
+   * go to an existing directory, and then that is one call fewer.
    */
   async moveIntoPlace(from: string, target: string, path: string, createOnly = false): Promise<void> {
     const dir = dirname(target);
     let highestCreated: string | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        const created = await mkdir(dir, { recursive: true });
-        if (created !== undefined && (highestCreated === undefined || created.length < highestCreated.length)) highestCreated = created;
+        if (attempt > 1) {
+          const created = await mkdir(dir, { recursive: true });
+          if (created !== undefined && (highestCreated === undefined || created.length < highestCreated.length)) highestCreated = created;
+        }
         if (createOnly) await link(from, target);
         else await rename(from, target);
         break;
@@ -426,8 +430,9 @@ class FilesystemBackend implements StorageBackend {
           throw new DriverError(`cannot write ${path}: a directory exists at that path`, { path, cause: error });
         }
         if (code === 'ENOTDIR') throw new DriverError(`cannot write ${path}: a parent is a file`, { path, cause: error });
-        // ENOENT with the staged file still there: a concurrent delete pruned the new parent directory between mkdir and rename.
-        if (code === 'ENOENT' && attempt < 3 && (await exists(from))) continue;
+        // ENOENT: a parent is missing (the first try), or a concurrent delete pruned the new parent
+        // directory between mkdir and rename (while the staged file is still there).
+        if (code === 'ENOENT' && (attempt === 1 || (attempt < 4 && (await exists(from))))) continue;
         // Nothing was placed: directories made for it would show as empty directories. A failure to
         // prune them leaves only those; the caller needs the first error.
         if (highestCreated !== undefined) await this.pruneEmptyParents(target).catch(() => undefined);
@@ -439,21 +444,23 @@ class FilesystemBackend implements StorageBackend {
   }
 
   /**
-   * Creates a staging file with `create`, making its directory first; retried when a concurrent
-   * cancel, commit or abortUpload of the same path pruned that directory in between.
+   * Creates a staging file with `create`, making its directory (mkdir -p) only when `create` finds
+   * it missing — `~staging` is kept once made, so a putContent usually needs no mkdir; retried when
+   * a concurrent cancel, commit or abortUpload of the same path pruned that directory in between.
    */
   async #stage<T>(file: string, create: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      try {
+        return await create();
+      } catch (error) {
+        // ENOENT: not made yet, or pruned before `create` ran (and maybe made again since by another
+        // writer). ENOTDIR: the root or `~staging` is a file, which making the directory reports.
+        if (!isMissing(error) || attempt >= 4) throw error;
+      }
       await makeDirectory(dirname(file)).catch((error: unknown) => {
         if (errorCode(error) === 'ENOTDIR' || errorCode(error) === 'EEXIST') throw new DriverError(`cannot write below ${this.root}: it is not a directory`, { cause: error });
         throw error;
       });
-      try {
-        return await create();
-      } catch (error) {
-        // ENOENT: pruned before `create` ran (and maybe made again since by another writer).
-        if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error;
-      }
     }
   }
 

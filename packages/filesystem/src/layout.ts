@@ -84,6 +84,11 @@ export function sidecarMirror(root: string, path: string): string {
   return join(root, METADATA_DIR, path);
 }
 
+/** Random once per process (other processes may share the root); a counter makes each name of this process unique. */
+const TEMP_PREFIX = `put-${randomBytes(8).toString('hex')}-`;
+let tempCount = 0;
+
+/** A new temporary file name (never used before by any process): one random draw per process, not per write. */
 export function newTempFile(root: string): string {
-  return join(root, STAGING_DIR, `put-${randomBytes(8).toString('hex')}`);
+  return join(root, STAGING_DIR, `${TEMP_PREFIX}${(tempCount++).toString(36)}`);
 }

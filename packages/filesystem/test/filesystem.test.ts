@@ -156,6 +156,22 @@ describe('native walk', () => {
 });
 
 describe('staging', () => {
+  test('putContent makes ~staging and parent directories only when missing: again after they were removed by hand; a root that is a file is refused', async () => {
+    const driver = new FilesystemDriver({ rootDirectory: temp });
+    await driver.putContent('/a/b/one', '1');
+    rmSync(join(temp, '~staging'), { recursive: true });
+    await driver.putContent('/a/b/two', '2');
+    rmSync(join(temp, 'a'), { recursive: true });
+    await driver.putContent('/a/b/three', '3');
+    expect(await driver.list('/a/b')).toEqual(['/a/b/three']);
+    expect(readdirSync(join(temp, '~staging'))).toEqual([]);
+    writeFileSync(join(temp, 'file-root'), 'x');
+    const onFile = new FilesystemDriver({ rootDirectory: join(temp, 'file-root') });
+    await expect(onFile.putContent('/x', 'x')).rejects.toThrow(/cannot write below .*file-root: it is not a directory/);
+    await expect(driver.putContent('/a/b/three/below', 'x')).rejects.toThrow(/a parent is a file/);
+    expect(await driver.list('/a/b')).toEqual(['/a/b/three']);
+  });
+
   test('an upload in progress makes no directory visible: /fresh appears at commit, after a resume from a new instance', async () => {
     const driver = new FilesystemDriver({ rootDirectory: temp });
     const first = patternBytes(70_001, 3);
