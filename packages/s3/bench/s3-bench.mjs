@@ -1,11 +1,14 @@
 // Side-by-side benchmark on one Ceph RGW started for the run: this driver vs the plain AWS SDK
 // (lib-storage Upload, GetObject, ListObjectsV2) vs Apache OpenDAL's npm binding (installed into a
 // temporary directory at run time, never into the lock file). Each (subject, operation) runs in its
-// own Node process so its peak resident memory is its own. Usage: `pnpm run bench` (after build).
-import { execFileSync } from 'node:child_process';
+// own Node process so its peak resident memory and client CPU are its own. Usage: `pnpm run bench`
+// (after build). BENCH_RUNS=3 repeats every cell (medians, min–max); BENCH_OPS and BENCH_SUBJECTS
+// (comma-separated, operation names by prefix) pick cells; BENCH_CPU_PROF=<dir> writes a
+// `--cpu-prof` profile of every driver cell there.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,10 +22,14 @@ const SMALL_BYTES = 4096;
 const WALK_KEYS = 10_000;
 const CHUNK = 10 * MiB;
 const PARTS_IN_FLIGHT = 4;
-const SUBJECTS = ['driver', 'aws-sdk', 'opendal'];
-const OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream', 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16', 'walk 10 000 keys'];
+const ALL_SUBJECTS = ['driver', 'aws-sdk', 'opendal'];
+const ALL_OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream', 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16', 'walk 10 000 keys'];
+const pick = (all, list, match) => (list ? all.filter((x) => list.split(',').some((want) => match(x, want.trim()))) : all);
+const SUBJECTS = pick(ALL_SUBJECTS, process.env.BENCH_SUBJECTS, (x, want) => x === want);
+const OPERATIONS = pick(ALL_OPERATIONS, process.env.BENCH_OPS, (x, want) => x.startsWith(want));
+const RUNS = Number(process.env.BENCH_RUNS ?? 1);
 
-const { measure, measureConcurrent, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+const { measure, measureConcurrent, patternStream, formatTable } = await import('@storagedriver/testsuite');
 const sdk = await import('@aws-sdk/client-s3');
 
 function rawClient(env) {
@@ -134,6 +141,8 @@ async function child(name, operation) {
   const s = await subject(name, process.env);
   const label = `${name}: ${operation}`;
   let m;
+  // Client CPU (user + system) of the measured loop only: setup and module loading stay out.
+  const cpuBefore = process.cpuUsage();
   switch (operation) {
     case 'write 1 GiB stream': m = await measure(label, 1, s.writeStream); break;
     case 'read 1 GiB stream': m = await measure(label, 1, s.readStream); break;
@@ -149,7 +158,65 @@ async function child(name, operation) {
       break;
     }
   }
-  process.stdout.write(`${JSON.stringify(m)}\n`);
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(`${JSON.stringify({ ...m, cpuMicros: cpu.user + cpu.system })}\n`);
+}
+
+/** The keys the get cells read, when no put cell of this run writes them. */
+async function seedSmallKeys(env) {
+  const client = rawClient(env);
+  const body = Buffer.alloc(SMALL_BYTES, 7);
+  const keys = SUBJECTS.flatMap((name) => Array.from({ length: SMALL_COUNT }, (_, i) => `${name}/small/${i}`));
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < keys.length) await client.send(new sdk.PutObjectCommand({ Bucket: env.BENCH_BUCKET, Key: keys[next++], Body: body }));
+  }));
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Every (subject, operation) RUNS times, each in a Node process of its own, the subjects' order
+ * rotated per operation and run so none always meets a cold or a tired server first. One row per
+ * cell: median throughput with min–max, median client CPU per operation and peak RSS, and the
+ * ratio of the median throughput to OpenDAL's and the SDK's.
+ */
+function sideBySide(env) {
+  const rows = [];
+  for (const [index, operation] of OPERATIONS.entries()) {
+    const results = new Map(SUBJECTS.map((name) => [name, []]));
+    for (let run = 0; run < RUNS; run++) {
+      const shift = (index + run) % SUBJECTS.length;
+      for (const name of [...SUBJECTS.slice(shift), ...SUBJECTS.slice(0, shift)]) {
+        const profile = env.BENCH_CPU_PROF && name === 'driver' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : [];
+        const child = spawnSync(process.execPath, [...profile, here, '--child', name, operation], { env, encoding: 'utf8', maxBuffer: 16 * MiB });
+        if (child.status !== 0) throw new Error(`${name}: ${operation} failed:\n${child.stderr}`);
+        results.get(name).push(JSON.parse(child.stdout.trim().split('\n').at(-1)));
+      }
+    }
+    const streamed = operation.includes('stream');
+    const walk = operation.startsWith('walk');
+    // Higher is better for every figure: a walk's is walks per second, shown as its time.
+    const rate = (m) => (streamed ? m.bytes / MiB / m.seconds : m.operations / m.seconds);
+    const shown = (r) => (walk ? `${(1000 / r).toFixed(0)}` : r.toFixed(0));
+    const medianRate = (name) => (results.get(name).length > 0 ? median(results.get(name).map(rate)) : undefined);
+    const ratio = (name, baseline) => (SUBJECTS.includes(baseline) ? `${(medianRate(name) / medianRate(baseline)).toFixed(2)}×` : '-');
+    for (const name of SUBJECTS) {
+      const runs = results.get(name);
+      const rates = runs.map(rate);
+      rows.push({
+        operation,
+        subject: name,
+        'median (min–max)': `${shown(medianRate(name))} (${shown(walk ? Math.max(...rates) : Math.min(...rates))}–${shown(walk ? Math.min(...rates) : Math.max(...rates))}) ${streamed ? 'MiB/s' : walk ? 'ms' : 'ops/s'}`,
+        'CPU µs/op': median(runs.map((m) => m.cpuMicros / m.operations)).toFixed(0),
+        'peak RSS MiB': median(runs.map((m) => m.peakRssMiB)).toFixed(0),
+        'vs OpenDAL': ratio(name, 'opendal'),
+        'vs SDK': ratio(name, 'aws-sdk'),
+      });
+    }
+    process.stderr.write(`done: ${operation}\n`);
+  }
+  return rows;
 }
 
 async function seedWalkKeys(env) {
@@ -184,13 +251,14 @@ async function main() {
       BENCH_BUCKET: 'bench', BENCH_OPENDAL_DIR: opendalDir,
     };
     await rawClient(env).send(new sdk.CreateBucketCommand({ Bucket: 'bench' }));
-    await seedWalkKeys(env);
+    if (OPERATIONS.some((o) => o.startsWith('walk'))) await seedWalkKeys(env);
+    if (OPERATIONS.some((o) => o.startsWith('get')) && !OPERATIONS.some((o) => o.startsWith('put'))) await seedSmallKeys(env);
+    if (OPERATIONS.some((o) => o.startsWith('read')) && !OPERATIONS.some((o) => o.startsWith('write'))) throw new Error('a read cell needs the write cell of the same run');
     await warmUp(env);
-    const rows = runSideBySide({
-      script: here, subjects: SUBJECTS, operations: OPERATIONS, baseline: 'aws-sdk', env,
-      onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
-    });
+    console.log(`${new Date().toISOString()}, ${RUNS} run(s) per cell, streams of ${STREAM_BYTES / MiB} MiB, load before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const rows = sideBySide(env);
     console.log(formatTable(rows));
+    console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     await server.stop();
     rmSync(opendalDir, { recursive: true, force: true });

@@ -32,12 +32,25 @@ export function endpointUrl(options: S3Options): string | undefined {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `${options.secure === false ? 'http' : 'https'}://${endpoint}`;
 }
 
-export function createClient(options: S3Options): S3Client {
-  if (options.client !== undefined) return options.client;
+/** The keep-alive agents the SDK client and the direct path share (one pool of sockets). */
+export interface Agents {
+  http: HttpAgent;
+  https: HttpsAgent;
+}
+
+export function createAgents(options: S3Options): Agents {
   // Keep-alive sockets, enough of them for the driver's concurrency: a new TCP (or TLS) connection per
   // request costs more than a small PUT or GET itself.
   const sockets = Math.max(options.maxConcurrency ?? 128, 16);
   const agentOptions = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'lifo' as const, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) };
+  return { http: new HttpAgent(agentOptions), https: new HttpsAgent({ ...agentOptions, rejectUnauthorized: !options.skipVerify }) };
+}
+
+/** How long a new connection may take to be established (the SDK handler's `connectionTimeout`, and the direct path's). */
+export const CONNECTION_TIMEOUT_MS = 10_000;
+
+export function createClient(options: S3Options, agents: Agents = createAgents(options)): S3Client {
+  if (options.client !== undefined) return options.client;
   const endpoint = endpointUrl(options);
   const config: S3ClientConfig = {
     region: options.region ?? 'us-east-1',
@@ -50,11 +63,7 @@ export function createClient(options: S3Options): S3Client {
     responseChecksumValidation: options.requestChecksums ?? (endpoint === undefined ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED'),
     customUserAgent: options.userAgent || undefined,
     maxAttempts: 5,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent({ ...agentOptions, rejectUnauthorized: !options.skipVerify }),
-      connectionTimeout: 10_000,
-    }),
+    requestHandler: new NodeHttpHandler({ httpAgent: agents.http, httpsAgent: agents.https, connectionTimeout: CONNECTION_TIMEOUT_MS }),
   };
   if (options.accessKey && options.secretKey) {
     config.credentials = { accessKeyId: options.accessKey, secretAccessKey: options.secretKey, sessionToken: options.sessionToken || undefined };

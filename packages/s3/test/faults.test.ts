@@ -236,6 +236,24 @@ test('reset connections reach putContent and commit callers as retryable Storage
   }
 });
 
+test.each(['putContent', 'stat'] as const)('%s aborted while the gateway has not answered rejects with the reason at once and closes the connection', async (call) => {
+  const path = `/abort/unanswered-${call}`;
+  // The request is fully sent before the wait: the abort must still reach it, not only a request being written.
+  const stall = proxy.inject({ kind: 'stall-request' }, ({ url }) => url.split('?')[0]!.endsWith(path));
+  const controller = new AbortController();
+  const reason = new Error('the caller gave up');
+  const driver = viaProxy();
+  const pending = call === 'putContent' ? driver.putContent(path, patternBytes(4096, 61), { signal: controller.signal }) : driver.stat(path, { signal: controller.signal });
+  pending.catch(() => undefined);
+  await stall.hit;
+  await sleep(50);
+  const abortedAt = Date.now();
+  controller.abort(reason);
+  await expect(pending).rejects.toBe(reason);
+  await stall.clientGone;
+  expect(Date.now() - abortedAt).toBeLessThan(1000);
+});
+
 test('getContent aborted mid-body rejects with the reason at once and the transfer stops', async () => {
   const path = '/abort/large';
   const writer = await newDriver(bucket).writer(path);
