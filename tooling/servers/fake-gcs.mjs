@@ -2,12 +2,11 @@
 // .test-servers/bin and reused while its version matches; run on 127.0.0.1 over HTTP, in memory.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { freePort } from './net.mjs';
+import { answers200, freePort } from './net.mjs';
 
 export const VERSION = 'v1.56.1';
 const MODULE = 'github.com/fsouza/fake-gcs-server';
@@ -26,17 +25,6 @@ export async function ensureInstalled() {
   writeFileSync(stamp, `${VERSION}\n`);
 }
 
-function probe(port) {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/storage/v1/b', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 /** Starts the emulator; `endpoint` is its base URL (the client's apiEndpoint), `stop()` kills it. */
 export async function start() {
@@ -50,7 +38,7 @@ export async function start() {
   let output = '';
   child.stderr.on('data', (data) => (output += data));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let tries = 0; !(await probe(port)); tries++) {
+  for (let tries = 0; !(await answers200(port, '/storage/v1/b')); tries++) {
     if (child.exitCode !== null || tries > 150) {
       child.kill('SIGKILL');
       throw new Error(`fake-gcs-server did not start:\n${output}`);

@@ -5,12 +5,11 @@
 // test: registry storage written by upstream, synced by the CLI, served by upstream again.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { freePort } from './net.mjs';
+import { answers200, freePort } from './net.mjs';
 
 export const REGISTRY = { module: 'github.com/distribution/distribution/v3', command: 'cmd/registry', version: 'v3.1.2' };
 export const CRANE = { module: 'github.com/google/go-containerregistry', command: 'cmd/crane', version: 'v0.22.1' };
@@ -51,17 +50,6 @@ export async function ensureInstalled() {
   await install(CRANE, craneBinary);
 }
 
-function probe(port) {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v2/', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 /**
  * Serves `config` (a registry config.yml: its storage section is what matters) on 127.0.0.1 at a free
@@ -84,7 +72,7 @@ export async function startRegistry(config, env = {}) {
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  for (let tries = 0; !(await probe(port)); tries++) {
+  for (let tries = 0; !(await answers200(port, '/v2/')); tries++) {
     if (child.exitCode !== null || tries > 150) {
       child.kill('SIGKILL');
       await exited;
