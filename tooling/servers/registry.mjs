@@ -113,6 +113,6 @@ export async function crane(args, env = {}) {
     });
     return stdout;
   } catch (error) {
-    throw new Error(`crane ${args.join(' ')} failed: ${error.stderr?.toString() || error.message}`);
+    throw new Error(`crane ${args.join(' ')} failed: ${error.stderr?.toString() || error.message}`, { cause: error });
   }
 }
