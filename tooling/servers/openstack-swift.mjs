@@ -107,7 +107,7 @@ use = egg:swift#dlo
 /** Stops every process by its pid file and waits for it to exit (a zombie counts as gone). */
 async function stopProcesses(dir) {
   const runDir = join(dir, 'run');
-  let names = [];
+  let names;
   try {
     names = readdirSync(runDir).filter((n) => n.endsWith('.pid'));
   } catch {
