@@ -4,6 +4,8 @@
  * figure measured in the same run.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 
@@ -25,6 +27,8 @@ export interface Measurement {
   rssGrowthMiB: number;
   /** Highest resident set size seen while it ran (MiB). */
   peakRssMiB: number;
+  /** CPU time (user + system) of this process while the operations ran, in microseconds. */
+  cpuMicros: number;
 }
 
 const MiB = 1024 * 1024;
@@ -46,18 +50,22 @@ export async function measure(
   }, 20);
   let bytes = 0;
   let elapsed = 0;
+  let cpuMicros = 0;
   try {
     for (let i = 0; i < operations; i++) {
       if (setup) await setup(i);
+      const cpuBefore = process.cpuUsage();
       const started = process.hrtime.bigint();
       bytes += await body(i);
       elapsed += Number(process.hrtime.bigint() - started) / 1e9;
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuMicros += cpu.user + cpu.system;
     }
   } finally {
     clearInterval(sampler);
   }
   peak = Math.max(peak, process.memoryUsage.rss());
-  return { name, operations, bytes, seconds: elapsed, rssGrowthMiB: (peak - startRss) / MiB, peakRssMiB: peak / MiB };
+  return { name, operations, bytes, seconds: elapsed, rssGrowthMiB: (peak - startRss) / MiB, peakRssMiB: peak / MiB, cpuMicros };
 }
 
 /** Runs `body` with `concurrency` workers sharing `operations` operations; timed as a whole. */
@@ -72,7 +80,11 @@ export async function measureConcurrent(
     let bytes = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < operations) bytes += await body(next++);
+        while (next < operations) {
+          // Not `bytes += await …`: that reads `bytes` before the await and loses the other workers' additions.
+          const moved = await body(next++);
+          bytes += moved;
+        }
       }),
     );
     return bytes;
@@ -192,51 +204,221 @@ export function figures(m: Measurement): Record<string, string> {
   };
 }
 
+/** Every run of one operation by one subject. */
+export interface BenchCell {
+  operation: string;
+  subject: string;
+  runs: Measurement[];
+}
+
 /**
- * Rows measured side by side: each subject against the baseline of the same pair, with the ratio
- * of throughput (subject / baseline; above 1 means the subject is faster).
+ * A figure the report checks against a baseline of the same run. `speed`: the subject's median
+ * throughput / the baseline's must be at least `ratio`; `cpu` (CPU per operation) and `rss` (peak
+ * resident memory): the subject's / the baseline's must be at most `ratio`.
  */
-export function compare(subject: Measurement, baseline: Measurement): Record<string, string> {
-  const rate = (m: Measurement) => (m.bytes > 0 ? m.bytes / m.seconds : m.operations / m.seconds);
-  return { ...figures(subject), baseline: baseline.name, 'vs baseline': `${(rate(subject) / rate(baseline)).toFixed(2)}×` };
+export interface BenchGoal {
+  /** The operations it applies to: every one whose name starts with this. */
+  operation: string;
+  baseline: string;
+  metric: 'speed' | 'cpu' | 'rss';
+  ratio: number;
+}
+
+/** One benchmark's results as the repository's BENCHMARKS.md shows them. */
+export interface BenchReport {
+  /** The section's title (`s3 on Ceph RGW`). */
+  title: string;
+  /** The subject the goals are about (this repository's driver). */
+  subject: string;
+  /** What was measured, how, against which server and versions: one line each. */
+  setup: string[];
+  cells: BenchCell[];
+  goals: BenchGoal[];
+  /** What the reader needs to know about a figure (why a goal is out of reach, say). */
+  notes?: string[];
+}
+
+/**
+ * How an operation's figure is shown: `MiB/s` for operations named with `stream`, the time of one
+ * operation in `ms` for those starting with `walk` or `list`, `ops/s` for the rest.
+ */
+export function benchUnit(operation: string): 'MiB/s' | 'ms' | 'ops/s' {
+  if (operation.includes('stream')) return 'MiB/s';
+  if (/^(walk|list)/.test(operation)) return 'ms';
+  return 'ops/s';
+}
+
+/** Throughput of a measurement in the operation's terms; higher is faster for every unit. */
+function speed(operation: string, m: Measurement): number {
+  return benchUnit(operation) === 'MiB/s' ? m.bytes / MiB / m.seconds : m.operations / m.seconds;
+}
+
+/** The shown figure for a throughput (for `ms`, the time of one operation). */
+function shown(operation: string, rate: number): number {
+  return benchUnit(operation) === 'ms' ? 1000 / rate : rate;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The medians of a cell's runs, each figure on its own (throughput, CPU per operation, peak RSS). */
+export function cellMedians(cell: BenchCell): { speed: number; minSpeed: number; maxSpeed: number; cpuMicrosPerOp: number; peakRssMiB: number } {
+  const speeds = cell.runs.map((m) => speed(cell.operation, m));
+  return {
+    speed: median(speeds),
+    minSpeed: Math.min(...speeds),
+    maxSpeed: Math.max(...speeds),
+    cpuMicrosPerOp: median(cell.runs.map((m) => m.cpuMicros / m.operations)),
+    peakRssMiB: median(cell.runs.map((m) => m.peakRssMiB)),
+  };
+}
+
+/** A goal's outcome on one operation. */
+export interface BenchGoalResult {
+  goal: BenchGoal;
+  operation: string;
+  /** The measured ratio (subject / baseline), or undefined when either cell is missing. */
+  measured: number | undefined;
+  met: boolean;
+}
+
+/** Every goal of the report checked on every operation it applies to. */
+export function checkGoals(report: BenchReport): BenchGoalResult[] {
+  const find = (operation: string, subject: string) => report.cells.find((c) => c.operation === operation && c.subject === subject);
+  const operations = [...new Set(report.cells.map((c) => c.operation))];
+  return report.goals.flatMap((goal) =>
+    operations
+      .filter((operation) => operation.startsWith(goal.operation))
+      .map((operation) => {
+        const ours = find(operation, report.subject);
+        const base = find(operation, goal.baseline);
+        if (!ours || !base) return { goal, operation, measured: undefined, met: false };
+        const a = cellMedians(ours);
+        const b = cellMedians(base);
+        const measured = goal.metric === 'speed' ? a.speed / b.speed : goal.metric === 'cpu' ? a.cpuMicrosPerOp / b.cpuMicrosPerOp : a.peakRssMiB / b.peakRssMiB;
+        return { goal, operation, measured, met: goal.metric === 'speed' ? measured >= goal.ratio : measured <= goal.ratio };
+      }),
+  );
+}
+
+/** A goal in words: `≥ 1.00× opendal`, `CPU/op ≤ 1.00× opendal`, `RSS ≤ 1.30× opendal`. */
+export function describeGoal(goal: BenchGoal): string {
+  const bound = `${goal.ratio.toFixed(2)}× ${goal.baseline}`;
+  return goal.metric === 'speed' ? `≥ ${bound}` : `${goal.metric === 'cpu' ? 'CPU/op' : 'RSS'} ≤ ${bound}`;
+}
+
+/**
+ * Table rows of a report, one per cell: the median figure with min–max of the runs, median client
+ * CPU per operation and peak RSS, the speed ratio against every other subject, and on the subject's
+ * rows every goal of that operation, ⚑ when it is not met.
+ */
+export function benchRows(report: BenchReport): Record<string, string>[] {
+  const subjects = [...new Set(report.cells.map((c) => c.subject))];
+  const results = checkGoals(report);
+  return report.cells.map((cell) => {
+    const m = cellMedians(cell);
+    const unit = benchUnit(cell.operation);
+    const digits = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+    const low = shown(cell.operation, unit === 'ms' ? m.maxSpeed : m.minSpeed);
+    const high = shown(cell.operation, unit === 'ms' ? m.minSpeed : m.maxSpeed);
+    const row: Record<string, string> = {
+      operation: cell.operation,
+      subject: cell.subject,
+      'median (min–max)': `${digits(shown(cell.operation, m.speed))} (${digits(low)}–${digits(high)}) ${unit}`,
+      runs: String(cell.runs.length),
+      'CPU µs/op': m.cpuMicrosPerOp.toFixed(0),
+      'peak RSS MiB': m.peakRssMiB.toFixed(0),
+    };
+    for (const other of subjects) {
+      const base = report.cells.find((c) => c.operation === cell.operation && c.subject === other);
+      row[`vs ${other}`] = other === cell.subject || !base ? '' : `${(m.speed / cellMedians(base).speed).toFixed(2)}×`;
+    }
+    row.goals =
+      cell.subject !== report.subject
+        ? ''
+        : results
+            .filter((r) => r.operation === cell.operation)
+            .map((r) => `${r.met ? '✓' : '⚑'} ${describeGoal(r.goal)}${r.goal.metric === 'speed' || r.measured === undefined ? '' : ` (${r.measured.toFixed(2)}×)`}`)
+            .join('; ');
+    return row;
+  });
+}
+
+/**
+ * Prints a report (its setup lines, the table and the goals not met) and, when the environment names
+ * a directory in BENCH_REPORT_DIR (as `pnpm bench` does), writes it there as JSON for BENCHMARKS.md.
+ */
+export function publishBenchReport(report: BenchReport): void {
+  const missed = checkGoals(report).filter((r) => !r.met);
+  const lines = [
+    `\n${report.title}`,
+    ...report.setup.map((l) => `  ${l}`),
+    '',
+    formatTable(benchRows(report)),
+    missed.length === 0 ? 'every goal met' : `goals not met: ${missed.map((r) => `${r.operation} ${describeGoal(r.goal)}`).join('; ')}`,
+    ...(report.notes ?? []),
+  ];
+  console.log(lines.join('\n'));
+  const dir = process.env.BENCH_REPORT_DIR;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    const slug = report.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    writeFileSync(join(dir, `${slug}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  }
+}
+
+/** How many times every cell runs: BENCH_RUNS, default 3 (a table shows min–max of the runs). */
+export function benchRuns(): number {
+  const runs = Number(process.env.BENCH_RUNS ?? 3);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_RUNS must be a positive integer, got ${process.env.BENCH_RUNS}`);
+  return runs;
 }
 
 /** Options of `runSideBySide`. */
 export interface SideBySideOptions {
-  /** The benchmark script; run as `node <script> --child <subject> <operation>`, it prints one Measurement as JSON on its last stdout line. */
+  /** The benchmark script; run as `node [nodeArgs] <script> --child <subject> <operation>`, it prints one Measurement as JSON on its last stdout line. */
   script: string;
   /** The subjects to compare (names the script understands). */
   subjects: readonly string[];
   /** The operations to measure (names the script understands). */
   operations: readonly string[];
-  /** The subject every other is compared with. */
-  baseline: string;
+  /** Times each (subject, operation) runs. Default: `benchRuns()`. */
+  runs?: number;
   /** The child processes' environment. Default: this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Node options of a subject's child processes (`--cpu-prof` for the driver, say). */
+  nodeArgs?: (subject: string) => string[];
   /** Called after each operation has been measured on every subject (for progress output). */
   onOperationDone?: (operation: string) => void;
 }
 
 /**
- * Measures every (subject, operation) in a Node process of its own, so each peak resident memory is
- * its own, rotating the order per operation so no subject always runs first on a cold server.
- * Returns table rows, each against the baseline of the same operation.
+ * Measures every (subject, operation) `runs` times, each in a Node process of its own so each peak
+ * resident memory and CPU figure is its own, rotating the subjects' order per operation and run so
+ * none always meets a cold or a tired server first.
  */
-export function runSideBySide(options: SideBySideOptions): Record<string, string>[] {
-  const { script, subjects, operations, baseline } = options;
-  const rows: Record<string, string>[] = [];
+export function runSideBySide(options: SideBySideOptions): BenchCell[] {
+  const { script, subjects, operations } = options;
+  const runs = options.runs ?? benchRuns();
+  const cells: BenchCell[] = [];
   for (const [index, operation] of operations.entries()) {
-    const results = new Map<string, Measurement>();
-    const shift = index % subjects.length;
-    for (const subject of [...subjects.slice(shift), ...subjects.slice(0, shift)]) {
-      const run = spawnSync(process.execPath, [script, '--child', subject, operation], { env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 16 * MiB });
-      if (run.status !== 0) throw new Error(`${subject}: ${operation} failed:\n${run.stderr}`);
-      results.set(subject, JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Measurement);
+    const results = new Map<string, Measurement[]>(subjects.map((s) => [s, []]));
+    for (let run = 0; run < runs; run++) {
+      const shift = (index + run) % subjects.length;
+      for (const subject of [...subjects.slice(shift), ...subjects.slice(0, shift)]) {
+        const args = [...(options.nodeArgs?.(subject) ?? []), script, '--child', subject, operation];
+        const child = spawnSync(process.execPath, args, { env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 16 * MiB });
+        if (child.status !== 0) throw new Error(`${subject}: ${operation} failed:\n${child.stderr}`);
+        results.get(subject)!.push(JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement);
+      }
     }
-    for (const subject of subjects) rows.push(compare(results.get(subject)!, results.get(baseline)!));
+    for (const subject of subjects) cells.push({ operation, subject, runs: results.get(subject)! });
     options.onOperationDone?.(operation);
   }
-  return rows;
+  return cells;
 }
 
 /** A plain-text table with aligned columns. */

@@ -9,15 +9,25 @@ export { conformanceCases } from './cases/index.js';
 export type { CaseContext, SuiteCase } from './runner.js';
 export type { DriverAbove, SuiteCapabilities, SuiteOptions, TestServerGaps } from './options.js';
 export {
-  compare,
+  benchRows,
+  benchRuns,
+  benchUnit,
+  cellMedians,
+  checkGoals,
+  describeGoal,
   figures,
   formatBytes,
   formatTable,
   measure,
   measureConcurrent,
+  publishBenchReport,
   runBenchmarks,
   runSideBySide,
+  type BenchCell,
+  type BenchGoal,
+  type BenchGoalResult,
   type BenchmarkOptions,
+  type BenchReport,
   type Measurement,
   type SideBySideOptions,
 } from './bench.js';

@@ -1,0 +1,77 @@
+import { benchRows, benchUnit, checkGoals, measure, measureConcurrent, type BenchReport, type Measurement } from '../src/bench.js';
+
+/** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
+function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
+  return { name: 'x', operations, bytes, seconds, cpuMicros, peakRssMiB, rssGrowthMiB: 0 };
+}
+
+const report = (overrides: Partial<BenchReport>): BenchReport => ({ title: 't', subject: 'driver', setup: [], cells: [], goals: [], ...overrides });
+
+test('units follow the operation name', () => {
+  expect(benchUnit('write 1 GiB stream')).toBe('MiB/s');
+  expect(benchUnit('walk 10 000 keys')).toBe('ms');
+  expect(benchUnit('list 50 files')).toBe('ms');
+  expect(benchUnit('put 4 KiB c=16')).toBe('ops/s');
+});
+
+test('a speed goal compares median throughput, and a walk (shown in ms) is faster when it takes less time', () => {
+  const r = report({
+    cells: [
+      { operation: 'put 4 KiB c=1', subject: 'driver', runs: [m(1), m(2), m(10)] }, // median 50 ops/s
+      { operation: 'put 4 KiB c=1', subject: 'opendal', runs: [m(1.6), m(1.6), m(1.6)] }, // 62.5 ops/s
+      { operation: 'walk 10 000 keys', subject: 'driver', runs: [m(0.1, { operations: 1 })] },
+      { operation: 'walk 10 000 keys', subject: 'opendal', runs: [m(0.3, { operations: 1 })] },
+    ],
+    goals: [
+      { operation: 'put', baseline: 'opendal', metric: 'speed', ratio: 1 },
+      { operation: 'walk', baseline: 'opendal', metric: 'speed', ratio: 1 },
+    ],
+  });
+  const results = checkGoals(r);
+  expect(results.map((g) => [g.operation, g.met, g.measured?.toFixed(2)])).toEqual([
+    ['put 4 KiB c=1', false, '0.80'],
+    ['walk 10 000 keys', true, '3.00'],
+  ]);
+  const rows = benchRows(r);
+  expect(rows[0]).toMatchObject({ 'median (min–max)': '50.0 (10.0–100) ops/s', 'vs opendal': '0.80×', goals: '⚑ ≥ 1.00× opendal' });
+  expect(rows[2]).toMatchObject({ 'median (min–max)': '100 (100–100) ms', 'vs opendal': '3.00×', goals: '✓ ≥ 1.00× opendal' });
+  expect(rows[1]!.goals).toBe(''); // goals are shown on the subject's rows only
+});
+
+test('cpu and rss goals are upper bounds on the ratio, and a missing baseline is a goal not met', () => {
+  const r = report({
+    cells: [
+      { operation: 'get 4 KiB c=16', subject: 'driver', runs: [m(1, { cpuMicros: 30_000, peakRssMiB: 120 })] },
+      { operation: 'get 4 KiB c=16', subject: 'opendal', runs: [m(1, { cpuMicros: 20_000, peakRssMiB: 100 })] },
+    ],
+    goals: [
+      { operation: 'get', baseline: 'opendal', metric: 'cpu', ratio: 1 },
+      { operation: 'get', baseline: 'opendal', metric: 'rss', ratio: 1.3 },
+      { operation: 'get', baseline: 'aws-sdk', metric: 'speed', ratio: 1 },
+    ],
+  });
+  expect(checkGoals(r).map((g) => [g.goal.metric, g.met, g.measured?.toFixed(2)])).toEqual([
+    ['cpu', false, '1.50'],
+    ['rss', true, '1.20'],
+    ['speed', false, undefined],
+  ]);
+  expect(benchRows(r)[0]!.goals).toBe('⚑ CPU/op ≤ 1.00× opendal (1.50×); ✓ RSS ≤ 1.30× opendal (1.20×); ⚑ ≥ 1.00× aws-sdk');
+});
+
+test('measure records the CPU its operations used', async () => {
+  const result = await measure('spin', 2, async () => {
+    const until = performance.now() + 20;
+    while (performance.now() < until);
+    return 0;
+  });
+  expect(result.cpuMicros).toBeGreaterThanOrEqual(30_000);
+  expect(result.seconds).toBeGreaterThanOrEqual(0.04);
+});
+
+test('measureConcurrent counts the bytes of every worker', async () => {
+  const result = await measureConcurrent('x', 40, 8, async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return 4096;
+  });
+  expect(result).toMatchObject({ operations: 40, bytes: 40 * 4096 });
+});
