@@ -206,8 +206,11 @@ export function figures(m: Measurement): Record<string, string> {
 
 /** Every run of one operation by one subject. */
 export interface BenchCell {
+  /** The operation's name; it sets the unit (see `benchUnit`). */
   operation: string;
+  /** Who ran it: the driver or a baseline. */
   subject: string;
+  /** Every run's measurement. */
   runs: Measurement[];
 }
 
@@ -219,8 +222,11 @@ export interface BenchCell {
 export interface BenchGoal {
   /** The operations it applies to: every one whose name starts with this. */
   operation: string;
+  /** The subject the report's subject is compared with. */
   baseline: string;
+  /** Throughput, CPU per operation or peak resident memory. */
   metric: 'speed' | 'cpu' | 'rss';
+  /** The bound on subject / baseline: a minimum for `speed`, a maximum for the others. */
   ratio: number;
 }
 
@@ -232,7 +238,9 @@ export interface BenchReport {
   subject: string;
   /** What was measured, how, against which server and versions: one line each. */
   setup: string[];
+  /** What was measured. */
   cells: BenchCell[];
+  /** What the subject's figures should reach. */
   goals: BenchGoal[];
   /** What the reader needs to know about a figure (why a goal is out of reach, say). */
   notes?: string[];
@@ -264,8 +272,22 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** A cell's figures over its runs. */
+export interface CellMedians {
+  /** Median throughput (MiB/s for streams, operations/s otherwise). */
+  speed: number;
+  /** Lowest throughput of the runs. */
+  minSpeed: number;
+  /** Highest throughput of the runs. */
+  maxSpeed: number;
+  /** Median client CPU per operation, in microseconds. */
+  cpuMicrosPerOp: number;
+  /** Median peak resident memory, in MiB. */
+  peakRssMiB: number;
+}
+
 /** The medians of a cell's runs, each figure on its own (throughput, CPU per operation, peak RSS). */
-export function cellMedians(cell: BenchCell): { speed: number; minSpeed: number; maxSpeed: number; cpuMicrosPerOp: number; peakRssMiB: number } {
+export function cellMedians(cell: BenchCell): CellMedians {
   const speeds = cell.runs.map((m) => speed(cell.operation, m));
   return {
     speed: median(speeds),
@@ -278,10 +300,13 @@ export function cellMedians(cell: BenchCell): { speed: number; minSpeed: number;
 
 /** A goal's outcome on one operation. */
 export interface BenchGoalResult {
+  /** The goal checked. */
   goal: BenchGoal;
+  /** The operation it was checked on. */
   operation: string;
   /** The measured ratio (subject / baseline), or undefined when either cell is missing. */
   measured: number | undefined;
+  /** Whether the measured ratio is within the goal (false when it could not be measured). */
   met: boolean;
 }
 

@@ -28,6 +28,7 @@ export {
   type BenchGoalResult,
   type BenchmarkOptions,
   type BenchReport,
+  type CellMedians,
   type Measurement,
   type SideBySideOptions,
 } from './bench.js';
