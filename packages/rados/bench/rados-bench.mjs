@@ -1,7 +1,8 @@
 // Side-by-side benchmark on one Ceph cluster started for the run: this driver (librados through
 // koffi) vs `rados bench` (Ceph's own client, C++) vs the s3 driver through radosgw on the same OSD.
-// Each (subject, operation) runs in its own process, so each peak resident memory is its own (for
-// `rados bench`, GNU time's maximum RSS). Usage: `pnpm run bench` (after build).
+// Each (subject, operation) runs BENCH_RUNS times (default 3) in its own process, so each peak
+// resident memory is its own (for `rados bench`, GNU time's maximum RSS and CPU). Usage: `pnpm run
+// bench` (after build); BENCH_STREAM_MIB and BENCH_SMALL_COUNT shrink it.
 import { execFile, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,16 +13,19 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const here = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
-const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
+// Not 1 GiB by default: the test cluster's OSD is memstore (6 GiB), shared by three subjects' runs
+// and by RGW, which frees an overwritten object's tail only at its garbage collection.
+const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 256) * MiB;
+const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
 const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 2000);
 const SMALL_BYTES = 4096;
 const CHUNK = 4 * MiB;
 const IN_FLIGHT = 4;
 const POOL = 'bench';
 const SUBJECTS = ['driver', 'rados bench', 's3 driver (rgw)'];
-const OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream', 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
+const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
 
-const { measure, measureConcurrent, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 
 const drain = () => {
   let bytes = 0;
@@ -60,23 +64,29 @@ async function driverSubject(name, env) {
   };
 }
 
-/** `rados bench` as a Measurement: its own totals, and GNU time's peak RSS. */
+/** `rados bench` as a Measurement: its own totals, and GNU time's peak RSS and CPU (start-up included). */
 async function radosBench(operation, env) {
-  const bytesFor = { 'write 1 GiB stream': CHUNK, 'read 1 GiB stream': CHUNK };
-  const size = bytesFor[operation] ?? SMALL_BYTES;
-  const threads = operation.endsWith('c=16') ? 16 : operation.includes('GiB') ? IN_FLIGHT : 1;
-  const seconds = operation.includes('GiB') ? 10 : 5;
+  const streamed = operation.includes('stream');
+  const size = streamed ? CHUNK : SMALL_BYTES;
+  const threads = operation.endsWith('c=16') ? 16 : streamed ? IN_FLIGHT : 1;
+  const seconds = streamed ? 10 : 5;
   const mode = operation.startsWith('write') || operation.startsWith('put') ? 'write' : operation.startsWith('read') ? 'seq' : 'rand';
   const cli = ['-c', env.BENCH_CONF, '-p', POOL, 'bench', String(seconds), mode, '-t', String(threads)];
   // The reads read what the last write left (--no-cleanup), of the same object size.
   if (mode === 'write') cli.push('-b', String(size), '--no-cleanup', '--run-name', `bench-${size}`);
   else cli.push('--run-name', `bench-${size}`);
-  const { stderr, stdout } = await run('/usr/bin/time', ['-f', 'maxrss=%M', 'rados', ...cli], { maxBuffer: 64 * MiB });
+  const { stderr, stdout } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'rados', ...cli], { maxBuffer: 64 * MiB });
   const field = (label) => Number(new RegExp(`${label}:\\s+([\\d.]+)`).exec(stdout)?.[1]);
   const total = mode === 'write' ? field('Total writes made') : field('Total reads made');
   const runTime = field('Total time run');
   const peak = Number(/maxrss=(\d+)/.exec(stderr)?.[1] ?? 0) / 1024;
-  return { name: `rados bench: ${operation}`, operations: operation.includes('GiB') ? 1 : total, bytes: operation.includes('GiB') ? total * size : 0, seconds: runTime, rssGrowthMiB: peak, peakRssMiB: peak };
+  const [, user, system] = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr) ?? [];
+  if (!(total > 0) || !(runTime > 0) || user === undefined) throw new Error(`rados bench ${cli.join(' ')}: no totals in its output:\n${stdout}\n${stderr}`);
+  // A stream is one operation of total × size bytes; the small operations count each request.
+  return {
+    name: `rados bench: ${operation}`, operations: streamed ? 1 : total, bytes: streamed ? total * size : 0, seconds: runTime,
+    rssGrowthMiB: peak, peakRssMiB: peak, cpuMicros: (Number(user) + Number(system)) * 1e6,
+  };
 }
 
 async function child(name, operation) {
@@ -85,16 +95,14 @@ async function child(name, operation) {
   else {
     const s = await driverSubject(name, process.env);
     const label = `${name}: ${operation}`;
-    switch (operation) {
-      case 'write 1 GiB stream': m = await measure(label, 1, s.writeStream); break;
-      case 'read 1 GiB stream': m = await measure(label, 1, s.readStream); break;
-      case 'put 4 KiB c=1': m = await measureConcurrent(label, SMALL_COUNT, 1, s.put); break;
-      case 'put 4 KiB c=16': m = await measureConcurrent(label, SMALL_COUNT, 16, s.put); break;
-      case 'get 4 KiB c=1': m = await measureConcurrent(label, SMALL_COUNT, 1, s.get); break;
-      case 'get 4 KiB c=16': m = await measureConcurrent(label, SMALL_COUNT, 16, s.get); break;
+    if (operation.startsWith('write')) m = await measure(label, 1, s.writeStream);
+    else if (operation.startsWith('read')) m = await measure(label, 1, s.readStream);
+    else {
+      const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
+      m = await measureConcurrent(label, SMALL_COUNT, concurrency, operation.startsWith('put') ? s.put : s.get);
+      if (m.bytes !== SMALL_COUNT * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_COUNT * SMALL_BYTES}`);
     }
-    // Operation counts, not bytes, are the rate of the small operations (as for `rados bench`).
-    if (operation.includes('KiB')) m = { ...m, bytes: 0 };
+    if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
     await s.close();
   }
   process.stdout.write(`${JSON.stringify(m)}\n`);
@@ -112,11 +120,21 @@ async function main() {
     const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
     const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    const rows = runSideBySide({
-      script: here, subjects: SUBJECTS, operations: OPERATIONS, baseline: 'rados bench', env,
+    const cells = runSideBySide({
+      script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
     });
-    console.log(formatTable(rows));
+    publishBenchReport({
+      title: 'rados on Ceph',
+      subject: 'driver',
+      setup: [
+        `One memstore OSD on 127.0.0.1, pool of 8 PGs; ${benchRuns()} runs per cell, each in its own process, subjects' order rotated.`,
+        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects for 10 s on the streams, 4 KiB objects for 5 s on the small operations; its CPU from GNU time, start-up included); s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
+        `Streams of ${STREAM_LABEL} through the drivers; ${SMALL_COUNT} objects of ${SMALL_BYTES} B per driver cell.`,
+      ],
+      cells,
+      goals: ['write', 'read', 'put', 'get'].map((operation) => ({ operation, baseline: 'rados bench', metric: 'speed', ratio: 1 })),
+    });
   } finally {
     await server.stop();
   }

@@ -6,11 +6,7 @@
 // BENCH_OPS and BENCH_SUBJECTS (comma-separated, operation names by prefix) pick cells;
 // BENCH_STREAM_MIB sets the stream size (default 256: see STREAM_BYTES); BENCH_CPU_PROF=<dir> writes
 // a `--cpu-prof` profile of every driver cell there.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -113,7 +109,8 @@ async function subject(name, env) {
       },
     };
   }
-  const { Operator } = createRequire(join(env.BENCH_OPENDAL_DIR, 'package.json'))('opendal');
+  const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
+  const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
   const op = new Operator('s3', {
     bucket, endpoint: env.BENCH_ENDPOINT, region: 'us-east-1', access_key_id: env.BENCH_ACCESS_KEY, secret_access_key: env.BENCH_SECRET_KEY,
   });
@@ -207,13 +204,13 @@ async function warmUp(env) {
 async function main() {
   const { ensureInstalled, start } = await import('../../../tooling/servers/ceph-rgw.mjs');
   await ensureInstalled();
-  const opendalDir = mkdtempSync(join(tmpdir(), 'storagedriver-opendal-'));
+  const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
+  const opendal = installOpendal();
   const server = await start();
   try {
-    execFileSync('npm', ['install', '--no-save', '--no-package-lock', '--prefix', opendalDir, 'opendal@0.49.2'], { stdio: 'ignore' });
     const env = {
       ...process.env, BENCH_ENDPOINT: server.endpoint, BENCH_ACCESS_KEY: server.accessKeyId, BENCH_SECRET_KEY: server.secretAccessKey,
-      BENCH_BUCKET: 'bench', BENCH_OPENDAL_DIR: opendalDir,
+      BENCH_BUCKET: 'bench', BENCH_OPENDAL_DIR: opendal.dir,
     };
     await rawClient(env).send(new sdk.CreateBucketCommand({ Bucket: 'bench' }));
     if (OPERATIONS.some((o) => o.startsWith('walk'))) await seedWalkKeys(env);
@@ -231,7 +228,7 @@ async function main() {
       subject: 'driver',
       setup: [
         `Ceph RGW on 127.0.0.1 (one memstore OSD), path-style; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
-        `driver: @storagedriver/s3 (${CHUNK / MiB} MiB parts, ${PARTS_IN_FLIGHT} in flight); aws-sdk: ${versions(['@aws-sdk/client-s3', '@aws-sdk/lib-storage'])} (Upload with the same part size and queue); opendal: opendal 0.49.2 s3 service (writer chunk ${CHUNK / MiB} MiB).`,
+        `driver: @storagedriver/s3 (${CHUNK / MiB} MiB parts, ${PARTS_IN_FLIGHT} in flight); aws-sdk: ${versions(['@aws-sdk/client-s3', '@aws-sdk/lib-storage'])} (Upload with the same part size and queue); opendal: opendal ${OPENDAL_VERSION} s3 service (writer chunk ${CHUNK / MiB} MiB).`,
         `Streams of ${STREAM_LABEL} (not 1 GiB: the OSD is memstore, 6 GiB, and RGW frees overwritten tails only at garbage collection); ${SMALL_COUNT} small objects of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} keys in 50 prefixes.`,
         'CPU µs/op: user + system CPU of the client process during the timed loop, per operation.',
       ],
@@ -240,7 +237,7 @@ async function main() {
     });
   } finally {
     await server.stop();
-    rmSync(opendalDir, { recursive: true, force: true });
+    opendal.remove();
   }
 }
 

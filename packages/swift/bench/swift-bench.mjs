@@ -1,31 +1,30 @@
 // Side-by-side benchmark on both Swift servers started for the run (Ceph RGW's Swift API and
 // OpenStack Swift): the driver beside plain `fetch` requests with the same token and connection
-// pool (the baseline), and Apache OpenDAL's `swift` service when BENCH_OPENDAL names a directory
-// where `opendal` is installed (at benchmark time only, never into the lock file:
-// `npm i --prefix /tmp/opendal --no-save opendal@0.49.2`, then BENCH_OPENDAL=/tmp/opendal).
-// Each (subject, operation) runs in a Node process of its own, so its peak resident memory is its own.
-// Usage: `pnpm run bench` (after build). BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it.
+// pool (the baseline) and Apache OpenDAL's `swift` service (installed at run time into a temporary
+// directory, never into the lock file). Each (subject, operation) runs BENCH_RUNS times (default 3)
+// in a Node process of its own, so its peak resident memory and CPU are its own. Usage: `pnpm run
+// bench` (after build). BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it.
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
-const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
+// Not 1 GiB by default: OpenDAL's swift writer sends one request, so its stream is gathered in
+// memory first, and Ceph's test OSD is memstore (6 GiB) with three runs of three subjects per size.
+const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 256) * MiB;
 const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 1000);
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
 const SMALL = 4096;
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
-const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS} keys`];
+const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`];
+const SUBJECTS = ['driver', 'fetch', 'opendal'];
 
-const { measure, measureConcurrent, patternBytes, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+const { benchRuns, measure, measureConcurrent, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
 
-const importOpendal = async () => createRequire(join(process.env.BENCH_OPENDAL, 'package.json'))('opendal');
 const options = (env) => parseSwiftParameters({ ...JSON.parse(env.BENCH_SERVER), container: env.BENCH_CONTAINER, chunksize: CHUNK, prefix: 'bench' });
 
 function drain() {
@@ -53,14 +52,15 @@ async function subject(name, env) {
       put: async (i) => (await driver.putContent(`/driver/small/${i}`, small), SMALL),
       get: async (i) => (await driver.getContent(`/driver/small/${i}`)).length,
       walk: async () => {
-        let entries = 0;
-        await driver.walk('/walk', () => void entries++);
-        return 0 * entries;
+        let files = 0;
+        await driver.walk('/walk', (info) => void (info.isDir || files++));
+        return files;
       },
     };
   }
   if (name === 'opendal') {
-    const { Operator } = await importOpendal();
+    const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
+    const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
     const o = options(env);
     const client = new SwiftClient(o);
     const { storageUrl, token } = await client.credentials();
@@ -81,10 +81,7 @@ async function subject(name, env) {
       },
       put: async (i) => (await op.write(`opendal/small/${i}`, small), SMALL),
       get: async (i) => (await op.read(`opendal/small/${i}`)).length,
-      walk: async () => {
-        await op.list('walk/', { recursive: true });
-        return 0;
-      },
+      walk: async () => (await op.list('walk/', { recursive: true })).filter((entry) => !entry.path().endsWith('/')).length,
     };
   }
   // The baseline: plain fetch with the driver's token and storage URL, the same requests a minimal client would send.
@@ -116,9 +113,11 @@ async function subject(name, env) {
     get: async (i) => (await (await fetch(url(`raw/small/${i}`), { headers })).arrayBuffer()).byteLength,
     // The listing requests alone (pages of 1000 until an empty one).
     walk: async () => {
+      let files = 0;
       for (let marker = ''; ;) {
         const page = await (await fetch(`${storageUrl}/${o.container}?format=json&prefix=bench/files/walk/&marker=${encodeURIComponent(marker)}`, { headers })).json();
-        if (page.length === 0) return 0;
+        if (page.length === 0) return files;
+        files += page.length;
         marker = page.at(-1).name;
       }
     },
@@ -131,12 +130,17 @@ async function child(name, operation) {
   let m;
   if (operation.startsWith('write')) m = await measure(label, 1, s.write);
   else if (operation.startsWith('read')) m = await measure(label, 1, s.read);
-  else if (operation.startsWith('walk')) m = await measure(label, 1, s.walk);
-  else {
+  else if (operation.startsWith('walk')) {
+    let files = 0;
+    m = await measure(label, 1, async () => ((files = await s.walk()), 0));
+    if (files !== WALK_KEYS) throw new Error(`${label}: saw ${files} objects, expected ${WALK_KEYS}`);
+  } else {
     const concurrency = Number(/c=(\d+)/.exec(operation)[1]);
     const offset = concurrency === 1 ? 0 : SMALL_OPS; // the c=16 rounds use their own keys
     m = await measureConcurrent(label, SMALL_OPS, concurrency, (i) => (operation.startsWith('put') ? s.put(offset + i) : s.get(offset + i)));
+    if (m.bytes !== SMALL_OPS * SMALL) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_OPS * SMALL}`);
   }
+  if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
@@ -152,15 +156,20 @@ async function walkFixture(server, container) {
   }));
 }
 
+/** Issue 14's goals for a driver joining the table: ahead of plain requests and of OpenDAL. */
+const GOALS = [
+  ...['write', 'read', 'put', 'get', 'walk'].flatMap((operation) => ['fetch', 'opendal'].map((baseline) => ({ operation, baseline, metric: 'speed', ratio: 1 }))),
+  ...['put', 'get'].map((operation) => ({ operation, baseline: 'opendal', metric: 'cpu', ratio: 1 })),
+];
+
 async function main() {
   const ceph = await import('../../../tooling/servers/ceph-rgw.mjs');
   const openstack = await import('../../../tooling/servers/openstack-swift.mjs');
+  const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
+  await ceph.ensureInstalled();
+  await openstack.ensureInstalled();
+  const opendal = installOpendal();
   const [rgw, swift] = await Promise.all([ceph.start(), openstack.start()]);
-  let opendal = false;
-  if (process.env.BENCH_OPENDAL) {
-    await importOpendal();
-    opendal = true;
-  } else process.stderr.write('BENCH_OPENDAL is not set: the OpenDAL rows are left out\n');
   try {
     const servers = [
       ['Ceph RGW', { authurl: rgw.swift.authUrl, username: rgw.swift.user, password: rgw.swift.key }],
@@ -171,19 +180,26 @@ async function main() {
       const client = new SwiftClient(parseSwiftParameters({ ...server, container }));
       await client.call({ method: 'PUT', container });
       await walkFixture(server, container);
-      const env = { ...process.env, BENCH_SERVER: JSON.stringify(server), BENCH_CONTAINER: container };
-      const rows = runSideBySide({
-        script: here,
-        subjects: opendal ? ['driver', 'fetch', 'opendal'] : ['driver', 'fetch'],
-        operations: OPERATIONS,
-        baseline: 'fetch',
-        env,
+      const env = { ...process.env, BENCH_SERVER: JSON.stringify(server), BENCH_CONTAINER: container, BENCH_OPENDAL_DIR: opendal.dir };
+      const cells = runSideBySide({
+        script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
         onOperationDone: (operation) => process.stderr.write(`${label} done: ${operation}\n`),
       });
-      console.log(`\n${label}\n${formatTable(rows)}`);
+      publishBenchReport({
+        title: `swift on ${label}`,
+        subject: 'driver',
+        setup: [
+          `${label}'s Swift API on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+          `driver: @storagedriver/swift (${CHUNK / MiB} MiB segments); fetch: Node's fetch with the driver's token, one streamed PUT per object (no segments); opendal: opendal ${OPENDAL_VERSION} swift service (no multipart writer: its stream is gathered in memory and sent in one request).`,
+          `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL} B per cell; walk of ${WALK_KEYS} objects in a three-level tree.`,
+        ],
+        cells,
+        goals: GOALS,
+      });
     }
   } finally {
     await Promise.all([rgw.stop(), swift.stop()]);
+    opendal.remove();
   }
 }
 
