@@ -2,6 +2,7 @@
 // run: real Azure serves SAS URLs only over HTTPS, so the redirect tests must fetch over TLS too.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ export async function ensureInstalled() {
 
 function probe(port, ca) {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: `/${ACCOUNT_NAME}?comp=list`, ca, timeout: 1000 }, (res) => {
+    const req = (ca ? request : httpRequest)({ host: '127.0.0.1', port, path: `/${ACCOUNT_NAME}?comp=list`, ca, timeout: 1000 }, (res) => {
       res.resume();
       resolve(true);
     });
@@ -36,25 +37,31 @@ function probe(port, ca) {
   });
 }
 
-/** Starts Azurite in a fresh temporary directory; `stop()` kills it and removes the directory. */
-export async function start() {
+/**
+ * Starts Azurite in a fresh temporary directory; `stop()` kills it and removes the directory. Over
+ * TLS with a certificate made for the run (`ca`), unless `tls: false` (for the benchmark's OpenDAL
+ * baseline, whose TLS stack trusts only its built-in roots).
+ */
+export async function start({ tls = true } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'storagedriver-azurite-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  const ca = readFileSync(cert, 'utf8');
+  if (tls) {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+  }
+  const ca = tls ? readFileSync(cert, 'utf8') : undefined;
   const child = spawn(process.execPath, [
     azuriteEntry(), '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--extentMemoryLimit', '6144',
-    '--skipApiVersionCheck', '--disableTelemetry', '--loose', '--cert', cert, '--key', key,
+    '--skipApiVersionCheck', '--disableTelemetry', '--loose', ...(tls ? ['--cert', cert, '--key', key] : []),
   ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const port = await new Promise((resolve, reject) => {
     const onData = (data) => {
       output += data;
-      const match = /listens on https:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      const match = /listens on https?:\/\/127\.0\.0\.1:(\d+)/.exec(output);
       if (match) resolve(Number(match[1]));
     };
     child.stdout.on('data', onData);
@@ -67,7 +74,7 @@ export async function start() {
     if (tries > 100) throw new Error('azurite does not answer');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const endpoint = `https://127.0.0.1:${port}/${ACCOUNT_NAME}`;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/${ACCOUNT_NAME}`;
   return {
     endpoint,
     accountName: ACCOUNT_NAME,

@@ -1,25 +1,38 @@
-// Side-by-side benchmark on one Azurite started for the run: the driver's writer and reader on a
-// 1 GiB stream beside the SDK's own BlockBlobClient.uploadStream and BlobClient.download, each in a
-// Node process of its own so its peak resident memory is its own. Usage: `pnpm run bench` (after
-// build); BENCH_STREAM_MIB shrinks the stream.
+// Side-by-side benchmark on one Azurite started for the run (over plain HTTP: OpenDAL's TLS stack
+// trusts only its built-in roots, not a certificate made for the run): the driver beside the SDK's
+// own clients (BlockBlobClient.uploadStream / upload, BlobClient.download, listBlobsFlat) and Apache
+// OpenDAL's `azblob` service (installed at run time into a temporary directory, never into the lock
+// file). Each (subject, operation) runs BENCH_RUNS times (default 3) in a Node process of its own, so
+// its peak resident memory and client CPU are its own. Usage: `pnpm run bench` (after build);
+// BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_CPU_PROF=<dir> writes a
+// `--cpu-prof` profile of every driver cell there.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
-const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
+// Not 1 GiB by default: Azurite keeps blocks in its own (single-threaded Node) process memory, and
+// three subjects' three runs of a 1 GiB stream would take most of the benchmark's time budget.
+const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 256) * MiB;
+const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
+const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 2000);
+const SMALL_BYTES = 4096;
+const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const BLOCK = 4 * MiB;
 const BLOCKS_IN_FLIGHT = 4;
-const SUBJECTS = ['driver', 'azure-sdk'];
-const OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream'];
+const SUBJECTS = ['driver', 'azure-sdk', 'opendal'];
+const OPERATIONS = [
+  `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
+  `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
+];
 
-const { measure, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { AzureBackend, AzureDriver } = await import('../dist/esm/index.js');
 
 function options(env) {
   return {
-    container: 'bench', accountName: env.BENCH_ACCOUNT, serviceUrl: env.BENCH_ENDPOINT, skipVerify: true,
+    container: 'bench', accountName: env.BENCH_ACCOUNT, serviceUrl: env.BENCH_ENDPOINT,
     credentials: { type: 'shared_key', accountKey: env.BENCH_KEY }, blockSize: BLOCK, uploadConcurrency: BLOCKS_IN_FLIGHT,
   };
 }
@@ -29,60 +42,151 @@ function drain() {
   return { sink: new Writable({ write(chunk, _encoding, callback) { bytes += chunk.length; callback(); } }), bytes: () => bytes };
 }
 
-/** The two operations of one subject, each returning the bytes it moved. */
-function subject(name, env) {
-  const blobName = `${name}/big`;
+/** The operations of one subject, each returning the bytes (or, for a walk, the blobs) it saw. */
+async function subject(name, env) {
+  const small = Buffer.alloc(SMALL_BYTES, 7);
+  const key = (op, i) => `${name}/${op}/${i}`;
   if (name === 'driver') {
     const driver = new AzureDriver(options(env));
     return {
       writeStream: async () => {
-        const writer = await driver.writer(`/${blobName}`);
+        const writer = await driver.writer(`/${key('big', 0)}`);
         await pipeline(patternStream(STREAM_BYTES, 1), writer.writable());
         await writer.commit();
         return STREAM_BYTES;
       },
       readStream: async () => {
         const d = drain();
-        await pipeline(await driver.reader(`/${blobName}`), d.sink);
+        await pipeline(await driver.reader(`/${key('big', 0)}`), d.sink);
         return d.bytes();
+      },
+      put: async (i) => (await driver.putContent(`/${key('small', i)}`, small), SMALL_BYTES),
+      get: async (i) => (await driver.getContent(`/${key('small', i)}`)).length,
+      walk: async () => {
+        let blobs = 0;
+        await driver.walk('/walk', (info) => void (info.isDir || blobs++));
+        return blobs;
       },
     };
   }
-  // The SDK through the same container client the driver builds (same TLS and retry settings).
-  const blob = new AzureBackend(options(env)).container.getBlockBlobClient(blobName);
+  if (name === 'azure-sdk') {
+    // The same container client the driver builds (same pipeline and retry settings).
+    const container = new AzureBackend(options(env)).container;
+    return {
+      writeStream: async () => {
+        await container.getBlockBlobClient(key('big', 0)).uploadStream(patternStream(STREAM_BYTES, 1), BLOCK, BLOCKS_IN_FLIGHT);
+        return STREAM_BYTES;
+      },
+      readStream: async () => {
+        const d = drain();
+        await pipeline((await container.getBlobClient(key('big', 0)).download(0)).readableStreamBody, d.sink);
+        return d.bytes();
+      },
+      put: async (i) => (await container.getBlockBlobClient(key('small', i)).upload(small, SMALL_BYTES), SMALL_BYTES),
+      get: async (i) => (await container.getBlobClient(key('small', i)).downloadToBuffer()).length,
+      walk: async () => {
+        let blobs = 0;
+        for await (const page of container.listBlobsFlat({ prefix: 'walk/' }).byPage({ maxPageSize: 5000 })) blobs += page.segment.blobItems.length;
+        return blobs;
+      },
+    };
+  }
+  const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
+  const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
+  const op = new Operator('azblob', { container: 'bench', endpoint: env.BENCH_ENDPOINT, account_name: env.BENCH_ACCOUNT, account_key: env.BENCH_KEY });
   return {
     writeStream: async () => {
-      await blob.uploadStream(patternStream(STREAM_BYTES, 1), BLOCK, BLOCKS_IN_FLIGHT);
+      const w = await op.writer(key('big', 0), { chunk: BigInt(BLOCK), concurrent: BLOCKS_IN_FLIGHT });
+      await pipeline(patternStream(STREAM_BYTES, 1), w.createWriteStream());
       return STREAM_BYTES;
     },
     readStream: async () => {
       const d = drain();
-      await pipeline((await blob.download(0)).readableStreamBody, d.sink);
+      await pipeline((await op.reader(key('big', 0))).createReadStream(), d.sink);
       return d.bytes();
+    },
+    put: async (i) => (await op.write(key('small', i), small), SMALL_BYTES),
+    get: async (i) => (await op.read(key('small', i))).length,
+    walk: async () => {
+      const lister = await op.lister('walk/', { recursive: true });
+      let blobs = 0;
+      for (let e = await lister.next(); e !== null; e = await lister.next()) if (!e.path().endsWith('/')) blobs++;
+      return blobs;
     },
   };
 }
 
+/** Child: one operation of one subject; prints its Measurement as JSON. */
 async function child(name, operation) {
-  const s = subject(name, process.env);
+  const s = await subject(name, process.env);
   const label = `${name}: ${operation}`;
-  const m = operation.startsWith('write') ? await measure(label, 1, s.writeStream) : await measure(label, 1, s.readStream);
+  let m;
+  if (operation.startsWith('write')) m = await measure(label, 1, s.writeStream);
+  else if (operation.startsWith('read')) m = await measure(label, 1, s.readStream);
+  else if (operation.startsWith('walk')) {
+    let blobs = 0;
+    m = await measure(label, 1, async () => ((blobs = await s.walk()), 0));
+    if (blobs !== WALK_KEYS) throw new Error(`${label}: saw ${blobs} blobs, expected ${WALK_KEYS}`);
+  } else {
+    const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
+    m = await measureConcurrent(label, SMALL_OPS, concurrency, operation.startsWith('put') ? s.put : s.get);
+    if (m.bytes !== SMALL_OPS * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_OPS * SMALL_BYTES}`);
+  }
+  if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
+/** The walk's blobs, in 50 prefixes, put once with the SDK at concurrency 32. */
+async function seedWalk(env) {
+  const container = new AzureBackend(options(env)).container;
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < WALK_KEYS) {
+      const i = next++;
+      await container.getBlockBlobClient(`walk/d${i % 50}/f${i}`).upload('x', 1);
+    }
+  }));
+}
+
+/** Issue 14's goals for azure: as for s3, ahead of the SDK and of OpenDAL, with CPU and memory bounds on the small operations. */
+const GOALS = [
+  ...['write', 'read', 'put', 'get', 'walk'].flatMap((operation) => ['azure-sdk', 'opendal'].map((baseline) => ({ operation, baseline, metric: 'speed', ratio: 1 }))),
+  ...['put', 'get'].flatMap((operation) => [
+    { operation, baseline: 'opendal', metric: 'cpu', ratio: 1 },
+    { operation, baseline: 'opendal', metric: 'rss', ratio: 1.3 },
+  ]),
+];
+
 async function main() {
   const { start } = await import('../../../tooling/servers/azurite.mjs');
-  const server = await start();
+  const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
+  const opendal = installOpendal();
+  const server = await start({ tls: false });
   try {
-    const env = { ...process.env, BENCH_ENDPOINT: server.endpoint, BENCH_ACCOUNT: server.accountName, BENCH_KEY: server.accountKey };
+    const env = { ...process.env, BENCH_ENDPOINT: server.endpoint, BENCH_ACCOUNT: server.accountName, BENCH_KEY: server.accountKey, BENCH_OPENDAL_DIR: opendal.dir };
     await new AzureBackend(options(env)).container.create();
-    const rows = runSideBySide({
-      script: here, subjects: SUBJECTS, operations: OPERATIONS, baseline: 'azure-sdk', env,
+    await seedWalk(env);
+    // Every subject's get cells read the objects its put cells wrote.
+    const cells = runSideBySide({
+      script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
+      nodeArgs: (name) => (env.BENCH_CPU_PROF && name === 'driver' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
     });
-    console.log(formatTable(rows));
+    publishBenchReport({
+      title: 'azure on Azurite',
+      subject: 'driver',
+      setup: [
+        `Azurite (in memory) over HTTP on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+        `driver: @storagedriver/azure (${BLOCK / MiB} MiB blocks, ${BLOCKS_IN_FLIGHT} in flight); azure-sdk: @azure/storage-blob through the same container client (uploadStream with the same block size and concurrency); opendal: opendal ${OPENDAL_VERSION} azblob service (writer chunk ${BLOCK / MiB} MiB, ${BLOCKS_IN_FLIGHT} concurrent).`,
+        `Streams of ${STREAM_LABEL}; ${SMALL_OPS} blobs of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} blobs in 50 prefixes.`,
+        'Azurite is one Node process sharing the 2 cores with the client: its CPU per request bounds every subject.',
+      ],
+      cells,
+      goals: GOALS,
+    });
   } finally {
     await server.stop();
+    opendal.remove();
   }
 }
 

@@ -103,7 +103,8 @@ function acceptAnyCertificate(service: BlobServiceClient): void {
   const inner = createDefaultHttpClient();
   const client: HttpClient = {
     sendRequest: (request) => {
-      request.agent = agent;
+      // Only TLS has certificates to skip: a plain http:// endpoint keeps the SDK's own agent.
+      if (request.url.startsWith('https:')) request.agent = agent;
       return inner.sendRequest(request);
     },
   };

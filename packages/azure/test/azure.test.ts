@@ -320,3 +320,13 @@ test('an aborted putContent rejects with the signal’s own reason', async () =>
   expect(isAbortError(error, controller.signal)).toBe(true);
   await expect(driver.stat('/abort/x')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
 });
+
+test('skipverify with a plain http:// endpoint (Azurite without TLS) works: there is no certificate to skip', async () => {
+  const { accountName, accountKey } = connection();
+  const endpoint = process.env.AZURE_TEST_PLAIN_ENDPOINT!;
+  expect(endpoint).toMatch(/^http:\/\//);
+  await new BlobServiceClient(endpoint, newPipeline(new StorageSharedKeyCredential(accountName, accountKey))).getContainerClient('plain').createIfNotExists();
+  const driver = await create('azure', { accountname: accountName, accountkey: accountKey, serviceurl: endpoint, container: 'plain', skipverify: 'true' });
+  await driver.putContent('/hello', 'world');
+  expect((await driver.getContent('/hello')).toString()).toBe('world');
+});

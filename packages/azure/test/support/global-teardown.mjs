@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__AZURITE__?.stop();
+  await Promise.all((globalThis.__AZURITE__ ?? []).map((server) => server.stop()));
 }
