@@ -1,19 +1,31 @@
-// Side-by-side benchmark on one fake-gcs-server started for the run: the driver's writer and reader
-// on a 1 GiB stream beside the SDK's file.createWriteStream() and file.createReadStream(), each in a
-// Node process of its own so its peak resident memory is its own. Usage: `pnpm run bench` (after
-// build); BENCH_STREAM_MIB shrinks the stream.
+// Side-by-side benchmark on one fake-gcs-server started for the run: the driver beside the SDK
+// (file.createWriteStream / save, createReadStream / download, getFiles) and Apache OpenDAL's `gcs`
+// service (installed at run time into a temporary directory, never into the lock file). Each
+// (subject, operation) runs BENCH_RUNS times (default 3) in a Node process of its own, so its peak
+// resident memory and client CPU are its own. Usage: `pnpm run bench` (after build);
+// BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_CPU_PROF=<dir> writes a
+// `--cpu-prof` profile of every driver cell there.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
 const MiB = 1024 * 1024;
-const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
+// Not 1 GiB by default: OpenDAL's stream is gathered in memory (below), and the emulator keeps every
+// object in memory too.
+const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 256) * MiB;
+const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
+const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 2000);
+const SMALL_BYTES = 4096;
+const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
-const SUBJECTS = ['driver', 'gcs-sdk'];
-const OPERATIONS = ['write 1 GiB stream', 'read 1 GiB stream'];
+const SUBJECTS = ['driver', 'gcs-sdk', 'opendal'];
+const OPERATIONS = [
+  `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
+  `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
+];
 
-const { measure, patternStream, runSideBySide, formatTable } = await import('@storagedriver/testsuite');
+const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { GcsBackend, GcsDriver } = await import('../dist/esm/index.js');
 
 const options = (env) => ({ bucket: 'bench', apiEndpoint: env.BENCH_ENDPOINT, chunkSize: CHUNK });
@@ -23,62 +35,161 @@ function drain() {
   return { sink: new Writable({ write(chunk, _encoding, callback) { bytes += chunk.length; callback(); } }), bytes: () => bytes };
 }
 
-/** The two operations of one subject, each returning the bytes it moved. */
-function subject(name, env) {
-  const objectName = `${name}/big`;
+/** The operations of one subject, each returning the bytes (or, for a walk, the objects) it saw. */
+async function subject(name, env) {
+  const small = Buffer.alloc(SMALL_BYTES, 7);
+  const key = (op, i) => `${name}/${op}/${i}`;
   if (name === 'driver') {
     const driver = new GcsDriver(options(env));
     return {
       writeStream: async () => {
-        const writer = await driver.writer(`/${objectName}`);
+        const writer = await driver.writer(`/${key('big', 0)}`);
         await pipeline(patternStream(STREAM_BYTES, 1), writer.writable());
         await writer.commit();
         return STREAM_BYTES;
       },
       readStream: async () => {
         const d = drain();
-        await pipeline(await driver.reader(`/${objectName}`), d.sink);
+        await pipeline(await driver.reader(`/${key('big', 0)}`), d.sink);
         return d.bytes();
+      },
+      put: async (i) => (await driver.putContent(`/${key('small', i)}`, small), SMALL_BYTES),
+      get: async (i) => (await driver.getContent(`/${key('small', i)}`)).length,
+      walk: async () => {
+        let objects = 0;
+        await driver.walk('/walk', (info) => void (info.isDir || objects++));
+        return objects;
       },
     };
   }
-  // The SDK through the same Bucket the driver builds (same endpoint and retry settings); its
-  // resumable upload sends one chunk at a time, of the same size.
-  const file = new GcsBackend(options(env)).bucket.file(objectName);
+  if (name === 'gcs-sdk') {
+    // The same Bucket the driver builds (same endpoint and retry settings); its resumable upload
+    // sends one chunk at a time, of the same size.
+    const bucket = new GcsBackend(options(env)).bucket;
+    return {
+      writeStream: async () => {
+        await pipeline(patternStream(STREAM_BYTES, 1), bucket.file(key('big', 0)).createWriteStream({ resumable: true, chunkSize: CHUNK, validation: false }));
+        return STREAM_BYTES;
+      },
+      readStream: async () => {
+        const d = drain();
+        await pipeline(bucket.file(key('big', 0)).createReadStream({ validation: false }), d.sink);
+        return d.bytes();
+      },
+      put: async (i) => (await bucket.file(key('small', i)).save(small, { resumable: false, validation: false }), SMALL_BYTES),
+      get: async (i) => (await bucket.file(key('small', i)).download({ validation: false }))[0].length,
+      walk: async () => {
+        let objects = 0;
+        let query = { prefix: 'walk/', autoPaginate: false, maxResults: 1000 };
+        while (query) {
+          const [files, next] = await bucket.getFiles(query);
+          objects += files.length;
+          query = next;
+        }
+        return objects;
+      },
+    };
+  }
+  const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
+  const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
+  const op = new Operator('gcs', { bucket: 'bench', endpoint: env.BENCH_ENDPOINT, allow_anonymous: 'true', disable_vm_metadata: 'true', disable_config_load: 'true' });
   return {
+    // OpenDAL's chunked gcs writer uses the XML API's multipart upload, which fake-gcs-server refuses
+    // (400 "invalid uploadType"): the stream is gathered in memory and sent in one request.
     writeStream: async () => {
-      await pipeline(patternStream(STREAM_BYTES, 1), file.createWriteStream({ resumable: true, chunkSize: CHUNK, validation: false }));
+      const chunks = [];
+      for await (const chunk of patternStream(STREAM_BYTES, 1)) chunks.push(chunk);
+      await op.write(key('big', 0), Buffer.concat(chunks));
       return STREAM_BYTES;
     },
     readStream: async () => {
       const d = drain();
-      await pipeline(file.createReadStream({ validation: false }), d.sink);
+      await pipeline((await op.reader(key('big', 0))).createReadStream(), d.sink);
       return d.bytes();
+    },
+    put: async (i) => (await op.write(key('small', i), small), SMALL_BYTES),
+    get: async (i) => (await op.read(key('small', i))).length,
+    walk: async () => {
+      const lister = await op.lister('walk/', { recursive: true });
+      let objects = 0;
+      for (let e = await lister.next(); e !== null; e = await lister.next()) if (!e.path().endsWith('/')) objects++;
+      return objects;
     },
   };
 }
 
+/** Child: one operation of one subject; prints its Measurement as JSON. */
 async function child(name, operation) {
-  const s = subject(name, process.env);
+  const s = await subject(name, process.env);
   const label = `${name}: ${operation}`;
-  const m = operation.startsWith('write') ? await measure(label, 1, s.writeStream) : await measure(label, 1, s.readStream);
+  let m;
+  if (operation.startsWith('write')) m = await measure(label, 1, s.writeStream);
+  else if (operation.startsWith('read')) m = await measure(label, 1, s.readStream);
+  else if (operation.startsWith('walk')) {
+    let objects = 0;
+    m = await measure(label, 1, async () => ((objects = await s.walk()), 0));
+    if (objects !== WALK_KEYS) throw new Error(`${label}: saw ${objects} objects, expected ${WALK_KEYS}`);
+  } else {
+    const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
+    m = await measureConcurrent(label, SMALL_OPS, concurrency, operation.startsWith('put') ? s.put : s.get);
+    if (m.bytes !== SMALL_OPS * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_OPS * SMALL_BYTES}`);
+  }
+  if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
+/** The walk's objects, in 50 prefixes, put once with the SDK at concurrency 32. */
+async function seedWalk(env) {
+  const bucket = new GcsBackend(options(env)).bucket;
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < WALK_KEYS) {
+      const i = next++;
+      await bucket.file(`walk/d${i % 50}/f${i}`).save('x', { resumable: false, validation: false });
+    }
+  }));
+}
+
+/** Issue 14's goals for gcs: as for s3, ahead of the SDK and of OpenDAL, with CPU and memory bounds on the small operations. */
+const GOALS = [
+  ...['write', 'read', 'put', 'get', 'walk'].flatMap((operation) => ['gcs-sdk', 'opendal'].map((baseline) => ({ operation, baseline, metric: 'speed', ratio: 1 }))),
+  ...['put', 'get'].flatMap((operation) => [
+    { operation, baseline: 'opendal', metric: 'cpu', ratio: 1 },
+    { operation, baseline: 'opendal', metric: 'rss', ratio: 1.3 },
+  ]),
+];
+
 async function main() {
-  const { start } = await import('../../../tooling/servers/fake-gcs.mjs');
+  const { start, VERSION } = await import('../../../tooling/servers/fake-gcs.mjs');
+  const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
+  const opendal = installOpendal();
   const server = await start();
   try {
-    const env = { ...process.env, BENCH_ENDPOINT: server.endpoint };
+    const env = { ...process.env, BENCH_ENDPOINT: server.endpoint, BENCH_OPENDAL_DIR: opendal.dir };
     const { Storage } = await import('@google-cloud/storage');
     await new Storage({ apiEndpoint: server.endpoint, projectId: 'bench' }).createBucket('bench');
-    const rows = runSideBySide({
-      script: here, subjects: SUBJECTS, operations: OPERATIONS, baseline: 'gcs-sdk', env,
+    await seedWalk(env);
+    // Every subject's get cells read the objects its put cells wrote.
+    const cells = runSideBySide({
+      script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
+      nodeArgs: (name) => (env.BENCH_CPU_PROF && name === 'driver' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
     });
-    console.log(formatTable(rows));
+    publishBenchReport({
+      title: 'gcs on fake-gcs-server',
+      subject: 'driver',
+      setup: [
+        `fake-gcs-server ${VERSION} (memory backend) over HTTP on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+        `driver: @storagedriver/gcs (${CHUNK / MiB} MiB chunks); gcs-sdk: @google-cloud/storage through the same Bucket (resumable createWriteStream with the same chunk size, save and download without validation); opendal: opendal ${OPENDAL_VERSION} gcs service, anonymous.`,
+        `OpenDAL's stream write is one request of the whole stream gathered in memory: its chunked writer uses the XML API's multipart upload, which fake-gcs-server answers with 400 "invalid uploadType".`,
+        `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} objects in 50 prefixes.`,
+      ],
+      cells,
+      goals: GOALS,
+    });
   } finally {
     await server.stop();
+    opendal.remove();
   }
 }
 
