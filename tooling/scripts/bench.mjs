@@ -5,7 +5,7 @@
 // prints figures; it never passes or fails on them (CI does not run it). Exits non-zero when a
 // package's benchmark failed (its section says so; the others are still written).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,9 @@ for (const name of chosen) {
     stdio: 'inherit',
     env: { ...process.env, BENCH_RUNS: runs, BENCH_REPORT_DIR: reportDir, PATH: `${join(root, 'node_modules', '.bin')}:${process.env.PATH}` },
   }).status;
-  const reports = readdirSync(reportDir).sort().map((file) => JSON.parse(readFileSync(join(reportDir, file), 'utf8')));
+  // In the order the package's benchmarks published them.
+  const files = readdirSync(reportDir).map((file) => join(reportDir, file)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+  const reports = files.map((file) => JSON.parse(readFileSync(file, 'utf8')));
   rmSync(reportDir, { recursive: true, force: true });
   results.push({ name, status, seconds: (Date.now() - t0) / 1000, loadBefore, loadAfter: load(), reports });
 }

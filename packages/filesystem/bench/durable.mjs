@@ -2,8 +2,8 @@
 // writer (a 1 GiB stream) beside raw `node:fs` making exactly the same durability calls — write a
 // temporary file, fsync it, rename(2) it onto the target, fsync the target's directory — and the
 // driver's reader beside a raw read stream. Same process, same disk, same data; rounds alternate
-// which subject goes first; each figure is the median of 3 timed rounds (min–max beside it) after
-// one warm-up round. Before each stream write, `sync` and a 2 s pause (untimed) let the disk
+// which subject goes first; each figure is the median of BENCH_RUNS timed rounds (default 3, min–max
+// beside it) after one warm-up round. Before each stream write, `sync` and a 2 s pause (untimed) let the disk
 // finish what the previous one left: this VM's disk otherwise slows whichever write comes next.
 // Run (in packages/filesystem, after build): node bench/durable.mjs
 // (BENCH_PUTS: puts per measurement, default 2000; BENCH_STREAM_MIB: stream size, default 1024.)
@@ -17,7 +17,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { patternBytes, patternStream } from '@storagedriver/testsuite';
+import { benchRuns, measure, measureConcurrent, patternBytes, patternStream, publishBenchReport } from '@storagedriver/testsuite';
 
 import { FilesystemDriver } from '../dist/esm/index.js';
 
@@ -26,7 +26,6 @@ const PUTS = Number(process.env.BENCH_PUTS ?? 2000);
 const PUT_BYTES = 4096;
 const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
 const CHUNK = MiB;
-const ROUNDS = 3;
 
 const root = mkdtempSync(join(tmpdir(), 'storagedriver-durable-bench-'));
 const driver = new FilesystemDriver({ rootDirectory: join(root, 'driver') });
@@ -73,82 +72,77 @@ async function settle() {
   await sleep(2000);
 }
 
-/** `operations` calls of `body` by `concurrency` workers; returns seconds. */
-async function timed(operations, concurrency, body) {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < operations) await body(next++);
-  }));
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
+const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
 
-/** Each benchmark: its subjects, each a function of the round returning [seconds, units moved]. */
-const benchmarks = [1, 16].map((concurrency) => ({
-  name: `putContent 4 KiB, c=${concurrency} (${PUTS} new files)`,
-  unit: 'ops/s',
+/** Each operation: its subjects, each a function of the round returning a Measurement. */
+const operations = [1, 16].map((concurrency) => ({
+  name: `put 4 KiB c=${concurrency}`,
   subjects: {
-    driver: async (round) => [await timed(PUTS, concurrency, (i) => driver.putContent(`/put/c${concurrency}-${round}/${i}`, content)), PUTS],
-    'raw durable (file fsync, rename, directory fsync)': async (round) => {
+    driver: (round) => measureConcurrent('driver', PUTS, concurrency, async (i) => (await driver.putContent(`/put/c${concurrency}-${round}/${i}`, content), PUT_BYTES)),
+    raw: (round) => {
       const dir = join(rawTop, 'put', `c${concurrency}-${round}`);
       mkdirSync(dir, { recursive: true });
-      return [await timed(PUTS, concurrency, (i) => rawPut(dir, String(i))), PUTS];
+      return measureConcurrent('raw', PUTS, concurrency, async (i) => (await rawPut(dir, String(i)), PUT_BYTES));
     },
   },
 }));
-benchmarks.push(
+operations.push(
   {
-    name: `stream write ${STREAM_BYTES / MiB} MiB (1 MiB chunks)`,
-    unit: 'MiB/s',
+    name: `write ${STREAM_LABEL} stream`,
     subjects: {
-      driver: async () => [
-        await settle().then(() => timed(1, 1, async () => {
+      driver: async () => {
+        await settle();
+        return measure('driver', 1, async () => {
           const writer = await driver.writer('/stream/big');
           await pipeline(patternStream(STREAM_BYTES, 1, CHUNK), writer.writable());
           await writer.commit();
-        })),
-        STREAM_BYTES / MiB,
-      ],
-      'raw durable (file fsync, rename, directory fsync)': async () => [await settle().then(() => timed(1, 1, () => rawStreamWrite(join(rawTop, 'big')))), STREAM_BYTES / MiB],
+          return STREAM_BYTES;
+        });
+      },
+      raw: async () => {
+        await settle();
+        return measure('raw', 1, async () => (await rawStreamWrite(join(rawTop, 'big')), STREAM_BYTES));
+      },
     },
   },
   {
-    name: `stream read ${STREAM_BYTES / MiB} MiB`,
-    unit: 'MiB/s',
+    name: `read ${STREAM_LABEL} stream`,
     subjects: {
-      driver: async () => [await timed(1, 1, async () => pipeline(await driver.reader('/stream/big'), sink())), STREAM_BYTES / MiB],
-      'raw fs.createReadStream (1 MiB buffers)': async () => [
-        await timed(1, 1, () => pipeline(createReadStream(join(rawTop, 'big'), { highWaterMark: MiB }), sink())),
-        STREAM_BYTES / MiB,
-      ],
+      driver: () => measure('driver', 1, async () => (await pipeline(await driver.reader('/stream/big'), sink()), STREAM_BYTES)),
+      raw: () => measure('raw', 1, async () => (await pipeline(createReadStream(join(rawTop, 'big'), { highWaterMark: MiB }), sink()), STREAM_BYTES)),
     },
   },
 );
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 try {
-  const rows = [];
-  for (const benchmark of benchmarks) {
-    const names = Object.keys(benchmark.subjects);
-    const rates = Object.fromEntries(names.map((name) => [name, []]));
-    for (let round = 0; round <= ROUNDS; round++) {
+  const cells = [];
+  for (const operation of operations) {
+    const names = Object.keys(operation.subjects);
+    const runs = Object.fromEntries(names.map((name) => [name, []]));
+    for (let round = 0; round <= benchRuns(); round++) {
       const order = round % 2 === 0 ? names : [...names].reverse();
       for (const name of order) {
-        const [seconds, units] = await benchmark.subjects[name](round);
-        if (round > 0) rates[name].push(units / seconds);
+        const m = await operation.subjects[name](round);
+        if (round > 0) runs[name].push(m);
       }
     }
-    const baseline = median(rates[names[1]]);
-    for (const name of names) {
-      const values = rates[name];
-      const range = `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
-      rows.push(`| ${benchmark.name} | ${name} | ${median(values).toFixed(0)} ${benchmark.unit} | ${range} | ${(median(values) / baseline).toFixed(2)}× |`);
-    }
+    for (const name of names) cells.push({ operation: operation.name, subject: name, runs: runs[name] });
   }
-  console.log(`\nDurable writes and reads, median of ${ROUNDS} rounds after a warm-up (ratio: subject ÷ raw, by medians)\n`);
-  console.log('| benchmark | subject | median | min–max | ÷ raw |');
-  console.log('|---|---|---|---|---|');
-  for (const row of rows) console.log(row);
+  publishBenchReport({
+    title: 'filesystem: durable writes and reads',
+    subject: 'driver',
+    setup: [
+      `The machine's disk, one process, subjects alternating first each round; ${benchRuns()} timed rounds after a warm-up; ${PUTS} new 4 KiB files per put cell; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks, each write after \`sync\` and a 2 s pause (untimed).`,
+      'raw, for writes: node:fs making exactly the durability calls the driver makes — write a temporary file, fsync it, rename it onto the target, fsync the target directory (streams: a write stream with flush, then rename and the directory fsync); for reads: fs.createReadStream with 1 MiB buffers.',
+      'Peak RSS is the one process both subjects share.',
+    ],
+    cells,
+    goals: [
+      { operation: 'put', baseline: 'raw', metric: 'speed', ratio: 0.95 },
+      { operation: 'write', baseline: 'raw', metric: 'speed', ratio: 0.95 },
+      { operation: 'read', baseline: 'raw', metric: 'speed', ratio: 1 },
+    ],
+  });
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

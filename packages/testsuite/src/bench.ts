@@ -248,22 +248,41 @@ export interface BenchReport {
 
 /**
  * How an operation's figure is shown: `MiB/s` for operations named with `stream`, the time of one
- * operation in `ms` for those starting with `walk` or `list`, `ops/s` for the rest.
+ * operation in `ms` for those starting with `walk` or `list`, `ops/s` for the rest (case ignored).
+ * A stream cell that moved no bytes (upstream's "Stream empty files") is shown in `ops/s`.
  */
 export function benchUnit(operation: string): 'MiB/s' | 'ms' | 'ops/s' {
-  if (operation.includes('stream')) return 'MiB/s';
-  if (/^(walk|list)/.test(operation)) return 'ms';
+  if (/stream/i.test(operation)) return 'MiB/s';
+  if (/^(walk|list)/i.test(operation)) return 'ms';
   return 'ops/s';
 }
 
-/** Throughput of a measurement in the operation's terms; higher is faster for every unit. */
-function speed(operation: string, m: Measurement): number {
-  return benchUnit(operation) === 'MiB/s' ? m.bytes / MiB / m.seconds : m.operations / m.seconds;
+/** Repeated runs of `runBenchmarks` as the cells of one subject, one cell per benchmark. */
+export function benchmarkCells(subject: string, runs: ReadonlyArray<readonly Measurement[]>): BenchCell[] {
+  const cells = new Map<string, BenchCell>();
+  for (const run of runs) {
+    for (const m of run) {
+      const cell = cells.get(m.name) ?? { operation: m.name, subject, runs: [] };
+      cell.runs.push(m);
+      cells.set(m.name, cell);
+    }
+  }
+  return [...cells.values()];
+}
+
+function cellUnit(cell: BenchCell): 'MiB/s' | 'ms' | 'ops/s' {
+  const unit = benchUnit(cell.operation);
+  return unit === 'MiB/s' && cell.runs.every((m) => m.bytes === 0) ? 'ops/s' : unit;
+}
+
+/** Throughput of a measurement in the unit's terms; higher is faster for every unit. */
+function speed(unit: 'MiB/s' | 'ms' | 'ops/s', m: Measurement): number {
+  return unit === 'MiB/s' ? m.bytes / MiB / m.seconds : m.operations / m.seconds;
 }
 
 /** The shown figure for a throughput (for `ms`, the time of one operation). */
-function shown(operation: string, rate: number): number {
-  return benchUnit(operation) === 'ms' ? 1000 / rate : rate;
+function shown(unit: 'MiB/s' | 'ms' | 'ops/s', rate: number): number {
+  return unit === 'ms' ? 1000 / rate : rate;
 }
 
 function median(values: readonly number[]): number {
@@ -288,7 +307,8 @@ export interface CellMedians {
 
 /** The medians of a cell's runs, each figure on its own (throughput, CPU per operation, peak RSS). */
 export function cellMedians(cell: BenchCell): CellMedians {
-  const speeds = cell.runs.map((m) => speed(cell.operation, m));
+  const unit = cellUnit(cell);
+  const speeds = cell.runs.map((m) => speed(unit, m));
   return {
     speed: median(speeds),
     minSpeed: Math.min(...speeds),
@@ -337,30 +357,34 @@ export function describeGoal(goal: BenchGoal): string {
 
 /**
  * Table rows of a report, one per cell: the median figure with min–max of the runs, median client
- * CPU per operation and peak RSS, the speed ratio against every other subject, and on the subject's
- * rows every goal of that operation, ⚑ when it is not met.
+ * CPU per operation and peak RSS, the speed ratio against the report's subject and each goal's
+ * baseline, and on the subject's rows every goal of that operation, ⚑ when it is not met.
  */
 export function benchRows(report: BenchReport): Record<string, string>[] {
-  const subjects = [...new Set(report.cells.map((c) => c.subject))];
+  // Ratio columns against the report's subject and every goal's baseline (on many subjects, a
+  // column per subject would bury the ones that matter).
+  const present = new Set(report.cells.map((c) => c.subject));
+  const subjects = [...new Set([report.subject, ...report.goals.map((g) => g.baseline)])].filter((s) => present.has(s));
   const results = checkGoals(report);
   return report.cells.map((cell) => {
     const m = cellMedians(cell);
-    const unit = benchUnit(cell.operation);
-    const digits = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-    const low = shown(cell.operation, unit === 'ms' ? m.maxSpeed : m.minSpeed);
-    const high = shown(cell.operation, unit === 'ms' ? m.minSpeed : m.maxSpeed);
+    const unit = cellUnit(cell);
+    const digits = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2));
+    const low = shown(unit, unit === 'ms' ? m.maxSpeed : m.minSpeed);
+    const high = shown(unit, unit === 'ms' ? m.minSpeed : m.maxSpeed);
     const row: Record<string, string> = {
       operation: cell.operation,
       subject: cell.subject,
-      'median (min–max)': `${digits(shown(cell.operation, m.speed))} (${digits(low)}–${digits(high)}) ${unit}`,
+      'median (min–max)': `${digits(shown(unit, m.speed))} (${digits(low)}–${digits(high)}) ${unit}`,
       runs: String(cell.runs.length),
       'CPU µs/op': m.cpuMicrosPerOp.toFixed(0),
       'peak RSS MiB': m.peakRssMiB.toFixed(0),
     };
-    for (const other of subjects) {
+    for (const other of present.size > 1 ? subjects : []) {
       const base = report.cells.find((c) => c.operation === cell.operation && c.subject === other);
       row[`vs ${other}`] = other === cell.subject || !base ? '' : `${(m.speed / cellMedians(base).speed).toFixed(2)}×`;
     }
+    if (report.goals.length === 0) return row;
     row.goals =
       cell.subject !== report.subject
         ? ''
@@ -383,7 +407,7 @@ export function publishBenchReport(report: BenchReport): void {
     ...report.setup.map((l) => `  ${l}`),
     '',
     formatTable(benchRows(report)),
-    missed.length === 0 ? 'every goal met' : `goals not met: ${missed.map((r) => `${r.operation} ${describeGoal(r.goal)}`).join('; ')}`,
+    report.goals.length === 0 ? '' : missed.length === 0 ? 'every goal met' : `goals not met: ${missed.map((r) => `${r.operation} ${describeGoal(r.goal)}`).join('; ')}`,
     ...(report.notes ?? []),
   ];
   console.log(lines.join('\n'));

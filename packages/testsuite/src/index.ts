@@ -9,6 +9,7 @@ export { conformanceCases } from './cases/index.js';
 export type { CaseContext, SuiteCase } from './runner.js';
 export type { DriverAbove, SuiteCapabilities, SuiteOptions, TestServerGaps } from './options.js';
 export {
+  benchmarkCells,
   benchRows,
   benchRuns,
   benchUnit,

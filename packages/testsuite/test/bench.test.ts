@@ -1,4 +1,4 @@
-import { benchRows, benchUnit, checkGoals, measure, measureConcurrent, type BenchReport, type Measurement } from '../src/bench.js';
+import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
 function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
@@ -36,6 +36,7 @@ test('a speed goal compares median throughput, and a walk (shown in ms) is faste
   expect(rows[0]).toMatchObject({ 'median (min–max)': '50.0 (10.0–100) ops/s', 'vs opendal': '0.80×', goals: '⚑ ≥ 1.00× opendal' });
   expect(rows[2]).toMatchObject({ 'median (min–max)': '100 (100–100) ms', 'vs opendal': '3.00×', goals: '✓ ≥ 1.00× opendal' });
   expect(rows[1]!.goals).toBe(''); // goals are shown on the subject's rows only
+  expect(rows[1]).toMatchObject({ 'vs driver': '1.25×', 'vs opendal': '' });
 });
 
 test('cpu and rss goals are upper bounds on the ratio, and a missing baseline is a goal not met', () => {
@@ -74,4 +75,15 @@ test('measureConcurrent counts the bytes of every worker', async () => {
     return 4096;
   });
   expect(result).toMatchObject({ operations: 40, bytes: 40 * 4096 });
+});
+
+test('benchmarkCells groups repeated runs of the upstream set by benchmark', () => {
+  const run = (seconds: number) => [{ ...m(seconds), name: 'PutGet 1 KiB files' }, { ...m(seconds), name: 'Stream 1 GiB files' }];
+  const cells = benchmarkCells('driver', [run(1), run(2), run(3)]);
+  expect(cells.map((c) => [c.operation, c.subject, c.runs.map((r) => r.seconds)])).toEqual([
+    ['PutGet 1 KiB files', 'driver', [1, 2, 3]],
+    ['Stream 1 GiB files', 'driver', [1, 2, 3]],
+  ]);
+  expect(benchUnit('Stream 1 GiB files')).toBe('MiB/s');
+  expect(benchUnit('List 5 files')).toBe('ms');
 });
