@@ -91,7 +91,11 @@ test('an interrupted upload resumes from a new driver instance at its last whole
   const writer = await first.writer('/resume/blob');
   // Three whole chunks reach the service; the 1000 bytes still buffered die with the process.
   await writer.write(patternBytes(3 * CHUNK + 1000, 3));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // write() resolves once the chunks are handed to the uploader (four upload at once): wait until
+  // the service holds all three, however slow the machine is (a fixed 200 ms sleep raced them).
+  for (const deadline = Date.now() + 10_000; (await allNames('~uploads/resume/blob~/')).length < 3 && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const resumed = await newDriver(bucket, { chunkSize: CHUNK }).writer('/resume/blob', { append: true });
   expect(resumed.size).toBe(3 * CHUNK);
   await resumed.write(patternBytes(2 * CHUNK + 77, 3, resumed.size));
