@@ -27,7 +27,7 @@ const OPERATIONS = [
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
 ];
 
-const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { AzureBackend, AzureDriver } = await import('../dist/esm/index.js');
 
 function options(env) {
@@ -118,21 +118,8 @@ async function subject(name, env) {
 
 /** Child: one operation of one subject; prints its Measurement as JSON. */
 async function child(name, operation) {
-  const s = await subject(name, process.env);
-  const label = `${name}: ${operation}`;
-  let m;
-  if (operation.startsWith('write')) m = await measure(label, 1, s.writeStream);
-  else if (operation.startsWith('read')) m = await measure(label, 1, s.readStream);
-  else if (operation.startsWith('walk')) {
-    let blobs = 0;
-    m = await measure(label, 1, async () => ((blobs = await s.walk()), 0));
-    if (blobs !== WALK_KEYS) throw new Error(`${label}: saw ${blobs} blobs, expected ${WALK_KEYS}`);
-  } else {
-    const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
-    m = await measureConcurrent(label, SMALL_OPS, concurrency, operation.startsWith('put') ? s.put : s.get);
-    if (m.bytes !== SMALL_OPS * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_OPS * SMALL_BYTES}`);
-  }
-  if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
+  const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_OPS, smallBytes: SMALL_BYTES, walkEntries: WALK_KEYS };
+  const m = await measureOperation(`${name}: ${operation}`, operation, await subject(name, process.env), sizes);
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 

@@ -20,7 +20,7 @@ const SUBJECTS = ['s3', 'oss'];
 const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
 const DNS_NAME = 's3.test';
 
-const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 
 /** `*.s3.test` is 127.0.0.1 (no DNS or hosts-file change). */
 function lookup(hostname, options, callback) {
@@ -50,31 +50,24 @@ async function driverOf(name, env) {
 async function child(name, operation) {
   const driver = await driverOf(name, process.env);
   const small = Buffer.alloc(SMALL_BYTES, 7);
-  const label = `${name}: ${operation}`;
   const big = `/${name}/big`;
-  let m;
-  if (operation.startsWith('write')) {
-    m = await measure(label, 1, async () => {
+  const subject = {
+    writeStream: async () => {
       const w = await driver.writer(big);
       await pipeline(patternStream(STREAM_BYTES, 1), w.writable());
       await w.commit();
       return STREAM_BYTES;
-    });
-  } else if (operation.startsWith('read')) {
-    m = await measure(label, 1, async () => {
+    },
+    readStream: async () => {
       const d = drain();
       await pipeline(await driver.reader(big), d.sink);
       return d.bytes();
-    });
-    if (m.bytes !== STREAM_BYTES) throw new Error(`${label}: read ${m.bytes} bytes, expected ${STREAM_BYTES}`);
-  } else {
-    const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
-    m = operation.startsWith('put')
-      ? await measureConcurrent(label, SMALL_COUNT, concurrency, async (i) => (await driver.putContent(`/${name}/small/${i}`, small), SMALL_BYTES))
-      : await measureConcurrent(label, SMALL_COUNT, concurrency, async (i) => (await driver.getContent(`/${name}/small/${i}`)).length);
-    if (m.bytes !== SMALL_COUNT * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_COUNT * SMALL_BYTES}`);
-  }
-  process.stdout.write(`${JSON.stringify(m)}\n`);
+    },
+    put: async (i) => (await driver.putContent(`/${name}/small/${i}`, small), SMALL_BYTES),
+    get: async (i) => (await driver.getContent(`/${name}/small/${i}`)).length,
+  };
+  const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, walkEntries: 0 };
+  process.stdout.write(`${JSON.stringify(await measureOperation(`${name}: ${operation}`, operation, subject, sizes))}\n`);
 }
 
 async function main() {

@@ -25,7 +25,7 @@ const POOL = 'bench';
 const SUBJECTS = ['driver', 'rados bench', 's3 driver (rgw)'];
 const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
 
-const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 
 const drain = () => {
   let bytes = 0;
@@ -69,12 +69,16 @@ async function radosBench(operation, env) {
   const streamed = operation.includes('stream');
   const size = streamed ? CHUNK : SMALL_BYTES;
   const threads = operation.endsWith('c=16') ? 16 : streamed ? IN_FLIGHT : 1;
-  const seconds = streamed ? 10 : 5;
+  const seconds = 5;
   const mode = operation.startsWith('write') || operation.startsWith('put') ? 'write' : operation.startsWith('read') ? 'seq' : 'rand';
   const cli = ['-c', env.BENCH_CONF, '-p', POOL, 'bench', String(seconds), mode, '-t', String(threads)];
-  // The reads read what the last write left (--no-cleanup), of the same object size.
-  if (mode === 'write') cli.push('-b', String(size), '--no-cleanup', '--run-name', `bench-${size}`);
-  else cli.push('--run-name', `bench-${size}`);
+  // The reads read what the last write left (--no-cleanup), of the same object size. Each write
+  // first removes the previous one's objects (untimed): three runs of 5 s of 4 MiB objects would
+  // otherwise fill the memstore OSD (6 GiB), which then blocks every client.
+  if (mode === 'write') {
+    await run('rados', ['-c', env.BENCH_CONF, '-p', POOL, 'cleanup', '--run-name', `bench-${size}`], { maxBuffer: 64 * MiB });
+    cli.push('-b', String(size), '--no-cleanup', '--run-name', `bench-${size}`);
+  } else cli.push('--run-name', `bench-${size}`);
   const { stderr, stdout } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'rados', ...cli], { maxBuffer: 64 * MiB });
   const field = (label) => Number(new RegExp(`${label}:\\s+([\\d.]+)`).exec(stdout)?.[1]);
   const total = mode === 'write' ? field('Total writes made') : field('Total reads made');
@@ -94,15 +98,8 @@ async function child(name, operation) {
   if (name === 'rados bench') m = await radosBench(operation, process.env);
   else {
     const s = await driverSubject(name, process.env);
-    const label = `${name}: ${operation}`;
-    if (operation.startsWith('write')) m = await measure(label, 1, s.writeStream);
-    else if (operation.startsWith('read')) m = await measure(label, 1, s.readStream);
-    else {
-      const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
-      m = await measureConcurrent(label, SMALL_COUNT, concurrency, operation.startsWith('put') ? s.put : s.get);
-      if (m.bytes !== SMALL_COUNT * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_COUNT * SMALL_BYTES}`);
-    }
-    if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
+    const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, walkEntries: 0 };
+    m = await measureOperation(`${name}: ${operation}`, operation, s, sizes);
     await s.close();
   }
   process.stdout.write(`${JSON.stringify(m)}\n`);
@@ -129,7 +126,7 @@ async function main() {
       subject: 'driver',
       setup: [
         `One memstore OSD on 127.0.0.1, pool of 8 PGs; ${benchRuns()} runs per cell, each in its own process, subjects' order rotated.`,
-        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects for 10 s on the streams, 4 KiB objects for 5 s on the small operations; its CPU from GNU time, start-up included); s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
+        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects for 5 s on the streams, 4 KiB objects for 5 s on the small operations, the previous write's objects removed before each write; its CPU from GNU time, start-up included); s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
         `Streams of ${STREAM_LABEL} through the drivers; ${SMALL_COUNT} objects of ${SMALL_BYTES} B per driver cell.`,
       ],
       cells,

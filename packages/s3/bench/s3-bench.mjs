@@ -28,7 +28,7 @@ const pick = (all, list, match) => (list ? all.filter((x) => list.split(',').som
 const SUBJECTS = pick(ALL_SUBJECTS, process.env.BENCH_SUBJECTS, (x, want) => x === want);
 const OPERATIONS = pick(ALL_OPERATIONS, process.env.BENCH_OPS, (x, want) => x.startsWith(want));
 
-const { benchRuns, measure, measureConcurrent, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const sdk = await import('@aws-sdk/client-s3');
 
 function rawClient(env) {
@@ -138,21 +138,8 @@ async function subject(name, env) {
 
 /** Child: one operation of one subject; prints its Measurement as JSON. */
 async function child(name, operation) {
-  const s = await subject(name, process.env);
-  const label = `${name}: ${operation}`;
-  let m;
-  if (operation.startsWith('write')) m = await measure(label, 1, s.writeStream);
-  else if (operation.startsWith('read')) m = await measure(label, 1, s.readStream);
-  else if (operation.startsWith('walk')) {
-    let found = 0;
-    m = await measure(label, 1, async () => ((found = await s.walk()), 0));
-    if (found !== WALK_KEYS) throw new Error(`${label}: saw ${found} keys, expected ${WALK_KEYS}`);
-  } else {
-    const concurrency = Number(/c=(\d+)$/.exec(operation)[1]);
-    m = await measureConcurrent(label, SMALL_COUNT, concurrency, operation.startsWith('put') ? s.put : s.get);
-    if (m.bytes !== SMALL_COUNT * SMALL_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_COUNT * SMALL_BYTES}`);
-  }
-  if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
+  const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, walkEntries: WALK_KEYS };
+  const m = await measureOperation(`${name}: ${operation}`, operation, await subject(name, process.env), sizes);
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 

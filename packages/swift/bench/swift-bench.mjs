@@ -22,7 +22,7 @@ const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 
 const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`];
 const SUBJECTS = ['driver', 'fetch', 'opendal'];
 
-const { benchRuns, measure, measureConcurrent, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, measureOperation, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
 
 const options = (env) => parseSwiftParameters({ ...JSON.parse(env.BENCH_SERVER), container: env.BENCH_CONTAINER, chunksize: CHUNK, prefix: 'bench' });
@@ -38,13 +38,13 @@ async function subject(name, env) {
   if (name === 'driver') {
     const driver = new SwiftDriver(options(env));
     return {
-      write: async () => {
+      writeStream: async () => {
         const writer = await driver.writer('/driver/big');
         await pipeline(patternStream(STREAM_BYTES, 1), writer.writable());
         await writer.commit();
         return STREAM_BYTES;
       },
-      read: async () => {
+      readStream: async () => {
         const d = drain();
         await pipeline(await driver.reader('/driver/big'), d.sink);
         return d.bytes();
@@ -68,13 +68,13 @@ async function subject(name, env) {
     return {
       // OpenDAL's swift service has no multipart writer (its OneShotWriter refuses a second write):
       // the whole stream is gathered in memory and sent in one request.
-      write: async () => {
+      writeStream: async () => {
         const chunks = [];
         for await (const chunk of patternStream(STREAM_BYTES, 1)) chunks.push(chunk);
         await op.write('opendal/big', Buffer.concat(chunks));
         return STREAM_BYTES;
       },
-      read: async () => {
+      readStream: async () => {
         const d = drain();
         await pipeline((await op.reader('opendal/big')).createReadStream(), d.sink);
         return d.bytes();
@@ -92,14 +92,14 @@ async function subject(name, env) {
   const headers = { 'x-auth-token': token };
   return {
     // One streamed PUT (chunked transfer encoding): no segments, no manifest.
-    write: async () => {
+    writeStream: async () => {
       const body = Readable.toWeb(patternStream(STREAM_BYTES, 1));
       const response = await fetch(url('raw/big'), { method: 'PUT', headers, body, duplex: 'half' });
       if (!response.ok) throw new Error(`PUT: ${response.status}`);
       await response.arrayBuffer();
       return STREAM_BYTES;
     },
-    read: async () => {
+    readStream: async () => {
       const response = await fetch(url('raw/big'), { headers });
       const d = drain();
       await pipeline(Readable.fromWeb(response.body), d.sink);
@@ -126,22 +126,11 @@ async function subject(name, env) {
 
 async function child(name, operation) {
   const s = await subject(name, process.env);
-  const label = `${name}: ${operation}`;
-  let m;
-  if (operation.startsWith('write')) m = await measure(label, 1, s.write);
-  else if (operation.startsWith('read')) m = await measure(label, 1, s.read);
-  else if (operation.startsWith('walk')) {
-    let files = 0;
-    m = await measure(label, 1, async () => ((files = await s.walk()), 0));
-    if (files !== WALK_KEYS) throw new Error(`${label}: saw ${files} objects, expected ${WALK_KEYS}`);
-  } else {
-    const concurrency = Number(/c=(\d+)/.exec(operation)[1]);
-    const offset = concurrency === 1 ? 0 : SMALL_OPS; // the c=16 rounds use their own keys
-    m = await measureConcurrent(label, SMALL_OPS, concurrency, (i) => (operation.startsWith('put') ? s.put(offset + i) : s.get(offset + i)));
-    if (m.bytes !== SMALL_OPS * SMALL) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${SMALL_OPS * SMALL}`);
-  }
-  if (operation.includes('stream') && m.bytes !== STREAM_BYTES) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${STREAM_BYTES}`);
-  process.stdout.write(`${JSON.stringify(m)}\n`);
+  // The c=16 cells use keys of their own.
+  const offset = operation.endsWith('c=16') ? SMALL_OPS : 0;
+  const keyed = { ...s, put: (i) => s.put(offset + i), get: (i) => s.get(offset + i) };
+  const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_OPS, smallBytes: SMALL, walkEntries: WALK_KEYS };
+  process.stdout.write(`${JSON.stringify(await measureOperation(`${name}: ${operation}`, operation, keyed, sizes))}\n`);
 }
 
 /** The walk fixture: WALK_KEYS small objects in a three-level tree, put with plain requests at concurrency 16. */

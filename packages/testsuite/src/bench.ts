@@ -426,6 +426,68 @@ export function benchRuns(): number {
   return runs;
 }
 
+/** What one subject of a side-by-side benchmark does; each returns the bytes it moved (a walk: the entries it saw). */
+export interface BenchSubject {
+  /** Writes the stream of `streamBytes` the read cells read back. */
+  writeStream?: () => Promise<number>;
+  /** Reads back what writeStream wrote. */
+  readStream?: () => Promise<number>;
+  /** Puts the small object number `index`. */
+  put?: (index: number) => Promise<number>;
+  /** Gets the small object number `index` (put by the same subject's put cells, or seeded). */
+  get?: (index: number) => Promise<number>;
+  /** Lists the walk's tree recursively; returns the entries that are not directories. */
+  walk?: () => Promise<number>;
+}
+
+/** The sizes `measureOperation` checks what a subject moved against. */
+export interface BenchSizes {
+  /** Bytes of a stream cell. */
+  streamBytes: number;
+  /** Operations per small-object cell. */
+  smallCount: number;
+  /** Bytes of each small object. */
+  smallBytes: number;
+  /** Entries a walk must see. */
+  walkEntries: number;
+}
+
+/**
+ * Measures one operation of the usual set on a subject, by the operation's name: `write … stream`,
+ * `read … stream`, `put … c=N` and `get … c=N` (`smallCount` operations, N in flight), `walk …`.
+ * Fails when the bytes or entries are not what `sizes` says: a benchmark that moved nothing
+ * measured nothing. For a script's `--child` side of `runSideBySide`.
+ */
+export async function measureOperation(label: string, operation: string, subject: BenchSubject, sizes: BenchSizes): Promise<Measurement> {
+  const need = <T>(step: T | undefined, name: string): T => {
+    if (step === undefined) throw new Error(`${label}: the subject has no ${name}`);
+    return step;
+  };
+  let m: Measurement;
+  let expected: number;
+  if (operation.startsWith('write')) {
+    m = await measure(label, 1, need(subject.writeStream, 'writeStream'));
+    expected = sizes.streamBytes;
+  } else if (operation.startsWith('read')) {
+    m = await measure(label, 1, need(subject.readStream, 'readStream'));
+    expected = sizes.streamBytes;
+  } else if (operation.startsWith('walk')) {
+    const walk = need(subject.walk, 'walk');
+    let entries = 0;
+    m = await measure(label, 1, async () => ((entries = await walk()), 0));
+    if (entries !== sizes.walkEntries) throw new Error(`${label}: saw ${entries} entries, expected ${sizes.walkEntries}`);
+    return m;
+  } else {
+    const concurrency = Number(/c=(\d+)$/.exec(operation)?.[1]);
+    if (!(concurrency > 0)) throw new Error(`${label}: no concurrency (c=N) in the operation's name`);
+    const body = operation.startsWith('put') ? need(subject.put, 'put') : need(subject.get, 'get');
+    m = await measureConcurrent(label, sizes.smallCount, concurrency, body);
+    expected = sizes.smallCount * sizes.smallBytes;
+  }
+  if (m.bytes !== expected) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${expected}`);
+  return m;
+}
+
 /** Options of `runSideBySide`. */
 export interface SideBySideOptions {
   /** The benchmark script; run as `node [nodeArgs] <script> --child <subject> <operation>`, it prints one Measurement as JSON on its last stdout line. */

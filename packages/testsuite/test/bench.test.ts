@@ -1,4 +1,4 @@
-import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, type BenchReport, type Measurement } from '../src/bench.js';
+import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
 function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
@@ -86,4 +86,24 @@ test('benchmarkCells groups repeated runs of the upstream set by benchmark', () 
   ]);
   expect(benchUnit('Stream 1 GiB files')).toBe('MiB/s');
   expect(benchUnit('List 5 files')).toBe('ms');
+});
+
+test('measureOperation dispatches by the operation name and fails when a subject moved less than it should', async () => {
+  const sizes = { streamBytes: 100, smallCount: 10, smallBytes: 4, walkEntries: 7 };
+  const seen: number[] = [];
+  const subject = {
+    writeStream: async () => 100,
+    readStream: async () => 99,
+    put: async (i: number) => (seen.push(i), 4),
+    walk: async () => 7,
+  };
+  expect((await measureOperation('w', 'write 100 B stream', subject, sizes)).bytes).toBe(100);
+  await expect(measureOperation('r', 'read 100 B stream', subject, sizes)).rejects.toThrow('r: moved 99 bytes, expected 100');
+  const put = await measureOperation('p', 'put 4 B c=3', subject, sizes);
+  expect(put).toMatchObject({ operations: 10, bytes: 40 });
+  expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  await expect(measureOperation('g', 'get 4 B c=1', subject, sizes)).rejects.toThrow('g: the subject has no get');
+  await expect(measureOperation('x', 'put 4 B', subject, sizes)).rejects.toThrow('no concurrency');
+  expect((await measureOperation('k', 'walk 7 keys', subject, sizes)).operations).toBe(1);
+  await expect(measureOperation('k', 'walk 7 keys', { walk: async () => 6 }, sizes)).rejects.toThrow('saw 6 entries, expected 7');
 });
