@@ -87,15 +87,11 @@ export class GcsRequests {
     // The media part's type too: fake-gcs-server takes the object's content type from it.
     const head = Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${json}\r\n--${boundary}\r\nContent-Type: ${contentType}\r\n\r\n`);
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    const response = await this.#send('POST', `/upload/storage/v1/b/${this.#bucketName}/o`, { uploadType: 'multipart', name, ...preconditions }, {
-      headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'content-length': String(head.length + data.length + tail.length) },
-      // A stream, not one concatenated buffer: the content is not copied. A web stream, because
-      // Deno's fetch refuses a Node stream (and Bun's sends a Blob of Buffers empty).
-      body: Readable.toWeb(Readable.from([head, data, tail], { objectMode: false })) as ReadableStream<Uint8Array>,
-      duplex: 'half',
-      signal,
-    });
-    return (await response.json()) as ObjectJson;
+    const response = await this.#sendRaw('POST', `/upload/storage/v1/b/${this.#bucketName}/o`, { uploadType: 'multipart', name, ...preconditions }, {
+      'content-type': `multipart/related; boundary=${boundary}`,
+      'content-length': String(head.length + data.length + tail.length),
+    }, signal, [head, data, tail]);
+    return (await jsonOf(response)) as ObjectJson;
   }
 
   /**
@@ -180,20 +176,26 @@ export class GcsRequests {
     return headers;
   }
 
-  async #send(method: string, path: string, query: Query, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+  async #send(method: string, path: string, query: Query, init: RequestInit): Promise<Response> {
     const url = this.#url(path, query);
     const response = await fetch(url, { ...init, method, headers: await this.#headers(url, init.headers) });
     if (response.ok) return response;
     throw failure(method, url, response.status, response.statusText, await response.text().catch(() => ''));
   }
 
-  /** A request answered as a Node stream of the body's bytes exactly as sent (no content decoding). */
-  async #sendRaw(method: string, path: string, query: Query, init: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  /**
+   * A request through node:http, answered as a Node stream of the body's bytes exactly as sent (no
+   * content decoding). `body`'s buffers are written as they are: no copy, and none of fetch's web
+   * stream plumbing, which cost a small upload more client CPU than the request itself.
+   */
+  async #sendRaw(method: string, path: string, query: Query, init: Record<string, string>, signal?: AbortSignal, body: Buffer[] = []): Promise<IncomingMessage> {
     const url = this.#url(path, query);
     const headers = Object.fromEntries(await this.#headers(url, init));
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      send(url, { method, headers, signal }, resolve).on('error', reject).end();
+      const request = send(url, { method, headers, signal }, resolve).on('error', reject);
+      for (const part of body) request.write(part);
+      request.end();
     });
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return response;
@@ -209,6 +211,12 @@ export class GcsRequests {
 }
 
 const MAX_REWRITE_CALLS = 10_000;
+
+async function jsonOf(response: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
