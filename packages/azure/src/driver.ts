@@ -50,6 +50,7 @@ import {
 } from '@storagedriver/core';
 
 import { createClients } from './client.js';
+import { DirectBlobs } from './direct.js';
 import { errorCode, isConditionNotMet, isInvalidRange, isNotFound } from './errors.js';
 import { blobHeaders, blobInfo, quotedETag, storedMetadata, toAzureMetadata } from './metadata.js';
 import type { AzureOptions } from './params.js';
@@ -85,6 +86,8 @@ export class AzureBackend implements StorageBackend {
   readonly #keys: KeyMapper;
   readonly #tree: ObjectStoreTree;
   readonly #records: UploadRecords;
+  /** Put Blob and Get Blob without the SDK's pipeline, when the credential allows (src/direct.ts). */
+  readonly #direct: DirectBlobs | undefined;
   /** What signs URLs: the shared key, a user delegation key (token credentials), or nothing (a SAS connection string). */
   readonly #signer: 'key' | 'delegation' | undefined;
   readonly capabilities: Partial<Capabilities>;
@@ -97,6 +100,7 @@ export class AzureBackend implements StorageBackend {
     this.#service = service;
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#records = new UploadRecords(container, this.#keys);
+    this.#direct = options.client === undefined ? DirectBlobs.for(container, options.skipVerify ?? false) : undefined;
     this.#signer = container.credential instanceof StorageSharedKeyCredential
       ? 'key'
       : service !== undefined && options.connectionString === undefined && options.credentials?.type !== 'shared_key' ? 'delegation' : undefined;
@@ -137,6 +141,10 @@ export class AzureBackend implements StorageBackend {
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
     const { ifNoneMatch, ifMatch, ...metadata } = options;
     const conditions: WriteConditions | undefined = ifNoneMatch !== undefined ? { ifNoneMatch } : ifMatch !== undefined ? { ifMatch } : undefined;
+    if (conditions === undefined && content.length <= PUT_BLOB_LIMIT && this.#direct !== undefined && Object.keys(metadata.metadata ?? {}).length === 0) {
+      await this.#direct.put(this.key(path), content, blobHeaders(metadata), signal);
+      return;
+    }
     const blob = this.#blob(path);
     if (conditions === undefined && content.length <= PUT_BLOB_LIMIT) {
       // Put Blob computes the Content-MD5 of the content itself.
@@ -182,12 +190,20 @@ export class AzureBackend implements StorageBackend {
    * AbortError), and one owner of resumes keeps tries bounded.
    */
   #openRange(path: string, end?: number): OpenRange {
-    const blob = this.#blob(path);
+    const direct = this.#direct;
+    const key = this.key(path);
+    const blob = direct === undefined ? this.#blob(path) : undefined;
     return async (offset, version, signal) => {
       try {
-        const conditions = version === undefined ? undefined : { ifMatch: version };
-        const response = await blob.download(offset, end === undefined ? undefined : end - offset, { abortSignal: signal, conditions, maxRetryRequests: 0 });
-        const stream = response.readableStreamBody as Readable;
+        let response: { stream: Readable; etag?: string; contentRange?: string; contentLength?: number };
+        if (direct !== undefined) {
+          response = await direct.open(key, offset, end, version, signal);
+        } else {
+          const conditions = version === undefined ? undefined : { ifMatch: version };
+          const answer = await blob!.download(offset, end === undefined ? undefined : end - offset, { abortSignal: signal, conditions, maxRetryRequests: 0 });
+          response = { stream: answer.readableStreamBody as Readable, etag: answer.etag, contentRange: answer.contentRange, contentLength: answer.contentLength };
+        }
+        const { stream } = response;
         // Azure answers a range that passes the end with the bytes up to it; Content-Range tells the size.
         const total = /\/(\d+)$/.exec(response.contentRange ?? '')?.[1];
         if (end !== undefined && total !== undefined && end > Number(total)) {

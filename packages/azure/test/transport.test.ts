@@ -80,7 +80,7 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 describe('transport failures reach the caller as retryable DriverErrors of azure', () => {
-  test('putContent whose connection is reset on every try: the SDK tries 5 times, nothing more, and nothing is stored', async () => {
+  test('putContent whose connection is reset on every try: tried 5 times (the SDK pipeline’s number, on the direct path too), nothing more, and nothing is stored', async () => {
     const fault = proxy.inject(RESET, on.putBlob('reset/put'), { times: 100 });
     expectRetryableAzureError(await failure(faulty.putContent('/reset/put', patternBytes(100_000, 1))));
     expect(fault.hits).toBe(SDK_TRIES);
@@ -164,6 +164,52 @@ describe('listings and block uploads retry a response cut after its headers', ()
     const reset = proxy.inject(RESET, on.listing(), { times: 100 });
     expectRetryableAzureError(await failure(faulty.list('/listed')));
     expect(reset.hits).toBe(SDK_TRIES);
+  });
+});
+
+describe('the small-object path: Put Blob and Get Blob without the SDK pipeline (src/direct.ts)', () => {
+  /** Records each request on `blob` (the SDK sends an x-ms-client-request-id with every request, the direct path does not); injects nothing. */
+  function watch(blob: string): { method: string; query: string; sdk: boolean }[] {
+    const seen: { method: string; query: string; sdk: boolean }[] = [];
+    proxy.inject(RESET, (r) => {
+      if (blobOf(r) === blob) seen.push({ method: r.method, query: new URL(r.url, 'https://proxy').search, sdk: r.headers['x-ms-client-request-id'] !== undefined });
+      return false;
+    }, { times: Infinity });
+    return seen;
+  }
+
+  test('putContent and getContent are one signed request each, the stored bytes and content type exact; custom metadata goes through the SDK', async () => {
+    const data = patternBytes(100_000, 7);
+    const seen = watch('small/direct');
+    await faulty.putContent('/small/direct', data, { contentType: 'text/plain', cacheControl: 'no-cache' });
+    expect((await faulty.getContent('/small/direct')).equals(data)).toBe(true);
+    expect((await faulty.getContent('/small/direct', { offset: 99_990, length: 10 })).equals(data.subarray(99_990))).toBe(true);
+    expect(seen).toEqual([{ method: 'PUT', query: '', sdk: false }, { method: 'GET', query: '', sdk: false }, { method: 'GET', query: '', sdk: false }]);
+    const properties = await rawContainer(container).getBlobClient('small/direct').getProperties();
+    expect(properties).toMatchObject({ blobType: 'BlockBlob', contentLength: 100_000, contentType: 'text/plain', cacheControl: 'no-cache' });
+    seen.length = 0;
+    await faulty.putContent('/small/direct', data, { metadata: { owner: 'a' } });
+    expect(seen).toEqual([{ method: 'PUT', query: '', sdk: true }]);
+    expect((await direct.stat('/small/direct')).metadata).toEqual({ owner: 'a' });
+  });
+
+  test('a Put Blob answered 503 is sent again (the same bytes); 503 on every try fails retryable after the SDK’s number of tries', async () => {
+    const busy = { kind: 'answer', status: 503, body: '<?xml version="1.0"?><Error><Code>ServerBusy</Code><Message>busy</Message></Error>', headers: { 'x-ms-error-code': 'ServerBusy' } } as const;
+    const twice = proxy.inject(busy, on.putBlob('small/busy'), { times: 2 });
+    await faulty.putContent('/small/busy', patternBytes(4096, 8));
+    expect(twice.hits).toBe(2);
+    expect((await direct.getContent('/small/busy')).equals(patternBytes(4096, 8))).toBe(true);
+    const always = proxy.inject(busy, on.putBlob('small/busy'), { times: 100 });
+    const error = await failure(faulty.putContent('/small/busy', patternBytes(4096, 9)));
+    expectRetryableAzureError(error);
+    expect((error as Error).message).toContain('busy');
+    expect(always.hits).toBe(SDK_TRIES);
+  });
+
+  test('a Get Blob of a missing blob is PathNotFound, a range past the end InvalidOffset', async () => {
+    await expect(faulty.getContent('/small/missing')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND', path: '/small/missing' });
+    await faulty.putContent('/small/range', patternBytes(10, 1));
+    await expect(faulty.getContent('/small/range', { offset: 5, length: 6 })).rejects.toMatchObject({ code: 'INVALID_OFFSET' });
   });
 });
 

@@ -11,7 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 
 import type { Bucket } from '@google-cloud/storage';
-import type { ContentHeaders } from '@storagedriver/core';
+import { readResponse, sendRequest, type ContentHeaders } from '@storagedriver/core';
 
 export const CONTENT_TYPE = 'application/octet-stream';
 
@@ -191,17 +191,12 @@ export class GcsRequests {
   async #sendRaw(method: string, path: string, query: Query, init: Record<string, string>, signal?: AbortSignal, body: Buffer[] = []): Promise<IncomingMessage> {
     const url = this.#url(path, query);
     const headers = Object.fromEntries(await this.#headers(url, init));
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const request = send(url, { method, headers, signal }, resolve).on('error', reject);
-      for (const part of body) request.write(part);
-      request.end();
-    });
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? undefined : Number(url.port), path: `${url.pathname}${url.search}` };
+    const response = await sendRequest(send, { ...target, method, headers }, body, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'gcs' });
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return response;
-    const chunks: Buffer[] = [];
-    for await (const chunk of response) chunks.push(chunk as Buffer);
-    const error = failure(method, url, status, response.statusMessage ?? '', Buffer.concat(chunks).toString('utf8'));
+    const error = failure(method, url, status, response.statusMessage ?? '', (await readResponse(response)).toString('utf8'));
     if (status === 416) {
       const size = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
       throw new RangeNotSatisfiableError(error.message, size === undefined ? undefined : Number(size));
@@ -211,11 +206,11 @@ export class GcsRequests {
 }
 
 const MAX_REWRITE_CALLS = 10_000;
+/** A connection not made within this fails as transient (and is retried), as on the s3 driver's direct path. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 async function jsonOf(response: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  return JSON.parse((await readResponse(response)).toString('utf8'));
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { retry } from '@storagedriver/core';
+import { readResponse, retry, sendRequest, type RequestFunction } from '@storagedriver/core';
 
 import { CONNECTION_TIMEOUT_MS, endpointUrl, type Agents } from './client.js';
 import { describeS3Error } from './errors.js';
@@ -164,7 +164,7 @@ export class DirectRequests {
     if (offset > 0 || end !== undefined) headers.range = `bytes=${offset}-${end ?? ''}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     const response = await this.#request('GET', key, headers, undefined, signal);
-    if (response.statusCode! >= 300) throw toError(await readAll(response), response.statusCode!, 'GET', this.#o.bucket, key);
+    if (response.statusCode! >= 300) throw toError(await readResponse(response), response.statusCode!, 'GET', this.#o.bucket, key);
     return { headers: response.headers as Record<string, string | undefined>, body: response };
   }
 
@@ -219,7 +219,7 @@ export class DirectRequests {
     return retry(
       async () => {
         const response = await this.#request(method, key, extra, body, signal);
-        const result: Response = { status: response.statusCode!, headers: response.headers as Record<string, string | undefined>, body: await readAll(response) };
+        const result: Response = { status: response.statusCode!, headers: response.headers as Record<string, string | undefined>, body: await readResponse(response) };
         if (result.status >= 300) throw toError(result.body, result.status, method, this.#o.bucket, key);
         return result;
       },
@@ -244,28 +244,7 @@ export class DirectRequests {
     const path = `${target.basePath}${encodeKey(key)}`;
     const payload = !target.signPayload ? 'UNSIGNED-PAYLOAD' : body === undefined || body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
     await target.signer.sign(method, path, headers, payload);
-    signal?.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const request = target.request({ ...target.options, method, path, headers }, resolve);
-      // Kept for the request's life: a socket error after the answer arrived reaches the body's reader, not an unhandled event.
-      request.on('error', reject);
-      if (signal !== undefined) {
-        // Until the answer's body has ended or failed ('close'), not only until the request is sent.
-        const onAbort = (): void => void request.destroy(signal.reason as Error);
-        signal.addEventListener('abort', onAbort, { once: true });
-        request.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
-      request.once('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(() => {
-          const error = Object.assign(new Error(`s3: no connection to ${target.host} within ${CONNECTION_TIMEOUT_MS} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' });
-          request.destroy(error);
-        }, CONNECTION_TIMEOUT_MS);
-        socket.once('connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
-      request.end(body);
-    });
+    return sendRequest(target.request, { ...target.options, method, path, headers }, body, { signal, connectTimeoutMs: CONNECTION_TIMEOUT_MS, driverName: 's3' });
   }
 }
 
@@ -274,20 +253,9 @@ interface Target {
   signer: Signer;
   basePath: string;
   host: string;
-  request: typeof httpRequest;
+  request: RequestFunction;
   signPayload: boolean;
   options: { hostname: string; port: number | undefined; agent: Agents['http'] | Agents['https'] };
-}
-
-/** A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). */
-function readAll(body: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    body.on('data', (chunk: Buffer) => chunks.push(chunk));
-    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    body.once('error', reject);
-    body.once('close', () => reject(new Error('the answer was closed before its end')));
-  });
 }
 
 const OPERATIONS: Record<string, string> = { GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject' };
