@@ -3,6 +3,7 @@
  * where a cloud SDK's middleware would cost more client CPU than the request itself.
  */
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import type { Readable } from 'node:stream';
 
 /** `http.request` or `https.request`. */
 export type RequestFunction = (options: RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
@@ -50,7 +51,7 @@ export function sendRequest(send: RequestFunction, options: RequestOptions, body
 }
 
 /** A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). */
-export function readResponse(response: IncomingMessage): Promise<Buffer> {
+export function readResponse(response: Readable): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     response.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -1,7 +1,6 @@
 /** The OpenStack Swift backend and SwiftDriver. Behaviour follows contract.md; upstream's is in seed-drivers.md §1.6. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import {
   BaseDriver,
@@ -37,7 +36,7 @@ import {
   type WriteMetadata,
 } from '@storagedriver/core';
 
-import { SwiftClient, encodeObjectName } from './client.js';
+import { SwiftClient, encodeObjectName, type RawResponse } from './client.js';
 import { isNotFound, swiftStatus } from './errors.js';
 import { DEFAULT_INFO, discoverInfo, type ClusterInfo } from './info.js';
 import { Container, EMPTY_MD5, checkMetadata, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
@@ -198,33 +197,36 @@ export class SwiftBackend implements StorageBackend {
   #openRange(path: string, end?: number): OpenRange {
     const key = this.key(path);
     return async (from, etag, openSignal) => {
-      let response: Response;
+      let response: RawResponse;
       try {
         const ranged = from > 0 || end !== undefined;
-        response = await this.client.sendUndecoded({ method: 'GET', container: this.#o.container, object: key, headers: ranged ? { range: `bytes=${from}-${end ?? ''}` } : {}, signal: openSignal });
+        response = await this.client.sendRaw({ method: 'GET', container: this.#o.container, object: key, headers: ranged ? { range: `bytes=${from}-${end ?? ''}` } : {}, signal: openSignal });
       } catch (error) {
         if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
         throw error;
       }
-      const served = response.headers.get('etag') ?? undefined;
+      const header = (name: string): string | undefined => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const served = header('etag');
       if (etag !== undefined && served !== etag) {
-        await response.body?.cancel();
+        response.body.destroy();
         throw new PreconditionFailedError(path, `the object changed during the read (ETag ${etag}, now ${served})`);
       }
       if ((from > 0 || end !== undefined) && response.status !== 206) {
-        await response.body?.cancel();
+        response.body.destroy();
         throw new DriverError(`a ranged read from byte ${from} was answered with status ${response.status}`, { path });
       }
-      const total = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1];
-      const length = response.headers.get('content-length');
-      const size = total !== undefined ? Number(total) : length !== null ? from + Number(length) : undefined;
+      const total = /\/(\d+)$/.exec(header('content-range') ?? '')?.[1];
+      const length = header('content-length');
+      const size = total !== undefined ? Number(total) : length !== undefined ? from + Number(length) : undefined;
       if (end !== undefined && size !== undefined && end >= size) {
-        await response.body?.cancel();
+        response.body.destroy();
         throw new InvalidOffsetError(path, end + 1);
       }
-      const stream = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
       // With an end, the stream stops there: resumableReader resumes a body that stops before it.
-      return { stream, version: served ?? etag, size: end === undefined ? size : end + 1 };
+      return { stream: response.body, version: served ?? etag, size: end === undefined ? size : end + 1 };
     };
   }
 

@@ -166,7 +166,7 @@ export class Container {
 
   /** PUT of a whole object, with its MD5 for the service to check. Retried: the same bytes under the same name. */
   async put(name: string, data: Buffer, etag: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<void> {
-    await retry(() => this.client.call({ method: 'PUT', container: this.name, object: name, body: data, headers: { 'content-type': CONTENT_TYPE, etag, ...headers }, signal }), { signal });
+    await retry(() => this.client.callRaw({ method: 'PUT', container: this.name, object: name, body: data, headers: { 'content-type': CONTENT_TYPE, etag, ...headers }, signal }), { signal });
   }
 
   /** Deletes these objects (one bulk delete per batch where offered, else one DELETE each); gone already is fine. */
