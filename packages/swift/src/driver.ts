@@ -44,7 +44,14 @@ import { DEFAULT_CHUNK_SIZE, type SwiftOptions } from './params.js';
 import { TempURLKeys, tempURL } from './tempurl.js';
 import { SegmentWriter, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
 
-const LIST_PAGE = 1000;
+/**
+ * Entries asked for per listing page: Swift's own maximum (its default `container_listing_limit`),
+ * one request per 10 000 keys; Ceph answers at most 1 000 whatever is asked, and the listing goes
+ * on from the last entry until an empty page either way.
+ */
+const LIST_PAGE = 10_000;
+/** Keys handed to one deleteMany, which splits them by the server's bulk-delete limit from /info. */
+const DELETE_BATCH = 1000;
 const REDIRECT_SECONDS = 20 * 60;
 /**
  * Temp URLs carry an absolute expiry that neither server bounds: a week, as S3's and GCS's V4
@@ -109,9 +116,9 @@ export class SwiftBackend implements StorageBackend {
     this.#segments = this.#keys.hidden('segments');
     this.#upstreamSegments = prefix === '' ? 'segments/' : `${prefix}/segments/`;
     const requests = { listPage: (request: ListPageRequest, signal?: AbortSignal) => this.#listPage(request, false, signal), deleteKeys: (keys: string[], signal?: AbortSignal) => this.container.deleteMany(keys, signal) };
-    this.#tree = new ObjectStoreTree(requests, this.#keys, { pageSize: LIST_PAGE, deleteBatchSize: LIST_PAGE });
+    this.#tree = new ObjectStoreTree(requests, this.#keys, { pageSize: LIST_PAGE, deleteBatchSize: DELETE_BATCH });
     // Walks report sizes: manifests the listing cannot size (Ceph lists an SLO's manifest size, both a DLO's 0) get a HEAD.
-    this.#walkTree = new ObjectStoreTree({ ...requests, listPage: (request, signal) => this.#listPage(request, true, signal) }, this.#keys, { pageSize: LIST_PAGE, deleteBatchSize: LIST_PAGE });
+    this.#walkTree = new ObjectStoreTree({ ...requests, listPage: (request, signal) => this.#listPage(request, true, signal) }, this.#keys, { pageSize: LIST_PAGE, deleteBatchSize: DELETE_BATCH });
     this.#tempURLKeys = new TempURLKeys(this.client, options, `${this.#keys.hidden('probe')}temp-url-probe`);
   }
 
