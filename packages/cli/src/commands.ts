@@ -117,7 +117,7 @@ export async function put(driver: StorageDriver, out: Output, file: string, path
   await interruptible(async (signal) => {
     const writer = await driver.writer(path, { ...metadata, signal }).catch((error: unknown) => {
       source.destroy();
-      throw interruption(signal, 'interrupted') ?? error;
+      throw interruption(signal, `interrupted; the upload to ${path} was cancelled`) ?? error;
     });
     const progress = out.progress(`put ${path}`, { total });
     try {

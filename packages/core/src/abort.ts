@@ -13,3 +13,31 @@ export function untilAborted<T>(operation: Promise<T>, signal: AbortSignal | und
     operation.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
+
+/**
+ * Work every caller of a driver shares (finding a key, creating a container): it runs once and with
+ * no caller's signal, so one caller's abort never fails the others; each caller stops waiting at its
+ * own abort. A failure is not kept: the next call starts the work again.
+ */
+export class SharedTask<T> {
+  readonly #work: () => Promise<T>;
+  #running: Promise<T> | undefined;
+
+  constructor(work: () => Promise<T>) {
+    this.#work = work;
+  }
+
+  /** The work's outcome, started by this call when none is running or done. */
+  run(signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    let running = this.#running;
+    if (running === undefined) {
+      const started = this.#work();
+      this.#running = running = started;
+      started.catch(() => {
+        if (this.#running === started) this.#running = undefined;
+      });
+    }
+    return untilAborted(running, signal);
+  }
+}

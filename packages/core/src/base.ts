@@ -182,6 +182,12 @@ export class BaseDriver implements StorageDriver {
       const backendWriter = await (Object.keys(metadata).length === 0
         ? this.backend.writer(path, append, options.signal)
         : this.backend.writer(path, append, options.signal, metadata));
+      if (options.signal?.aborted) {
+        // The caller has had its rejection already: a writer that opened meanwhile is nobody's, and
+        // would otherwise leave its staged file or multipart upload behind.
+        await backendWriter.cancel().catch(() => undefined);
+        throw options.signal.reason;
+      }
       return new ManagedFileWriter(
         backendWriter,
         (error, signal) => this.#shape(error, signal),

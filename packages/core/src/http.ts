@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 /** `http.request` or `https.request`. */
 export type RequestFunction = (options: RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
 
+/** How `sendRequest` is bounded and who it names in its errors. */
 export interface SendOptions {
   /** Ends the connection until the answer's body has ended or failed, not only until the request is sent. */
   signal?: AbortSignal;

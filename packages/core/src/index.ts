@@ -67,7 +67,7 @@ export {
   pathProblem,
   validatePath,
 } from './path.js';
-export { untilAborted } from './abort.js';
+export { SharedTask, untilAborted } from './abort.js';
 export { purgeUploads } from './uploads.js';
 export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.js';
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';

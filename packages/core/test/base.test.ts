@@ -45,6 +45,28 @@ describe('BaseDriver', () => {
     expect((aborted as Error).name).toBe('AbortError');
   });
 
+  test('a writer that opens after its caller aborted is cancelled, not left staged', async () => {
+    const backend = new MapBackend();
+    let opened!: () => void;
+    const cancelled: string[] = [];
+    const open = backend.writer.bind(backend);
+    backend.writer = async (path) => {
+      await new Promise<void>((resolve) => (opened = resolve));
+      const writer = await open(path);
+      return { ...writer, size: 0, cancel: async () => void cancelled.push(path) };
+    };
+    const driver = new BaseDriver(backend);
+    const controller = new AbortController();
+    const writer = driver.writer('/staged', { signal: controller.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort(new Error('gone'));
+    await expect(writer).rejects.toThrow('gone');
+    expect(cancelled).toEqual([]);
+    opened();
+    for (let i = 0; i < 10 && cancelled.length === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(cancelled).toEqual(['/staged']);
+  });
+
   test('the concurrency limit holds backend calls to the configured number', async () => {
     const backend = new MapBackend(['/a']);
     let active = 0;

@@ -7,6 +7,7 @@ import {
   ParameterReader,
   PathNotFoundError,
   PreconditionFailedError,
+  SharedTask,
   StorageDriverError,
   contiguousParts,
   isAbortError,
@@ -57,6 +58,47 @@ describe('move onto itself', () => {
     const driver = new BaseDriver(new MapBackend(['/a/b']));
     await expect(driver.move('/nope', '/nope')).rejects.toBeInstanceOf(PathNotFoundError);
     await expect(driver.move('/a', '/a')).rejects.toThrow('map: cannot move /a: it is a directory');
+  });
+});
+
+describe('SharedTask', () => {
+  test('runs once for concurrent callers; one caller\'s abort rejects that caller only; a failure is not kept', async () => {
+    let runs = 0;
+    let finish!: (value: string) => void;
+    let fail!: (error: Error) => void;
+    const task = new SharedTask(() => {
+      runs++;
+      return new Promise<string>((resolve, reject) => {
+        finish = resolve;
+        fail = reject;
+      });
+    });
+    const controller = new AbortController();
+    const reason = new Error('gone');
+    const aborted = task.run(controller.signal);
+    const waiting = task.run();
+    controller.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
+    finish('done');
+    await expect(waiting).resolves.toBe('done');
+    await expect(task.run()).resolves.toBe('done');
+    expect(runs).toBe(1);
+    await expect(task.run(AbortSignal.abort(reason))).rejects.toBe(reason);
+
+    const failing = new SharedTask(() => {
+      runs++;
+      return new Promise<string>((resolve, reject) => {
+        finish = resolve;
+        fail = reject;
+      });
+    });
+    const first = failing.run();
+    fail(new Error('unreachable'));
+    await expect(first).rejects.toThrow('unreachable');
+    const second = failing.run();
+    finish('reached');
+    await expect(second).resolves.toBe('reached');
+    expect(runs).toBe(3);
   });
 });
 

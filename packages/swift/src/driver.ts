@@ -34,6 +34,7 @@ import {
   type StorageBackend,
   type WalkFn,
   type WriteMetadata,
+  SharedTask,
 } from '@storagedriver/core';
 
 import { SwiftClient, encodeObjectName, type RawResponse } from './client.js';
@@ -102,8 +103,8 @@ export class SwiftBackend implements StorageBackend {
   readonly #tree: ObjectStoreTree;
   readonly #walkTree: ObjectStoreTree;
   readonly #tempURLKeys: TempURLKeys;
-  #info: Promise<ClusterInfo> | undefined;
-  #containerReady: Promise<void> | undefined;
+  readonly #info = new SharedTask(() => discoverInfo(this.client));
+  readonly #containerReady = new SharedTask(() => this.#createContainer());
 
   constructor(options: SwiftOptions, client?: SwiftClient) {
     this.#o = options;
@@ -129,30 +130,26 @@ export class SwiftBackend implements StorageBackend {
 
   /** The cluster's `/info` (found once; a failure to reach it gives the defaults, not kept). */
   async info(signal?: AbortSignal): Promise<ClusterInfo> {
-    const found = (this.#info ??= discoverInfo(this.client, signal));
     try {
-      return await found;
+      return await this.#info.run(signal);
     } catch (error) {
-      if (this.#info === found) this.#info = undefined;
       if (signal?.aborted) throw error;
       return DEFAULT_INFO;
     }
   }
 
   /** Creates the container when missing (upstream does at start; here before the first write). */
-  async #ensureContainer(signal?: AbortSignal): Promise<void> {
-    const ready = (this.#containerReady ??= (async () => {
-      try {
-        await retry(() => this.client.call({ method: 'HEAD', container: this.#o.container, signal }), { signal });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        await retry(() => this.client.call({ method: 'PUT', container: this.#o.container, signal }), { signal });
-      }
-    })());
-    ready.catch(() => {
-      if (this.#containerReady === ready) this.#containerReady = undefined;
-    });
-    return ready;
+  #ensureContainer(signal?: AbortSignal): Promise<void> {
+    return this.#containerReady.run(signal);
+  }
+
+  async #createContainer(): Promise<void> {
+    try {
+      await retry(() => this.client.call({ method: 'HEAD', container: this.#o.container }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await retry(() => this.client.call({ method: 'PUT', container: this.#o.container }));
+    }
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {

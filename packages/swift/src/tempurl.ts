@@ -12,6 +12,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
+import { SharedTask } from '@storagedriver/core';
+
 import { encodeObjectName, type SwiftClient } from './client.js';
 import type { SwiftOptions } from './params.js';
 
@@ -44,7 +46,7 @@ export class TempURLKeys {
   readonly #options: SwiftOptions;
   /** An object name that never exists, for the probe. */
   readonly #probeObject: string;
-  #key: Promise<string | undefined> | undefined;
+  readonly #key = new SharedTask(() => this.#find());
 
   constructor(client: SwiftClient, options: SwiftOptions, probeObject: string) {
     this.#client = client;
@@ -52,41 +54,36 @@ export class TempURLKeys {
     this.#probeObject = probeObject;
   }
 
-  /** The key temp URLs are signed with, or undefined when the cluster accepts none. Found once. */
+  /** The key temp URLs are signed with, or undefined when the cluster accepts none. Found once (a failure is not kept: the next redirect tries again). */
   key(signal?: AbortSignal): Promise<string | undefined> {
-    const found = (this.#key ??= this.#find(signal));
-    // A failure (not a refusal) is not kept: the next redirect tries again.
-    found.catch(() => {
-      if (this.#key === found) this.#key = undefined;
-    });
-    return found;
+    return this.#key.run(signal);
   }
 
-  async #find(signal?: AbortSignal): Promise<string | undefined> {
+  async #find(): Promise<string | undefined> {
     const { tempURLContainerKey, secretKey } = this.#options;
     const places: Place[] = tempURLContainerKey === undefined ? ['container', 'account'] : [tempURLContainerKey ? 'container' : 'account'];
     // The HP Cloud form is checked by its own middleware: the key is the caller's business.
     if (this.#options.accessKey !== undefined && secretKey !== undefined) return secretKey;
     for (const place of places) {
-      const existing = await this.#existingKey(place, signal);
-      if (secretKey === undefined && existing !== undefined && (await this.#accepted(existing, signal))) return existing;
+      const existing = await this.#existingKey(place);
+      if (secretKey === undefined && existing !== undefined && (await this.#accepted(existing))) return existing;
       const key = secretKey ?? existing ?? randomBytes(16).toString('hex');
-      if (existing !== key) await this.#client.call({ method: 'POST', container: place === 'container' ? this.#options.container : undefined, headers: { [HEADER[place]]: key }, signal });
-      if (await this.#accepted(key, signal)) return key;
+      if (existing !== key) await this.#client.call({ method: 'POST', container: place === 'container' ? this.#options.container : undefined, headers: { [HEADER[place]]: key } });
+      if (await this.#accepted(key)) return key;
     }
     return undefined;
   }
 
-  async #existingKey(place: Place, signal?: AbortSignal): Promise<string | undefined> {
-    const response = await this.#client.call({ method: 'HEAD', container: place === 'container' ? this.#options.container : undefined, signal });
+  async #existingKey(place: Place): Promise<string | undefined> {
+    const response = await this.#client.call({ method: 'HEAD', container: place === 'container' ? this.#options.container : undefined });
     return response.headers.get(HEADER[place]) ?? undefined;
   }
 
   /** Whether a temp URL signed with `key` passes the cluster's check (a 404 of the missing probe object). */
-  async #accepted(key: string, signal?: AbortSignal): Promise<boolean> {
-    const { storageUrl } = await this.#client.credentials(signal);
+  async #accepted(key: string): Promise<boolean> {
+    const { storageUrl } = await this.#client.credentials();
     const url = tempURL({ storageUrl, container: this.#options.container, object: this.#probeObject, method: 'GET', expires: Math.floor(Date.now() / 1000) + 60, key });
-    const response = await this.#client.getPublic(url, signal, 'HEAD');
+    const response = await this.#client.getPublic(url, undefined, 'HEAD');
     return response.status === 404 || response.ok;
   }
 }

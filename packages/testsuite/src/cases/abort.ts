@@ -23,6 +23,7 @@ import {
   markAbort,
   rejectsWith,
   settle,
+  type Settled,
   sleep,
 } from './expect.js';
 
@@ -206,6 +207,84 @@ export const abortCases: SuiteCase[] = [
       await assertAbortOutcome({ ...outcome, reason, mark }, 'walk aborted during a callback');
       await sleep(250);
       assert.equal(calls, callsAtRejection, 'the callback was called after the walk rejected');
+    },
+  },
+  {
+    group: 'abort',
+    name: 'a writer aborted while it opens rejects with the reason and leaves no upload to resume',
+    async run({ driver, path }) {
+      // Aborts land at successive points of the open (event-loop turns, then timers), so some come
+      // while the backend is staging: whatever it staged must go once the caller has been told "aborted".
+      const points: Array<{ ticks: number } | { ms: number }> = [0, 1, 2, 3, 5, 8, 13, 21].map((ticks) => ({ ticks }));
+      points.push({ ms: 1 }, { ms: 3 });
+      const aborted: string[] = [];
+      for (const point of points) {
+        const p = path();
+        const controller = new AbortController();
+        const reason = new Error('caller abort');
+        const opening = settle(driver.writer(p, { signal: controller.signal }));
+        if ('ticks' in point) for (let i = 0; i < point.ticks; i++) await new Promise((resolve) => setImmediate(resolve));
+        else await sleep(point.ms);
+        controller.abort(reason);
+        const outcome = await opening;
+        if (outcome.ok) {
+          await outcome.value.cancel();
+        } else {
+          assert.equal(outcome.error, reason, `writer aborted after ${JSON.stringify(point)}: rejected with ${describeError(outcome.error)}, not with the caller's own reason`);
+          aborted.push(p);
+        }
+      }
+      await sleep(SETTLE_MS);
+      for (const p of aborted) await rejectsWith(driver.writer(p, { append: true }), PathNotFoundError, `the writer at ${p} aborted while opening left an upload behind`);
+      assert.ok(aborted.length > 0, 'no open was aborted: every writer opened before its abort');
+    },
+  },
+  {
+    group: 'abort',
+    name: 'one caller’s abort fails only that caller: on a new driver instance, operations started beside it succeed',
+    async run({ driver, path, newDriver, options }) {
+      // A new instance still has its one-time work ahead (authentication, finding the container or
+      // a signing key): work the first caller starts is shared, and must not end with that caller's abort.
+      const existing = path();
+      await driver.putContent(existing, 'existing');
+      for (const ticks of [0, 1, 3, 8, 20]) {
+        const fresh = await newDriver();
+        const controller = new AbortController();
+        const reason = new Error('caller abort');
+        const signal = controller.signal;
+        const operations = (signal: AbortSignal | undefined, target: string): Array<[string, Promise<unknown>]> => [
+          ['putContent', fresh.putContent(target, 'written', { signal })],
+          ['writer', (async () => {
+            const writer = await fresh.writer(`${target}-w`, { signal });
+            try {
+              await writer.write(Buffer.from('streamed'), { signal });
+              await writer.commit({ signal });
+            } catch (error) {
+              await writer.cancel();
+              throw error;
+            }
+          })()],
+          ['getContent', fresh.getContent(existing, { signal })],
+          ['stat', fresh.stat(existing, { signal })],
+          ...(options.capabilities.redirect ? [['redirectURL', fresh.redirectURL(existing, { method: 'GET', signal })] as [string, Promise<unknown>]] : []),
+        ];
+        const settled = (started: Array<[string, Promise<unknown>]>): Array<[string, Promise<Settled<unknown>>]> => started.map(([name, promise]) => [name, settle(promise)]);
+        const victims = settled(operations(signal, path()));
+        const bystanderPath = path();
+        const bystanders = settled(operations(undefined, bystanderPath));
+        for (let i = 0; i < ticks; i++) await new Promise((resolve) => setImmediate(resolve));
+        controller.abort(reason);
+        for (const [name, outcome] of victims) {
+          const victim = await outcome;
+          if (!victim.ok) assert.equal(victim.error, reason, `${name} aborted after ${ticks} turns: rejected with ${describeError(victim.error)}, not with the caller's own reason`);
+        }
+        for (const [name, outcome] of bystanders) {
+          const bystander = await outcome;
+          assert.ok(bystander.ok, `${name} without a signal failed when another caller aborted after ${ticks} turns: ${bystander.ok ? '' : describeError(bystander.error)}`);
+        }
+        assert.equal((await driver.getContent(bystanderPath)).toString(), 'written');
+        assert.equal((await driver.getContent(`${bystanderPath}-w`)).toString(), 'streamed');
+      }
     },
   },
   {
