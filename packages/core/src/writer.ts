@@ -222,17 +222,29 @@ export class PartUploader {
     return this.#nextIndex;
   }
 
-  /** Buffers `chunk` and uploads each part it fills; rejects with the first failed upload's error. */
+  /**
+   * Buffers `chunk` and uploads each part it fills; rejects with the first failed upload's error.
+   * The signal stops the parts this write starts while the write is pending; once it has resolved
+   * they belong to the upload, and a later abort of the same signal does not cut them.
+   */
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
     this.#throwIfFailed();
-    const { partSize } = this.#options;
-    let offset = 0;
-    while (offset < chunk.length) {
-      this.#buffer ??= Buffer.allocUnsafe(partSize);
-      const copied = chunk.copy(this.#buffer, this.#filled, offset, Math.min(chunk.length, offset + partSize - this.#filled));
-      this.#filled += copied;
-      offset += copied;
-      if (this.#filled === partSize) await this.#dispatch(signal);
+    const duringWrite = signal === undefined ? undefined : new AbortController();
+    const onAbort = (): void => duringWrite!.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { partSize } = this.#options;
+      let offset = 0;
+      while (offset < chunk.length) {
+        this.#buffer ??= Buffer.allocUnsafe(partSize);
+        const copied = chunk.copy(this.#buffer, this.#filled, offset, Math.min(chunk.length, offset + partSize - this.#filled));
+        this.#filled += copied;
+        offset += copied;
+        if (this.#filled === partSize) await this.#dispatch(duringWrite?.signal);
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 

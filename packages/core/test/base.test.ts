@@ -226,6 +226,34 @@ describe('PartUploader', () => {
     expect(uploader.uploadedBytes).toBe(7777);
   });
 
+  test('a write\'s signal stops the parts it starts while pending, not once the write has resolved', async () => {
+    const seen: Array<AbortSignal | undefined> = [];
+    const uploader = new PartUploader({ partSize: 4, concurrency: 2, upload: async (_index, _data, signal) => void seen.push(signal) });
+    const controller = new AbortController();
+    await uploader.write(Buffer.alloc(8), controller.signal);
+    controller.abort(new Error('later'));
+    expect(seen).toHaveLength(2);
+    expect(seen.every((signal) => signal !== undefined && !signal.aborted)).toBe(true);
+
+    const pending = new AbortController();
+    const reason = new Error('while pending');
+    let release!: () => void;
+    const blocked = new PartUploader({
+      partSize: 4,
+      concurrency: 1,
+      upload: (_index, _data, signal) =>
+        new Promise<void>((resolve, reject) => {
+          release = resolve;
+          signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+        }),
+    });
+    const writing = blocked.write(Buffer.alloc(8), pending.signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    pending.abort(reason);
+    await expect(writing).rejects.toBe(reason);
+    release();
+  });
+
   test('the first failed upload fails later writes and the flush', async () => {
     const uploader = new PartUploader({ partSize: 10, concurrency: 1, upload: async (index) => { if (index === 1) throw new Error('part 1 failed'); } });
     await uploader.write(Buffer.alloc(25));

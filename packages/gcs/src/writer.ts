@@ -76,16 +76,7 @@ export class ComposeWriter implements BackendWriter {
 
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
     this.#size += chunk.length;
-    // The caller's signal stops the chunk uploads this write starts while the write is pending;
-    // once the write has resolved, a later abort of the same signal must not cut them.
-    const duringWrite = new AbortController();
-    const onAbort = (): void => duringWrite.abort(signal!.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await this.#uploader.write(chunk, signal === undefined ? undefined : duringWrite.signal);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+    await this.#uploader.write(chunk, signal);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 
 import {
   type BackendPutOptions,
+  type BackendWriter,
   type Capabilities,
   DriverError,
   type FileInfo,
@@ -352,5 +353,44 @@ export const mutants: Mutant[] = [
         }
       })(store, options),
     killedBy: ['purgeUploads aborts the uploads started before the cutoff only'],
+  },
+  {
+    name: 'setup-on-first-callers-signal',
+    bug: 'one-time setup (a container check) runs on the first caller’s signal and is shared: that caller’s abort fails everyone waiting on it',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        #ready: Promise<void> | undefined;
+        #setup(signal?: AbortSignal): Promise<void> {
+          const ready = (this.#ready ??= this.transfer(2, signal));
+          ready.catch(() => {
+            if (this.#ready === ready) this.#ready = undefined;
+          });
+          return ready;
+        }
+        override async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+          await this.#setup(signal);
+          await super.putContent(path, content, signal, options);
+        }
+        override async writer(path: string, append: boolean, signal?: AbortSignal, metadata?: WriteMetadata): Promise<BackendWriter> {
+          await this.#setup(signal);
+          return super.writer(path, append, signal, metadata);
+        }
+      })(store, options),
+    killedBy: ['one caller’s abort fails only that caller'],
+  },
+  {
+    name: 'parts-tied-to-write-signal',
+    bug: 'the parts a write starts keep its signal after the write resolved: aborting that signal later cancels them unsent, and the commit goes without them',
+    make: withWriter(
+      class extends PartWriter {
+        override async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
+          const before = new Set(this.objects.keys());
+          await super.write(chunk);
+          const started = [...this.objects.keys()].filter((key) => !before.has(key));
+          signal?.addEventListener('abort', () => started.forEach((key) => this.objects.delete(key)), { once: true });
+        }
+      },
+    ),
+    killedBy: ['a write that has resolved is kept'],
   },
 ];
