@@ -62,43 +62,73 @@ describe('move onto itself', () => {
 });
 
 describe('SharedTask', () => {
-  test('runs once for concurrent callers; one caller\'s abort rejects that caller only; a failure is not kept', async () => {
-    let runs = 0;
-    let finish!: (value: string) => void;
-    let fail!: (error: Error) => void;
-    const task = new SharedTask(() => {
-      runs++;
-      return new Promise<string>((resolve, reject) => {
-        finish = resolve;
-        fail = reject;
-      });
-    });
+  /** Work that settles when the test says, and records the signal it was given. */
+  function controlled(): { task: SharedTask<string>; runs: AbortSignal[]; finish: (value: string) => void; fail: (error: Error) => void } {
+    const runs: AbortSignal[] = [];
+    const handle = {
+      runs,
+      finish: (_value: string): void => undefined,
+      fail: (_error: Error): void => undefined,
+      task: new SharedTask<string>(
+        (signal) =>
+          new Promise<string>((resolve, reject) => {
+            runs.push(signal);
+            handle.finish = resolve;
+            handle.fail = reject;
+            signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+          }),
+      ),
+    };
+    return handle;
+  }
+
+  test('runs once for concurrent callers; one caller\'s abort rejects that caller only and leaves the work running', async () => {
+    const work = controlled();
     const controller = new AbortController();
     const reason = new Error('gone');
-    const aborted = task.run(controller.signal);
-    const waiting = task.run();
+    const aborted = work.task.run(controller.signal);
+    const waiting = work.task.run(new AbortController().signal);
     controller.abort(reason);
     await expect(aborted).rejects.toBe(reason);
-    finish('done');
+    expect(work.runs[0]!.aborted).toBe(false);
+    work.finish('done');
     await expect(waiting).resolves.toBe('done');
-    await expect(task.run()).resolves.toBe('done');
-    expect(runs).toBe(1);
-    await expect(task.run(AbortSignal.abort(reason))).rejects.toBe(reason);
+    await expect(work.task.run()).resolves.toBe('done');
+    expect(work.runs).toHaveLength(1);
+    await expect(work.task.run(AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
 
-    const failing = new SharedTask(() => {
-      runs++;
-      return new Promise<string>((resolve, reject) => {
-        finish = resolve;
-        fail = reject;
-      });
-    });
-    const first = failing.run();
-    fail(new Error('unreachable'));
-    await expect(first).rejects.toThrow('unreachable');
-    const second = failing.run();
-    finish('reached');
-    await expect(second).resolves.toBe('reached');
-    expect(runs).toBe(3);
+  test('the work stops when every caller has stopped waiting, and the next call starts it afresh; a failure is not kept', async () => {
+    const work = controlled();
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = work.task.run(first.signal);
+    const b = work.task.run(second.signal);
+    first.abort(new Error('first gone'));
+    expect(work.runs[0]!.aborted).toBe(false);
+    second.abort(new Error('second gone'));
+    await Promise.allSettled([a, b]);
+    expect(work.runs[0]!.aborted).toBe(true);
+    const again = work.task.run();
+    expect(work.runs).toHaveLength(2);
+    work.fail(new Error('unreachable'));
+    await expect(again).rejects.toThrow('unreachable');
+    const third = work.task.run();
+    expect(work.runs).toHaveLength(3);
+    work.finish('reached');
+    await expect(third).resolves.toBe('reached');
+  });
+
+  test('a caller without a signal keeps the work running whoever else leaves', async () => {
+    const work = controlled();
+    const controller = new AbortController();
+    const patient = work.task.run();
+    const leaving = work.task.run(controller.signal);
+    controller.abort(new Error('gone'));
+    await expect(leaving).rejects.toThrow('gone');
+    expect(work.runs[0]!.aborted).toBe(false);
+    work.finish('done');
+    await expect(patient).resolves.toBe('done');
   });
 });
 

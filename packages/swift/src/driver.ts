@@ -103,8 +103,8 @@ export class SwiftBackend implements StorageBackend {
   readonly #tree: ObjectStoreTree;
   readonly #walkTree: ObjectStoreTree;
   readonly #tempURLKeys: TempURLKeys;
-  readonly #info = new SharedTask(() => discoverInfo(this.client));
-  readonly #containerReady = new SharedTask(() => this.#createContainer());
+  readonly #info = new SharedTask((signal) => discoverInfo(this.client, signal));
+  readonly #containerReady = new SharedTask((signal) => this.#createContainer(signal));
 
   constructor(options: SwiftOptions, client?: SwiftClient) {
     this.#o = options;
@@ -143,12 +143,12 @@ export class SwiftBackend implements StorageBackend {
     return this.#containerReady.run(signal);
   }
 
-  async #createContainer(): Promise<void> {
+  async #createContainer(signal: AbortSignal): Promise<void> {
     try {
-      await retry(() => this.client.call({ method: 'HEAD', container: this.#o.container }));
+      await retry(() => this.client.call({ method: 'HEAD', container: this.#o.container, signal }), { signal });
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      await retry(() => this.client.call({ method: 'PUT', container: this.#o.container }));
+      await retry(() => this.client.call({ method: 'PUT', container: this.#o.container, signal }), { signal });
     }
   }
 

@@ -50,11 +50,11 @@ export function parseInfo(json: Record<string, unknown>): ClusterInfo {
 }
 
 /** The cluster's info; rejects when a candidate keeps failing transiently (the caller then uses defaults without keeping them). */
-export async function discoverInfo(client: SwiftClient): Promise<ClusterInfo> {
-  const { storageUrl } = await client.credentials();
+export async function discoverInfo(client: SwiftClient, signal: AbortSignal): Promise<ClusterInfo> {
+  const { storageUrl } = await client.credentials(signal);
   for (const url of infoCandidates(storageUrl)) {
     const json = await retry(async () => {
-      const response = await client.getPublic(url);
+      const response = await client.getPublic(url, signal);
       if (response.status >= 500) throw Object.assign(new Error(`GET ${url}: ${response.status}`), { status: response.status });
       const text = await response.text();
       if (!response.ok) return undefined;
@@ -64,7 +64,7 @@ export async function discoverInfo(client: SwiftClient): Promise<ClusterInfo> {
       } catch {
         return undefined; // not the info document (a web server's page): try the next URL
       }
-    });
+    }, { signal });
     if (json !== undefined) return parseInfo(json);
   }
   return DEFAULT_INFO;

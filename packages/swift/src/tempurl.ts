@@ -46,7 +46,7 @@ export class TempURLKeys {
   readonly #options: SwiftOptions;
   /** An object name that never exists, for the probe. */
   readonly #probeObject: string;
-  readonly #key = new SharedTask(() => this.#find());
+  readonly #key = new SharedTask((signal) => this.#find(signal));
 
   constructor(client: SwiftClient, options: SwiftOptions, probeObject: string) {
     this.#client = client;
@@ -59,31 +59,31 @@ export class TempURLKeys {
     return this.#key.run(signal);
   }
 
-  async #find(): Promise<string | undefined> {
+  async #find(signal: AbortSignal): Promise<string | undefined> {
     const { tempURLContainerKey, secretKey } = this.#options;
     const places: Place[] = tempURLContainerKey === undefined ? ['container', 'account'] : [tempURLContainerKey ? 'container' : 'account'];
     // The HP Cloud form is checked by its own middleware: the key is the caller's business.
     if (this.#options.accessKey !== undefined && secretKey !== undefined) return secretKey;
     for (const place of places) {
-      const existing = await this.#existingKey(place);
-      if (secretKey === undefined && existing !== undefined && (await this.#accepted(existing))) return existing;
+      const existing = await this.#existingKey(place, signal);
+      if (secretKey === undefined && existing !== undefined && (await this.#accepted(existing, signal))) return existing;
       const key = secretKey ?? existing ?? randomBytes(16).toString('hex');
-      if (existing !== key) await this.#client.call({ method: 'POST', container: place === 'container' ? this.#options.container : undefined, headers: { [HEADER[place]]: key } });
-      if (await this.#accepted(key)) return key;
+      if (existing !== key) await this.#client.call({ method: 'POST', container: place === 'container' ? this.#options.container : undefined, headers: { [HEADER[place]]: key }, signal });
+      if (await this.#accepted(key, signal)) return key;
     }
     return undefined;
   }
 
-  async #existingKey(place: Place): Promise<string | undefined> {
-    const response = await this.#client.call({ method: 'HEAD', container: place === 'container' ? this.#options.container : undefined });
+  async #existingKey(place: Place, signal: AbortSignal): Promise<string | undefined> {
+    const response = await this.#client.call({ method: 'HEAD', container: place === 'container' ? this.#options.container : undefined, signal });
     return response.headers.get(HEADER[place]) ?? undefined;
   }
 
   /** Whether a temp URL signed with `key` passes the cluster's check (a 404 of the missing probe object). */
-  async #accepted(key: string): Promise<boolean> {
-    const { storageUrl } = await this.#client.credentials();
+  async #accepted(key: string, signal: AbortSignal): Promise<boolean> {
+    const { storageUrl } = await this.#client.credentials(signal);
     const url = tempURL({ storageUrl, container: this.#options.container, object: this.#probeObject, method: 'GET', expires: Math.floor(Date.now() / 1000) + 60, key });
-    const response = await this.#client.getPublic(url, undefined, 'HEAD');
+    const response = await this.#client.getPublic(url, signal, 'HEAD');
     return response.status === 404 || response.ok;
   }
 }
