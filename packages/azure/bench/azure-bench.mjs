@@ -5,7 +5,7 @@
 // file). Each (subject, operation) runs BENCH_RUNS times (default 3) in a Node process of its own, so
 // its peak resident memory and client CPU are its own. Usage: `pnpm run bench` (after build);
 // BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_CPU_PROF=<dir> writes a
-// `--cpu-prof` profile of every driver cell there.
+// `--cpu-prof` profile of every cell there, in a folder per subject.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +21,13 @@ const SMALL_BYTES = 4096;
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const BLOCK = 4 * MiB;
 const BLOCKS_IN_FLIGHT = 4;
-const SUBJECTS = ['driver', 'azure-sdk', 'opendal'];
+const SUBJECTS = ['driver', 'azure-sdk', 'opendal', 'http floor'];
 const OPERATIONS = [
   `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
 ];
 
-const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { AzureBackend, AzureDriver } = await import('../dist/esm/index.js');
 
 function options(env) {
@@ -45,7 +45,7 @@ function drain() {
 /** The operations of one subject, each returning the bytes (or, for a walk, the blobs) it saw. */
 async function subject(name, env) {
   const small = Buffer.alloc(SMALL_BYTES, 7);
-  const key = (op, i) => `${name}/${op}/${i}`;
+  const key = (op, i) => `${name.replace(' ', '-')}/${op}/${i}`;
   if (name === 'driver') {
     const driver = new AzureDriver(options(env));
     return {
@@ -89,6 +89,23 @@ async function subject(name, env) {
         for await (const page of container.listBlobsFlat({ prefix: 'walk/' }).byPage({ maxPageSize: 5000 })) blobs += page.segment.blobItems.length;
         return blobs;
       },
+    };
+  }
+  if (name === 'http floor') {
+    // A container SAS made before the timed loop: Azurite checks its signature, the client computes none.
+    const { BlobSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } = await import('@azure/storage-blob');
+    const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const container = new AzureBackend(options(env)).container;
+    const sas = generateBlobSASQueryParameters(
+      { containerName: 'bench', permissions: BlobSASPermissions.parse('rcw'), expiresOn: new Date(Date.now() + 3600_000) },
+      new StorageSharedKeyCredential(env.BENCH_ACCOUNT, env.BENCH_KEY),
+    ).toString();
+    const url = (i) => `${container.getBlobClient(key('small', i)).url}?${sas}`;
+    const urls = Array.from({ length: SMALL_OPS }, (_, i) => url(i));
+    const http = httpFloor();
+    return {
+      put: async (i) => (await http.put(urls[i], { 'x-ms-blob-type': 'BlockBlob' }, small), SMALL_BYTES),
+      get: async (i) => (await http.get(urls[i])).length,
     };
   }
   const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
@@ -146,6 +163,7 @@ const GOALS = [
 
 async function main() {
   const { start } = await import('../../../tooling/servers/azurite.mjs');
+  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   const opendal = installOpendal();
   const server = await start({ tls: false });
@@ -156,8 +174,9 @@ async function main() {
     // Every subject's get cells read the objects its put cells wrote.
     const cells = runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
-      nodeArgs: (name) => (env.BENCH_CPU_PROF && name === 'driver' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : []),
+      nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
+      takesPart: (name, operation) => name !== 'http floor' || /^(put|get)/.test(operation),
     });
     publishBenchReport({
       title: 'azure on Azurite',
@@ -167,9 +186,12 @@ async function main() {
         `driver: @storagedriver/azure (${BLOCK / MiB} MiB blocks, ${BLOCKS_IN_FLIGHT} in flight); azure-sdk: @azure/storage-blob through the same container client (uploadStream with the same block size and concurrency); opendal: opendal ${OPENDAL_VERSION} azblob service (writer chunk ${BLOCK / MiB} MiB, ${BLOCKS_IN_FLIGHT} concurrent).`,
         `Streams of ${STREAM_LABEL}; ${SMALL_OPS} blobs of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} blobs in 50 prefixes.`,
         'Azurite is one Node process sharing the 2 cores with the client: its CPU per request bounds every subject.',
+        `${FLOOR_DESCRIPTION}; its URLs carry a container SAS (Azurite checks the signature).`,
       ],
       cells,
       goals: GOALS,
+      references: ['http floor'],
+      notes: floorNotes(cells, cellMedians),
     });
   } finally {
     await server.stop();

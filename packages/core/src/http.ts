@@ -5,6 +5,8 @@
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
 
+import { gather } from './stream.js';
+
 /** `http.request` or `https.request`. */
 export type RequestFunction = (options: RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
 
@@ -52,12 +54,9 @@ export function sendRequest(send: RequestFunction, options: RequestOptions, body
 }
 
 /** A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). */
-export function readResponse(response: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    response.on('data', (chunk: Buffer) => chunks.push(chunk));
-    response.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    response.once('error', reject);
-    response.once('close', () => reject(new Error('the answer was closed before its end')));
-  });
+export async function readResponse(response: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const { error } = await gather(response, chunks);
+  if (error !== undefined) throw error;
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DriverError, isTransientError } from './errors.js';
+import { gather } from './stream.js';
 
 /** Options of `retry`. */
 export interface RetryOptions {
@@ -80,16 +81,24 @@ export async function resumableReader(offset: number, open: OpenRange, options: 
  * stream in between (which costs client CPU on small objects).
  */
 export async function resumableContent(open: OpenRange, options: RetryOptions = {}): Promise<Buffer> {
-  const first = await retry(() => open(0, undefined, options.signal), options);
+  let response = await retry(() => open(0, undefined, options.signal), options);
+  const version = response.version;
   const chunks: Buffer[] = [];
-  for await (const chunk of resumingBody(first, 0, open, options)) chunks.push(chunk);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  let position = 0;
+  let failures = 0;
+  for (;;) {
+    // Gathered with listeners: an async iterator per object costs more than a small body's transfer.
+    const { bytes, error } = await gather(response.stream, chunks);
+    position += bytes;
+    if (bytes > 0) failures = 0;
+    const cut = error === undefined ? shortBody(response, position) : transientCut(error, options);
+    if (cut === undefined) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    response = await reopen(cut, ++failures, position, version, open, options, response);
+  }
 }
 
 /** The bytes of `first` and, after each cut, of a ranged re-request from where it stopped. */
 async function* resumingBody(first: RangeResponse, offset: number, open: OpenRange, options: RetryOptions): AsyncGenerator<Buffer> {
-  const { signal } = options;
-  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
   let response = first;
   let position = offset;
   let failures = 0;
@@ -102,18 +111,40 @@ async function* resumingBody(first: RangeResponse, offset: number, open: OpenRan
         failures = 0;
         yield buffer;
       }
-      if (response.size === undefined || position >= response.size) return;
-      cut = new Error(`the body ended at byte ${position} of ${response.size}`);
+      cut = shortBody(response, position);
+      if (cut === undefined) return;
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (!(options.isRetryable ?? isTransientError)(error)) throw error;
-      cut = error;
+      cut = transientCut(error, options);
     }
-    response.stream.destroy();
-    if (++failures >= attempts) {
-      throw new DriverError(`read cut at byte ${position} and not resumed after ${failures} tries`, { retryable: true, cause: cut });
-    }
-    await sleep(backoff(failures, options), undefined, { signal });
-    response = await retry(() => open(position, first.version, signal), { ...options, attempts: attempts - failures });
+    response = await reopen(cut, ++failures, position, first.version, open, options, response);
   }
+}
+
+/** The error of a body that ended before the size its response announced, if it did. */
+function shortBody(response: RangeResponse, position: number): Error | undefined {
+  return response.size === undefined || position >= response.size ? undefined : new Error(`the body ended at byte ${position} of ${response.size}`);
+}
+
+/** A body's failure as a cut worth resuming; the caller's abort and a failure that is not transient are thrown. */
+function transientCut(error: unknown, options: RetryOptions): unknown {
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (!(options.isRetryable ?? isTransientError)(error)) throw error;
+  return error;
+}
+
+/** After the `failures`-th cut in a row at `position`: the re-request of the rest, with backoff, or the error that ends the read. */
+async function reopen(
+  cut: unknown,
+  failures: number,
+  position: number,
+  version: string | undefined,
+  open: OpenRange,
+  options: RetryOptions,
+  response: RangeResponse,
+): Promise<RangeResponse> {
+  const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+  response.stream.destroy();
+  if (failures >= attempts) throw new DriverError(`read cut at byte ${position} and not resumed after ${failures} tries`, { retryable: true, cause: cut });
+  await sleep(backoff(failures, options), undefined, { signal: options.signal });
+  return retry(() => open(position, version, options.signal), { ...options, attempts: attempts - failures });
 }

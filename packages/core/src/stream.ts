@@ -14,6 +14,37 @@ export async function readAll(stream: Readable, signal?: AbortSignal): Promise<B
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
+/**
+ * Appends a body's chunks to `chunks` until it ends, fails or closes; resolves with the bytes it
+ * added and the failure, if any (a close before the end is one). Listeners, not an async iterator:
+ * for a small body the iterator's machinery costs more than the transfer.
+ */
+export function gather(stream: Readable, chunks: Buffer[]): Promise<{ bytes: number; error: unknown }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let settled = false;
+    const settle = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      stream.off('data', onData);
+      resolve({ bytes, error });
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      bytes += chunk.length;
+    };
+    // Every body closes after its end: an Error (and its stack) is made only for one that did not
+    // end, and it is the one Node's own stream helpers give a premature close (a transient cut).
+    const onClose = (): void =>
+      settle(stream.readableEnded ? undefined : (stream.errored ?? Object.assign(new Error('Premature close: the body was closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
+    if (stream.destroyed) return onClose();
+    stream.on('data', onData);
+    stream.once('end', () => settle(undefined));
+    stream.once('error', settle);
+    stream.once('close', onClose);
+  });
+}
+
 /** Normalises putContent input: strings are UTF-8. */
 export function toBuffer(content: Uint8Array | string): Buffer {
   if (typeof content === 'string') return Buffer.from(content);

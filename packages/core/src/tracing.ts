@@ -2,7 +2,7 @@
  * OpenTelemetry spans per operation, with upstream's span names and attribute keys. Through
  * `@opentelemetry/api` alone this is a no-op tracer until an application installs an SDK.
  */
-import { type Attributes, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Attributes, type Span, SpanStatusCode, context, isSpanContextValid, trace } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('@storagedriver/core');
 
@@ -25,17 +25,24 @@ export const ATTRIBUTES = {
 } as const;
 
 export async function traced<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await fn();
-    } catch (error) {
-      if (span.isRecording()) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-      }
-      throw error;
-    } finally {
-      span.end();
+  const span = tracer.startSpan(name, { attributes });
+  // Without an OpenTelemetry SDK the span is an invalid no-op: making it the active context would
+  // only copy a context per operation. A span an SDK sampled out is valid and still activated, so
+  // what the operation starts inherits the decision.
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return fn();
+  return context.with(trace.setSpan(context.active(), span), () => ended(span, fn));
+}
+
+async function ended<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (span.isRecording()) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
     }
-  });
+    throw error;
+  } finally {
+    span.end();
+  }
 }

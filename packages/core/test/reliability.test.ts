@@ -18,6 +18,8 @@ import {
   retry,
   walkSortedKeys,
   type FileInfo,
+  type OpenRange,
+  type RetryOptions,
   type StorageBackend,
   type WalkFn,
 } from '../src/index.js';
@@ -295,6 +297,13 @@ describe('resumableReader', () => {
     return { open, opened };
   }
 
+  /** The whole object through a resumable reader, or through resumableContent (which gathers without a stream). */
+  const readers = {
+    resumableReader: async (open: OpenRange, options: RetryOptions) => readAll(await resumableReader(0, open, options)),
+    resumableContent: (open: OpenRange, options: RetryOptions) => resumableContent(open, options),
+  };
+  const bothReaders = Object.entries(readers);
+
   test('a body cut mid-way resumes from the last byte delivered, pinned to the first version', async () => {
     const { open, opened } = server({ cuts: 2, cutAfter: 12_345 });
     const stream = await resumableReader(500, open, { baseDelayMs: 1 });
@@ -306,10 +315,6 @@ describe('resumableReader', () => {
     ]);
   });
 
-  test('a body that ends before the announced size is resumed, not taken as the end', async () => {
-    const { open } = server({ cuts: 1, cutAfter: 777, short: true });
-    expect((await readAll(await resumableReader(0, open, { baseDelayMs: 1 }))).equals(data)).toBe(true);
-  });
 
   test('an object replaced between the cut and the resume fails the stream with PreconditionFailed', async () => {
     let version = 'v1';
@@ -328,13 +333,33 @@ describe('resumableReader', () => {
     expect(whole.opened).toHaveLength(1);
   });
 
-  test('cuts that keep delivering are resumed to the end: the attempts count cuts in a row without progress', async () => {
+  test.each(bothReaders)('%s: a body that ends before the announced size is resumed, not taken as the end', async (_, read) => {
+    const { open, opened } = server({ cuts: 1, cutAfter: 777, short: true });
+    expect((await read(open, { baseDelayMs: 1 })).equals(data)).toBe(true);
+    expect(opened).toEqual([{ offset: 0, version: undefined }, { offset: 777, version: 'v1' }]);
+  });
+
+  test.each(bothReaders)('%s: a body closed before its end without an error is a cut, resumed where it stopped', async (_, read) => {
+    const opened: number[] = [];
+    const open = async (offset: number) => {
+      opened.push(offset);
+      const stream = new Readable({ read() {} });
+      stream.push(data.subarray(offset, opened.length === 1 ? 5000 : undefined));
+      if (opened.length === 1) setImmediate(() => stream.destroy());
+      else stream.push(null);
+      return { stream, version: 'v1', size: data.length };
+    };
+    expect((await read(open, { baseDelayMs: 1 })).equals(data)).toBe(true);
+    expect(opened).toEqual([0, 5000]);
+  });
+
+  test.each(bothReaders)('%s: cuts that keep delivering are resumed to the end: the attempts count cuts in a row without progress', async (_, read) => {
     const { open, opened } = server({ cuts: 20, cutAfter: 1000 });
-    expect((await readAll(await resumableReader(0, open, { attempts: 3, baseDelayMs: 1 }))).equals(data)).toBe(true);
+    expect((await read(open, { attempts: 3, baseDelayMs: 1 })).equals(data)).toBe(true);
     expect(opened).toHaveLength(21);
   });
 
-  test('a failure mid-body that is not transient fails the stream at once, without a resume', async () => {
+  test.each(bothReaders)('%s: a failure mid-body that is not transient fails at once, without a resume', async (_, read) => {
     let opens = 0;
     const open = async () => {
       opens++;
@@ -343,17 +368,34 @@ describe('resumableReader', () => {
       setImmediate(() => stream.destroy(new PathNotFoundError('/a')));
       return { stream, version: 'v1', size: data.length };
     };
-    await expect(readAll(await resumableReader(0, open, { baseDelayMs: 1 }))).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(read(open, { baseDelayMs: 1 })).rejects.toBeInstanceOf(PathNotFoundError);
     expect(opens).toBe(1);
   });
 
-  test('cuts without progress beyond the attempts fail the stream with a retryable typed error, never a short end', async () => {
+  test.each(bothReaders)('%s: cuts without progress beyond the attempts fail with a retryable typed error, never a short end', async (_, read) => {
     const { open, opened } = server({ cuts: 100, cutAfter: 0 });
-    const failure = (await readAll(await resumableReader(0, open, { attempts: 3, baseDelayMs: 1 })).catch((e: unknown) => e)) as StorageDriverError;
+    const failure = (await read(open, { attempts: 3, baseDelayMs: 1 }).catch((e: unknown) => e)) as StorageDriverError;
     // The first request and two resumes: three tries in all, as asked.
     expect(opened).toHaveLength(3);
     expect(failure).toBeInstanceOf(StorageDriverError);
     expect(failure.retryable).toBe(true);
+  });
+
+  test.each(bothReaders)('%s: the caller\'s abort while the body arrives rejects with its reason, without a resume', async (_, read) => {
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    let opens = 0;
+    const open = async (_offset: number, _version: string | undefined, signal?: AbortSignal) => {
+      opens++;
+      const stream = new Readable({ read() {} });
+      stream.push(data.subarray(0, 100));
+      // As a transport does: the abort destroys the body with the signal's reason.
+      signal?.addEventListener('abort', () => stream.destroy(signal.reason as Error));
+      setImmediate(() => controller.abort(reason));
+      return { stream, version: 'v1', size: data.length };
+    };
+    await expect(read(open, { baseDelayMs: 1, signal: controller.signal })).rejects.toBe(reason);
+    expect(opens).toBe(1);
   });
 });
 

@@ -4,7 +4,7 @@
 // (subject, operation) runs BENCH_RUNS times (default 3) in a Node process of its own, so its peak
 // resident memory and client CPU are its own. Usage: `pnpm run bench` (after build);
 // BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_CPU_PROF=<dir> writes a
-// `--cpu-prof` profile of every driver cell there.
+// `--cpu-prof` profile of every cell there, in a folder per subject.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -23,13 +23,13 @@ const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 500);
 const SMALL_BYTES = 4096;
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
-const SUBJECTS = ['driver', 'gcs-sdk', 'opendal'];
+const SUBJECTS = ['driver', 'gcs-sdk', 'opendal', 'http floor'];
 const OPERATIONS = [
   `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
 ];
 
-const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { GcsBackend, GcsDriver } = await import('../dist/esm/index.js');
 
 const options = (env) => ({ bucket: 'bench', apiEndpoint: env.BENCH_ENDPOINT, chunkSize: CHUNK });
@@ -42,7 +42,7 @@ function drain() {
 /** The operations of one subject, each returning the bytes (or, for a walk, the objects) it saw. */
 async function subject(name, env) {
   const small = Buffer.alloc(SMALL_BYTES, 7);
-  const key = (op, i) => `${name}/${op}/${i}`;
+  const key = (op, i) => `${name.replace(' ', '-')}/${op}/${i}`;
   if (name === 'driver') {
     const driver = new GcsDriver(options(env));
     return {
@@ -93,6 +93,18 @@ async function subject(name, env) {
         }
         return objects;
       },
+    };
+  }
+  if (name === 'http floor') {
+    // The JSON API's media upload and download, anonymous (as the emulator is).
+    const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const http = httpFloor();
+    const object = (i) => encodeURIComponent(key('small', i));
+    const putUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/upload/storage/v1/b/bench/o?uploadType=media&name=${object(i)}`);
+    const getUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/storage/v1/b/bench/o/${object(i)}?alt=media`);
+    return {
+      put: async (i) => (await http.put(putUrls[i], { 'content-type': 'application/octet-stream' }, small, 'POST'), SMALL_BYTES),
+      get: async (i) => (await http.get(getUrls[i])).length,
     };
   }
   const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
@@ -154,6 +166,7 @@ const GOALS = [
 
 async function main() {
   const { start, VERSION } = await import('../../../tooling/servers/fake-gcs.mjs');
+  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   const opendal = installOpendal();
   const server = await start();
@@ -167,8 +180,9 @@ async function main() {
     // Every subject's get cells read the objects its put cells wrote.
     const cells = runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
-      nodeArgs: (name) => (env.BENCH_CPU_PROF && name === 'driver' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : []),
+      nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
+      takesPart: (name, operation) => name !== 'http floor' || /^(put|get)/.test(operation),
     });
     publishBenchReport({
       title: 'gcs on fake-gcs-server',
@@ -178,9 +192,12 @@ async function main() {
         `driver: @storagedriver/gcs (${CHUNK / MiB} MiB chunks); gcs-sdk: @google-cloud/storage through the same Bucket (resumable createWriteStream with the same chunk size, save and download without validation); opendal: opendal ${OPENDAL_VERSION} gcs service, anonymous.`,
         `OpenDAL's stream write is one request of the whole stream gathered in memory: its chunked writer uses the XML API's multipart upload, which fake-gcs-server answers with 400 "invalid uploadType".`,
         `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL_BYTES} B per cell (the emulator's memory backend scans a bucket's objects on every request: at 2 000 per subject its CPU decided every figure); walk of ${WALK_KEYS} objects in 50 prefixes of a bucket of their own.`,
+        `${FLOOR_DESCRIPTION}; JSON API media uploads (the driver sends multipart uploads, whose first part carries the object's metadata) and alt=media downloads, anonymous as every subject here.`,
       ],
       cells,
       goals: GOALS,
+      references: ['http floor'],
+      notes: floorNotes(cells, cellMedians),
     });
   } finally {
     await server.stop();

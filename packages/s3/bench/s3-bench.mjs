@@ -5,7 +5,7 @@
 // CPU are its own; the table shows medians with min–max. Usage: `pnpm run bench` (after build).
 // BENCH_OPS and BENCH_SUBJECTS (comma-separated, operation names by prefix) pick cells;
 // BENCH_STREAM_MIB sets the stream size (default 256: see STREAM_BYTES); BENCH_CPU_PROF=<dir> writes
-// a `--cpu-prof` profile of every driver cell there.
+// a `--cpu-prof` profile of every cell there, in a folder per subject.
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,13 +22,13 @@ const SMALL_BYTES = 4096;
 const WALK_KEYS = 10_000;
 const CHUNK = 10 * MiB;
 const PARTS_IN_FLIGHT = 4;
-const ALL_SUBJECTS = ['driver', 'aws-sdk', 'opendal'];
+const ALL_SUBJECTS = ['driver', 'aws-sdk', 'opendal', 'http floor', 'undici floor'];
 const ALL_OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16', 'walk 10 000 keys'];
 const pick = (all, list, match) => (list ? all.filter((x) => list.split(',').some((want) => match(x, want.trim()))) : all);
 const SUBJECTS = pick(ALL_SUBJECTS, process.env.BENCH_SUBJECTS, (x, want) => x === want);
 const OPERATIONS = pick(ALL_OPERATIONS, process.env.BENCH_OPS, (x, want) => x.startsWith(want));
 
-const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const sdk = await import('@aws-sdk/client-s3');
 
 function rawClient(env) {
@@ -51,10 +51,10 @@ const drain = () => {
 };
 
 /** The operations of one subject, each returning the bytes it moved. */
-async function subject(name, env) {
+async function subject(name, env, operation) {
   const bucket = env.BENCH_BUCKET;
   const small = Buffer.alloc(SMALL_BYTES, 7);
-  const key = (op, i) => `${name}/${op}/${i}`;
+  const key = (op, i) => `${name.replace(' ', '-')}/${op}/${i}`;
   if (name === 'driver') {
     const { S3Driver } = await import('../dist/esm/index.js');
     const driver = new S3Driver({
@@ -109,6 +109,20 @@ async function subject(name, env) {
       },
     };
   }
+  if (name === 'http floor' || name === 'undici floor') {
+    // Presigned before the timed loop: the gateway checks the same SigV4 signatures, the client computes none.
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { httpFloor, undiciFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const client = rawClient(env);
+    const http = name === 'http floor' ? httpFloor() : undiciFloor((await import('undici')).Pool, env.BENCH_ENDPOINT);
+    const Command = operation.startsWith('put') ? sdk.PutObjectCommand : sdk.GetObjectCommand;
+    const urls = [];
+    for (let i = 0; i < SMALL_COUNT; i++) urls.push(await getSignedUrl(client, new Command({ Bucket: bucket, Key: key('small', i) }), { expiresIn: 3600 }));
+    return {
+      put: async (i) => (await http.put(urls[i], {}, small), SMALL_BYTES),
+      get: async (i) => (await http.get(urls[i])).length,
+    };
+  }
   const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
   const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
   const op = new Operator('s3', {
@@ -139,7 +153,7 @@ async function subject(name, env) {
 /** Child: one operation of one subject; prints its Measurement as JSON. */
 async function child(name, operation) {
   const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, walkEntries: WALK_KEYS };
-  const m = await measureOperation(`${name}: ${operation}`, operation, await subject(name, process.env), sizes);
+  const m = await measureOperation(`${name}: ${operation}`, operation, await subject(name, process.env, operation), sizes);
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
@@ -147,7 +161,7 @@ async function child(name, operation) {
 async function seedSmallKeys(env) {
   const client = rawClient(env);
   const body = Buffer.alloc(SMALL_BYTES, 7);
-  const keys = SUBJECTS.flatMap((name) => Array.from({ length: SMALL_COUNT }, (_, i) => `${name}/small/${i}`));
+  const keys = SUBJECTS.flatMap((name) => Array.from({ length: SMALL_COUNT }, (_, i) => `${name.replace(' ', '-')}/small/${i}`));
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
     while (next < keys.length) await client.send(new sdk.PutObjectCommand({ Bucket: env.BENCH_BUCKET, Key: keys[next++], Body: body }));
@@ -190,6 +204,7 @@ async function warmUp(env) {
 
 async function main() {
   const { ensureInstalled, start } = await import('../../../tooling/servers/ceph-rgw.mjs');
+  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   await ensureInstalled();
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   const opendal = installOpendal();
@@ -206,8 +221,9 @@ async function main() {
     await warmUp(env);
     const cells = runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
-      nodeArgs: (name) => (env.BENCH_CPU_PROF && name === 'driver' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}`] : []),
+      nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
+      takesPart: (name, operation) => !name.endsWith(' floor') || /^(put|get)/.test(operation),
     });
     const versions = (names) => names.map((n) => `${n} ${createRequire(import.meta.url)(`${n}/package.json`).version}`).join(', ');
     publishBenchReport({
@@ -218,9 +234,12 @@ async function main() {
         `driver: @storagedriver/s3 (${CHUNK / MiB} MiB parts, ${PARTS_IN_FLIGHT} in flight); aws-sdk: ${versions(['@aws-sdk/client-s3', '@aws-sdk/lib-storage'])} (Upload with the same part size and queue); opendal: opendal ${OPENDAL_VERSION} s3 service (writer chunk ${CHUNK / MiB} MiB).`,
         `Streams of ${STREAM_LABEL} (not 1 GiB: the OSD is memstore, 6 GiB, and RGW frees overwritten tails only at garbage collection); ${SMALL_COUNT} small objects of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} keys in 50 prefixes.`,
         'CPU µs/op: user + system CPU of the client process during the timed loop, per operation.',
+        `${FLOOR_DESCRIPTION}; its URLs are presigned (the gateway checks the same SigV4 signatures).`,
       ],
       cells,
       goals: goals(),
+      references: ['http floor'],
+      notes: floorNotes(cells, cellMedians),
     });
   } finally {
     await server.stop();

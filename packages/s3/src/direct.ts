@@ -6,7 +6,7 @@
  * base URL and signing scope still come from the SDK's endpoint rules, resolved once. Multipart and
  * listings stay on the SDK.
  */
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -29,7 +29,7 @@ interface Credentials {
 /** Headers SigV4 leaves unsigned (the SDK signer's list: hop-by-hop, or changed by proxies). */
 const UNSIGNED = new Set(['authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id']);
 
-const EMPTY_SHA256 = createHash('sha256').digest('hex');
+const EMPTY_SHA256 = hash('sha256', '', 'hex');
 
 /**
  * AWS Signature V4 in the Authorization header, for requests without a query whose header names
@@ -69,7 +69,7 @@ class Signer {
     const signedHeaders = names.join(';');
     canonical += `\n${signedHeaders}\n${payloadHash}`;
     const scope = `${day}/${this.#region}/${this.#service}/aws4_request`;
-    const toSign = `AWS4-HMAC-SHA256\n${time}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+    const toSign = `AWS4-HMAC-SHA256\n${time}\n${scope}\n${hash('sha256', canonical, 'hex')}`;
     const signature = createHmac('sha256', this.#signingKey(day, credentials.secretAccessKey)).update(toSign).digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   }
@@ -242,7 +242,7 @@ export class DirectRequests {
     }
     Object.assign(headers, extra);
     const path = `${target.basePath}${encodeKey(key)}`;
-    const payload = !target.signPayload ? 'UNSIGNED-PAYLOAD' : body === undefined || body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
+    const payload = !target.signPayload ? 'UNSIGNED-PAYLOAD' : body === undefined || body.length === 0 ? EMPTY_SHA256 : hash('sha256', body, 'hex');
     await target.signer.sign(method, path, headers, payload);
     return sendRequest(target.request, { ...target.options, method, path, headers }, body, { signal, connectTimeoutMs: CONNECTION_TIMEOUT_MS, driverName: 's3' });
   }

@@ -3,7 +3,9 @@
 // pool (the baseline) and Apache OpenDAL's `swift` service (installed at run time into a temporary
 // directory, never into the lock file). Each (subject, operation) runs BENCH_RUNS times (default 3)
 // in a Node process of its own, so its peak resident memory and CPU are its own. Usage: `pnpm run
-// bench` (after build). BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it.
+// bench` (after build). BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_OPS
+// (comma-separated name prefixes) picks operations (a get needs its put, a read its write);
+// BENCH_CPU_PROF=<dir> writes a `--cpu-prof` profile of every cell there, in a folder per server and subject.
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,10 +21,12 @@ const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
 const SMALL = 4096;
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
-const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`];
-const SUBJECTS = ['driver', 'fetch', 'opendal'];
+const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`].filter(
+  (operation) => process.env.BENCH_OPS === undefined || process.env.BENCH_OPS.split(',').some((wanted) => operation.startsWith(wanted.trim())),
+);
+const SUBJECTS = ['driver', 'fetch', 'opendal', 'http floor'];
 
-const { benchRuns, measureOperation, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, cellMedians, measureOperation, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
 
 const options = (env) => parseSwiftParameters({ ...JSON.parse(env.BENCH_SERVER), container: env.BENCH_CONTAINER, chunksize: CHUNK, prefix: 'bench' });
@@ -82,6 +86,18 @@ async function subject(name, env) {
       put: async (i) => (await op.write(`opendal/small/${i}`, small), SMALL),
       get: async (i) => (await op.read(`opendal/small/${i}`)).length,
       walk: async () => (await op.list('walk/', { recursive: true })).filter((entry) => !entry.path().endsWith('/')).length,
+    };
+  }
+  if (name === 'http floor') {
+    const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const o = options(env);
+    const { storageUrl, token } = await new SwiftClient(o).credentials();
+    const http = httpFloor();
+    const urls = Array.from({ length: 2 * SMALL_OPS }, (_, i) => `${storageUrl}/${o.container}/bench/files/floor/small/${i}`);
+    const headers = { 'x-auth-token': token };
+    return {
+      put: async (i) => (await http.put(urls[i], headers, small), SMALL),
+      get: async (i) => (await http.get(urls[i], headers)).length,
     };
   }
   // The baseline: plain fetch with the driver's token and storage URL, the same requests a minimal client would send.
@@ -153,6 +169,7 @@ const GOALS = [
 
 async function main() {
   const ceph = await import('../../../tooling/servers/ceph-rgw.mjs');
+  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   const openstack = await import('../../../tooling/servers/openstack-swift.mjs');
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   await ceph.ensureInstalled();
@@ -173,6 +190,8 @@ async function main() {
       const cells = runSideBySide({
         script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
         onOperationDone: (operation) => process.stderr.write(`${label} done: ${operation}\n`),
+        takesPart: (name, operation) => name !== 'http floor' || /^(put|get)/.test(operation),
+        nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${label.replace(' ', '-')}/${name.replace(' ', '-')}`] : []),
       });
       publishBenchReport({
         title: `swift on ${label}`,
@@ -181,9 +200,12 @@ async function main() {
           `${label}'s Swift API on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
           `driver: @storagedriver/swift (${CHUNK / MiB} MiB segments); fetch: Node's fetch with the driver's token, one streamed PUT per object (no segments); opendal: opendal ${OPENDAL_VERSION} swift service (no multipart writer: its stream is gathered in memory and sent in one request).`,
           `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL} B per cell; walk of ${WALK_KEYS} objects in a three-level tree.`,
+          `${FLOOR_DESCRIPTION}; with the driver's token.`,
         ],
         cells,
         goals: GOALS,
+        references: ['http floor'],
+        notes: floorNotes(cells, cellMedians),
       });
     }
   } finally {

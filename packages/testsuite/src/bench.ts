@@ -244,6 +244,8 @@ export interface BenchReport {
   goals: BenchGoal[];
   /** What the reader needs to know about a figure (why a goal is out of reach, say). */
   notes?: string[];
+  /** Subjects without goals that get a ratio column of their own (a floor every subject is read against). */
+  references?: string[];
 }
 
 /**
@@ -364,7 +366,7 @@ export function benchRows(report: BenchReport): Record<string, string>[] {
   // Ratio columns against the report's subject and every goal's baseline (on many subjects, a
   // column per subject would bury the ones that matter).
   const present = new Set(report.cells.map((c) => c.subject));
-  const subjects = [...new Set([report.subject, ...report.goals.map((g) => g.baseline)])].filter((s) => present.has(s));
+  const subjects = [...new Set([report.subject, ...report.goals.map((g) => g.baseline), ...(report.references ?? [])])].filter((s) => present.has(s));
   const results = checkGoals(report);
   return report.cells.map((cell) => {
     const m = cellMedians(cell);
@@ -504,6 +506,8 @@ export interface SideBySideOptions {
   nodeArgs?: (subject: string) => string[];
   /** Called after each operation has been measured on every subject (for progress output). */
   onOperationDone?: (operation: string) => void;
+  /** Whether a subject takes part in an operation (a baseline of small requests only, say). Default: every subject in every operation. */
+  takesPart?: (subject: string, operation: string) => boolean;
 }
 
 /**
@@ -520,13 +524,14 @@ export function runSideBySide(options: SideBySideOptions): BenchCell[] {
     for (let run = 0; run < runs; run++) {
       const shift = (index + run) % subjects.length;
       for (const subject of [...subjects.slice(shift), ...subjects.slice(0, shift)]) {
+        if (options.takesPart?.(subject, operation) === false) continue;
         const args = [...(options.nodeArgs?.(subject) ?? []), script, '--child', subject, operation];
         const child = spawnSync(process.execPath, args, { env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 16 * MiB });
         if (child.status !== 0) throw new Error(`${subject}: ${operation} failed:\n${child.stderr}`);
         results.get(subject)!.push(JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement);
       }
     }
-    for (const subject of subjects) cells.push({ operation, subject, runs: results.get(subject)! });
+    for (const subject of subjects) if (results.get(subject)!.length > 0) cells.push({ operation, subject, runs: results.get(subject)! });
     options.onOperationDone?.(operation);
   }
   return cells;
