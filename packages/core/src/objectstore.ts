@@ -92,14 +92,32 @@ export class ObjectStoreTree {
     this.#retried = options.retried ?? ((request, signal) => retry(request, { signal }));
   }
 
-  /** Every page of a listing, each page request retried on transient failures. */
+  /**
+   * Every page of a listing, each page request retried on transient failures. The next page is
+   * requested as soon as its token is known, so the service answers it while the caller handles
+   * this one (one page ahead at most); a caller that stops early cancels it.
+   */
   async *pages(request: Omit<ListPageRequest, 'token'>, signal?: AbortSignal): AsyncGenerator<ListPage> {
-    let token: string | undefined;
-    do {
-      const page = await this.#retried(() => this.#requests.listPage(token === undefined ? request : { ...request, startAfter: undefined, token }, signal), signal);
-      yield page;
-      token = page.next;
-    } while (token !== undefined);
+    const abandoned = new AbortController();
+    const linked = signal === undefined ? abandoned.signal : AbortSignal.any([signal, abandoned.signal]);
+    const fetchPage = (token: string | undefined): Promise<ListPage> =>
+      this.#retried(() => this.#requests.listPage(token === undefined ? request : { ...request, startAfter: undefined, token }, linked), linked);
+    let next = fetchPage(undefined);
+    try {
+      for (;;) {
+        const page = await next;
+        if (page.next === undefined) {
+          yield page;
+          return;
+        }
+        next = fetchPage(page.next);
+        // Awaited on the next turn; until then (or for good, when the caller stops) its failure must not go unhandled.
+        next.catch(() => undefined);
+        yield page;
+      }
+    } finally {
+      abandoned.abort();
+    }
   }
 
   /** The contract's `list`: absolute paths of the visible direct children of `path`. */

@@ -9,6 +9,8 @@ import { InvalidPathError } from './errors.js';
 
 /** The path grammar (upstream's PathRegexp); `isValidPath` also rejects `.` and `..` components and long paths. */
 export const PATH_PATTERN = /^(\/[A-Za-z0-9._-]+)+$/;
+/** A `.` or `..` component (in a path that matches PATH_PATTERN). */
+const DOT_COMPONENT = /\/\.\.?(?=\/|$)/;
 /** The longest valid path, in bytes. */
 export const MAX_PATH_LENGTH = 1024;
 /** The root path; only stat, list and walk accept it. */
@@ -19,10 +21,9 @@ export function pathProblem(path: unknown): string | undefined {
   if (typeof path !== 'string') return 'not a string';
   if (path.length > MAX_PATH_LENGTH) return `longer than ${MAX_PATH_LENGTH} bytes`;
   if (!PATH_PATTERN.test(path)) return 'must match ^(/[A-Za-z0-9._-]+)+$';
-  for (const component of path.split('/')) {
-    if (component === '.' || component === '..') return `"${component}" components are not allowed`;
-  }
-  return undefined;
+  // A regular expression, not a split: every operation and every walked entry comes through here.
+  const dots = DOT_COMPONENT.exec(path);
+  return dots === null ? undefined : `"${dots[0].slice(1)}" components are not allowed`;
 }
 
 /** True when `path` is a valid object path (not `/`). */

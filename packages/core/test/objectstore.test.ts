@@ -21,8 +21,15 @@ class FakeStore implements ObjectStoreRequests {
     for (const key of keys) this.keys.add(key);
   }
 
-  async listPage(request: ListPageRequest): Promise<ListPage> {
+  /** Page requests (counted from 1) that fail for good. */
+  broken = new Set<number>();
+  /** The signal of each page request, in order. */
+  signals: Array<AbortSignal | undefined> = [];
+
+  async listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    this.signals.push(signal);
     if (this.failing.has(++this.listCalls)) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    if (this.broken.has(this.listCalls)) throw new Error(`page request ${this.listCalls} refused`);
     const sorted = [...this.keys].filter((key) => key.startsWith(request.prefix)).sort();
     // Entries of a delimited listing: keys and common prefixes, in key order.
     const entries: string[] = [];
@@ -76,6 +83,50 @@ describe('ObjectStoreTree', () => {
     const store = new FakeStore(['a', 'b', 'c', 'd', 'e']);
     store.failing = new Set([1, 3]);
     expect((await tree(store).list('/')).sort()).toEqual(['/a', '/b', '/c', '/d', '/e']);
+  });
+
+  test('the next page is requested while the caller handles the current one; a walk that stops cancels it', async () => {
+    const store = new FakeStore(['a', 'b', 'c', 'd', 'e']);
+    const requestsWhenCalled: number[] = [];
+    await tree(store).walk('/', () => {
+      requestsWhenCalled.push(store.listCalls);
+      return 'stop';
+    }, undefined);
+    // The second page was asked for before the first page's first entry reached the callback.
+    expect(requestsWhenCalled).toEqual([2]);
+    expect(store.listCalls).toBe(2);
+    expect(store.signals[1]?.aborted).toBe(true);
+  });
+
+  test('a page asked for ahead fails the walk only when it is reached, and not at all when the walk stopped before it', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const store = new FakeStore(['a', 'b', 'c', 'd', 'e']);
+      store.broken.add(2);
+      const seen: string[] = [];
+      await expect(tree(store).walk('/', (info) => void seen.push(info.path), undefined)).rejects.toThrow('page request 2 refused');
+      expect(seen).toEqual(['/a', '/b']);
+
+      const stopped = new FakeStore(['a', 'b', 'c', 'd', 'e']);
+      stopped.broken.add(2);
+      await tree(stopped).walk('/', () => 'stop', undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  test('a caller\'s abort reaches the page request in flight with the caller\'s reason', async () => {
+    const store = new FakeStore(['a', 'b', 'c']);
+    const controller = new AbortController();
+    const reason = new Error('caller gave up');
+    const walking = tree(store).walk('/', () => void controller.abort(reason), undefined, controller.signal);
+    await expect(walking).rejects.toBe(reason);
+    expect(store.signals[1]?.aborted).toBe(true);
+    expect(store.signals[1]?.reason).toBe(reason);
   });
 
   test('walk infers directories from a flat listing, skips hidden keys and honours startAfter', async () => {
