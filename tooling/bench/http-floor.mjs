@@ -7,6 +7,14 @@ import { Agent, request } from 'node:http';
 
 export const FLOOR_DESCRIPTION = 'http floor: node:http on a keep-alive agent sending requests prepared before the timed loop (no signing, retries or abort handling), the body gathered into one Buffer';
 
+/** GET and upload (PUT, or the method given) of a whole small body through `send`. */
+function smallObjectRequests(send) {
+  return {
+    get: (url, headers = {}) => send('GET', url, headers),
+    put: (url, headers, body, method = 'PUT') => send(method, url, { ...headers, 'content-length': String(body.length) }, body),
+  };
+}
+
 export function httpFloor(sockets = 16) {
   const agent = new Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: 'lifo' });
   const send = (method, url, headers, body) =>
@@ -27,16 +35,9 @@ export function httpFloor(sockets = 16) {
       req.on('error', reject);
       req.end(body);
     });
-  return {
-    get: (url, headers = {}) => send('GET', url, headers),
-    put: (url, headers, body, method = 'PUT') => send(method, url, { ...headers, 'content-length': String(body.length) }, body),
-  };
+  return smallObjectRequests(send);
 }
 
-/**
- * One line per small-object operation comparing client CPU per request: the driver's, the floor's
- * and OpenDAL's (when measured), with what the driver spends above the floor.
- */
 /** The same floor on undici's Pool (one connection per request in flight), for the HTTP client's share. */
 export function undiciFloor(Pool, origin, connections = 16) {
   const pool = new Pool(origin, { connections });
@@ -52,12 +53,13 @@ export function undiciFloor(Pool, origin, connections = 16) {
     if (response.statusCode >= 300) throw new Error(`${method} ${url}: HTTP ${response.statusCode} ${Buffer.concat(chunks, length).toString().slice(0, 300)}`);
     return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
   };
-  return {
-    get: (url, headers = {}) => send('GET', url, headers),
-    put: (url, headers, body, method = 'PUT') => send(method, url, { ...headers, 'content-length': String(body.length) }, body),
-  };
+  return smallObjectRequests(send);
 }
 
+/**
+ * One line per small-object operation comparing client CPU per request: the driver's, the floor's
+ * and OpenDAL's (when measured), with what the driver spends above the floor.
+ */
 export function floorNotes(cells, cellMedians, floor = 'http floor') {
   const cpu = (operation, subject) => {
     const cell = cells.find((c) => c.operation === operation && c.subject === subject);
