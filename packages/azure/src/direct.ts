@@ -1,8 +1,9 @@
 /**
- * The small-object path: Put Blob and Get Blob as single SharedKey-signed requests on node:http(s),
- * without the SDK's pipeline (a dozen policies, serialisers, tracing), which cost most of the client
- * CPU of a 4 KiB request. Only on the container client the driver built itself (a caller's `client`
- * keeps its pipeline: its policies, HTTP client and TLS settings), with an account key (shared_key
+ * The small-object and listing path: Put Blob, Get Blob and List Blobs as single SharedKey-signed
+ * requests on node:http(s), without the SDK's pipeline (a dozen policies, serialisers, tracing),
+ * which cost most of the client CPU of a 4 KiB request, and whose XML model deserialiser cost most
+ * of a listing's. Only on the container client the driver built itself (a caller's `client` keeps
+ * its pipeline: its policies, HTTP client and TLS settings), with an account key (shared_key
  * credentials, or a connection string holding one), without a proxy in the environment (the SDK
  * honours HTTPS_PROXY, HTTP_PROXY and ALL_PROXY), and for writes without custom metadata: Azure sorts
  * `x-ms-meta-*` names by its own collation when it checks a signature, and the SDK's copy of that
@@ -13,7 +14,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 
 import { StorageSharedKeyCredential, type BlobHTTPHeaders, type ContainerClient } from '@azure/storage-blob';
-import { readResponse, retry, sendRequest, type RequestFunction } from '@storagedriver/core';
+import { readResponse, retry, sendRequest, type ListPage, type ListPageRequest, type RequestFunction } from '@storagedriver/core';
+
+import { parseBlobList } from './listing.js';
 
 /** As the SDK's own HTTP client gives up on a connection. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -108,24 +111,44 @@ export class DirectBlobs {
     };
   }
 
-  async #request(method: 'GET' | 'PUT', name: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
-    const path = `${this.#containerPath}/${name.split('/').map(encodeURIComponent).join('/')}`;
+  /**
+   * One page of List Blobs, flat or one level deep at `/`. One try: the listing's owner (core's
+   * ObjectStoreTree) retries it.
+   */
+  async list(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    const query: Record<string, string> = { comp: 'list', restype: 'container', maxresults: String(request.limit) };
+    if (request.prefix !== '') query.prefix = request.prefix;
+    if (request.delimited) query.delimiter = '/';
+    if (request.token !== undefined) query.marker = request.token;
+    const response = await this.#request('GET', undefined, {}, undefined, signal, query);
+    if (response.statusCode !== 200) throw await failure(response);
+    return parseBlobList((await readResponse(response)).toString('utf8'));
+  }
+
+  /** A request on the blob `name`, or on the container itself when `name` is undefined. */
+  async #request(method: 'GET' | 'PUT', name: string | undefined, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal, query: Readonly<Record<string, string>> = {}): Promise<IncomingMessage> {
+    const resource = name === undefined ? this.#containerPath : `${this.#containerPath}/${name.split('/').map(encodeURIComponent).join('/')}`;
+    const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&');
     const headers: Record<string, string> = { 'x-ms-version': this.#version, 'x-ms-date': new Date().toUTCString(), ...extra };
-    headers.authorization = `SharedKey ${this.#credential.accountName}:${this.#credential.computeHMACSHA256(this.#stringToSign(method, path, headers))}`;
+    headers.authorization = `SharedKey ${this.#credential.accountName}:${this.#credential.computeHMACSHA256(this.#stringToSign(method, resource, query, headers))}`;
+    const path = search === '' ? resource : `${resource}?${search}`;
     return sendRequest(this.#send, { ...this.#options, method, path, headers }, body, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'azure' });
   }
 
   /**
-   * Shared Key's string to sign (version 2015-02-21 and later) for a request without a query. The
-   * `x-ms-*` names this path sends sort the same ordinally and by Azure's collation.
+   * Shared Key's string to sign (version 2015-02-21 and later). The `x-ms-*` names this path sends
+   * sort the same ordinally and by Azure's collation; its query names are lower case and each has
+   * one value, given here unencoded, as the canonicalized resource wants it.
    */
-  #stringToSign(method: string, path: string, headers: Readonly<Record<string, string>>): string {
+  #stringToSign(method: string, resource: string, query: Readonly<Record<string, string>>, headers: Readonly<Record<string, string>>): string {
     const header = (name: string): string => headers[name] ?? '';
     const length = header('content-length');
     let toSign = `${method}\n${header('content-encoding')}\n${header('content-language')}\n${length === '0' ? '' : length}\n${header('content-md5')}\n${header('content-type')}\n`;
     toSign += `${header('date')}\n${header('if-modified-since')}\n${header('if-match')}\n${header('if-none-match')}\n${header('if-unmodified-since')}\n${header('range')}\n`;
     for (const name of Object.keys(headers).filter((key) => key.startsWith('x-ms-')).sort()) toSign += `${name}:${headers[name]!.trimStart()}\n`;
-    return `${toSign}/${this.#credential.accountName}${path}`;
+    toSign += `/${this.#credential.accountName}${resource}`;
+    for (const key of Object.keys(query).sort()) toSign += `\n${key}:${query[key]}`;
+    return toSign;
   }
 }
 

@@ -86,7 +86,7 @@ export class AzureBackend implements StorageBackend {
   readonly #keys: KeyMapper;
   readonly #tree: ObjectStoreTree;
   readonly #records: UploadRecords;
-  /** Put Blob and Get Blob without the SDK's pipeline, when the credential allows (src/direct.ts). */
+  /** Put Blob, Get Blob and List Blobs without the SDK's pipeline, when the credential allows (src/direct.ts). */
   readonly #direct: DirectBlobs | undefined;
   /** What signs URLs: the shared key, a user delegation key (token credentials), or nothing (a SAS connection string). */
   readonly #signer: 'key' | 'delegation' | undefined;
@@ -383,6 +383,7 @@ export class AzureBackend implements StorageBackend {
   }
 
   async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    if (this.#direct !== undefined) return this.#direct.list(request, signal);
     const options = { prefix: request.prefix, abortSignal: signal };
     const pages = request.delimited ? this.container.listBlobsByHierarchy('/', options).byPage({ continuationToken: request.token, maxPageSize: request.limit }) : this.container.listBlobsFlat(options).byPage({ continuationToken: request.token, maxPageSize: request.limit });
     const next = await pages.next();

@@ -2,6 +2,8 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 import { isTransientError } from '@storagedriver/core';
 
+import { AzureResponseError } from './direct.js';
+
 interface AzureError {
   statusCode?: number;
   code?: string;
@@ -60,9 +62,12 @@ export function isTransportError(error: unknown): boolean {
 /** What @azure/storage-common's retry policy retries by itself (its `retriableErrors`, and 500/503). */
 const SDK_RETRIED = ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'ENOTFOUND', 'TIMEOUT', 'EPIPE', 'REQUEST_SEND_ERROR'];
 
-/** True when the SDK's retry policy already spent its tries on this failure. */
+/**
+ * True when the SDK's retry policy already spent its tries on this failure. An answer of the direct
+ * path (src/direct.ts) is shaped like the SDK's RestError but never went through that policy.
+ */
 export function retriedBySdk(error: unknown): boolean {
-  if (!isRestError(error)) return false;
+  if (!isRestError(error) || error instanceof AzureResponseError) return false;
   if (error.statusCode === 500 || error.statusCode === 503) return true;
   const text = `${error.name} ${error.message} ${error.code ?? ''}`.toUpperCase();
   return SDK_RETRIED.some((code) => text.includes(code));

@@ -9,9 +9,9 @@ import { DriverError, PreconditionFailedError, StorageDriverError, readAll } fro
 import { FaultProxy, type Injection, patternBytes, patternStream, type RequestView, selfSignedCertificate, verifyPatternStream } from '@storagedriver/testsuite';
 import { pipeline } from 'node:stream/promises';
 
-import type { AzureDriver } from '../src/index.js';
+import { AzureBackend, type AzureDriver } from '../src/index.js';
 
-import { connection, createContainer, newDriver, rawContainer } from './support/server.js';
+import { connection, createContainer, driverOptions, newDriver, rawContainer } from './support/server.js';
 
 const MiB = 1024 * 1024;
 /** The SDK's tries per request (client.ts). */
@@ -157,13 +157,28 @@ describe('listings and block uploads retry a response cut after its headers', ()
   });
 
   test('retries stay bounded: our retries only run where the SDK’s did not, so tries never multiply', async () => {
+    // A caller's own container client keeps the SDK's pipeline, listings included.
+    const throughSdk = newDriver(container, { client: new AzureBackend(driverOptions(container, { serviceUrl: proxy.endpoint })).container });
     const cut = proxy.inject({ kind: 'cut-after-headers' }, on.listing(), { times: 100 });
-    expectRetryableAzureError(await failure(faulty.list('/listed')));
+    expectRetryableAzureError(await failure(throughSdk.list('/listed')));
     expect(cut.hits).toBe(CORE_ATTEMPTS);
     cut.disarm();
     const reset = proxy.inject(RESET, on.listing(), { times: 100 });
-    expectRetryableAzureError(await failure(faulty.list('/listed')));
+    expectRetryableAzureError(await failure(throughSdk.list('/listed')));
     expect(reset.hits).toBe(SDK_TRIES);
+  });
+
+  test('on the direct path a listing is one request per try of ours: cut, reset or answered 503, it is tried 4 times, then fails retryable', async () => {
+    const busy = { kind: 'answer', status: 503, body: '<?xml version="1.0"?><Error><Code>ServerBusy</Code><Message>busy</Message></Error>', headers: { 'x-ms-error-code': 'ServerBusy' } } as const;
+    for (const fault of [{ kind: 'cut-after-headers' } as const, RESET, busy]) {
+      const injected = proxy.inject(fault, on.listing(), { times: 100 });
+      expectRetryableAzureError(await failure(faulty.list('/listed')));
+      expect(injected.hits).toBe(CORE_ATTEMPTS);
+      injected.disarm();
+    }
+    const once = proxy.inject(busy, on.listing(), { times: 1 });
+    expect((await faulty.list('/listed')).sort()).toEqual(['/listed/a', '/listed/b', '/listed/e']);
+    expect(once.hits).toBe(1);
   });
 });
 
@@ -204,6 +219,46 @@ describe('the small-object path: Put Blob and Get Blob without the SDK pipeline 
     expectRetryableAzureError(error);
     expect((error as Error).message).toContain('busy');
     expect(always.hits).toBe(SDK_TRIES);
+  });
+
+  test('a Get Blob answered 503 is sent again by getContent and reader alike; 503 on every try fails retryable after core’s number of tries', async () => {
+    const busy = { kind: 'answer', status: 503, body: '<?xml version="1.0"?><Error><Code>ServerBusy</Code><Message>busy</Message></Error>', headers: { 'x-ms-error-code': 'ServerBusy' } } as const;
+    await direct.putContent('/small/busy-read', patternBytes(4096, 10));
+    const content = proxy.inject(busy, on.download('small/busy-read'), { times: 1 });
+    expect((await faulty.getContent('/small/busy-read')).equals(patternBytes(4096, 10))).toBe(true);
+    expect(content.hits).toBe(1);
+    const reader = proxy.inject(busy, on.download('small/busy-read'), { times: 1 });
+    expect((await readAll(await faulty.reader('/small/busy-read'))).equals(patternBytes(4096, 10))).toBe(true);
+    expect(reader.hits).toBe(1);
+    const always = proxy.inject(busy, on.download('small/busy-read'), { times: 100 });
+    expectRetryableAzureError(await failure(faulty.getContent('/small/busy-read')));
+    expect(always.hits).toBe(CORE_ATTEMPTS);
+  });
+
+  test('listings are signed requests without the SDK, a page per request, each later page asking from the marker the one before gave', async () => {
+    const names = ['a', 'b/c', 'b-d', 'b.e', 'b_f', 'B', 'g/h/i', 'g/j', '0'];
+    await Promise.all(names.map((name, i) => direct.putContent(`/paged/${name}`, patternBytes(i + 1, i))));
+    const seen: URLSearchParams[] = [];
+    let sdk = 0;
+    proxy.inject(RESET, (r) => {
+      if (on.listing()(r)) seen.push(new URL(r.url, 'https://proxy').searchParams);
+      if (on.listing()(r) && r.headers['x-ms-client-request-id'] !== undefined) sdk++;
+      return false;
+    }, { times: Infinity });
+    const paged: Array<{ path: string; size: number }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await faulty.listPage('/paged', { limit: 2, cursor, recursive: true });
+      paged.push(...page.entries.filter((entry) => !entry.isDir).map((entry) => ({ path: entry.path, size: entry.size })));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    const files = names.map((name, i) => ({ path: `/paged/${name}`, size: i + 1 })).sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+    expect(paged).toEqual(files);
+    expect(sdk).toBe(0);
+    expect(seen.length).toBeGreaterThanOrEqual(names.length / 2);
+    expect(seen.every((query) => query.get('prefix') === 'paged/' && query.get('maxresults') === '2')).toBe(true);
+    expect(seen[0]!.get('marker')).toBeNull();
+    expect(seen.slice(1).every((query) => (query.get('marker') ?? '') !== '')).toBe(true);
   });
 
   test('a Get Blob of a missing blob is PathNotFound, a range past the end InvalidOffset', async () => {
