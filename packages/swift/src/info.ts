@@ -15,11 +15,15 @@ export interface ClusterInfo {
   sloMaxSegments: number;
   /** Methods temp URLs may be signed for; undefined when `/info` does not say. */
   tempURLMethods?: string[];
+  /** The most entries one listing page may hold (`container_listing_limit`); undefined when `/info` does not say. */
+  listingLimit?: number;
 }
 
 /** Swift's default `max_manifest_segments`, and the page of names Ceph accepts per bulk delete. */
 const DEFAULT_SLO_SEGMENTS = 1000;
 const DEFAULT_BULK_DELETE = 1000;
+/** Swift's default `container_listing_limit`, and the page Ceph answers a listing without `limit` with. */
+export const DEFAULT_LISTING_LIMIT = 10_000;
 
 /** `/info` URLs to try for a storage URL: `/v1/AUTH_x` → `/info`, `/v1/info`; `/swift/v1` → `/info`, `/swift/info`. */
 export function infoCandidates(storageUrl: string): string[] {
@@ -41,11 +45,13 @@ export function parseInfo(json: Record<string, unknown>): ClusterInfo {
   const bulk = section('bulk_delete');
   const slo = section('slo');
   const tempurl = section('tempurl');
+  const swift = section('swift');
   const positive = (value: unknown): number | undefined => (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined);
   return {
     bulkDeleteMax: bulk === undefined ? undefined : (positive(bulk.max_deletes_per_request) ?? DEFAULT_BULK_DELETE),
     sloMaxSegments: positive(slo?.max_manifest_segments) ?? DEFAULT_SLO_SEGMENTS,
     tempURLMethods: Array.isArray(tempurl?.methods) ? tempurl.methods.filter((m): m is string => typeof m === 'string') : undefined,
+    listingLimit: positive(swift?.container_listing_limit),
   };
 }
 

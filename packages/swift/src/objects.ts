@@ -7,7 +7,7 @@ import { DriverError, InvalidParameterError, retry, type WriteMetadata } from '@
 
 import { encodeObjectName, type SwiftClient } from './client.js';
 import { isNotFound } from './errors.js';
-import type { ClusterInfo } from './info.js';
+import { DEFAULT_LISTING_LIMIT, type ClusterInfo } from './info.js';
 
 /** One entry of a JSON container listing. */
 export interface ListingEntry {
@@ -123,14 +123,22 @@ export class Container {
     this.#info = info;
   }
 
-  /** One listing page (not retried: callers retry it whole). A container not created yet lists as empty. */
+  /**
+   * One listing page (not retried: callers retry it whole). A container not created yet lists as
+   * empty. A page as large as the cluster allows is asked for without `limit`: Ceph caps an explicit
+   * one at 1000 entries (ten requests where one would do) but answers without one with 10 000, and
+   * Swift's page without one is its `container_listing_limit`. Only when `/info` tells that limit,
+   * so the page never holds more than was asked for.
+   */
   async listPage(request: { prefix: string; delimiter?: boolean; limit: number; marker?: string }, signal?: AbortSignal): Promise<ListingEntry[]> {
+    const { listingLimit } = await this.#info(signal);
+    const whole = listingLimit !== undefined && request.limit >= Math.max(listingLimit, DEFAULT_LISTING_LIMIT);
     let response: Response;
     try {
       response = await this.client.send({
         method: 'GET',
         container: this.name,
-        query: { format: 'json', prefix: request.prefix, delimiter: request.delimiter ? '/' : undefined, limit: String(request.limit), marker: request.marker },
+        query: { format: 'json', prefix: request.prefix, delimiter: request.delimiter ? '/' : undefined, limit: whole ? undefined : String(request.limit), marker: request.marker },
         headers: { accept: 'application/json' },
         signal,
       });

@@ -61,6 +61,12 @@ describe('/info discovery', () => {
     expect(parseInfo({ bulk_delete: {}, slo: { max_manifest_segments: 1000 } })).toEqual({ bulkDeleteMax: 1000, sloMaxSegments: 1000, tempURLMethods: undefined });
     expect(parseInfo({ swift: {} }).bulkDeleteMax).toBeUndefined();
   });
+
+  test('the listing limit is the one /info states, or unknown', () => {
+    expect(parseInfo({ swift: { container_listing_limit: 10_000 } }).listingLimit).toBe(10_000);
+    expect(parseInfo({ swift: { container_listing_limit: '10000' } }).listingLimit).toBeUndefined();
+    expect(parseInfo({}).listingLimit).toBeUndefined();
+  });
 });
 
 describe('temp URLs', () => {

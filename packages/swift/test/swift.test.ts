@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 
-import { InvalidParameterError, PathNotFoundError } from '@storagedriver/core';
+import { BaseDriver, InvalidParameterError, PathNotFoundError } from '@storagedriver/core';
 import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
@@ -313,5 +313,36 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     expect(info.bulkDeleteMax).toBeGreaterThan(0);
     expect(info.tempURLMethods).toContain('GET');
     expect(info.sloMaxSegments).toBeGreaterThanOrEqual(1000);
+    expect(info.listingLimit).toBe(10_000);
+  });
+
+  test('walks and lists ask for whole pages (no limit: Ceph caps an explicit one at 1000), listPage for what it was asked', async () => {
+    // Past Ceph's cap of an explicit limit; Swift has no such cap, and stores each object slowly.
+    const count = server === 'rgw' ? 1100 : 20;
+    const raw = rawClient(server, container);
+    await raw.call({ method: 'PUT', container });
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < count) await raw.call({ method: 'PUT', container, object: `${prefix}/files/many/${String(next++).padStart(4, '0')}`, body: 'x' });
+    }));
+    const options = driverOptions(server, container, { prefix });
+    const listings: URLSearchParams[] = [];
+    const client = new SwiftClient(options, (url, init) => {
+      const query = new URL(url).searchParams;
+      if (query.get('format') === 'json') listings.push(query);
+      return fetch(url, init);
+    });
+    const d = new BaseDriver(new SwiftBackend(options, client));
+    let files = 0;
+    await d.walk('/many', () => void files++);
+    expect(files).toBe(count);
+    // One page with every entry, then the empty page that ends the listing.
+    expect(listings.map((query) => query.get('limit'))).toEqual([null, null]);
+    expect((await d.list('/many')).length).toBe(count);
+    listings.length = 0;
+    const page = await d.listPage('/many', { limit: 5, recursive: true });
+    expect(page.entries.map((entry) => entry.path)).toEqual(['0000', '0001', '0002', '0003', '0004'].map((name) => `/many/${name}`));
+    expect(listings.map((query) => query.get('limit'))).toEqual(['5']);
+    await d.delete('/many');
   });
 });
