@@ -27,9 +27,8 @@ const ALL_OPERATIONS = [
   `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
 ];
-const pick = (all, list, match) => (list ? all.filter((x) => list.split(',').some((want) => match(x, want.trim()))) : all);
-const SUBJECTS = pick(ALL_SUBJECTS, process.env.BENCH_SUBJECTS, (x, want) => x === want);
-const OPERATIONS = pick(ALL_OPERATIONS, process.env.BENCH_OPS, (x, want) => x.startsWith(want));
+const { benchCells } = await import('../../../tooling/bench/cells.mjs');
+const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
 const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { AzureBackend, AzureDriver } = await import('../dist/esm/index.js');

@@ -3,7 +3,8 @@
 // service (installed at run time into a temporary directory, never into the lock file). Each
 // (subject, operation) runs BENCH_RUNS times (default 3) in a Node process of its own, so its peak
 // resident memory and client CPU are its own. Usage: `pnpm run bench` (after build);
-// BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_CPU_PROF=<dir> writes a
+// BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_OPS and BENCH_SUBJECTS
+// (comma-separated, operation names by prefix) pick cells; BENCH_CPU_PROF=<dir> writes a
 // `--cpu-prof` profile of every cell there, in a folder per subject.
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,11 +24,13 @@ const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 500);
 const SMALL_BYTES = 4096;
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
-const SUBJECTS = ['driver', 'gcs-sdk', 'opendal', 'http floor'];
-const OPERATIONS = [
+const ALL_SUBJECTS = ['driver', 'gcs-sdk', 'opendal', 'http floor'];
+const ALL_OPERATIONS = [
   `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
 ];
+const { benchCells } = await import('../../../tooling/bench/cells.mjs');
+const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
 const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { GcsBackend, GcsDriver } = await import('../dist/esm/index.js');

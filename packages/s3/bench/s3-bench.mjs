@@ -24,9 +24,8 @@ const CHUNK = 10 * MiB;
 const PARTS_IN_FLIGHT = 4;
 const ALL_SUBJECTS = ['driver', 'aws-sdk', 'opendal', 'http floor', 'undici floor'];
 const ALL_OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16', 'walk 10 000 keys'];
-const pick = (all, list, match) => (list ? all.filter((x) => list.split(',').some((want) => match(x, want.trim()))) : all);
-const SUBJECTS = pick(ALL_SUBJECTS, process.env.BENCH_SUBJECTS, (x, want) => x === want);
-const OPERATIONS = pick(ALL_OPERATIONS, process.env.BENCH_OPS, (x, want) => x.startsWith(want));
+const { benchCells } = await import('../../../tooling/bench/cells.mjs');
+const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
 const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const sdk = await import('@aws-sdk/client-s3');

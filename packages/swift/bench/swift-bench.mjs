@@ -4,7 +4,8 @@
 // directory, never into the lock file). Each (subject, operation) runs BENCH_RUNS times (default 3)
 // in a Node process of its own, so its peak resident memory and CPU are its own. Usage: `pnpm run
 // bench` (after build). BENCH_STREAM_MIB, BENCH_SMALL_OPS and BENCH_WALK_KEYS shrink it; BENCH_OPS
-// (comma-separated name prefixes) picks operations (a get needs its put, a read its write);
+// (comma-separated name prefixes) picks operations (a get needs its put, a read its write) and
+// BENCH_SUBJECTS subjects;
 // BENCH_CPU_PROF=<dir> writes a `--cpu-prof` profile of every cell there, in a folder per server and subject.
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
@@ -21,10 +22,8 @@ const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
 const SMALL = 4096;
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
-const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`].filter(
-  (operation) => process.env.BENCH_OPS === undefined || process.env.BENCH_OPS.split(',').some((wanted) => operation.startsWith(wanted.trim())),
-);
-const SUBJECTS = ['driver', 'fetch', 'opendal', 'http floor'];
+const { benchCells } = await import('../../../tooling/bench/cells.mjs');
+const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(['driver', 'fetch', 'opendal', 'http floor'], [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`]);
 
 const { benchRuns, cellMedians, measureOperation, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
