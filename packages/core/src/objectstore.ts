@@ -211,7 +211,11 @@ export class ObjectStoreTree {
     const pages = this.pages(request, signal);
     async function* entries(): AsyncGenerator<FileInfo[]> {
       for await (const page of pages) {
-        yield page.objects.map((object) => ({ path: keys.path(object.key), size: object.size, modTime: object.modTime, isDir: object.key.endsWith('/') }));
+        yield page.objects.map((object): FileInfo => {
+          const path = keys.path(object.key);
+          if (object.key.endsWith('/')) return { path, size: 0, modTime: object.modTime, isDir: true };
+          return object.etag === undefined ? { path, size: object.size, modTime: object.modTime, isDir: false } : { path, size: object.size, modTime: object.modTime, isDir: false, etag: object.etag };
+        });
       }
     }
     const found = await walkSortedKeys(path, entries(), fn, hint, signal);

@@ -92,6 +92,25 @@ export const walkCases: SuiteCase[] = [
   },
   {
     group: 'walk',
+    name: 'walk entries tell what stat tells: the size, and the etag when the driver claims etags (a walk is a listing)',
+    async run(context) {
+      await makeFixture(context);
+      await context.driver.putContent(`${context.dir}/folder1/file1`, 'replaced, so its etag is not its first');
+      const files: FileInfo[] = [];
+      await context.driver.walk(context.dir, (info) => void (info.isDir || files.push(info)));
+      assert.equal(files.length, FILES.length, 'every file');
+      for (const entry of files) {
+        const info = await context.driver.stat(entry.path);
+        assert.equal(entry.size, info.size, `${entry.path}: size against stat`);
+        if (context.driver.capabilities.etag) {
+          assert.ok(entry.etag !== undefined, `${entry.path}: a walk entry carries the etag the driver claims`);
+          assert.equal(entry.etag, info.etag, `${entry.path}: etag against stat`);
+        }
+      }
+    },
+  },
+  {
+    group: 'walk',
     name: 'walk does not enter a directory the callback skips',
     async run(context) {
       const entries = await makeFixture(context);

@@ -330,7 +330,7 @@ export class MemoryObjectBackend implements StorageBackend {
       for await (const page of pages) {
         yield page.map((key) => {
           const object = objects.get(key)!;
-          return { path: `/${key.slice(rootPrefix.length)}`, size: object.data.length, modTime: object.modTime, isDir: false };
+          return { path: `/${key.slice(rootPrefix.length)}`, size: object.data.length, modTime: object.modTime, isDir: false, ...(object.etag === undefined ? {} : { etag: object.etag }) };
         });
       }
     }

@@ -238,6 +238,17 @@ export const mutants: Mutant[] = [
     killedBy: ['concurrent create-only putContents', 'concurrent putContents with the same current etag'],
   },
   {
+    name: 'walk-drops-etag',
+    bug: 'the native walk builds its entries from the listing without the etag the listing carries (the driver claims etags)',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        protected override walkCallback(fn: WalkFn): WalkFn {
+          return (info: FileInfo) => fn(info.isDir ? info : { path: info.path, size: info.size, modTime: info.modTime, isDir: false });
+        }
+      })(store, options),
+    killedBy: ['walk entries tell what stat tells'],
+  },
+  {
     name: 'listpage-drops-page-end',
     bug: 'listPage hands out a cursor after the last entry of a page but leaves that entry out of the page',
     make: (store, options) =>
