@@ -64,7 +64,6 @@ import {
   ChunkWriter,
   UPLOADS_OBJECT,
   checkConditions,
-  chunksOf,
   createRecord,
   discardUpload,
   dropRecord,
@@ -194,7 +193,9 @@ export class RadosBackend implements StorageBackend {
    * Like a writer in one call: an upload record (so a crash leaves nothing a later writer cannot
    * clean up), chunks under a fresh id, one publish of the entry compared with the entry it
    * replaces, then the replaced chunks and the record are removed. An abort before the publish
-   * publishes nothing and removes the chunks written.
+   * publishes nothing and removes the chunks written. Five dependent round trips for a new file:
+   * the look-up beside the record's save, the chunks, the record's save before the publish, the
+   * publish, then the directory links read beside the record's removal.
    */
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
     const key = this.key(path);
@@ -204,11 +205,20 @@ export class RadosBackend implements StorageBackend {
     const count = chunkCount(content.length, record.chunk);
     record.reserved = count;
     await this.#use(async (io) => {
-      const current = await lookup(io, key);
-      // Checked again at the publish; here so a write bound to fail writes nothing.
-      checkConditions(path, current, conditions);
-      if (current?.entry.kind === 'file') record.replaces = chunksOf(current.entry);
-      await createRecord(io, key, record);
+      // The record is saved before any chunk exists; what the put replaces goes into it at the save
+      // before the publish (publishUpload), so the look-up need not come first.
+      const [looked, saved] = await Promise.allSettled([lookup(io, key), createRecord(io, key, record)]);
+      const current = looked.status === 'fulfilled' ? looked.value : undefined;
+      try {
+        if (looked.status === 'rejected') throw looked.reason;
+        if (saved.status === 'rejected') throw saved.reason;
+        // Checked again at the publish; here so a write bound to fail writes nothing.
+        checkConditions(path, current, conditions);
+      } catch (error) {
+        if (saved.status === 'fulfilled') await dropRecord(io, key, record.id).catch(() => undefined);
+        throw error;
+      }
+      let cleanedUp = false;
       try {
         const indexes = Array.from({ length: count }, (_, i) => i);
         await forEachLimited(indexes, this.#concurrency, async (i) => {
@@ -216,7 +226,14 @@ export class RadosBackend implements StorageBackend {
           const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
           expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
         });
-        await publishUpload(io, path, key, record, content.length, current, signal, conditions);
+        // A new file's clean-up is only its record: removed while the directory links are read. A
+        // replacing put removes the replaced chunks after the links, as a writer's commit does.
+        const besideLinks = async (): Promise<void> => {
+          if (record.replaces !== undefined) return;
+          await finishCommitted(io, key, record, this.#concurrency);
+          cleanedUp = true;
+        };
+        await publishUpload(io, path, key, record, content.length, current, signal, conditions, besideLinks);
       } catch (error) {
         // A publish whose answer was lost (a timeout) may have landed: then the content is stored and
         // its chunks must stay. When that cannot be told, the record stays for a later clean-up.
@@ -228,7 +245,7 @@ export class RadosBackend implements StorageBackend {
         }
         if (published !== true) throw error;
       }
-      await finishCommitted(io, key, record, this.#concurrency);
+      if (!cleanedUp) await finishCommitted(io, key, record, this.#concurrency);
     });
   }
 

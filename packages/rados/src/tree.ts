@@ -131,18 +131,26 @@ export async function* directoryPages(io: Pointer, key: string, startAfter = '')
 /**
  * Sets `key`'s entry to `value` if it still holds `expected` (`''`: absent), then makes sure every
  * ancestor is linked. Returns false when the comparison failed (someone changed the entry).
+ * `beside` starts once the entry is written and runs while the links are read: work that needs the
+ * entry in place but not yet reachable, one round trip fewer than after. It is awaited either way;
+ * its failure is thrown after a failure to link.
  */
-export async function publish(io: Pointer, key: string, value: string, expected: string): Promise<boolean> {
+export async function publish(io: Pointer, key: string, value: string, expected: string, beside?: () => Promise<void>): Promise<boolean> {
   const [parent, name] = splitKey(key);
   const { rc } = await writeOp(io, dirOid(parent), { create: true, compare: [[name, expected]], set: [[name, value]] });
   if (expectOk(rc, `publish ${key} in ${dirOid(parent)}`, ECANCELED) === ECANCELED) return false;
+  const besideDone = beside?.();
+  // Observed now: it may fail while the links are read, before it is awaited.
+  besideDone?.catch(() => undefined);
   try {
     await ensureLinked(io, parent);
   } catch (error) {
     // An ancestor is a file: the entry just written must not linger in an unreachable directory.
     await writeOp(io, dirOid(parent), { compare: [[name, value]], remove: [name], ...(expected === '' ? {} : { set: [[name, expected]] }) });
+    await besideDone?.catch(() => undefined);
     throw error;
   }
+  await besideDone;
   return true;
 }
 

@@ -146,6 +146,7 @@ export async function finishCommitted(io: Pointer, key: string, record: UploadRe
  * once published, also when an earlier try already published it (whatever the conditions: its own
  * content is there). `conditions` are checked against the entry the publish compares with, so
  * they hold atomically: a change in between fails the comparison and they are checked again.
+ * `beside`: as for `publish`, run once the entry is written.
  */
 export async function publishUpload(
   io: Pointer,
@@ -156,6 +157,7 @@ export async function publishUpload(
   current: Found | undefined,
   signal?: AbortSignal,
   conditions?: WriteConditions,
+  beside?: () => Promise<void>,
 ): Promise<void> {
   const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now(), ...(record.meta === undefined ? {} : { meta: record.meta }) });
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
@@ -169,7 +171,7 @@ export async function publishUpload(
     record.size = size;
     await saveRecord(io, key, record);
     signal?.throwIfAborted();
-    if (await publish(io, key, entry, current?.raw ?? '')) return;
+    if (await publish(io, key, entry, current?.raw ?? '', beside)) return;
     current = await lookup(io, key);
   }
   throw new DriverError(`cannot write ${key}: its entry kept changing`);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 
-import { type PendingUpload, PathNotFoundError, StorageDriverError, type StorageDriver, UnsupportedMethodError, purgeUploads } from '@storagedriver/core';
+import { type PendingUpload, PathNotFoundError, PreconditionFailedError, StorageDriverError, type StorageDriver, UnsupportedMethodError, purgeUploads } from '@storagedriver/core';
 
 import { patternBytes } from '../data.js';
 import { NotApplicable, type SuiteCase } from '../runner.js';
@@ -40,6 +40,32 @@ async function onlyUpload(driver: StorageDriver, path: string): Promise<PendingU
 }
 
 export const apiUploadCases: SuiteCase[] = [
+  {
+    group: 'uploads',
+    name: 'putContent leaves no pending upload: not once it resolved (new, replacing, over a part), nor when its condition refused it',
+    timeoutMs: (o) => 60_000 + o.partSize / 5_000,
+    async run({ driver, dir, options }) {
+      requireClaim(driver.capabilities.uploads, 'uploads');
+      const file = `${dir}/put/file`;
+      const large = `${dir}/put/large`;
+      await driver.putContent(file, patternBytes(1000, 160));
+      await driver.putContent(file, patternBytes(2000, 161));
+      await driver.putContent(large, patternBytes(options.partSize + 1000, 162));
+      assert.deepEqual(await listed(driver, dir), [], 'uploads after putContents that resolved');
+      const refused: Array<[string, () => Promise<void>]> = [];
+      if (driver.capabilities.writeIfNoneMatch) {
+        refused.push(['ifNoneMatch "*" over a file', () => driver.putContent(file, patternBytes(3000, 163), { ifNoneMatch: '*' })]);
+        refused.push(['ifNoneMatch "*" over a file, larger than a part', () => driver.putContent(large, patternBytes(options.partSize + 2000, 164), { ifNoneMatch: '*' })]);
+      }
+      if (driver.capabilities.writeIfMatch) {
+        refused.push(['ifMatch with a stale etag', () => driver.putContent(file, patternBytes(3000, 165), { ifMatch: '"not-the-etag"' })]);
+        refused.push(['ifMatch on a missing path', () => driver.putContent(`${dir}/put/missing`, patternBytes(3000, 166), { ifMatch: '"not-the-etag"' })]);
+      }
+      for (const [what, put] of refused) await rejectsWith(put(), PreconditionFailedError, what);
+      assert.deepEqual(await listed(driver, dir), [], `uploads after refused putContents (${refused.map(([what]) => what).join('; ') || 'none: no condition claimed'})`);
+      assertSameBytes(await driver.getContent(file), patternBytes(2000, 161), 'the file after the refused writes');
+    },
+  },
   {
     group: 'uploads',
     name: 'a closed, uncommitted writer is a pending upload listed at its path, its ancestors and the root, from any instance, with its size and start time; not at a sibling sharing its prefix, nor once committed or cancelled',

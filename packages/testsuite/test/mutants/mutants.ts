@@ -355,6 +355,21 @@ export const mutants: Mutant[] = [
     killedBy: ['abortUpload removes that upload only'],
   },
   {
+    name: 'refused-put-leaves-upload',
+    bug: 'putContent stages its content as an upload and, refused by its condition, returns without removing it: a pending upload nobody started',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        override async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
+          const staged = this.newUpload(path, undefined);
+          await staged.write(Buffer.from(content));
+          this.checkConditions(path, { ifNoneMatch: options.ifNoneMatch, ifMatch: options.ifMatch });
+          await staged.cancel();
+          await super.putContent(path, content, signal, options);
+        }
+      })(store, options),
+    killedBy: ['putContent leaves no pending upload'],
+  },
+  {
     name: 'upload-started-when-listed',
     bug: 'uploads reports the listing time as each upload’s start, so no upload is ever old enough to purge',
     make: (store, options) =>
