@@ -22,7 +22,7 @@ const SMALL_BYTES = 4096;
 const CHUNK = 4 * MiB;
 const IN_FLIGHT = 4;
 const POOL = 'bench';
-const SUBJECTS = ['driver', 'rados bench', 's3 driver (rgw)'];
+const SUBJECTS = ['driver', 'librados', 'rados bench', 's3 driver (rgw)'];
 const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
 
 const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
@@ -64,6 +64,74 @@ async function driverSubject(name, env) {
   };
 }
 
+/**
+ * The floor of this FFI path: librados through koffi with the driver's own bindings, one aio call
+ * per object and nothing else (no directory entry, no upload record, no atomic replace). The driver's
+ * put and get minus this are what its guarantees cost; this minus `rados bench` is what koffi costs.
+ */
+async function libradosSubject(env) {
+  const { Cluster } = await import('../dist/esm/cluster.js');
+  const { readInto, writeFull } = await import('../dist/esm/librados.js');
+  const cluster = new Cluster({ poolName: POOL, configFile: env.BENCH_CONF });
+  const expect = (rc, what) => {
+    if (rc < 0) throw new Error(`${what}: rc ${rc}`);
+    return rc;
+  };
+  const inFlight = async (count, fn) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < count) await fn(next++);
+    }));
+  };
+  const objects = Math.ceil(STREAM_BYTES / CHUNK);
+  const small = Buffer.alloc(SMALL_BYTES, 7);
+  return {
+    writeStream: async () => {
+      const source = patternStream(STREAM_BYTES, 1)[Symbol.asyncIterator]();
+      let rest = Buffer.alloc(0);
+      let index = 0;
+      // The stream cut into 4 MiB objects, one cut at a time, IN_FLIGHT objects written at once, as the driver's writer does.
+      let cutting = Promise.resolve();
+      const nextObject = () => {
+        const cut = cutting.then(async () => {
+          const pieces = [rest];
+          let length = rest.length;
+          while (length < CHUNK) {
+            const { value, done } = await source.next();
+            if (done) break;
+            pieces.push(value);
+            length += value.length;
+          }
+          const whole = Buffer.concat(pieces, length);
+          rest = whole.subarray(Math.min(CHUNK, whole.length));
+          return { index: index++, data: whole.subarray(0, Math.min(CHUNK, whole.length)) };
+        });
+        cutting = cut.then(() => undefined);
+        return cut;
+      };
+      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+        for (let next = await nextObject(); next.data.length > 0; next = await nextObject()) {
+          const { index: i, data } = next;
+          await cluster.use(async (io) => expect((await writeFull(io, `raw-big-${i}`, data)).rc, 'write_full'));
+        }
+      }));
+      return STREAM_BYTES;
+    },
+    readStream: async () => {
+      let bytes = 0;
+      await inFlight(objects, async (i) => {
+        const into = Buffer.allocUnsafe(Math.min(CHUNK, STREAM_BYTES - i * CHUNK));
+        const read = await cluster.use(async (io) => expect((await readInto(io, `raw-big-${i}`, into, 0)).rc, 'read'));
+        bytes += read;
+      });
+      return bytes;
+    },
+    put: async (i) => cluster.use(async (io) => (expect((await writeFull(io, `raw-small-${i}`, small)).rc, 'write_full'), SMALL_BYTES)),
+    get: async (i) => cluster.use(async (io) => expect((await readInto(io, `raw-small-${i}`, Buffer.allocUnsafe(SMALL_BYTES), 0)).rc, 'read')),
+    close: () => cluster.close(),
+  };
+}
+
 /** `rados bench` as a Measurement: its own totals, and GNU time's peak RSS and CPU (start-up included). */
 async function radosBench(operation, env) {
   const streamed = operation.includes('stream');
@@ -97,7 +165,7 @@ async function child(name, operation) {
   let m;
   if (name === 'rados bench') m = await radosBench(operation, process.env);
   else {
-    const s = await driverSubject(name, process.env);
+    const s = name === 'librados' ? await libradosSubject(process.env) : await driverSubject(name, process.env);
     const sizes = { streamBytes: STREAM_BYTES, smallCount: SMALL_COUNT, smallBytes: SMALL_BYTES, walkEntries: 0 };
     m = await measureOperation(`${name}: ${operation}`, operation, s, sizes);
     await s.close();
@@ -126,7 +194,8 @@ async function main() {
       subject: 'driver',
       setup: [
         `One memstore OSD on 127.0.0.1, pool of 8 PGs; ${benchRuns()} runs per cell, each in its own process, subjects' order rotated.`,
-        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects for 5 s on the streams, 4 KiB objects for 5 s on the small operations, the previous write's objects removed before each write; its CPU from GNU time, start-up included); s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
+        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects for 5 s on the streams, 4 KiB objects for 5 s on the small operations, the previous write's objects removed before each write; its CPU from GNU time, start-up included); librados: the same koffi bindings making one aio call per object (write_full, read) and nothing else, the floor of the driver's FFI path; s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
+        'A driver put of a new file is five dependent round trips (the look-up beside the upload record, the chunk, the record saved with what it replaces, the atomic publish in the parent directory, the directory links read beside the record\'s removal) and a get two (the look-up, the chunk): what atomic replace, crash clean-up and directories cost. The goal against rados bench, one write per put, cannot be met by a driver that keeps those guarantees; librados shows how close this FFI path comes to it.',
         `Streams of ${STREAM_LABEL} through the drivers; ${SMALL_COUNT} objects of ${SMALL_BYTES} B per driver cell.`,
       ],
       cells,
