@@ -24,6 +24,25 @@ export interface RetryOptions {
   isRetryable?: (error: unknown) => boolean;
 }
 
+/**
+ * Calls `check` until it answers true (resolves true) or the time `deadline` (ms since the epoch)
+ * has passed (resolves false), pausing between calls from 20 ms, doubling, up to 500 ms; the last
+ * call comes after the deadline, so a change up to it is seen. For waiting out another party's
+ * request that may still land (a commit an abort races), where nothing can be asked to wait. An
+ * abort of `signal` rejects with its reason.
+ */
+export async function pollUntil(check: () => Promise<boolean>, deadline: number, signal?: AbortSignal): Promise<boolean> {
+  if (await check()) return true;
+  for (let pause = 20; ; pause = Math.min(500, pause * 2)) {
+    const left = deadline - Date.now();
+    if (left < 0) return false;
+    await sleep(Math.min(pause, left + 1), undefined, { signal }).catch((error: unknown) => {
+      throw signal?.aborted ? signal.reason : error;
+    });
+    if (await check()) return true;
+  }
+}
+
 /** The tries `retry` makes by default, the first included. */
 export const DEFAULT_ATTEMPTS = 4;
 

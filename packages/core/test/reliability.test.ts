@@ -12,6 +12,7 @@ import {
   contiguousParts,
   isAbortError,
   isTransientError,
+  pollUntil,
   readAll,
   resumableContent,
   resumableReader,
@@ -268,6 +269,31 @@ describe('retry', () => {
     expect(calls).toBe(1);
     calls = 0;
     expect(await retry(async () => (++calls < 3 ? Promise.reject(resetError()) : 'ok'), { baseDelayMs: 1 })).toBe('ok');
+  });
+});
+
+describe('pollUntil', () => {
+  test('answers true as soon as the check does, false once the deadline passed with a last check after it, and stops on an abort', async () => {
+    let calls = 0;
+    expect(await pollUntil(async () => ++calls === 3, Date.now() + 5_000)).toBe(true);
+    expect(calls).toBe(3);
+
+    const deadline = Date.now() + 150;
+    let lastCall = 0;
+    calls = 0;
+    expect(await pollUntil(async () => ((lastCall = Date.now()), calls++, false), deadline)).toBe(false);
+    expect(lastCall).toBeGreaterThanOrEqual(deadline);
+    expect(calls).toBeGreaterThan(2);
+    expect(calls).toBeLessThan(12);
+
+    calls = 0;
+    expect(await pollUntil(async () => (calls++, false), Date.now() - 1)).toBe(false);
+    expect(calls).toBe(1);
+
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    setTimeout(() => controller.abort(reason), 30);
+    await expect(pollUntil(async () => false, Date.now() + 5_000, controller.signal)).rejects.toBe(reason);
   });
 });
 

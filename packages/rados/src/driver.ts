@@ -19,6 +19,7 @@ import {
   encodeCursor,
   genericListPage,
   isValidPath,
+  pollUntil,
   type BackendPutOptions,
   type BackendWriter,
   type Capabilities,
@@ -366,6 +367,10 @@ export class RadosBackend implements StorageBackend {
         const found = await readRecord(io, key, id);
         if (found === undefined) return;
         if (isUpload((await lookup(io, key))?.entry, id)) return finishCommitted(io, key, found.record, DELETE_CONCURRENCY);
+        // A commit saved the record just before its publish, which may still land: dropping the chunks
+        // now could leave a published file without them. Wait until it has landed or surely will not.
+        if (found.record.committing !== undefined && (await this.#publishLands(io, path, key, id, found.record.committing.at))) continue;
+        // The removal compares with the record as read: a commit that saved it since (with a new mark) keeps it.
         if (!(await removeRecordIf(io, key, id, found.raw))) continue;
         // A commit that saved the record just before it went may have published meanwhile: then the chunks are the file's.
         if (isUpload((await lookup(io, key))?.entry, id)) return;
@@ -373,6 +378,19 @@ export class RadosBackend implements StorageBackend {
       }
       throw new DriverError(`cannot abort upload ${id} of ${path}: its record kept changing`, { path });
     });
+  }
+
+  /**
+   * Whether the publish a commit sent after marking its record at `markedAt` lands: polled until it
+   * has (true), or until it cannot (false): two op timeouts past the mark, as a dead putContent is
+   * judged. Without an op timeout nothing bounds that publish, so the abort fails, to be tried again.
+   */
+  async #publishLands(io: Pointer, path: string, key: string, id: string, markedAt: number): Promise<boolean> {
+    if (this.#opTimeoutMs <= 0) {
+      if (isUpload((await lookup(io, key))?.entry, id)) return true;
+      throw new DriverError(`cannot abort upload ${id} of ${path}: a commit of it may still publish it (with optimeout 0 nothing bounds when)`, { path, retryable: true });
+    }
+    return pollUntil(async () => isUpload((await lookup(io, key))?.entry, id), markedAt + 2 * this.#opTimeoutMs);
   }
 
   async stat(path: string): Promise<FileInfo> {

@@ -4,13 +4,14 @@
  *
  * Upload records live in the omap of one object, `storagedriver:uploads`, keyed `<key> <id>` (a space
  * is outside the path grammar, so the prefix `<key> ` selects exactly the uploads of one path):
- * `{id, chunk, size, reserved, created, replaces?, putDeadline?, meta?}`.
+ * `{id, chunk, size, reserved, created, replaces?, putDeadline?, meta?, committing?}`.
  * - `size`: bytes durably in chunks 0… without a gap (resume continues there);
  * - `reserved`: chunk indexes below it may have been written (raised before a chunk is sent), so a
  *   cancel — or the commit, for chunks past the end — removes every chunk even after a crash;
  * - `replaces`: the file entry (id, size, chunk) the commit is replacing, written before the publish, so a
  *   commit interrupted after its publish is finished (old chunks removed) by the next writer;
- * - `meta`: the metadata the upload started with, published with its entry (a resumed upload keeps it).
+ * - `meta`: the metadata the upload started with, published with its entry (a resumed upload keeps it);
+ * - `committing`: set by the save just before a publish, which an abort waits out.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -41,6 +42,13 @@ export interface UploadRecord {
    * one's, and its chunks can go.
    */
   putDeadline?: number;
+  /**
+   * Set afresh by each save just before a publish (the time, ms since the epoch, and a token that
+   * makes every such save a new value): that publish may land until it is surely dead, one op timeout
+   * past the save plus one for clock skew, so an abort that finds the record marked waits for it
+   * (README "Pending uploads").
+   */
+  committing?: { at: number; token: string };
 }
 
 export interface WriterContext {
@@ -169,6 +177,7 @@ export async function publishUpload(
     checkConditions(path, current, conditions);
     record.replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
     record.size = size;
+    record.committing = { at: Date.now(), token: randomUUID() };
     await saveRecord(io, key, record);
     signal?.throwIfAborted();
     if (await publish(io, key, entry, current?.raw ?? '', beside)) return;

@@ -210,6 +210,58 @@ describe('pending uploads as the CLI sees them', () => {
     await driver.delete('/stale-move');
   });
 
+  /** Marks the record of `id` as a commit does just before its publish (the publish is then in flight), `ago` ms in the past. */
+  const markCommitting = async (path: string, id: string, ago = 0): Promise<void> => {
+    const name = `${root}${path} ${id}`;
+    const record = JSON.parse((await omapValueByCli('storagedriver:uploads', name))!) as Record<string, unknown>;
+    await radosCli(['setomapval', 'storagedriver:uploads', name, JSON.stringify({ ...record, committing: { at: Date.now() - ago, token: randomUUID() } })]);
+  };
+  const pendingWriter = async (path: string, data: Buffer): Promise<string> => {
+    const writer = await driver.writer(path);
+    await writer.write(data);
+    await writer.close();
+    const [upload] = await pending(path);
+    return upload!.id;
+  };
+
+  test('an abort racing a commit whose publish is in flight waits for it: the publish lands, the abort only finishes its clean-up, and the file keeps every chunk', async () => {
+    const data = patternBytes(3 * 64 * KiB + 5, 24);
+    const id = await pendingWriter('/racing/a', data);
+    await markCommitting('/racing/a', id);
+    let settled = false;
+    const aborted = driver.abortUpload('/racing/a', id).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(settled).toBe(false);
+    // The commit's publish lands now, as a slow one would: the entry in the parent, then the link.
+    await radosCli(['setomapval', `dir:/${root}/racing`, 'a', JSON.stringify({ id, size: data.length, chunk: 64 * KiB, mtime: Date.now() })]);
+    await radosCli(['setomapval', `dir:/${root}`, 'racing', JSON.stringify({ dir: randomUUID() })]);
+    await aborted;
+    expect(await chunksOf(id)).toHaveLength(4);
+    expect((await driver.getContent('/racing/a')).equals(data)).toBe(true);
+    expect(await pending('/racing')).toEqual([]);
+    await driver.delete('/racing');
+    expect(await chunksOf(id)).toEqual([]);
+  });
+
+  test('a commit mark that outlived two op timeouts is a dead commit: the abort waits until then, no longer, and removes the upload', async () => {
+    const quick = newDriver({ rootDirectory: root, chunkSize: 64 * KiB, opTimeoutMs: 1000 });
+    const stale = await pendingWriter('/dead-commit/a', patternBytes(64 * KiB + 1, 25));
+    await markCommitting('/dead-commit/a', stale, 5000);
+    let started = performance.now();
+    await quick.abortUpload('/dead-commit/a', stale);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(await chunksOf(stale)).toEqual([]);
+
+    const fresh = await pendingWriter('/dead-commit/b', patternBytes(64 * KiB + 2, 26));
+    await markCommitting('/dead-commit/b', fresh);
+    started = performance.now();
+    await quick.abortUpload('/dead-commit/b', fresh);
+    expect(performance.now() - started).toBeGreaterThan(1500);
+    expect(await chunksOf(fresh)).toEqual([]);
+    expect(await pending('/dead-commit')).toEqual([]);
+    await expect(driver.stat('/dead-commit/b')).rejects.toBeInstanceOf(PathNotFoundError);
+  });
+
   test('an aborted upload leaves nothing: chunks and record go; a writer still on it fails (at its next record save), its cancel removes what it wrote since', async () => {
     const writer = await driver.writer('/abort/a');
     await writer.write(patternBytes(3 * 64 * KiB + 5, 22));

@@ -18,6 +18,7 @@ import {
   readerAtEnd,
   resumableContent,
   resumableReader,
+  pollUntil,
   retry,
   type BackendPutOptions,
   type BackendWriter,
@@ -43,7 +44,7 @@ import { DEFAULT_INFO, discoverInfo, type ClusterInfo } from './info.js';
 import { Container, EMPTY_MD5, checkMetadata, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
 import { DEFAULT_CHUNK_SIZE, type SwiftOptions } from './params.js';
 import { TempURLKeys, tempURL } from './tempurl.js';
-import { SegmentWriter, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
+import { COMMIT_WINDOW_MS, SegmentWriter, abortFlag, commitMark, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
 
 /**
  * Entries asked for per listing page: Swift's own maximum (its default `container_listing_limit`),
@@ -336,18 +337,40 @@ export class SwiftBackend implements StorageBackend {
   }
 
   /**
-   * Removes the upload's segments (bulk delete where offered), then its record, so an abort that
-   * fails part-way leaves the upload listed, to be aborted again. Only an upload with a record at
-   * `path` is touched: an id of another path's upload (whose segments may be a committed object's)
-   * or a made-up one is nothing to remove. For the upload the object at `path` publishes, only the
-   * stale record goes. A writer still on the upload finds its record gone at commit and fails.
+   * Flags the upload as aborting, waits out a commit of it that may still publish it, then removes
+   * its segments (bulk delete where offered) and its record last, so an abort that fails part-way
+   * leaves the upload listed, to be aborted again. Only an upload with a record at `path` is
+   * touched: an id of another path's upload (whose segments may be a committed object's) or a
+   * made-up one is nothing to remove. For the upload the object at `path` publishes, only the stale
+   * record goes. A writer still on the upload finds the flag (or its record gone) at commit and fails.
    */
   async abortUpload(path: string, id: string, signal?: AbortSignal): Promise<void> {
     if (!UPLOAD_ID.test(id)) return;
     const record = `${this.#recordsOf(path)}${id}`;
     if ((await this.container.head(record, signal)) === undefined) return;
-    if (uploadOf(await this.container.head(this.key(path), signal)) !== id) await this.container.deletePrefix(`${this.#segments}${id}/`, signal);
+    const segments = `${this.#segments}${id}/`;
+    if (uploadOf(await this.container.head(this.key(path), signal)) !== id) {
+      await this.container.put(abortFlag(segments), Buffer.alloc(0), EMPTY_MD5, {}, signal);
+      if (!(await this.#commitPublishes(path, id, segments, signal))) await this.container.deletePrefix(segments, signal);
+    }
     await this.container.deleteOne(record, signal);
+  }
+
+  /**
+   * Whether upload `id` is published at `path` once no commit of it can still publish it: a commit
+   * marks itself before it looks for the abort's flag, so a mark seen here is waited out — until it
+   * is removed (the commit's manifest PUT was answered) or two commit windows past the time the
+   * server gave it (a dead commit's).
+   */
+  async #commitPublishes(path: string, id: string, segments: string, signal?: AbortSignal): Promise<boolean> {
+    const published = async (): Promise<boolean> => uploadOf(await this.container.head(this.key(path), signal)) === id;
+    const mark = await this.container.head(commitMark(segments), signal);
+    if (mark !== undefined) {
+      const age = Date.parse(mark.get('date') ?? '') - Date.parse(mark.get('last-modified') ?? '');
+      const deadline = Date.now() + 2 * COMMIT_WINDOW_MS - (Number.isFinite(age) ? Math.max(0, age) : 0);
+      await pollUntil(async () => (await published()) || (await this.container.head(commitMark(segments), signal)) === undefined, deadline, signal);
+    }
+    return published();
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {

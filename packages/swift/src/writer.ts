@@ -22,7 +22,24 @@ import { createHash } from 'node:crypto';
 
 import { DriverError, PartUploader, retry, type BackendWriter, type WriteMetadata } from '@storagedriver/core';
 
+import { swiftStatus } from './errors.js';
 import { EMPTY_MD5, manifestHeaders, metadataHeaders, uploadOf, type Container } from './objects.js';
+
+/**
+ * How long a commit's manifest PUT may take, retries included. A commit marked longer ago than two
+ * windows (server clock) is dead: an abort waiting for it stops waiting (README "A commit and an abort that race").
+ */
+export const COMMIT_WINDOW_MS = 30_000;
+
+/** The object a commit writes beside its segments before it checks that its upload is still open, and removes once its manifest PUT is answered. */
+export function commitMark(segmentPrefix: string): string {
+  return `${segmentPrefix}committing`;
+}
+
+/** The object an abort writes beside the segments before it looks for a commit's mark: a commit that finds it publishes nothing. */
+export function abortFlag(segmentPrefix: string): string {
+  return `${segmentPrefix}aborting`;
+}
 
 export interface UploadTarget {
   container: Container;
@@ -124,18 +141,32 @@ export class SegmentWriter implements BackendWriter {
    */
   async commit(signal?: AbortSignal): Promise<void> {
     await this.#uploader.flush(signal);
-    const { container, key, uploadId } = this.#t;
+    const { container, key, uploadId, segmentPrefix } = this.#t;
     const count = this.#uploader.nextIndex;
     const replaced = uploadOf(await container.head(key, signal));
     if (replaced !== uploadId) {
-      if (this.#recorded !== undefined && (await container.head(this.#t.record, signal)) === undefined) {
-        throw new DriverError(`cannot commit ${key}: its upload ${uploadId} was aborted (cancel the writer to remove what it wrote since)`);
-      }
       if (count === 0) {
-        // No segments: a plain empty object (upstream's zero-byte DLO made stat and reads spin for 15 s).
+        // No segments (nothing an abort removes): a plain empty object (upstream's zero-byte DLO made stat and reads spin for 15 s).
+        await this.#checkOpen(signal);
         await container.put(key, Buffer.alloc(0), EMPTY_MD5, metadataHeaders(this.#t.metadata), signal);
       } else {
-        await this.#putManifest(count, signal);
+        // Marked before the upload is checked, as an abort flags it before looking for a mark: of a
+        // commit and an abort that race, at least one sees the other, and the abort keeps the
+        // segments of a manifest that may still land.
+        await container.put(commitMark(segmentPrefix), Buffer.alloc(0), EMPTY_MD5, {}, signal);
+        let inFlight = false;
+        try {
+          await this.#checkOpen(signal);
+          await this.#putManifest(count, signal, () => (inFlight = true));
+          inFlight = false;
+        } catch (error) {
+          // Refused by the server: that PUT is not in flight.
+          if (swiftStatus(error) !== undefined) inFlight = false;
+          throw error;
+        } finally {
+          // A manifest PUT left unanswered (a cut, a timeout, an abort) may still land: the mark stays for an abort to wait out.
+          if (!inFlight) await container.deleteOne(commitMark(segmentPrefix)).catch(() => undefined);
+        }
       }
       await removeReplaced(container, this.#segmentsRoot, replaced, uploadId);
     }
@@ -144,7 +175,20 @@ export class SegmentWriter implements BackendWriter {
     await container.deleteOne(this.#t.record).catch(() => undefined);
   }
 
-  async #putManifest(count: number, signal?: AbortSignal): Promise<void> {
+  /** Throws unless the upload is still open: its record there (when it has one) and no abort's flag beside its segments. */
+  async #checkOpen(signal?: AbortSignal): Promise<void> {
+    const { container, key, uploadId, record, segmentPrefix } = this.#t;
+    const [recorded, aborting] = await Promise.all([
+      this.#recorded === undefined ? true : container.head(record, signal),
+      container.head(abortFlag(segmentPrefix), signal),
+    ]);
+    if (recorded === undefined || aborting !== undefined) {
+      throw new DriverError(`cannot commit ${key}: its upload ${uploadId} was aborted (cancel the writer to remove what it wrote since)`);
+    }
+  }
+
+  /** `sending` is called just before the first PUT goes out. The PUT, retries included, gets COMMIT_WINDOW_MS. */
+  async #putManifest(count: number, signal: AbortSignal | undefined, sending: () => void): Promise<void> {
     const { container, key, uploadId, segmentPrefix } = this.#t;
     const max = await this.#t.maxSegments(signal);
     if (count > max) {
@@ -156,6 +200,9 @@ export class SegmentWriter implements BackendWriter {
       return { path: `/${container.name}/${segmentName(segmentPrefix, index)}`, etag: segment.etag, size_bytes: segment.size };
     });
     const body = JSON.stringify(manifest);
+    const window = AbortSignal.timeout(COMMIT_WINDOW_MS);
+    const bounded = signal === undefined ? window : AbortSignal.any([signal, window]);
+    sending();
     try {
       // The same manifest again gives the same object: retried.
       await retry(() => container.client.call({
@@ -165,8 +212,8 @@ export class SegmentWriter implements BackendWriter {
         query: { 'multipart-manifest': 'put' },
         headers: manifestHeaders(uploadId, this.#t.metadata),
         body,
-        signal,
-      }), { signal });
+        signal: bounded,
+      }), { signal: bounded });
     } catch (error) {
       // A try whose answer was lost may have committed it.
       if (signal?.aborted || uploadOf(await container.head(key, signal).catch(() => undefined)) !== uploadId) throw error;

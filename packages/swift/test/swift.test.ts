@@ -71,6 +71,61 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     await expect(driver().stat('/cancel/blob')).rejects.toBeInstanceOf(PathNotFoundError);
   });
 
+  test('an abort racing a commit whose manifest PUT is in flight (its mark beside the segments) waits: the manifest lands, the segments stay, the object reads whole', async () => {
+    const d = driver();
+    const client = rawClient(server, container);
+    const content = patternBytes(2 * MiB + 11, 30);
+    const writer = await d.writer('/racing/blob');
+    await writer.write(content);
+    await writer.close();
+    const [upload] = await (async () => {
+      const found = [];
+      for await (const pending of d.uploads('/racing/blob')) found.push(pending);
+      return found;
+    })();
+    const segments = `${prefix}/files~segments/${upload!.id}/`;
+    const listed = (await names(segments)).filter((name) => /\/\d{8}$/.test(name));
+    expect(listed).toHaveLength(3);
+    // What a commit does before its manifest PUT: the mark, then the check that finds no abort's flag.
+    await client.call({ method: 'PUT', container, object: `${segments}committing`, body: Buffer.alloc(0) });
+    let settled = false;
+    const aborted = d.abortUpload('/racing/blob', upload!.id).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(settled).toBe(false);
+    // The manifest lands late, then its answer removes the mark.
+    const manifest = await Promise.all(listed.map(async (name) => {
+      const head = await client.call({ method: 'HEAD', container, object: name });
+      return { path: `/${container}/${name}`, etag: head.headers.get('etag')!.replaceAll('"', ''), size_bytes: Number(head.headers.get('content-length')) };
+    }));
+    await client.call({ method: 'PUT', container, object: `${prefix}/files/racing/blob`, query: { 'multipart-manifest': 'put' }, headers: { 'x-object-meta-storagedriver-upload': upload!.id }, body: JSON.stringify(manifest) });
+    await client.call({ method: 'DELETE', container, object: `${segments}committing` });
+    await aborted;
+    expect((await names(segments)).filter((name) => /\/\d{8}$/.test(name))).toEqual(listed);
+    expect((await d.getContent('/racing/blob')).equals(content)).toBe(true);
+    await d.delete('/racing');
+    expect(await names(segments)).toEqual([]);
+  });
+
+  test('a commit that finds the abort flag beside its segments publishes nothing and leaves no mark', async () => {
+    const d = driver();
+    const writer = await d.writer('/flagged/blob');
+    await writer.write(patternBytes(2 * MiB + 3, 31));
+    await writer.close();
+    const [upload] = await (async () => {
+      const found = [];
+      for await (const pending of d.uploads('/flagged/blob')) found.push(pending);
+      return found;
+    })();
+    const segments = `${prefix}/files~segments/${upload!.id}/`;
+    await rawClient(server, container).call({ method: 'PUT', container, object: `${segments}aborting`, body: Buffer.alloc(0) });
+    const resumed = await driver().writer('/flagged/blob', { append: true });
+    await expect(resumed.commit()).rejects.toThrow(/was aborted/);
+    await expect(d.stat('/flagged/blob')).rejects.toBeInstanceOf(PathNotFoundError);
+    expect(await names(`${segments}committing`)).toEqual([]);
+    await resumed.cancel();
+    expect(await names(segments)).toEqual([]);
+  });
+
   test('move rewrites the manifest without copying segments; the moved object keeps them', async () => {
     const d = driver();
     const content = patternBytes(2 * MiB + 1, 6);

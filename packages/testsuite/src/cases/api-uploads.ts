@@ -12,6 +12,9 @@ import { NotApplicable, type SuiteCase } from '../runner.js';
 import { assertAbsent, requireClaim } from './api-support.js';
 import { assertSameBytes, describeError, rejectsWith, sleep } from './expect.js';
 
+/** Commits raced by an abort of their upload, the abort started a little later each round. */
+const RACE_ROUNDS = 8;
+
 /** Service clocks and the suite's share this machine, but some services keep whole seconds. */
 const CLOCK_SLACK_MS = 5_000;
 
@@ -64,6 +67,34 @@ export const apiUploadCases: SuiteCase[] = [
       for (const [what, put] of refused) await rejectsWith(put(), PreconditionFailedError, what);
       assert.deepEqual(await listed(driver, dir), [], `uploads after refused putContents (${refused.map(([what]) => what).join('; ') || 'none: no condition claimed'})`);
       assertSameBytes(await driver.getContent(file), patternBytes(2000, 161), 'the file after the refused writes');
+    },
+  },
+  {
+    group: 'uploads',
+    name: 'abortUpload racing the commit of the upload it aborts: the commit lands whole and stays readable, or fails and leaves nothing at the path',
+    timeoutMs: () => 120_000,
+    async run({ driver, dir }) {
+      requireClaim(driver.capabilities.uploads, 'uploads');
+      const outcomes = { committed: 0, refused: 0 };
+      for (let round = 0; round < RACE_ROUNDS; round++) {
+        const path = `${dir}/race/${round}`;
+        const data = patternBytes(3000 + round, 170 + round);
+        await pendingUpload(driver, path, data);
+        const { id } = await onlyUpload(driver, path);
+        const resumed = await driver.writer(path, { append: true });
+        // The abort starts 0–3 ms after the commit: early rounds abort first, later ones meet the commit mid-way.
+        const [committed, aborted] = await Promise.allSettled([resumed.commit(), sleep(round % 4).then(() => driver.abortUpload(path, id))]);
+        if (aborted.status === 'rejected' && !(aborted.reason instanceof StorageDriverError)) throw aborted.reason;
+        if (committed.status === 'fulfilled') {
+          outcomes.committed++;
+          assertSameBytes(await driver.getContent(path), data, `round ${round}: the content of a commit that resolved beside an abort`);
+        } else {
+          outcomes.refused++;
+          await resumed.cancel().catch(() => undefined);
+          await assertAbsent(driver, path, `round ${round}: a commit that failed beside an abort (${describeError(committed.reason)})`);
+        }
+      }
+      assert.deepEqual(await listed(driver, `${dir}/race`), [], `no upload pending after the races (${outcomes.committed} commits landed, ${outcomes.refused} refused)`);
     },
   },
   {

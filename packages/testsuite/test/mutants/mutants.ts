@@ -343,6 +343,23 @@ export const mutants: Mutant[] = [
     killedBy: ['a writer whose upload was aborted cannot commit it'],
   },
   {
+    name: 'commit-reads-parts-after-check',
+    bug: 'commit checks the upload is there, then publishes what its parts hold once the transfer ends (as a manifest names segments): an abort in between leaves a resolved commit without its data',
+    make: withWriter(
+      class extends PartWriter {
+        override async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
+          if (this.recognisesCommitted()) return;
+          if (!this.objects.has(this.marker)) throw new DriverError('upload not found');
+          await this.close();
+          await this.transfer(this.parts().length + 2, signal);
+          const parts = this.parts();
+          this.finish(this.assemble(parts), conditions, this.md5(parts));
+        }
+      },
+    ),
+    killedBy: ['abortUpload racing the commit of the upload it aborts'],
+  },
+  {
     name: 'abort-upload-deletes-object',
     bug: 'abortUpload deletes by the path’s key as well, taking the committed object with the upload',
     make: (store, options) =>
