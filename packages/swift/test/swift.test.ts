@@ -6,13 +6,20 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 
-import { BaseDriver, InvalidParameterError, PathNotFoundError } from '@storagedriver/core';
+import { BaseDriver, InvalidParameterError, PathNotFoundError, type PendingUpload } from '@storagedriver/core';
 import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
 import { SERVERS, allNames, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
 
 const MiB = 1024 * 1024;
+
+/** The pending uploads at `path`. */
+async function pendingAt(driver: SwiftDriver, path: string): Promise<PendingUpload[]> {
+  const found: PendingUpload[] = [];
+  for await (const pending of driver.uploads(path)) found.push(pending);
+  return found;
+}
 
 describe.each(SERVERS)('swift on %s', (server: ServerName) => {
   const container = containerName(`swift-${server}`);
@@ -78,11 +85,7 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     const writer = await d.writer('/racing/blob');
     await writer.write(content);
     await writer.close();
-    const [upload] = await (async () => {
-      const found = [];
-      for await (const pending of d.uploads('/racing/blob')) found.push(pending);
-      return found;
-    })();
+    const [upload] = await pendingAt(d, '/racing/blob');
     const segments = `${prefix}/files~segments/${upload!.id}/`;
     const listed = (await names(segments)).filter((name) => /\/\d{8}$/.test(name));
     expect(listed).toHaveLength(3);
@@ -111,11 +114,7 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     const writer = await d.writer('/flagged/blob');
     await writer.write(patternBytes(2 * MiB + 3, 31));
     await writer.close();
-    const [upload] = await (async () => {
-      const found = [];
-      for await (const pending of d.uploads('/flagged/blob')) found.push(pending);
-      return found;
-    })();
+    const [upload] = await pendingAt(d, '/flagged/blob');
     const segments = `${prefix}/files~segments/${upload!.id}/`;
     await rawClient(server, container).call({ method: 'PUT', container, object: `${segments}aborting`, body: Buffer.alloc(0) });
     const resumed = await driver().writer('/flagged/blob', { append: true });
