@@ -137,15 +137,17 @@ async function radosBench(operation, env) {
   const streamed = operation.includes('stream');
   const size = streamed ? CHUNK : SMALL_BYTES;
   const threads = operation.endsWith('c=16') ? 16 : streamed ? IN_FLIGHT : 1;
-  const seconds = 5;
   const mode = operation.startsWith('write') || operation.startsWith('put') ? 'write' : operation.startsWith('read') ? 'seq' : 'rand';
-  const cli = ['-c', env.BENCH_CONF, '-p', POOL, 'bench', String(seconds), mode, '-t', String(threads)];
-  // The reads read what the last write left (--no-cleanup), of the same object size. Each write
-  // first removes the previous one's objects (untimed): three runs of 5 s of 4 MiB objects would
-  // otherwise fill the memstore OSD (6 GiB), which then blocks every client.
+  // A write stops after as many objects as the drivers write (the seconds only bound it): 5 s of 4 MiB
+  // objects is some 2.5 GiB, whose removal and rewrite leave the memstore OSD slow for seconds, on
+  // whichever subject runs next. `seq` reads those objects once; `rand` reads them for 5 s.
+  const objects = streamed ? Math.ceil(STREAM_BYTES / CHUNK) : SMALL_COUNT;
+  const cli = ['-c', env.BENCH_CONF, '-p', POOL, 'bench', mode === 'rand' ? '5' : '60', mode, '-t', String(threads)];
+  // The reads read what the last write left (--no-cleanup), of the same object size; each write
+  // first removes the previous one's objects (untimed).
   if (mode === 'write') {
     await run('rados', ['-c', env.BENCH_CONF, '-p', POOL, 'cleanup', '--run-name', `bench-${size}`], { maxBuffer: 64 * MiB });
-    cli.push('-b', String(size), '--no-cleanup', '--run-name', `bench-${size}`);
+    cli.push('-b', String(size), '--max-objects', String(objects), '--no-cleanup', '--run-name', `bench-${size}`);
   } else cli.push('--run-name', `bench-${size}`);
   const { stderr, stdout } = await run('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', 'rados', ...cli], { maxBuffer: 64 * MiB });
   const field = (label) => Number(new RegExp(`${label}:\\s+([\\d.]+)`).exec(stdout)?.[1]);
@@ -194,7 +196,7 @@ async function main() {
       subject: 'driver',
       setup: [
         `One memstore OSD on 127.0.0.1, pool of 8 PGs; ${benchRuns()} runs per cell, each in its own process, subjects' order rotated.`,
-        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects for 5 s on the streams, 4 KiB objects for 5 s on the small operations, the previous write's objects removed before each write; its CPU from GNU time, start-up included); librados: the same koffi bindings making one aio call per object (write_full, read) and nothing else, the floor of the driver's FFI path; s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
+        `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects on the streams, 4 KiB objects on the small operations; a write makes as many objects as a driver cell, the previous write's removed first; a stream read reads them once, a small read reads them at random for 5 s; its CPU from GNU time, start-up included); librados: the same koffi bindings making one aio call per object (write_full, read) and nothing else, the floor of the driver's FFI path; s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
         'A driver put of a new file is five dependent round trips (the look-up beside the upload record, the chunk, the record saved with what it replaces, the atomic publish in the parent directory, the directory links read beside the record\'s removal) and a get two (the look-up, the chunk): what atomic replace, crash clean-up and directories cost. The goal against rados bench, one write per put, cannot be met by a driver that keeps those guarantees; librados shows how close this FFI path comes to it.',
         `Streams of ${STREAM_LABEL} through the drivers; ${SMALL_COUNT} objects of ${SMALL_BYTES} B per driver cell.`,
       ],
