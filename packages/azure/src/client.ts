@@ -9,7 +9,7 @@ import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipel
 import { BlobServiceClient, StorageRetryPolicyType, StorageSharedKeyCredential, newPipeline, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { DriverError } from '@storagedriver/core';
 
-import type { AzureCredentials, AzureOptions } from './params.js';
+import { defaultServiceUrl, type AzureCredentials, type AzureOptions } from './params.js';
 
 /** The SDK's TokenCredential, named through storage-blob (which depends on @azure/core-auth; we do not). */
 type TokenCredential = Extract<Parameters<typeof newPipeline>[0], { getToken: unknown }>;
@@ -73,7 +73,7 @@ export function createClients(options: AzureOptions, load: IdentityImport = impo
   if (options.client !== undefined) return { container: options.client };
   const service = options.connectionString !== undefined
     ? BlobServiceClient.fromConnectionString(options.connectionString, PIPELINE)
-    : new BlobServiceClient(options.serviceUrl!, pipeline(options, load));
+    : new BlobServiceClient(options.serviceUrl ?? defaultServiceUrl(options.accountName!), pipeline(options, load));
   if (options.skipVerify) acceptAnyCertificate(service);
   return { container: service.getContainerClient(options.container), service };
 }

@@ -53,7 +53,7 @@ import { createClients } from './client.js';
 import { DirectBlobs } from './direct.js';
 import { errorCode, isConditionNotMet, isInvalidRange, isNotFound } from './errors.js';
 import { blobHeaders, blobInfo, quotedETag, storedMetadata, toAzureMetadata } from './metadata.js';
-import type { AzureOptions } from './params.js';
+import { checkAzureOptions, type AzureOptions } from './params.js';
 import { retried, retryOptions } from './retry.js';
 import { UploadRecords } from './uploads.js';
 import { BlockWriter, RESUMABLE_UPLOAD_ID, discardUpload, newUploadId, parseBlockId, type UploadState } from './writer.js';
@@ -94,7 +94,7 @@ export class AzureBackend implements StorageBackend {
   #delegationKey: { key: UserDelegationKey; expires: number } | undefined;
 
   constructor(options: AzureOptions) {
-    this.#o = options;
+    this.#o = checkAzureOptions(options);
     const { container, service } = createClients(options);
     this.container = container;
     this.#service = service;

@@ -1,6 +1,6 @@
 /** Upstream's azure parameters (upstream-model.md §7.4) plus block size and upload concurrency, parsed strictly. */
 import type { ContainerClient } from '@azure/storage-blob';
-import { InvalidParameterError, ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { InvalidParameterError, ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 /** Azure's largest block (service version 2019-12-12 and later). */
@@ -34,13 +34,13 @@ export type AzureCredentials =
 export interface AzureOptions {
   /** The blob container; required. */
   container: string;
-  /** The storage account; required unless `connectionString` is set. */
+  /** The storage account; required unless `connectionString` or `client` is set. */
   accountName?: string;
   /** How to authenticate; ignored with `connectionString` or `client`. */
   credentials?: AzureCredentials;
   /** A storage connection string (account key or SAS); takes the place of accountname, credentials and serviceurl. */
   connectionString?: string;
-  /** Default `https://<accountname>.blob.<realm>`. */
+  /** Default `https://<accountName>.blob.core.windows.net` (from parameters: `https://<accountname>.blob.<realm>`). */
   serviceUrl?: string;
   /** A blob name prefix every path lives under; empty (the default) for the container's root. */
   rootDirectory?: string;
@@ -63,6 +63,11 @@ export const PARAMETER_NAMES = [
   'max_retries', 'retry_delay', 'skipverify', 'blocksize', 'uploadconcurrency',
 ] as const;
 
+/** The account's blob endpoint when no `serviceUrl` is given. */
+export function defaultServiceUrl(accountName: string, realm = 'core.windows.net'): string {
+  return `https://${accountName}.blob.${realm}`;
+}
+
 /**
  * AzureOptions from upstream's `azure` parameters (lower-case names), with upstream's defaults (`realm` core.windows.net).
  * Throws InvalidParameterError for an unknown name or an unaccepted value (e.g. no `container`, or neither `accountname` nor `connectionstring`).
@@ -75,7 +80,7 @@ export function parseAzureParameters(params: DriverParameters | undefined, drive
   if (accountName === '' && connectionString === '') throw p.invalid('accountname', 'an account name (required unless connectionstring is set)');
   const realm = p.string('realm', 'core.windows.net');
   // Azurite's service URL names the account in its path.
-  const serviceUrl = p.endpoint('serviceurl', { allowPath: true }) ?? (accountName === '' ? undefined : `https://${accountName}.blob.${realm}`);
+  const serviceUrl = p.endpoint('serviceurl', { allowPath: true }) ?? (accountName === '' ? undefined : defaultServiceUrl(accountName, realm));
   if (connectionString !== '') checkConnectionString(p, connectionString, driverName);
   // Upstream treats -1 as "abort when the copy is still pending"; 0 means the default.
   const maxRetries = p.integer('max_retries', 5, { min: -1 });
@@ -154,4 +159,21 @@ function checkConnectionString(p: ParameterReader, text: string, driverName: str
 /** The connection string with its secrets left out, for error messages. */
 function redact(text: string): string {
   return text.replace(/(AccountKey|SharedAccessSignature)=[^;]*/gi, '$1=***');
+}
+
+/** `new AzureDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkAzureOptions(options: AzureOptions): AzureOptions {
+  return checkOptions('azure', options, {
+    container: 'container', accountName: 'accountname', connectionString: 'connectionstring', serviceUrl: 'serviceurl',
+    rootDirectory: 'rootdirectory', maxRetries: 'max_retries', skipVerify: 'skipverify', blockSize: 'blocksize',
+    uploadConcurrency: 'uploadconcurrency', client: null,
+    retryDelayMs: { parameter: 'retry_delay', value: (ms) => (typeof ms === 'number' ? `${ms}ms` : ms) },
+    // The parameter's form: a mapping with lower-case field names, the shared key beside it.
+    credentials: { parameter: 'credentials', value: (c) => (typeof c === 'object' && c !== null ? Object.fromEntries(Object.entries(c).map(([k, v]) => [k.toLowerCase(), v])) : c) },
+  }, ({ credentials, ...parameters }) => {
+    const accountKey = (credentials as Record<string, unknown> | undefined)?.accountkey;
+    // A caller's client names the account itself.
+    const account = options.client !== undefined && parameters.accountname === undefined && parameters.connectionstring === undefined ? { accountname: 'of-the-client' } : {};
+    return parseAzureParameters({ ...parameters, ...account, ...(credentials === undefined ? {} : { credentials }), ...(accountKey === undefined ? {} : { accountkey: accountKey }) });
+  });
 }

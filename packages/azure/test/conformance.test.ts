@@ -1,6 +1,6 @@
 import { testDriver } from '@storagedriver/testsuite';
 
-import { createContainer, newDriver } from './support/server.js';
+import { construction, createContainer, newDriver } from './support/server.js';
 
 const container = createContainer('conformance');
 
@@ -8,6 +8,7 @@ testDriver({
   create: async () => newDriver(await container, { rootDirectory: 'suite/root' }),
   createAbove: async () => ({ driver: newDriver(await container, { rootDirectory: 'suite' }), pathOfRoot: '/root' }),
   partSize: 4 * 1024 * 1024,
+  construct: construction(),
   mode: 'full',
   largeStreamSize: 256 * 1024 * 1024,
   appendChunkSize: 4 * 1024 * 1024,

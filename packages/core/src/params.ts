@@ -206,6 +206,67 @@ export class ParameterReader {
   }
 }
 
+/**
+ * How one option of a driver's constructor maps onto its parameter: the parameter's name; or the name
+ * and how the option's value is given to it (a number of milliseconds to a duration, say); or null
+ * when no parameter corresponds (a client object, a callback), so the parser does not see it.
+ */
+export type OptionParameter =
+  | string
+  | {
+      /** The parameter's name. */
+      readonly parameter: string;
+      /** The option's value as the parameter takes it. */
+      readonly value: (option: unknown) => unknown;
+    }
+  | null;
+
+/**
+ * Checks the options a driver is constructed with directly, by the rules its parameters are parsed
+ * by, so that a missing or malformed option fails at construction (never at first use) with the
+ * same InvalidParameterError a factory caller gets, naming the option: each option goes to `parse`
+ * under the parameter `names` maps it to. An option name `names` lacks (a typo, `authurl` for
+ * `authUrl`) is an error too. `names` lists every option (the compiler checks it against the type).
+ * Returns `options`.
+ */
+export function checkOptions<O extends object>(
+  driverName: string,
+  options: O,
+  names: { readonly [K in keyof Required<O>]: OptionParameter },
+  parse: (parameters: DriverParameters) => unknown,
+): O {
+  const mappings = names as Readonly<Record<string, OptionParameter>>;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidParameterError('options', options, 'an object of options', { driverName });
+  }
+  const given = options as Readonly<Record<string, unknown>>;
+  const parameters: Record<string, unknown> = {};
+  const optionOf = new Map<string, string>();
+  for (const [option, value] of Object.entries(given)) {
+    if (!Object.hasOwn(mappings, option)) {
+      throw new InvalidParameterError(option, value, `a known option name (${Object.keys(mappings).sort().join(', ')})`, { driverName });
+    }
+    const mapping = mappings[option];
+    if (value === undefined || mapping === null || mapping === undefined) continue;
+    const parameter = typeof mapping === 'string' ? mapping : mapping.parameter;
+    parameters[parameter] = typeof mapping === 'string' ? value : mapping.value(value);
+    optionOf.set(parameter, option);
+  }
+  try {
+    parse(parameters);
+  } catch (error) {
+    if (!(error instanceof InvalidParameterError)) throw error;
+    // Named as the caller wrote it; a required parameter left out maps back through `names`.
+    const option = optionOf.get(error.parameter) ?? Object.keys(mappings).find((name) => {
+      const mapping = mappings[name];
+      return mapping !== null && mapping !== undefined && (typeof mapping === 'string' ? mapping : mapping.parameter) === error.parameter;
+    });
+    if (option === undefined) throw error;
+    throw new InvalidParameterError(option, given[option], error.accepted, { driverName, cause: error });
+  }
+  return options;
+}
+
 function parseInteger(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
   if (typeof value === 'bigint') return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : undefined;

@@ -1,4 +1,4 @@
-import { InvalidParameterError, ParameterReader, parseDuration, parseSize } from '../src/index.js';
+import { InvalidParameterError, ParameterReader, checkOptions, parseDuration, parseSize, type DriverParameters } from '../src/index.js';
 
 const reader = (params: Record<string, unknown>) => new ParameterReader('test', params, ['n', 's', 'b', 'd', 'e', 'size', 'limit', 'm']);
 
@@ -68,4 +68,47 @@ test('maps, strings and required strings', () => {
   expect(() => reader({ m: 'x' }).map('m')).toThrow(/a mapping/);
   expect(() => reader({ s: 5 }).string('s')).toThrow(/a string/);
   expect(() => reader({ s: '' }).requiredString('s')).toThrow(/required/);
+});
+
+describe('checkOptions: a constructor\'s options checked by the parameter parser, errors naming the option', () => {
+  interface Options {
+    bucket: string;
+    chunkSize?: number;
+    timeoutMs?: number;
+    client?: object;
+  }
+  const parse = (parameters: DriverParameters) => {
+    const p = new ParameterReader('test', parameters, ['bucket', 'chunksize', 'timeout']);
+    return { bucket: p.requiredString('bucket'), chunkSize: p.size('chunksize', 10, { min: 5 }), timeout: p.duration('timeout', 0) };
+  };
+  const names = { bucket: 'bucket', chunkSize: 'chunksize', client: null, timeoutMs: { parameter: 'timeout', value: (ms: unknown) => `${String(ms)}ms` } } as const;
+  const check = (options: unknown) => checkOptions('test', options as Options, names, parse);
+
+  test('valid options pass and are returned as given; an option without a parameter is not parsed', () => {
+    const options = { bucket: 'b', chunkSize: 5, timeoutMs: 250, client: { any: 'thing' } };
+    expect(check(options)).toBe(options);
+    expect(check({ bucket: 'b', chunkSize: undefined })).toEqual({ bucket: 'b', chunkSize: undefined });
+  });
+
+  test('a missing required option, a value out of range and a converted value each name the option and its value', () => {
+    const missing = rejection(() => check({ chunkSize: 5 }));
+    expect([missing.parameter, missing.value, missing.accepted, missing.driverName]).toEqual(['bucket', undefined, 'a non-empty string (required)', 'test']);
+    const small = rejection(() => check({ bucket: 'b', chunkSize: 4 }));
+    expect([small.parameter, small.value]).toEqual(['chunkSize', 4]);
+    expect(small.cause).toBeInstanceOf(InvalidParameterError);
+    const timeout = rejection(() => check({ bucket: 'b', timeoutMs: 'soon' }));
+    expect([timeout.parameter, timeout.value]).toEqual(['timeoutMs', 'soon']);
+  });
+
+  test('an unknown option name (a parameter\'s spelling too) is rejected, naming the known ones; so is a non-object', () => {
+    const typo = rejection(() => check({ bucket: 'b', chunksize: 5 }));
+    expect(typo.parameter).toBe('chunksize');
+    expect(typo.accepted).toBe('a known option name (bucket, chunkSize, client, timeoutMs)');
+    for (const bad of [undefined, null, 'bucket=b', [1]]) expect(rejection(() => check(bad)).parameter).toBe('options');
+  });
+
+  test('errors that are not InvalidParameterError pass through', () => {
+    const boom = new Error('boom');
+    expect(() => checkOptions('test', { bucket: 'b' } as Options, names, () => { throw boom; })).toThrow(boom);
+  });
 });

@@ -30,6 +30,7 @@ import { exists, makeDirectory, syncDirectories, syncRoot } from './durability.j
 import { errorCode, isMissing } from './fs-errors.js';
 import { isObjectName, isUploadName, newTempFile, newUploadName, normalizeRoot, resolveInRoot, uploadDir, uploadRecordFile } from './layout.js';
 import { Sidecars, identityAt, identityOf, removeFile, seal, writeNewFile } from './metadata.js';
+import { checkFilesystemOptions } from './params.js';
 import { type UploadRecord, pendingUploads, readUploadRecord } from './uploads.js';
 import { entryOf, walkTree } from './walk.js';
 
@@ -571,6 +572,7 @@ export class FilesystemDriver extends BaseDriver {
   readonly rootDirectory: string;
 
   constructor(options: FilesystemOptions = {}) {
+    checkFilesystemOptions(options);
     const maxThreads = Math.max(options.maxThreads ?? DEFAULT_MAX_THREADS, MIN_MAX_THREADS);
     const backend = new FilesystemBackend(options.rootDirectory ?? DEFAULT_ROOT_DIRECTORY, maxThreads);
     super(backend, { maxConcurrency: maxThreads });

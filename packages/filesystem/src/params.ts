@@ -1,4 +1,4 @@
-import { type DriverParameters, ParameterReader } from '@storagedriver/core';
+import { type DriverParameters, ParameterReader, checkOptions } from '@storagedriver/core';
 
 import { DEFAULT_MAX_THREADS, DEFAULT_ROOT_DIRECTORY, type FilesystemOptions, MIN_MAX_THREADS } from './driver.js';
 
@@ -8,4 +8,9 @@ export function parseFilesystemParameters(parameters: DriverParameters | undefin
   const rootDirectory = reader.string('rootdirectory', DEFAULT_ROOT_DIRECTORY);
   if (rootDirectory === '') throw reader.invalid('rootdirectory', 'a directory path');
   return { rootDirectory, maxThreads: reader.concurrencyLimit('maxthreads', DEFAULT_MAX_THREADS, MIN_MAX_THREADS) };
+}
+
+/** `new FilesystemDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkFilesystemOptions(options: FilesystemOptions): FilesystemOptions {
+  return checkOptions('filesystem', options, { rootDirectory: 'rootdirectory', maxThreads: 'maxthreads' }, parseFilesystemParameters);
 }

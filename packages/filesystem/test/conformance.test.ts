@@ -12,6 +12,7 @@ testDriver({
   create: () => new FilesystemDriver({ rootDirectory: join(root, 'store') }),
   createAbove: () => ({ driver: new FilesystemDriver({ rootDirectory: root }), pathOfRoot: '/store' }),
   teardown: () => rmSync(root, { recursive: true, force: true }),
+  construct: { make: (options) => new FilesystemDriver(options), options: { rootDirectory: join(root, 'store'), maxThreads: 100 } },
   mode: 'full',
   largeStreamSize: 1024 ** 3,
   claims: {

@@ -41,7 +41,7 @@ import { createBucket } from './client.js';
 import { gcsStatus, isNotFound } from './errors.js';
 import { GcsRequests, RangeNotSatisfiableError } from './http.js';
 import { CHANGED, chunkResource, fileInfo, keptMetadata, objectResource, preconditions, uploadState } from './metadata.js';
-import { emulatorEndpoint, type GcsOptions } from './params.js';
+import { checkGcsOptions, emulatorEndpoint, type GcsOptions } from './params.js';
 import { signedUrl } from './signer.js';
 import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects.js';
 import { ComposeWriter, UPLOAD_ID, chunkName, committedUpload, newUploadId, type UploadTarget } from './writer.js';
@@ -90,6 +90,7 @@ export class GcsBackend implements StorageBackend {
   readonly #tree: ObjectStoreTree;
 
   constructor(options: GcsOptions) {
+    checkGcsOptions(options);
     // STORAGE_EMULATOR_HOST acts as an apiEndpoint (claims and signed URLs included); a given one wins.
     const emulator = options.apiEndpoint === undefined ? emulatorEndpoint() : undefined;
     this.#o = emulator === undefined ? options : { ...options, apiEndpoint: emulator };

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 import type { Bucket, Storage } from '@google-cloud/storage';
-import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
 
 const KiB = 1024;
 export const CHUNK_QUANTUM = 256 * KiB;
@@ -101,4 +101,12 @@ function readCredentials(p: ParameterReader): ServiceAccountKey | undefined {
     throw p.invalid(keyfile !== '' ? 'keyfile' : 'credentials', 'a service-account key with client_email and private_key', keyfile || '(mapping)');
   }
   return key as ServiceAccountKey;
+}
+
+/** `new GcsDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkGcsOptions(options: GcsOptions): GcsOptions {
+  return checkOptions('gcs', options, {
+    bucket: 'bucket', rootDirectory: 'rootdirectory', chunkSize: 'chunksize', uploadConcurrency: 'uploadconcurrency', credentials: 'credentials',
+    userAgent: 'useragent', maxConcurrency: 'maxconcurrency', apiEndpoint: 'apiendpoint', client: null, conditionalWrites: null,
+  }, parseGcsParameters);
 }

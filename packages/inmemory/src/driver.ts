@@ -5,6 +5,7 @@ import {
   type BackendWriter,
   BaseDriver,
   type Capabilities,
+  checkOptions,
   compareWalkOrder,
   decodeCursor,
   DriverError,
@@ -270,6 +271,7 @@ export class InMemoryDriver extends BaseDriver {
   readonly store: MemoryStore;
 
   constructor(options: InMemoryOptions = {}) {
+    checkOptions('inmemory', options, { store: null }, () => undefined);
     const store = options.store ?? new MemoryStore();
     super(new InMemoryBackend(store));
     this.store = store;

@@ -6,6 +6,7 @@ const store = new MemoryStore();
 
 testDriver({
   create: () => new InMemoryDriver({ store }),
+  construct: { make: (options) => new InMemoryDriver(options), options: { store } },
   mode: 'full',
   largeStreamSize: 256 * 1024 * 1024,
   claims: {

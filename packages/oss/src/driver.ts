@@ -2,7 +2,7 @@
 import { BaseDriver } from '@storagedriver/core';
 import { S3Backend } from '@storagedriver/s3';
 
-import { s3Options, type OssOptions } from './params.js';
+import { checkOssOptions, s3Options, type OssOptions } from './params.js';
 
 /**
  * The Aliyun OSS StorageBackend: the S3 backend on OSS's S3-compatible API, with upload records instead of ListMultipartUploads.
@@ -11,7 +11,7 @@ export class OssBackend extends S3Backend {
   override readonly name: string = 'oss';
 
   constructor(options: OssOptions) {
-    super(s3Options(options));
+    super(s3Options(checkOssOptions(options)));
   }
 }
 

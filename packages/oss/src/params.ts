@@ -5,7 +5,7 @@
  */
 import type { LookupFunction } from 'node:net';
 
-import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
 import type { S3Options } from '@storagedriver/s3';
 
 const MiB = 1024 * 1024;
@@ -117,4 +117,17 @@ export function s3Options(o: OssOptions): S3Options {
     ...(o.maxConcurrency === undefined ? {} : { maxConcurrency: o.maxConcurrency }),
     ...(o.lookup === undefined ? {} : { lookup: o.lookup }),
   };
+}
+
+/** `new OssDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkOssOptions(options: OssOptions): OssOptions {
+  return checkOptions('oss', options, {
+    accessKeyId: 'accesskeyid', accessKeySecret: 'accesskeysecret', region: 'region', endpoint: 'endpoint', internal: 'internal', bucket: 'bucket',
+    encrypt: 'encrypt', encryptionKeyId: 'encryptionkeyid', secure: 'secure', skipVerify: 'skipverify', chunkSize: 'chunksize',
+    rootDirectory: 'rootdirectory', maxConcurrency: 'maxconcurrency', lookup: null,
+  }, ({ maxconcurrency, ...parameters }) => {
+    // An option with no upstream parameter: checked as the s3 driver checks its own.
+    new ParameterReader('oss', { maxconcurrency }, ['maxconcurrency']).concurrencyLimit('maxconcurrency', 128, 1);
+    return parseOssParameters(parameters);
+  });
 }

@@ -4,7 +4,7 @@
 import { testDriver } from '@storagedriver/testsuite';
 
 import { recordRequests } from './support/requests.js';
-import { createBucket, newDriver } from './support/server.js';
+import { construction, createBucket, newDriver } from './support/server.js';
 
 const recording = recordRequests(process.env.OSS_TEST_DNS_NAME!);
 const bucket = createBucket('conformance');
@@ -13,6 +13,7 @@ testDriver({
   create: async () => newDriver(await bucket, { rootDirectory: 'suite/root' }),
   createAbove: async () => ({ driver: newDriver(await bucket, { rootDirectory: 'suite' }), pathOfRoot: '/root' }),
   partSize: 5 * 1024 * 1024,
+  construct: construction(),
   mode: 'full',
   largeStreamSize: 256 * 1024 * 1024,
   capabilities: { redirect: true, walkOrder: 'bytes' },

@@ -36,7 +36,7 @@ import {
 import { Cluster } from './cluster.js';
 import { shapeRadosError } from './errors.js';
 import { ENOENT, omapGet, omapPage, readInto, refGet, refPut, writeFull, type OmapEntry, type Pointer } from './librados.js';
-import type { RadosOptions } from './params.js';
+import { checkRadosOptions, type RadosOptions } from './params.js';
 import {
   chunkCount,
   chunkOid,
@@ -126,7 +126,7 @@ export class RadosBackend implements StorageBackend {
   readonly #cluster: Cluster;
 
   constructor(options: RadosOptions) {
-    this.#o = options;
+    this.#o = checkRadosOptions(options);
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#cluster = new Cluster(options);
   }

@@ -2,7 +2,7 @@
  * Upstream's rados parameters (`poolname`, `username`, `chunksize`: upstream-model / seed-drivers
  * §2.4) plus what upstream left to librados defaults, parsed strictly.
  */
-import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -64,4 +64,13 @@ export function parseRadosParameters(params: DriverParameters | undefined, drive
     opTimeoutMs: p.duration('optimeout', 30_000, { min: 0 }),
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 128, 1),
   };
+}
+
+/** `new RadosDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkRadosOptions(options: RadosOptions): RadosOptions {
+  return checkOptions('rados', options, {
+    poolName: 'poolname', userName: 'username', chunkSize: 'chunksize', configFile: 'conffile', keyring: 'keyring', monHost: 'monhost',
+    key: 'key', rootDirectory: 'rootdirectory', uploadConcurrency: 'uploadconcurrency', maxConcurrency: 'maxconcurrency',
+    opTimeoutMs: { parameter: 'optimeout', value: (ms) => (typeof ms === 'number' ? `${ms}ms` : ms) },
+  }, parseRadosParameters);
 }

@@ -1,6 +1,6 @@
 import { testDriver } from '@storagedriver/testsuite';
 
-import { closeDrivers, newDriver } from './support/server.js';
+import { closeDrivers, construction, newDriver } from './support/server.js';
 
 const MiB = 1024 * 1024;
 
@@ -8,6 +8,7 @@ testDriver({
   create: () => newDriver({ rootDirectory: 'suite/root', chunkSize: 4 * MiB }),
   createAbove: () => ({ driver: newDriver({ rootDirectory: 'suite', chunkSize: 4 * MiB }), pathOfRoot: '/root' }),
   teardown: closeDrivers,
+  construct: construction(),
   partSize: 4 * MiB,
   appendChunkSize: 4 * MiB,
   mode: 'full',

@@ -53,7 +53,7 @@ import { copyParts, copySource } from './copy.js';
 import { DirectRequests, S3ResponseError } from './direct.js';
 import { hasNoServiceCode, isInvalidRange, isNotFound, isPreconditionFailed, isUploadGone, s3Status } from './errors.js';
 import { checkUserMetadata, contentFields, fileInfo, headFromSdk, storedMetadata, type ContentFields, type ObjectHead } from './metadata.js';
-import type { S3Options } from './params.js';
+import { checkS3Options, type S3Options } from './params.js';
 import { presign } from './presign.js';
 import { PendingUploads, listParts, resumePoint, type UploadPart } from './uploads.js';
 import { MultipartWriter, RECORD_STARTED, RECORD_UPLOAD, TAIL_PARTS, type ResumedUpload, type UploadTarget } from './writer.js';
@@ -119,7 +119,7 @@ export class S3Backend implements StorageBackend {
   readonly #direct: DirectRequests | undefined;
 
   constructor(options: S3Options) {
-    this.#o = options;
+    this.#o = checkS3Options(options);
     const agents = createAgents(options);
     this.client = createClient(options, agents);
     this.#send = sender(this.client);

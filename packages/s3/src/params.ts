@@ -2,7 +2,7 @@
 import type { LookupFunction } from 'node:net';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 export const MIN_CHUNK_SIZE = 5 * MiB;
@@ -134,4 +134,17 @@ export function parseS3Parameters(params: DriverParameters | undefined, driverNa
     requestChecksums: p.has('requestchecksums') ? p.oneOf('requestchecksums', CHECKSUMS, 'WHEN_SUPPORTED') : undefined,
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 128, 1),
   };
+}
+
+/** `new S3Driver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkS3Options(options: S3Options, driverName = 's3'): S3Options {
+  return checkOptions(driverName, options, {
+    bucket: 'bucket', region: 'region', regionEndpoint: 'regionendpoint', forcePathStyle: 'forcepathstyle', accessKey: 'accesskey',
+    secretKey: 'secretkey', sessionToken: 'sessiontoken', encrypt: 'encrypt', keyId: 'keyid', secure: 'secure', skipVerify: 'skipverify',
+    chunkSize: 'chunksize', uploadConcurrency: 'uploadconcurrency', multipartCopyChunkSize: 'multipartcopychunksize',
+    multipartCopyMaxConcurrency: 'multipartcopymaxconcurrency', multipartCopyThresholdSize: 'multipartcopythresholdsize',
+    rootDirectory: 'rootdirectory', storageClass: 'storageclass', userAgent: 'useragent', objectAcl: 'objectacl', useDualStack: 'usedualstack',
+    accelerate: 'accelerate', useFipsEndpoint: 'usefipsendpoint', redirectEndpoint: 'redirectendpoint', requestChecksums: 'requestchecksums',
+    maxConcurrency: 'maxconcurrency', client: null, lookup: null, uploadRecords: null,
+  }, (parameters) => parseS3Parameters(parameters, driverName));
 }

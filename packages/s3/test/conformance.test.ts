@@ -1,6 +1,6 @@
 import { testDriver } from '@storagedriver/testsuite';
 
-import { createBucket, newDriver } from './support/server.js';
+import { construction, createBucket, newDriver } from './support/server.js';
 
 const bucket = createBucket('conformance');
 
@@ -8,6 +8,7 @@ testDriver({
   create: async () => newDriver(await bucket, { rootDirectory: 'suite/root' }),
   createAbove: async () => ({ driver: newDriver(await bucket, { rootDirectory: 'suite' }), pathOfRoot: '/root' }),
   partSize: 10 * 1024 * 1024,
+  construct: construction(),
   mode: 'full',
   largeStreamSize: 256 * 1024 * 1024,
   capabilities: { redirect: true, walkOrder: 'bytes' },

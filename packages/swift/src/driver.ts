@@ -42,7 +42,7 @@ import { SwiftClient, encodeObjectName, type RawResponse } from './client.js';
 import { isNotFound, swiftStatus } from './errors.js';
 import { DEFAULT_INFO, discoverInfo, type ClusterInfo } from './info.js';
 import { Container, EMPTY_MD5, checkMetadata, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
-import { DEFAULT_CHUNK_SIZE, type SwiftOptions } from './params.js';
+import { DEFAULT_CHUNK_SIZE, checkSwiftOptions, type SwiftOptions } from './params.js';
 import { TempURLKeys, tempURL } from './tempurl.js';
 import { COMMIT_WINDOW_MS, SegmentWriter, abortFlag, commitMark, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
 
@@ -108,7 +108,7 @@ export class SwiftBackend implements StorageBackend {
   readonly #containerReady = new SharedTask((signal) => this.#createContainer(signal));
 
   constructor(options: SwiftOptions, client?: SwiftClient) {
-    this.#o = options;
+    this.#o = checkSwiftOptions(options);
     this.client = client ?? new SwiftClient(options);
     this.container = new Container(this.client, options.container, (signal) => this.info(signal));
     const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');

@@ -2,7 +2,7 @@
  * Upstream's swift parameters (upstream-model.md, seed-drivers.md §1.6), same names and meaning,
  * parsed strictly, plus the upload concurrency and request limit every cloud driver here has.
  */
-import { ParameterReader, type DriverParameters } from '@storagedriver/core';
+import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 20 * MiB;
@@ -140,4 +140,15 @@ function readMethods(p: ParameterReader): TempURLMethod[] | undefined {
     if (method === undefined) throw p.invalid('tempurlmethods', accepted);
     return method;
   });
+}
+
+/** `new SwiftDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
+export function checkSwiftOptions(options: SwiftOptions): SwiftOptions {
+  return checkOptions('swift', options, {
+    username: 'username', password: 'password', authUrl: 'authurl', container: 'container', region: 'region', tenant: 'tenant',
+    tenantId: 'tenantid', domain: 'domain', domainId: 'domainid', tenantDomain: 'tenantdomain', tenantDomainId: 'tenantdomainid',
+    trustId: 'trustid', authVersion: 'authversion', endpointType: 'endpointtype', insecureSkipVerify: 'insecureskipverify',
+    prefix: 'prefix', chunkSize: 'chunksize', secretKey: 'secretkey', accessKey: 'accesskey', tempURLContainerKey: 'tempurlcontainerkey',
+    tempURLMethods: 'tempurlmethods', uploadConcurrency: 'uploadconcurrency', maxConcurrency: 'maxconcurrency',
+  }, parseSwiftParameters);
 }

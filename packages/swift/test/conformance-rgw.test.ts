@@ -1,6 +1,6 @@
 import { testDriver } from '@storagedriver/testsuite';
 
-import { CLAIMS, containerName, newDriver } from './support/server.js';
+import { CLAIMS, construction, containerName, newDriver } from './support/server.js';
 
 const container = containerName('conformance');
 const MiB = 1024 * 1024;
@@ -12,6 +12,7 @@ testDriver({
   create: () => newDriver('rgw', container, { prefix: 'suite/files/root', chunksize: '5MiB' }),
   createAbove: () => ({ driver: newDriver('rgw', container, { prefix: 'suite', chunksize: '5MiB' }), pathOfRoot: '/root/files' }),
   partSize: 5 * MiB,
+  construct: construction('rgw'),
   mode: 'full',
   largeStreamSize: 128 * MiB,
   capabilities: { redirect: true, walkOrder: 'bytes' },

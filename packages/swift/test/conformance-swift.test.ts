@@ -1,6 +1,6 @@
 import { testDriver } from '@storagedriver/testsuite';
 
-import { CLAIMS, containerName, newDriver } from './support/server.js';
+import { CLAIMS, construction, containerName, newDriver } from './support/server.js';
 
 const container = containerName('conformance');
 const MiB = 1024 * 1024;
@@ -12,6 +12,7 @@ testDriver({
   create: () => newDriver('swift', container, { prefix: 'suite/files/root', chunksize: '5MiB' }),
   createAbove: () => ({ driver: newDriver('swift', container, { prefix: 'suite', chunksize: '5MiB' }), pathOfRoot: '/root/files' }),
   partSize: 5 * MiB,
+  construct: construction('swift'),
   // Short: OpenStack Swift's Python proxy stores about 40–70 small objects a second on 2 shared
   // cores, so the 5,001-children case alone takes minutes; Ceph RGW runs the suite in full mode.
   mode: 'short',

@@ -7,7 +7,7 @@ export { testDriver } from './jest.js';
 export { runSuite, type CaseResult, type RunSuiteOptions } from './suite.js';
 export { conformanceCases } from './cases/index.js';
 export type { CaseContext, SuiteCase } from './runner.js';
-export type { DriverAbove, SuiteCapabilities, SuiteOptions, TestServerGaps } from './options.js';
+export type { DriverAbove, DriverConstruction, SuiteCapabilities, SuiteOptions, TestServerGaps } from './options.js';
 export {
   benchmarkCells,
   benchRows,

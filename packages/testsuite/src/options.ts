@@ -72,4 +72,18 @@ export interface SuiteOptions {
   testServerGaps?: TestServerGaps;
   /** Accept self-signed certificates when fetching redirect URLs (test servers over HTTPS). */
   insecureTLS?: boolean;
+  /**
+   * The driver's constructor and options it accepts (those the suite's driver was made with): the
+   * construction case checks that options left out, misnamed or of the wrong type fail at
+   * construction as InvalidParameterError naming the option. Without it that case is skipped.
+   */
+  construct?: DriverConstruction;
+}
+
+/** How the package constructs its driver directly (`new XDriver(options)`). */
+export interface DriverConstruction {
+  /** Constructs a driver (no I/O happens at construction). */
+  make: (options: Record<string, unknown>) => StorageDriver;
+  /** Options `make` accepts. */
+  options: Record<string, unknown>;
 }

@@ -7,12 +7,13 @@ import { type Capabilities, PathNotFoundError, type StorageDriver, purgeUploads 
 import { randomName } from './data.js';
 import type { SuiteOptions } from './options.js';
 
-export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities' | 'createAbove' | 'claims' | 'testServerGaps'>> {
+export interface ResolvedOptions extends Required<Omit<SuiteOptions, 'teardown' | 'name' | 'capabilities' | 'createAbove' | 'claims' | 'testServerGaps' | 'construct'>> {
   testServerGaps: NonNullable<SuiteOptions['testServerGaps']>;
   name: string;
   capabilities: { redirect: boolean; walkOrder: 'components' | 'bytes' };
   teardown: SuiteOptions['teardown'];
   createAbove: SuiteOptions['createAbove'];
+  construct: SuiteOptions['construct'];
   claims: Capabilities | undefined;
   /** The driver's own `capabilities`, once it exists (undefined while jest registers the cases). */
   driverCapabilities: Capabilities | undefined;
@@ -61,6 +62,7 @@ export function resolveOptions(options: SuiteOptions, driver?: StorageDriver): R
     appendChunkSize: options.appendChunkSize ?? 10 * 1024 * 1024,
     partSize: options.partSize ?? 5 * 1024 * 1024,
     createAbove: options.createAbove,
+    construct: options.construct,
     capabilities: {
       redirect: options.capabilities?.redirect ?? driver?.capabilities.redirectURL ?? false,
       walkOrder: options.capabilities?.walkOrder ?? 'components',

@@ -3,6 +3,8 @@ import { Agent } from 'node:https';
 
 import type { ContainerClient } from '@azure/storage-blob';
 
+import type { DriverConstruction } from '@storagedriver/testsuite';
+
 import { AzureBackend, AzureDriver, type AzureOptions } from '../../src/index.js';
 
 export function connection() {
@@ -35,4 +37,9 @@ export async function createContainer(name: string): Promise<string> {
   const container = `${name}-${Date.now().toString(36)}`;
   await rawContainer(container).create();
   return container;
+}
+
+/** The suite's construction case: the constructor, and options like the suite driver's (no I/O happens). */
+export function construction(): DriverConstruction {
+  return { make: (options) => new AzureDriver(options as unknown as AzureOptions), options: { ...driverOptions('construction'), rootDirectory: 'suite/root' } };
 }

@@ -3,6 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import { Storage, type Bucket } from '@google-cloud/storage';
 
+import type { DriverConstruction } from '@storagedriver/testsuite';
+
 import { GcsDriver, type GcsOptions, type ServiceAccountKey } from '../../src/index.js';
 
 export function endpoint(): string {
@@ -39,4 +41,9 @@ export function serviceAccountKey(): ServiceAccountKey {
     client_email: 'storagedriver-test@test.iam.gserviceaccount.com',
     private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
+}
+
+/** The suite's construction case: the constructor, and options like the suite driver's (no I/O happens). */
+export function construction(): DriverConstruction {
+  return { make: (options) => new GcsDriver(options as unknown as GcsOptions), options: { ...driverOptions('construction'), rootDirectory: 'suite/root', credentials: serviceAccountKey() } };
 }

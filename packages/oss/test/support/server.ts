@@ -3,6 +3,8 @@ import { Agent } from 'node:http';
 
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
+import type { DriverConstruction } from '@storagedriver/testsuite';
+
 import { OssDriver, type OssOptions } from '../../src/index.js';
 import { lookup } from './names.js';
 
@@ -42,4 +44,9 @@ export function ossOptions(bucket: string, extra: Partial<OssOptions> = {}): Oss
 
 export function newDriver(bucket: string, extra: Partial<OssOptions> = {}): OssDriver {
   return new OssDriver(ossOptions(bucket, extra));
+}
+
+/** The suite's construction case: the constructor, and options like the suite driver's (no I/O happens). */
+export function construction(): DriverConstruction {
+  return { make: (options) => new OssDriver(options as unknown as OssOptions), options: { ...ossOptions('construction'), rootDirectory: 'suite/root' } };
 }

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import type { DriverConstruction } from '@storagedriver/testsuite';
+
 import { RadosDriver, type RadosOptions } from '../../src/index.js';
 
 const run = promisify(execFile);
@@ -64,4 +66,10 @@ export async function omapValueByCli(oid: string, key: string, pool?: string): P
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The suite's construction case: the constructor, and options like the suite driver's (no I/O happens). */
+export function construction(): DriverConstruction {
+  const { conf, user, pool } = connection();
+  return { make: (options) => new RadosDriver(options as unknown as RadosOptions), options: { poolName: pool, userName: user, configFile: conf, rootDirectory: 'suite/root', chunkSize: 4 * 1024 * 1024 } };
 }

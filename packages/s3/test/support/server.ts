@@ -1,6 +1,8 @@
 /** The Ceph gateway globalSetup started: a fresh bucket per test file and drivers on it. */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
+import type { DriverConstruction } from '@storagedriver/testsuite';
+
 import { S3Driver, type S3Options } from '../../src/index.js';
 
 export function connection() {
@@ -27,4 +29,9 @@ export function driverOptions(bucket: string, extra: Partial<S3Options> = {}): S
 
 export function newDriver(bucket: string, extra: Partial<S3Options> = {}): S3Driver {
   return new S3Driver(driverOptions(bucket, extra));
+}
+
+/** The suite's construction case: the constructor, and options like the suite driver's (no I/O happens). */
+export function construction(): DriverConstruction {
+  return { make: (options) => new S3Driver(options as unknown as S3Options), options: { ...driverOptions('construction'), rootDirectory: 'suite/root' } };
 }

@@ -1,6 +1,6 @@
 /** The two servers globalSetup started (Ceph RGW's Swift API and OpenStack Swift): a fresh container per test file and drivers on it. */
 import type { Capabilities } from '@storagedriver/core';
-import type { ErrorResponder } from '@storagedriver/testsuite';
+import type { DriverConstruction, ErrorResponder } from '@storagedriver/testsuite';
 
 import { SwiftClient, SwiftDriver, parseSwiftParameters, type SwiftOptions } from '../../src/index.js';
 
@@ -78,3 +78,8 @@ export const CLAIMS: Capabilities = {
   listPage: true,
   uploads: true,
 };
+
+/** The suite's construction case: the constructor, and options like the suite driver's (no I/O happens). */
+export function construction(server: ServerName): DriverConstruction {
+  return { make: (options) => new SwiftDriver(options as unknown as SwiftOptions), options: { ...driverOptions(server, 'construction'), prefix: 'suite/files/root' } };
+}

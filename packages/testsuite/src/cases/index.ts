@@ -10,6 +10,7 @@ import { apiSignedCases } from './api-signed.js';
 import { apiStreamCases } from './api-streams.js';
 import { apiUploadCases, apiUploadRefusalCases } from './api-uploads.js';
 import { backendCases } from './backend.js';
+import { constructionCases } from './construction.js';
 import { contentCases } from './content.js';
 import { hiddenCases } from './hidden.js';
 import { listingCases } from './listing.js';
@@ -22,6 +23,7 @@ import { walkCases } from './walk.js';
 export const conformanceCases: readonly SuiteCase[] = [
   // First, so a report opens with what the driver claims.
   ...apiClaimCases,
+  ...constructionCases,
   ...contentCases,
   ...streamCases,
   ...hiddenCases,
