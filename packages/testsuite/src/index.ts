@@ -25,6 +25,7 @@ export {
   publishBenchReport,
   runBenchmarks,
   runSideBySide,
+  WARM_UP_OPERATIONS,
   type BenchCell,
   type BenchGoal,
   type BenchGoalResult,

@@ -100,8 +100,11 @@ test('measureOperation dispatches by the operation name and fails when a subject
   expect((await measureOperation('w', 'write 100 B stream', subject, sizes)).bytes).toBe(100);
   await expect(measureOperation('r', 'read 100 B stream', subject, sizes)).rejects.toThrow('r: moved 99 bytes, expected 100');
   const put = await measureOperation('p', 'put 4 B c=3', subject, sizes);
+  // The untimed warm-up (as many as the cell has, up to WARM_UP_OPERATIONS) runs first and is not counted.
   expect(put).toMatchObject({ operations: 10, bytes: 40 });
-  expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const all = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  expect(seen.slice(0, 10).sort((a, b) => a - b)).toEqual(all);
+  expect(seen.slice(10).sort((a, b) => a - b)).toEqual(all);
   await expect(measureOperation('g', 'get 4 B c=1', subject, sizes)).rejects.toThrow('g: the subject has no get');
   await expect(measureOperation('x', 'put 4 B', subject, sizes)).rejects.toThrow('no concurrency');
   expect((await measureOperation('k', 'walk 7 keys', subject, sizes)).operations).toBe(1);
