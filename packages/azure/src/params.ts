@@ -1,6 +1,6 @@
 /** Upstream's azure parameters (upstream-model.md §7.4) plus block size and upload concurrency, parsed strictly. */
 import type { ContainerClient } from '@azure/storage-blob';
-import { InvalidParameterError, ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
+import { InvalidParameterError, ParameterReader, checkOptions, millisecondsOption, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 /** Azure's largest block (service version 2019-12-12 and later). */
@@ -127,38 +127,34 @@ const CONNECTION_STRING = 'a storage connection string: Key=Value pairs separate
 
 /**
  * The connection string, read the way the SDK reads it, so that a malformed one fails at creation
- * (the SDK would throw a TypeError at first use). Errors show the endpoint, never the key or SAS.
+ * (the SDK would throw a TypeError at first use). The string is a secret, so errors hide it (core's
+ * InvalidParameterError); one with a bad endpoint names the endpoint.
  */
 function checkConnectionString(p: ParameterReader, text: string, driverName: string): void {
   if (text.startsWith('UseDevelopmentStorage=true')) return;
   const fields = new Map<string, string>();
   for (const pair of text.split(';').map((part) => part.trim()).filter((part) => part !== '')) {
     const match = /^([A-Za-z]+)=(.*)$/.exec(pair);
-    if (match === null) throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+    if (match === null) throw p.invalid('connectionstring', CONNECTION_STRING);
     fields.set(match[1]!, match[2]!);
   }
   const get = (name: string): string => fields.get(name) ?? '';
   // The SDK's rule: with a protocol and a key it is an account connection string, else a SAS one.
   const account = fields.has('DefaultEndpointsProtocol') && fields.has('AccountKey');
   let endpoint = get('BlobEndpoint');
-  if (account && (get('AccountName') === '' || get('AccountKey') === '')) throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
-  if (!account && (endpoint === '' || get('SharedAccessSignature') === '')) throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+  if (account && (get('AccountName') === '' || get('AccountKey') === '')) throw p.invalid('connectionstring', CONNECTION_STRING);
+  if (!account && (endpoint === '' || get('SharedAccessSignature') === '')) throw p.invalid('connectionstring', CONNECTION_STRING);
   if (endpoint === '') {
     const protocol = get('DefaultEndpointsProtocol').toLowerCase();
-    if ((protocol !== 'http' && protocol !== 'https') || get('EndpointSuffix') === '') throw p.invalid('connectionstring', CONNECTION_STRING, redact(text));
+    if ((protocol !== 'http' && protocol !== 'https') || get('EndpointSuffix') === '') throw p.invalid('connectionstring', CONNECTION_STRING);
     endpoint = `${protocol}://${get('AccountName')}.blob.${get('EndpointSuffix')}`;
   }
   try {
     new ParameterReader(driverName, { connectionstring: endpoint }, ['connectionstring']).endpoint('connectionstring', { allowPath: true });
   } catch (error) {
     if (!(error instanceof InvalidParameterError)) throw error;
-    throw p.invalid('connectionstring', `a connection string whose blob endpoint is ${error.accepted}`, `BlobEndpoint=${endpoint}`);
+    throw p.invalid('connectionstring', `a connection string whose blob endpoint (${endpoint}) is ${error.accepted}`);
   }
-}
-
-/** The connection string with its secrets left out, for error messages. */
-function redact(text: string): string {
-  return text.replace(/(AccountKey|SharedAccessSignature)=[^;]*/gi, '$1=***');
 }
 
 /** `new AzureDriver`'s options checked as the factory checks parameters: InvalidParameterError at construction, naming the option. */
@@ -167,7 +163,7 @@ export function checkAzureOptions(options: AzureOptions): AzureOptions {
     container: 'container', accountName: 'accountname', connectionString: 'connectionstring', serviceUrl: 'serviceurl',
     rootDirectory: 'rootdirectory', maxRetries: 'max_retries', skipVerify: 'skipverify', blockSize: 'blocksize',
     uploadConcurrency: 'uploadconcurrency', client: null,
-    retryDelayMs: { parameter: 'retry_delay', value: (ms) => (typeof ms === 'number' ? `${ms}ms` : ms) },
+    retryDelayMs: millisecondsOption('retry_delay'),
     // The parameter's form: a mapping with lower-case field names, the shared key beside it.
     credentials: { parameter: 'credentials', value: (c) => (typeof c === 'object' && c !== null ? Object.fromEntries(Object.entries(c).map(([k, v]) => [k.toLowerCase(), v])) : c) },
   }, ({ credentials, ...parameters }) => {

@@ -174,10 +174,11 @@ export class InvalidParameterError extends StorageDriverError {
   /** What would have been accepted, in words: "an integer from 25", "one of: a, b". */
   readonly accepted: string;
 
+  /** `value` is kept and shown with secrets hidden (see isSecretName): errors get logged whole. */
   constructor(parameter: string, value: unknown, accepted: string, details: ErrorDetails = {}) {
     super(details);
     this.parameter = parameter;
-    this.value = value;
+    this.value = concealed(parameter, value, 0);
     this.accepted = accepted;
   }
 
@@ -247,6 +248,36 @@ export class DriverError extends StorageDriverError {
   protected describe(): string {
     return `${prefix(this.driverName)}${this.detail}`;
   }
+}
+
+/** Stands for a secret in an error's value and message. */
+const HIDDEN = '***';
+
+/**
+ * True for a parameter, option or field name whose value is a secret: a key, password, token,
+ * signature or credentials (`secretkey`, `accountKey`, `client_secret`, `private_key`, `key`, …),
+ * matched without case or separators. InvalidParameterError hides such values.
+ */
+export function isSecretName(name: string): boolean {
+  const plain = name.replace(/[-_.\s]/g, '').toLowerCase();
+  return plain === 'key' || /secret|password|passphrase|token|credential|connectionstring|signature|privatekey|accountkey|containerkey|apikey/.test(plain);
+}
+
+/** `value` with every secret in it hidden: all of it under a secret `name`, else the secret fields of a plain object or array, to a few levels. */
+function concealed(name: string, value: unknown, depth: number): unknown {
+  const secret = isSecretName(name);
+  if (value === undefined || value === null || value === '') return value;
+  if (typeof value !== 'object') return secret ? HIDDEN : value;
+  const plain = Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
+  if (!plain || depth > 4) return secret ? HIDDEN : value;
+  let changed = false;
+  const conceal = (field: string, item: unknown): unknown => {
+    const hidden = concealed(field, item, depth + 1);
+    changed ||= hidden !== item;
+    return hidden;
+  };
+  const copy = Array.isArray(value) ? value.map((item) => conceal(name, item)) : Object.fromEntries(Object.entries(value).map(([field, item]) => [field, conceal(field, item)]));
+  return changed ? copy : value;
 }
 
 function showValue(value: unknown): string {

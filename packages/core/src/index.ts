@@ -48,6 +48,7 @@ export {
   StorageDriverError,
   UnsupportedMethodError,
   isAbortError,
+  isSecretName,
   isTransientError,
   type ErrorCode,
   type ErrorDetails,
@@ -75,7 +76,7 @@ export { readResponse, sendRequest, type RequestFunction, type SendOptions } fro
 export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';
 export { ObjectStoreTree, type ListPage, type ListPageRequest, type ObjectEntry, type ObjectStoreRequests, type ObjectStoreTreeOptions } from './objectstore.js';
-export { ParameterReader, checkOptions, formatSize, parseDuration, parseSize, type DriverParameters, type OptionParameter } from './params.js';
+export { ParameterReader, checkOptions, formatSize, millisecondsOption, parseDuration, parseSize, type DriverParameters, type OptionParameter } from './params.js';
 export { DEFAULT_ATTEMPTS, pollUntil, resumableContent, resumableReader, retry, type OpenRange, type RangeResponse, type RetryOptions } from './retry.js';
 export { contentChunks, guardedStream, isStreamContent, limitedStream, readAll, readerAtEnd, toBuffer } from './stream.js';
 export { guardWalkFn, walkByListing, walkEntries, walkSortedKeys, type GuardedWalkFn } from './walk.js';

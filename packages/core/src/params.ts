@@ -221,6 +221,11 @@ export type OptionParameter =
     }
   | null;
 
+/** An option given in milliseconds (a number) for a duration parameter, such as `retryDelayMs` for `retry_delay`. */
+export function millisecondsOption(parameter: string): OptionParameter {
+  return { parameter, value: (ms) => (typeof ms === 'number' ? `${ms}ms` : ms) };
+}
+
 /**
  * Checks the options a driver is constructed with directly, by the rules its parameters are parsed
  * by, so that a missing or malformed option fails at construction (never at first use) with the

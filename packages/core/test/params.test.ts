@@ -1,4 +1,4 @@
-import { InvalidParameterError, ParameterReader, checkOptions, parseDuration, parseSize, type DriverParameters } from '../src/index.js';
+import { InvalidParameterError, ParameterReader, checkOptions, millisecondsOption, parseDuration, parseSize, type DriverParameters } from '../src/index.js';
 
 const reader = (params: Record<string, unknown>) => new ParameterReader('test', params, ['n', 's', 'b', 'd', 'e', 'size', 'limit', 'm']);
 
@@ -81,7 +81,7 @@ describe('checkOptions: a constructor\'s options checked by the parameter parser
     const p = new ParameterReader('test', parameters, ['bucket', 'chunksize', 'timeout']);
     return { bucket: p.requiredString('bucket'), chunkSize: p.size('chunksize', 10, { min: 5 }), timeout: p.duration('timeout', 0) };
   };
-  const names = { bucket: 'bucket', chunkSize: 'chunksize', client: null, timeoutMs: { parameter: 'timeout', value: (ms: unknown) => `${String(ms)}ms` } } as const;
+  const names = { bucket: 'bucket', chunkSize: 'chunksize', client: null, timeoutMs: millisecondsOption('timeout') } as const;
   const check = (options: unknown) => checkOptions('test', options as Options, names, parse);
 
   test('valid options pass and are returned as given; an option without a parameter is not parsed', () => {
@@ -105,6 +105,14 @@ describe('checkOptions: a constructor\'s options checked by the parameter parser
     expect(typo.parameter).toBe('chunksize');
     expect(typo.accepted).toBe('a known option name (bucket, chunkSize, client, timeoutMs)');
     for (const bad of [undefined, null, 'bucket=b', [1]]) expect(rejection(() => check(bad)).parameter).toBe('options');
+  });
+
+  test('a number of milliseconds reaches a duration parameter as one; anything else as given, for the parser to judge', () => {
+    const seen: DriverParameters[] = [];
+    checkOptions('test', { bucket: 'b', timeoutMs: 250 } as Options, names, (parameters) => (seen.push(parameters), parse(parameters)));
+    expect(seen).toEqual([{ bucket: 'b', timeout: '250ms' }]);
+    expect(rejection(() => check({ bucket: 'b', timeoutMs: -1 })).value).toBe(-1);
+    expect(rejection(() => check({ bucket: 'b', timeoutMs: true })).parameter).toBe('timeoutMs');
   });
 
   test('errors that are not InvalidParameterError pass through', () => {

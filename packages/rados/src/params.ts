@@ -2,7 +2,7 @@
  * Upstream's rados parameters (`poolname`, `username`, `chunksize`: upstream-model / seed-drivers
  * §2.4) plus what upstream left to librados defaults, parsed strictly.
  */
-import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
+import { ParameterReader, checkOptions, millisecondsOption, type DriverParameters } from '@storagedriver/core';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -71,6 +71,6 @@ export function checkRadosOptions(options: RadosOptions): RadosOptions {
   return checkOptions('rados', options, {
     poolName: 'poolname', userName: 'username', chunkSize: 'chunksize', configFile: 'conffile', keyring: 'keyring', monHost: 'monhost',
     key: 'key', rootDirectory: 'rootdirectory', uploadConcurrency: 'uploadconcurrency', maxConcurrency: 'maxconcurrency',
-    opTimeoutMs: { parameter: 'optimeout', value: (ms) => (typeof ms === 'number' ? `${ms}ms` : ms) },
+    opTimeoutMs: millisecondsOption('optimeout'),
   }, parseRadosParameters);
 }

@@ -3,8 +3,9 @@
  * TypeError from deep inside nor as a failure at the first operation.
  */
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 
-import { InvalidParameterError, type StorageDriver } from '@storagedriver/core';
+import { InvalidParameterError, isSecretName, type StorageDriver } from '@storagedriver/core';
 
 import type { SuiteCase } from '../runner.js';
 import { describeError } from './expect.js';
@@ -22,9 +23,12 @@ async function dispose(driver: StorageDriver | undefined): Promise<void> {
   await (driver as { close?: () => unknown } | undefined)?.close?.();
 }
 
+/** Stands in for a secret given with the wrong type: the error it causes must not show it. */
+const SECRET_MARKER = 987_654_321_987;
+
 /** A value of another type than `value`, which no option of `value`'s type may accept. */
-function wrongTyped(value: unknown): unknown {
-  if (typeof value === 'string') return 42;
+function wrongTyped(value: unknown, secret: boolean): unknown {
+  if (typeof value === 'string') return secret ? SECRET_MARKER : 42;
   if (typeof value === 'number') return 'not-a-number';
   if (typeof value === 'boolean') return 'maybe';
   return undefined;
@@ -33,7 +37,7 @@ function wrongTyped(value: unknown): unknown {
 export const constructionCases: SuiteCase[] = [
   {
     group: 'construction',
-    name: 'constructed directly, an unknown or misspelt option, one of the wrong type, or one left out fails at construction as InvalidParameterError naming it (or constructs), never as another error',
+    name: 'constructed directly, an unknown or misspelt option, one of the wrong type, or one left out fails at construction as InvalidParameterError naming it (or constructs), never as another error, and never showing a secret',
     skip: (options) => (options.construct === undefined ? 'the package passes no `construct` (its constructor and options) to the suite' : undefined),
     async run({ driver, options }) {
       const { make, options: valid } = options.construct!;
@@ -58,11 +62,15 @@ export const constructionCases: SuiteCase[] = [
       }
 
       for (const [name, value] of Object.entries(valid)) {
-        const wrong = wrongTyped(value);
+        const secret = isSecretName(name);
+        const wrong = wrongTyped(value, secret);
         if (wrong === undefined) continue;
         const result = attempt(make, { ...valid, [name]: wrong });
         await dispose(result.driver);
-        expectNamed(result.error, name, `"${name}" given ${JSON.stringify(wrong)} (it was ${JSON.stringify(value)})`);
+        const given = `"${name}" given ${JSON.stringify(wrong)} (it was ${secret ? 'a secret' : JSON.stringify(value)})`;
+        expectNamed(result.error, name, given);
+        // Errors get logged whole (message, value, cause): a key or password in one is a leak.
+        if (secret) assert.ok(!inspect(result.error, { depth: 8 }).includes(String(SECRET_MARKER)), `${given}: the error shows the secret: ${inspect(result.error, { depth: 8 })}`);
       }
 
       for (const name of Object.keys(valid).filter((key) => valid[key] !== undefined)) {
