@@ -16,10 +16,11 @@ const MiB = 1024 * 1024;
 // object in memory too.
 const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 256) * MiB;
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
-// fake-gcs-server's memory backend finds an object by scanning its bucket's list: every request
-// costs time in proportion to the objects in the bucket. So the small cells use 500 objects per
-// subject (at 2 000 the emulator's CPU, not the client, decided every figure) and the walk's
-// objects live in a bucket of their own.
+// fake-gcs-server's memory backend finds an object by scanning its bucket's list from the oldest
+// write: a request costs time in proportion to the objects written before the one it names. So the
+// small cells use 500 objects (at 2 000 the emulator's CPU, not the client, decided every figure),
+// each subject has a bucket of its own (in a shared one, the subject whose objects were written
+// last read 2.5-3x slower than the first: measured, same client), and so do the walk's objects.
 const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 500);
 const SMALL_BYTES = 4096;
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
@@ -35,7 +36,9 @@ const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, 
 const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { GcsBackend, GcsDriver } = await import('../dist/esm/index.js');
 
-const options = (env) => ({ bucket: 'bench', apiEndpoint: env.BENCH_ENDPOINT, chunkSize: CHUNK });
+/** The bucket of a subject's streams and small objects. */
+const bucketOf = (name) => `bench-${name.replace(' ', '-')}`;
+const options = (env, name) => ({ bucket: bucketOf(name), apiEndpoint: env.BENCH_ENDPOINT, chunkSize: CHUNK });
 
 function drain() {
   let bytes = 0;
@@ -47,7 +50,7 @@ async function subject(name, env) {
   const small = Buffer.alloc(SMALL_BYTES, 7);
   const key = (op, i) => `${name.replace(' ', '-')}/${op}/${i}`;
   if (name === 'driver') {
-    const driver = new GcsDriver(options(env));
+    const driver = new GcsDriver(options(env, name));
     return {
       writeStream: async () => {
         const writer = await driver.writer(`/${key('big', 0)}`);
@@ -64,7 +67,7 @@ async function subject(name, env) {
       get: async (i) => (await driver.getContent(`/${key('small', i)}`)).length,
       walk: async () => {
         let objects = 0;
-        await new GcsDriver({ ...options(env), bucket: 'walk' }).walk('/walk', (info) => void (info.isDir || objects++));
+        await new GcsDriver({ ...options(env, name), bucket: 'walk' }).walk('/walk', (info) => void (info.isDir || objects++));
         return objects;
       },
     };
@@ -72,7 +75,7 @@ async function subject(name, env) {
   if (name === 'gcs-sdk') {
     // The same Bucket the driver builds (same endpoint and retry settings); its resumable upload
     // sends one chunk at a time, of the same size.
-    const bucket = new GcsBackend(options(env)).bucket;
+    const bucket = new GcsBackend(options(env, name)).bucket;
     return {
       writeStream: async () => {
         await pipeline(patternStream(STREAM_BYTES, 1), bucket.file(key('big', 0)).createWriteStream({ resumable: true, chunkSize: CHUNK, validation: false }));
@@ -103,8 +106,8 @@ async function subject(name, env) {
     const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
     const http = httpFloor();
     const object = (i) => encodeURIComponent(key('small', i));
-    const putUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/upload/storage/v1/b/bench/o?uploadType=media&name=${object(i)}`);
-    const getUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/storage/v1/b/bench/o/${object(i)}?alt=media`);
+    const putUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/upload/storage/v1/b/${bucketOf(name)}/o?uploadType=media&name=${object(i)}`);
+    const getUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/storage/v1/b/${bucketOf(name)}/o/${object(i)}?alt=media`);
     return {
       put: async (i) => (await http.put(putUrls[i], { 'content-type': 'application/octet-stream' }, small, 'POST'), SMALL_BYTES),
       get: async (i) => (await http.get(getUrls[i])).length,
@@ -113,7 +116,7 @@ async function subject(name, env) {
   const { loadOpendal } = await import('../../../tooling/bench/opendal.mjs');
   const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
   const operator = (bucket) => new Operator('gcs', { bucket, endpoint: env.BENCH_ENDPOINT, allow_anonymous: 'true', disable_vm_metadata: 'true', disable_config_load: 'true' });
-  const op = operator('bench');
+  const op = operator(bucketOf(name));
   return {
     // OpenDAL's chunked gcs writer uses the XML API's multipart upload, which fake-gcs-server refuses
     // (400 "invalid uploadType"): the stream is gathered in memory and sent in one request.
@@ -148,7 +151,7 @@ async function child(name, operation) {
 
 /** The walk's objects, in 50 prefixes of the bucket `walk`, put once with the SDK at concurrency 32. */
 async function seedWalk(env) {
-  const bucket = new GcsBackend({ ...options(env), bucket: 'walk' }).bucket;
+  const bucket = new GcsBackend({ ...options(env, 'driver'), bucket: 'walk' }).bucket;
   let next = 0;
   await Promise.all(Array.from({ length: 32 }, async () => {
     while (next < WALK_KEYS) {
@@ -177,7 +180,7 @@ async function main() {
     const env = { ...process.env, BENCH_ENDPOINT: server.endpoint, BENCH_OPENDAL_DIR: opendal.dir };
     const { Storage } = await import('@google-cloud/storage');
     const storage = new Storage({ apiEndpoint: server.endpoint, projectId: 'bench' });
-    await storage.createBucket('bench');
+    for (const name of SUBJECTS) await storage.createBucket(bucketOf(name));
     await storage.createBucket('walk');
     await seedWalk(env);
     // Every subject's get cells read the objects its put cells wrote.
@@ -194,7 +197,7 @@ async function main() {
         `fake-gcs-server ${VERSION} (memory backend) over HTTP on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
         `driver: @storagedriver/gcs (${CHUNK / MiB} MiB chunks); gcs-sdk: @google-cloud/storage through the same Bucket (resumable createWriteStream with the same chunk size, save and download without validation); opendal: opendal ${OPENDAL_VERSION} gcs service, anonymous.`,
         `OpenDAL's stream write is one request of the whole stream gathered in memory: its chunked writer uses the XML API's multipart upload, which fake-gcs-server answers with 400 "invalid uploadType".`,
-        `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL_BYTES} B per cell (the emulator's memory backend scans a bucket's objects on every request: at 2 000 per subject its CPU decided every figure); walk of ${WALK_KEYS} objects in 50 prefixes of a bucket of their own.`,
+        `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL_BYTES} B per cell, each subject in a bucket of its own (the emulator's memory backend finds an object by scanning its bucket from the oldest write: at 2 000 objects its CPU decided every figure, and in one shared bucket the subject written last read 2.5–3× slower); walk of ${WALK_KEYS} objects in 50 prefixes of a bucket of their own.`,
         `${FLOOR_DESCRIPTION}; JSON API media uploads (the driver sends multipart uploads, whose first part carries the object's metadata) and alt=media downloads, anonymous as every subject here.`,
       ],
       cells,
