@@ -455,8 +455,9 @@ export interface BenchSizes {
 }
 
 /**
- * Small-object operations a cell runs untimed before its timed loop (the first keys, at the cell's
- * concurrency), so the figures are a running process's: its connections open and its code compiled.
+ * Small-object operations a cell runs untimed before its timed loop (on its keys in order, round
+ * again if it has fewer, at the cell's concurrency), so the figures are a running process's: its
+ * connections open and its code compiled.
  * In a fresh process the first thousand 4 KiB GETs cost a JavaScript client (the s3 driver, or bare
  * node:http) 1.3–1.6× the CPU of later ones, and a native one (OpenDAL) no more: start-up, not a
  * cost per operation.
@@ -466,7 +467,7 @@ export const WARM_UP_OPERATIONS = 1000;
 /**
  * Measures one operation of the usual set on a subject, by the operation's name: `write … stream`,
  * `read … stream`, `put … c=N` and `get … c=N` (`smallCount` operations, N in flight, after
- * WARM_UP_OPERATIONS untimed ones on the first keys), `walk …`.
+ * WARM_UP_OPERATIONS untimed ones on the same keys), `walk …`.
  * Fails when the bytes or entries are not what `sizes` says: a benchmark that moved nothing
  * measured nothing. For a script's `--child` side of `runSideBySide`.
  */
@@ -493,7 +494,7 @@ export async function measureOperation(label: string, operation: string, subject
     const concurrency = Number(/c=(\d+)$/.exec(operation)?.[1]);
     if (!(concurrency > 0)) throw new Error(`${label}: no concurrency (c=N) in the operation's name`);
     const body = operation.startsWith('put') ? need(subject.put, 'put') : need(subject.get, 'get');
-    await measureConcurrent(`${label} (warm-up)`, Math.min(WARM_UP_OPERATIONS, sizes.smallCount), concurrency, body);
+    await measureConcurrent(`${label} (warm-up)`, WARM_UP_OPERATIONS, concurrency, (index) => body(index % sizes.smallCount));
     m = await measureConcurrent(label, sizes.smallCount, concurrency, body);
     expected = sizes.smallCount * sizes.smallBytes;
   }
