@@ -5,7 +5,7 @@ import type { Bucket, FileMetadata } from '@google-cloud/storage';
 import { DriverError, retry } from '@storagedriver/core';
 
 import { isNotFound } from './errors.js';
-import type { GcsRequests, ObjectJson, ObjectResource, Preconditions } from './http.js';
+import type { GcsRequests, ObjectResource, Preconditions } from './http.js';
 
 const DELETE_CONCURRENCY = 16;
 
@@ -22,7 +22,7 @@ export async function saveChecked(
   resource: ObjectResource = { metadata: {} },
   preconditions: Preconditions = {},
   signal?: AbortSignal,
-): Promise<ObjectJson> {
+): Promise<void> {
   const md5 = createHash('md5').update(data).digest('base64');
   return retry(() => requests.upload(name, data, md5, resource, preconditions, signal), { signal });
 }
