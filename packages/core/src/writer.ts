@@ -176,7 +176,10 @@ export interface PartUploaderOptions {
   partSize: number;
   /** Parts uploading at once. Memory stays at most partSize × (concurrency + 1). */
   concurrency: number;
-  /** Uploads part `index` (0-based, in stream order). Must be safe to retry on its own. */
+  /**
+   * Uploads part `index` (0-based, in stream order). Must be safe to retry on its own. Once it has
+   * resolved, `data` is filled with a later part: keep no reference to it.
+   */
   upload: (index: number, data: Buffer, signal?: AbortSignal) => Promise<void>;
   /** The index the first part gets (a resumed upload continues after its existing parts). */
   firstIndex?: number;
@@ -197,7 +200,13 @@ export class PartUploader {
   readonly #inFlight = new Set<Promise<void>>();
   #failure: unknown = undefined;
   /** Parts whose upload failed, to send again at the next flush. */
-  readonly #failed: Array<{ index: number; data: Buffer }> = [];
+  readonly #failed: Array<{ index: number; data: Buffer; part: Buffer }> = [];
+  /**
+   * Part buffers whose upload succeeded, filled again rather than a new one allocated: a fresh
+   * buffer of many MiB costs its pages' first-touch faults and, once dropped, the collector's work.
+   * At most `concurrency + 1` buffers ever exist.
+   */
+  readonly #spare: Buffer[] = [];
   #uploadedBytes = 0;
 
   constructor(options: PartUploaderOptions) {
@@ -237,7 +246,7 @@ export class PartUploader {
       const { partSize } = this.#options;
       let offset = 0;
       while (offset < chunk.length) {
-        this.#buffer ??= Buffer.allocUnsafe(partSize);
+        this.#buffer ??= this.#spare.pop() ?? Buffer.allocUnsafe(partSize);
         const copied = chunk.copy(this.#buffer, this.#filled, offset, Math.min(chunk.length, offset + partSize - this.#filled));
         this.#filled += copied;
         offset += copied;
@@ -257,11 +266,13 @@ export class PartUploader {
     await this.#settle();
     if (this.#failed.length > 0) {
       this.#failure = undefined;
-      for (const part of this.#failed.splice(0)) this.#start(part.index, part.data, signal);
+      for (const failed of this.#failed.splice(0)) this.#start(failed.index, failed.data, failed.part, signal);
       await this.drain();
     }
     if (includeTail && this.#filled > 0) await this.#dispatch(signal);
     await this.drain();
+    // Nothing is written after a flush but a retry's or a resume's tail: the spares would only hold memory.
+    this.#spare.length = 0;
     return this.#buffer === undefined ? Buffer.alloc(0) : this.#buffer.subarray(0, this.#filled);
   }
 
@@ -280,22 +291,25 @@ export class PartUploader {
       await Promise.race(this.#inFlight).catch(() => undefined);
       this.#throwIfFailed();
     }
-    const data = this.#buffer!.subarray(0, this.#filled);
+    const part = this.#buffer!;
+    const data = part.subarray(0, this.#filled);
     this.#buffer = undefined;
     this.#filled = 0;
-    this.#start(this.#nextIndex++, data, signal);
+    this.#start(this.#nextIndex++, data, part, signal);
   }
 
-  #start(index: number, data: Buffer, signal?: AbortSignal): void {
+  /** Uploads `data`, the filled start of the part buffer `part`, which is reused once the upload succeeds. */
+  #start(index: number, data: Buffer, part: Buffer, signal?: AbortSignal): void {
     const upload = this.#options
       .upload(index, data, signal)
       .then(
         () => {
           this.#uploadedBytes += data.length;
+          this.#spare.push(part);
         },
         (error: unknown) => {
           this.#failure ??= error;
-          this.#failed.push({ index, data });
+          this.#failed.push({ index, data, part });
         },
       )
       .finally(() => this.#inFlight.delete(upload));

@@ -282,6 +282,29 @@ describe('PartUploader', () => {
     expect(uploader.uploadedBytes).toBe(35);
   });
 
+  test('a part buffer is filled again only after its upload succeeded: at most concurrency + 1 exist', async () => {
+    const buffers = new Set<ArrayBufferLike>();
+    const stored = new Map<number, Buffer>();
+    const uploader = new PartUploader({
+      partSize: 8192,
+      concurrency: 3,
+      upload: async (index, data) => {
+        buffers.add(data.buffer);
+        const atStart = Buffer.from(data);
+        await new Promise((r) => setTimeout(r, 1 + (index % 3)));
+        // Nothing wrote into the part while its upload was pending.
+        expect(data.equals(atStart)).toBe(true);
+        stored.set(index, atStart);
+      },
+    });
+    const data = Buffer.from(Array.from({ length: 8192 * 20 + 100 }, (_, i) => (i * 7) % 253));
+    for (let at = 0; at < data.length; at += 5000) await uploader.write(data.subarray(at, at + 5000));
+    await uploader.flush();
+    expect(stored.size).toBe(21);
+    expect(Buffer.concat([...stored.keys()].sort((a, b) => a - b).map((i) => stored.get(i)!)).equals(data)).toBe(true);
+    expect(buffers.size).toBeLessThanOrEqual(4);
+  });
+
   test('flush without the tail hands it back', async () => {
     const uploader = new PartUploader({ partSize: 10, concurrency: 1, upload: async () => undefined });
     await uploader.write(Buffer.from('0123456789abc'));

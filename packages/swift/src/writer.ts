@@ -144,6 +144,8 @@ export class SegmentWriter implements BackendWriter {
     const { container, key, uploadId, segmentPrefix } = this.#t;
     const count = this.#uploader.nextIndex;
     const replaced = uploadOf(await container.head(key, signal));
+    // What is left once the object is published goes at once: the clean-ups are independent, each best effort.
+    const cleanUps: Array<Promise<void>> = [];
     if (replaced !== uploadId) {
       if (count === 0) {
         // No segments (nothing an abort removes): a plain empty object (upstream's zero-byte DLO made stat and reads spin for 15 s).
@@ -154,25 +156,25 @@ export class SegmentWriter implements BackendWriter {
         // commit and an abort that race, at least one sees the other, and the abort keeps the
         // segments of a manifest that may still land.
         await container.put(commitMark(segmentPrefix), Buffer.alloc(0), EMPTY_MD5, {}, signal);
+        const removeMark = (): Promise<void> => container.deleteOne(commitMark(segmentPrefix)).catch(() => undefined);
         let inFlight = false;
         try {
           await this.#checkOpen(signal);
           await this.#putManifest(count, signal, () => (inFlight = true));
-          inFlight = false;
         } catch (error) {
-          // Refused by the server: that PUT is not in flight.
-          if (swiftStatus(error) !== undefined) inFlight = false;
+          // A manifest PUT left unanswered (a cut, a timeout, an abort) may still land: the mark
+          // stays for an abort to wait out. One refused by the server is not in flight.
+          if (!inFlight || swiftStatus(error) !== undefined) await removeMark();
           throw error;
-        } finally {
-          // A manifest PUT left unanswered (a cut, a timeout, an abort) may still land: the mark stays for an abort to wait out.
-          if (!inFlight) await container.deleteOne(commitMark(segmentPrefix)).catch(() => undefined);
         }
+        cleanUps.push(removeMark());
       }
-      await removeReplaced(container, this.#segmentsRoot, replaced, uploadId);
+      cleanUps.push(removeReplaced(container, this.#segmentsRoot, replaced, uploadId));
     }
     // The record only finds the upload again; once committed it is stale (a resume recognises a
     // stale one by the manifest naming its upload, so a failed removal is no failure).
-    await container.deleteOne(this.#t.record).catch(() => undefined);
+    cleanUps.push(container.deleteOne(this.#t.record).catch(() => undefined));
+    await Promise.all(cleanUps);
   }
 
   /** Throws unless the upload is still open: its record there (when it has one) and no abort's flag beside its segments. */
