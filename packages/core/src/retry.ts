@@ -4,7 +4,7 @@
  * (reads, listings, PUTs of whole objects or parts under a fixed name); never for one whose repeat
  * could change the result.
  */
-import { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { DriverError, isTransientError } from './errors.js';
@@ -92,7 +92,7 @@ export type OpenRange = (offset: number, version: string | undefined, signal?: A
  */
 export async function resumableReader(offset: number, open: OpenRange, options: RetryOptions = {}): Promise<Readable> {
   const first = await retry(() => open(offset, undefined, options.signal), options);
-  return Readable.from(resumingBody(first, offset, open, options), { objectMode: false, highWaterMark: 1024 * 1024 });
+  return resumingStream(first, offset, open, options);
 }
 
 /**
@@ -116,27 +116,64 @@ export async function resumableContent(open: OpenRange, options: RetryOptions = 
   }
 }
 
-/** The bytes of `first` and, after each cut, of a ranged re-request from where it stopped. */
-async function* resumingBody(first: RangeResponse, offset: number, open: OpenRange, options: RetryOptions): AsyncGenerator<Buffer> {
+/**
+ * The bytes of `first` and, after each cut, of a ranged re-request from where it stopped. Chunks
+ * move on from listeners as they arrive: an async generator between the two streams cost a 256 MiB
+ * read a sixth of its client CPU.
+ */
+function resumingStream(first: RangeResponse, offset: number, open: OpenRange, options: RetryOptions): Readable {
   let response = first;
   let position = offset;
   let failures = 0;
-  for (;;) {
-    let cut: unknown;
-    try {
-      for await (const chunk of response.stream) {
-        const buffer = chunk as Buffer;
-        position += buffer.length;
-        failures = 0;
-        yield buffer;
+  let reopening = false;
+  const output = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      if (!reopening) response.stream.resume();
+    },
+    destroy(error, callback) {
+      response.stream.destroy();
+      callback(error);
+    },
+  });
+  const follow = (current: RangeResponse): void => {
+    const source = current.stream;
+    source.on('data', (chunk: Buffer) => {
+      position += chunk.length;
+      failures = 0;
+      if (!output.push(chunk)) source.pause();
+    });
+    // `finished` sees a body closed before its end as an error, as a cut it is.
+    finished(source, (error) => {
+      if (output.destroyed) return;
+      let cut: unknown;
+      try {
+        cut = error === undefined ? shortBody(current, position) : transientCut(error, options);
+      } catch (fatal) {
+        output.destroy(fatal as Error);
+        return;
       }
-      cut = shortBody(response, position);
-      if (cut === undefined) return;
-    } catch (error) {
-      cut = transientCut(error, options);
-    }
-    response = await reopen(cut, ++failures, position, first.version, open, options, response);
-  }
+      if (cut === undefined) {
+        output.push(null);
+        return;
+      }
+      reopening = true;
+      reopen(cut, ++failures, position, first.version, open, options, current).then(
+        (next) => {
+          reopening = false;
+          if (output.destroyed) {
+            next.stream.destroy();
+            return;
+          }
+          response = next;
+          follow(next);
+        },
+        (failure: unknown) => output.destroy(failure as Error),
+      );
+    });
+  };
+  follow(first);
+  return output;
 }
 
 /** The error of a body that ended before the size its response announced, if it did. */
