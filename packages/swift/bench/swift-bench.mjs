@@ -20,10 +20,12 @@ const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 256) * MiB;
 const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 1000);
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
+/** The driver's default upload concurrency, which the bench's driver keeps. */
+const SEGMENTS_IN_FLIGHT = 4;
 const SMALL = 4096;
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
-const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(['driver', 'fetch', 'opendal', 'http floor'], [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`]);
+const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(['driver', 'fetch', 'plain SLO', 'opendal', 'http floor'], [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`]);
 
 const { benchRuns, cellMedians, measureOperation, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
@@ -100,6 +102,51 @@ async function subject(name, env) {
     return {
       put: async (i) => (await http.put(urls[i], headers, small), SMALL),
       get: async (i) => (await http.get(urls[i], headers)).length,
+    };
+  }
+  if (name === 'plain SLO') {
+    // The driver's object format without its protocol (no upload record, commit mark or clean-up of
+    // a replaced object), on the driver's HTTP client: segments of the driver's size with their MD5,
+    // as many in flight, then the manifest; read back in one GET, which the server assembles.
+    const o = options(env);
+    const client = new SwiftClient(o);
+    await client.credentials();
+    const object = (name) => `bench/files/slo/${name}`;
+    return {
+      writeStream: async () => {
+        const segments = [];
+        const inFlight = new Set();
+        let pending = [];
+        let filled = 0;
+        const send = (index, data) => {
+          const etag = createHash('md5').update(data).digest('hex');
+          segments[index] = { path: `/${o.container}/${object(`segments/${index}`)}`, etag, size_bytes: data.length };
+          const put = client.callRaw({ method: 'PUT', container: o.container, object: object(`segments/${index}`), headers: { etag }, body: data });
+          inFlight.add(put);
+          put.finally(() => inFlight.delete(put)).catch(() => undefined);
+        };
+        for await (const chunk of patternStream(STREAM_BYTES, 1)) {
+          pending.push(chunk);
+          filled += chunk.length;
+          if (filled >= CHUNK) {
+            while (inFlight.size >= SEGMENTS_IN_FLIGHT) await Promise.race(inFlight);
+            const data = Buffer.concat(pending);
+            send(segments.length, data.subarray(0, CHUNK));
+            pending = [data.subarray(CHUNK)];
+            filled -= CHUNK;
+          }
+        }
+        if (filled > 0) send(segments.length, Buffer.concat(pending));
+        await Promise.all(inFlight);
+        await client.callRaw({ method: 'PUT', container: o.container, object: object('big'), query: { 'multipart-manifest': 'put' }, body: JSON.stringify(segments) });
+        return STREAM_BYTES;
+      },
+      readStream: async () => {
+        const response = await client.sendRaw({ method: 'GET', container: o.container, object: object('big') });
+        const d = drain();
+        await pipeline(response.body, d.sink);
+        return d.bytes();
+      },
     };
   }
   // The baseline: plain fetch with the driver's token and storage URL, the same requests a minimal client would send.
@@ -192,7 +239,7 @@ async function main() {
       const cells = runSideBySide({
         script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
         onOperationDone: (operation) => process.stderr.write(`${label} done: ${operation}\n`),
-        takesPart: (name, operation) => name !== 'http floor' || /^(put|get)/.test(operation),
+        takesPart: (name, operation) => (name === 'http floor' ? /^(put|get)/.test(operation) : name === 'plain SLO' ? /stream$/.test(operation) : true),
         nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${label.replace(' ', '-')}/${name.replace(' ', '-')}`] : []),
       });
       publishBenchReport({
@@ -200,7 +247,7 @@ async function main() {
         subject: 'driver',
         setup: [
           `${label}'s Swift API on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
-          `driver: @storagedriver/swift (${CHUNK / MiB} MiB segments); fetch: Node's fetch with the driver's token, one streamed PUT per object (no segments); opendal: opendal ${OPENDAL_VERSION} swift service (no multipart writer: its stream is gathered in memory and sent in one request).`,
+          `driver: @storagedriver/swift (${CHUNK / MiB} MiB segments); fetch: Node's fetch with the driver's token, one streamed PUT per object (no segments); plain SLO: the driver's HTTP client writing the driver's object format without its protocol (${CHUNK / MiB} MiB segments with their MD5, ${SEGMENTS_IN_FLIGHT} in flight, then the manifest; no upload record, commit mark or clean-up of the replaced object's segments) and reading it back; opendal: opendal ${OPENDAL_VERSION} swift service (no multipart writer: its stream is gathered in memory and sent in one request).`,
           `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL} B per cell; walk of ${WALK_KEYS} objects in a three-level tree.`,
           `${FLOOR_DESCRIPTION}; with the driver's token.`,
         ],
