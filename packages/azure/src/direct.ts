@@ -9,6 +9,7 @@
  * `x-ms-meta-*` names by its own collation when it checks a signature, and the SDK's copy of that
  * rule is not public. Everything else stays on the SDK.
  */
+import { createHmac, createSecretKey } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -44,8 +45,26 @@ export interface BlobResponse {
   contentLength: number | undefined;
 }
 
+/**
+ * The credential's HMAC-SHA256 (base64) with its key prepared once: the SDK's `computeHMACSHA256`
+ * hands `createHmac` the key's bytes, whose preparation costs about 13 µs of every request (16 vs
+ * 3 µs per signature here). The key is a private field of the SDK's credential, so it is taken only
+ * when it is a Buffer that signs exactly as the credential does; the SDK's method otherwise.
+ */
+function sharedKeyHmac(credential: StorageSharedKeyCredential): (toSign: string) => string {
+  const bytes = (credential as unknown as { accountKey?: unknown }).accountKey;
+  if (Buffer.isBuffer(bytes)) {
+    const key = createSecretKey(bytes);
+    const hmac = (toSign: string): string => createHmac('sha256', key).update(toSign, 'utf8').digest('base64');
+    const probe = 'storagedriver key check';
+    if (hmac(probe) === credential.computeHMACSHA256(probe)) return hmac;
+  }
+  return (toSign) => credential.computeHMACSHA256(toSign);
+}
+
 export class DirectBlobs {
-  readonly #credential: StorageSharedKeyCredential;
+  readonly #accountName: string;
+  readonly #hmac: (toSign: string) => string;
   readonly #version: string;
   readonly #send: RequestFunction;
   readonly #options: { protocol: string; hostname: string; port: number | undefined; agent: HttpAgent };
@@ -61,7 +80,8 @@ export class DirectBlobs {
   }
 
   private constructor(url: URL, credential: StorageSharedKeyCredential, version: string, skipVerify: boolean) {
-    this.#credential = credential;
+    this.#accountName = credential.accountName;
+    this.#hmac = sharedKeyHmac(credential);
     this.#version = version;
     const https = url.protocol === 'https:';
     this.#send = https ? httpsRequest : httpRequest;
@@ -130,7 +150,7 @@ export class DirectBlobs {
     const resource = name === undefined ? this.#containerPath : `${this.#containerPath}/${name.split('/').map(encodeURIComponent).join('/')}`;
     const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&');
     const headers: Record<string, string> = { 'x-ms-version': this.#version, 'x-ms-date': new Date().toUTCString(), ...extra };
-    headers.authorization = `SharedKey ${this.#credential.accountName}:${this.#credential.computeHMACSHA256(this.#stringToSign(method, resource, query, headers))}`;
+    headers.authorization = `SharedKey ${this.#accountName}:${this.#hmac(this.#stringToSign(method, resource, query, headers))}`;
     const path = search === '' ? resource : `${resource}?${search}`;
     return sendRequest(this.#send, { ...this.#options, method, path, headers }, body, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'azure' });
   }
@@ -146,7 +166,7 @@ export class DirectBlobs {
     let toSign = `${method}\n${header('content-encoding')}\n${header('content-language')}\n${length === '0' ? '' : length}\n${header('content-md5')}\n${header('content-type')}\n`;
     toSign += `${header('date')}\n${header('if-modified-since')}\n${header('if-match')}\n${header('if-none-match')}\n${header('if-unmodified-since')}\n${header('range')}\n`;
     for (const name of Object.keys(headers).filter((key) => key.startsWith('x-ms-')).sort()) toSign += `${name}:${headers[name]!.trimStart()}\n`;
-    toSign += `/${this.#credential.accountName}${resource}`;
+    toSign += `/${this.#accountName}${resource}`;
     for (const key of Object.keys(query).sort()) toSign += `\n${key}:${query[key]}`;
     return toSign;
   }

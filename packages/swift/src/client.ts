@@ -49,6 +49,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /** `a/b c` → `a/b%20c`: each name component encoded, the slashes kept. */
 export function encodeObjectName(name: string): string {
+  // Most names (every path of the driver's grammar) need no encoding.
+  if (/^[A-Za-z0-9._~/-]*$/.test(name)) return name;
   return name.split('/').map(encodeURIComponent).join('/');
 }
 
@@ -62,6 +64,10 @@ export class SwiftClient {
   /** Object puts and reads on node:http (keep-alive agents of the client's own); absent with a caller's fetch, which then carries them. */
   readonly #agents: { http: HttpAgent; https: HttpsAgent } | undefined;
   #credentials: Promise<Credentials> | undefined;
+  /** What `#credentials` resolved to, once it has. */
+  #settled: Credentials | undefined;
+  /** The storage URL as node:http options, parsed once per storage URL. */
+  #base: StorageBase | undefined;
   /** Counts authentications (for tests of renewal). */
   authentications = 0;
 
@@ -73,6 +79,9 @@ export class SwiftClient {
 
   /** The current credentials, authenticating when there are none or they are about to expire. */
   async credentials(signal?: AbortSignal): Promise<Credentials> {
+    // Most calls: the current token, already obtained and not due for renewal.
+    const known = this.#settled;
+    if (known !== undefined && !renewalDue(known)) return known;
     const current = this.#credentials;
     if (current !== undefined) {
       const settled = await untilAborted(current.catch(() => undefined), signal);
@@ -96,9 +105,15 @@ export class SwiftClient {
       // Authentication is idempotent: retried on transient failures like any request.
       const attempt = retry(() => authenticate(this.#options, this.#fetch)).then((credentials) => ({ ...credentials, obtainedAt: Date.now() }));
       this.#credentials = current = attempt;
-      attempt.catch(() => {
-        if (this.#credentials === attempt) this.#credentials = undefined;
-      });
+      this.#settled = undefined;
+      attempt.then(
+        (credentials) => {
+          if (this.#credentials === attempt) this.#settled = credentials;
+        },
+        () => {
+          if (this.#credentials === attempt) this.#credentials = undefined;
+        },
+      );
     }
     return untilAborted(current, signal);
   }
@@ -132,22 +147,36 @@ export class SwiftClient {
         return { status: response.status, headers: Object.fromEntries(response.headers), body };
       }, (response) => readResponse(response.body as never).then(String, () => ''));
     }
-    return this.#authorized(request, async (url, headers) => {
-      const target = new URL(url);
-      const https = target.protocol === 'https:';
+    return this.#authorized(request, async (url, headers, storageUrl) => {
+      const base = this.#baseOf(storageUrl);
       const options = {
-        protocol: target.protocol,
-        hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: target.port === '' ? undefined : Number(target.port),
-        path: `${target.pathname}${target.search}`,
+        protocol: base.https ? 'https:' : 'http:',
+        hostname: base.hostname,
+        port: base.port,
+        path: base.path + url.slice(storageUrl.length) || '/',
         method: request.method,
         headers,
-        agent: https ? agents.https : agents.http,
+        agent: base.https ? agents.https : agents.http,
       };
       const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body === undefined ? undefined : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-      const response = await sendRequest(https ? httpsRequest : httpRequest, options, body, { signal: request.signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'swift' });
+      const response = await sendRequest(base.https ? httpsRequest : httpRequest, options, body, { signal: request.signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'swift' });
       return { status: response.statusCode ?? 0, headers: response.headers, body: response };
     }, rawText);
+  }
+
+  #baseOf(storageUrl: string): StorageBase {
+    if (this.#base?.storageUrl !== storageUrl) {
+      const url = new URL(storageUrl);
+      this.#base = {
+        storageUrl,
+        https: url.protocol === 'https:',
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port === '' ? undefined : Number(url.port),
+        // What follows the storage URL in a request's URL starts with `/` or `?`.
+        path: url.pathname === '/' && !storageUrl.endsWith('/') ? '' : url.pathname,
+      };
+    }
+    return this.#base;
   }
 
   /** A raw request whose answer body is not needed: sent, body drained. */
@@ -169,13 +198,13 @@ export class SwiftClient {
    * Sends `request` with the token through `transport`; a 401 renews the token and sends it once
    * more. Rejects on any other non-2xx answer, with `text` (its body, or the status text) in the message.
    */
-  async #authorized<T extends { status: number }>(request: SwiftRequest, transport: (url: string, headers: Record<string, string>) => Promise<T>, text: (response: T) => Promise<string>): Promise<T> {
+  async #authorized<T extends { status: number }>(request: SwiftRequest, transport: (url: string, headers: Record<string, string>, storageUrl: string) => Promise<T>, text: (response: T) => Promise<string>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const credentials = await this.credentials(request.signal);
       const used = this.#credentials;
       let response: T;
       try {
-        response = await transport(this.url(credentials.storageUrl, request), { ...request.headers, 'x-auth-token': credentials.token });
+        response = await transport(this.url(credentials.storageUrl, request), { ...request.headers, 'x-auth-token': credentials.token }, credentials.storageUrl);
       } catch (error) {
         if (request.signal?.aborted) throw error;
         // fetch says only "fetch failed": name the request and the transport's reason (kept as cause).
@@ -205,6 +234,15 @@ export class SwiftClient {
   async getPublic(url: string, signal?: AbortSignal, method = 'GET'): Promise<Response> {
     return this.#fetch(url, { method, signal });
   }
+}
+
+/** A storage URL as node:http options. */
+interface StorageBase {
+  storageUrl: string;
+  https: boolean;
+  hostname: string;
+  port: number | undefined;
+  path: string;
 }
 
 /** A raw answer's body as text, for an error message. */
