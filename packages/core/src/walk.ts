@@ -140,7 +140,8 @@ export async function walkSortedKeys(
         openDir = dir;
       }
       if (entry.isDir || (hint !== undefined && entry.path <= hint)) continue;
-      if ((await fn(entry)) === 'stop') return found;
+      const decision = fn(entry);
+      if ((isPromiseLike(decision) ? await decision : decision) === 'stop') return found;
     }
   }
   return found;
@@ -187,21 +188,28 @@ export function guardWalkFn(fn: WalkFn, signal?: AbortSignal): GuardedWalkFn {
     for (let dir = parentPath(path); dir !== ROOT; dir = parentPath(dir)) if (skipped.has(dir)) return true;
     return false;
   };
-  const guarded: WalkFn = async (info) => {
-    if (stopped) return 'stop';
-    signal?.throwIfAborted();
-    if (underSkipped(info.path)) return 'skipDir';
-    let decision: WalkDecision;
-    try {
-      decision = await fn(info);
-    } catch (error) {
-      stopped = true;
-      thrown = { error };
-      throw error;
-    }
+  const failed = (error: unknown): never => {
+    stopped = true;
+    thrown = { error };
+    throw error;
+  };
+  const decided = (info: FileInfo, decision: WalkDecision): WalkDecision => {
     if (decision === 'stop') stopped = true;
     else if (decision === 'skipDir' && info.isDir) skipped.add(info.path);
     return decision;
+  };
+  // Synchronous for a synchronous callback: a walk of many entries then waits on no promise per entry.
+  const guarded: WalkFn = (info) => {
+    if (stopped) return 'stop';
+    signal?.throwIfAborted();
+    if (underSkipped(info.path)) return 'skipDir';
+    let decision: WalkDecision | Promise<WalkDecision>;
+    try {
+      decision = fn(info);
+    } catch (error) {
+      return failed(error);
+    }
+    return isPromiseLike(decision) ? Promise.resolve(decision).then((settled) => decided(info, settled), failed) : decided(info, decision);
   };
   return { fn: guarded, callbackError: () => thrown };
 }
@@ -263,4 +271,8 @@ export async function* walkEntries(driver: StorageDriver, path: string, options:
     resumeProducer?.();
     await walking;
   }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }

@@ -168,22 +168,27 @@ export const walkCases: SuiteCase[] = [
   },
   {
     group: 'walk',
-    name: 'an error thrown by the callback ends the walk and reaches the caller unchanged',
+    name: 'an error thrown by the callback, or by an async callback, ends the walk and reaches the caller unchanged',
     async run(context) {
       await makeFixture(context);
       const boom = new Error('boom');
-      let calls = 0;
-      const outcome = await context.driver
-        .walk(context.dir, () => {
-          calls++;
-          throw boom;
-        })
-        .then(
-          () => undefined,
-          (error: unknown) => error,
-        );
-      assert.equal(outcome, boom);
-      assert.equal(calls, 1);
+      for (const [kind, callback] of [
+        ['sync', () => { throw boom; }],
+        ['async', async () => { await Promise.resolve(); throw boom; }],
+      ] as const) {
+        let calls = 0;
+        const outcome = await context.driver
+          .walk(context.dir, () => {
+            calls++;
+            return callback();
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+        assert.equal(outcome, boom, `${kind} callback`);
+        assert.equal(calls, 1, `${kind} callback: called once`);
+      }
     },
   },
   {
