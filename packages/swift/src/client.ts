@@ -61,7 +61,7 @@ export function encodeObjectName(name: string): string {
 export class SwiftClient {
   readonly #options: SwiftOptions;
   readonly #fetch: Fetch;
-  /** Object puts and reads on node:http (keep-alive agents of the client's own); absent with a caller's fetch, which then carries them. */
+  /** Object puts, reads, HEADs and listings on node:http (keep-alive agents of the client's own); absent with a caller's fetch, which then carries them. */
   readonly #agents: { http: HttpAgent; https: HttpsAgent } | undefined;
   #credentials: Promise<Credentials> | undefined;
   /** What `#credentials` resolved to, once it has. */
@@ -134,7 +134,7 @@ export class SwiftClient {
   }
 
   /**
-   * `send` for object content (puts and reads): on node:http, the body exactly as stored, even with
+   * `send` on node:http, for object puts, reads and HEADs and for listings: the body exactly as stored, even with
    * a Content-Encoding (fetch would decode it), with none of fetch's web-stream plumbing, which cost a
    * 4 KiB request more client CPU than the request itself. With a caller's fetch, through it.
    */

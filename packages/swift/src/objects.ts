@@ -3,9 +3,9 @@
  * `marker` until an empty page — Ceph caps a page at 1000 entries without saying so, whatever
  * `limit` asked for), HEAD, and deleting many objects with bulk delete where the cluster offers it.
  */
-import { DriverError, InvalidParameterError, retry, type WriteMetadata } from '@storagedriver/core';
+import { DriverError, InvalidParameterError, readResponse, retry, type WriteMetadata } from '@storagedriver/core';
 
-import { encodeObjectName, type SwiftClient } from './client.js';
+import { encodeObjectName, type RawResponse, type SwiftClient } from './client.js';
 import { isNotFound } from './errors.js';
 import { DEFAULT_LISTING_LIMIT, type ClusterInfo } from './info.js';
 
@@ -97,6 +97,13 @@ export function legacyUploadOf(contentType: string | null | undefined): string |
   return LEGACY_UPLOAD_PARAMETER.exec(contentType ?? '')?.[1];
 }
 
+/** A raw answer's headers as a `Headers` (repeated ones joined, as fetch gives them). */
+function toHeaders(raw: RawResponse['headers']): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  return headers;
+}
+
 /** Swift's `last_modified` (UTC, up to microseconds, Ceph with `Z`, Swift without). */
 export function parseListingTime(value: string | undefined): Date {
   if (value === undefined) return new Date(0);
@@ -133,20 +140,21 @@ export class Container {
   async listPage(request: { prefix: string; delimiter?: boolean; limit: number; marker?: string }, signal?: AbortSignal): Promise<ListingEntry[]> {
     const { listingLimit } = await this.#info(signal);
     const whole = listingLimit !== undefined && request.limit >= Math.max(listingLimit, DEFAULT_LISTING_LIMIT);
-    let response: Response;
+    let text: string;
     try {
-      response = await this.client.send({
+      // On node:http, as object reads are: a page of 10 000 entries is about 2 MB, which fetch's web streams would carry.
+      const response = await this.client.sendRaw({
         method: 'GET',
         container: this.name,
         query: { format: 'json', prefix: request.prefix, delimiter: request.delimiter ? '/' : undefined, limit: whole ? undefined : String(request.limit), marker: request.marker },
         headers: { accept: 'application/json' },
         signal,
       });
+      text = (await readResponse(response.body)).toString('utf8');
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
     }
-    const text = await response.text();
     return text.trim() === '' ? [] : (JSON.parse(text) as ListingEntry[]);
   }
 
@@ -165,7 +173,8 @@ export class Container {
   /** The object's headers, or undefined when there is none. */
   async head(name: string, signal?: AbortSignal): Promise<Headers | undefined> {
     try {
-      return (await retry(() => this.client.call({ method: 'HEAD', container: this.name, object: name, signal }), { signal })).headers;
+      // On node:http: a stat through fetch cost about twice the client CPU.
+      return toHeaders((await retry(() => this.client.callRaw({ method: 'HEAD', container: this.name, object: name, signal }), { signal })).headers);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
