@@ -71,6 +71,7 @@ import {
   dropUploadChunks,
   finishCommitted,
   isUpload,
+  markCommit,
   newRecord,
   publishUpload,
   readRecord,
@@ -194,9 +195,9 @@ export class RadosBackend implements StorageBackend {
    * Like a writer in one call: an upload record (so a crash leaves nothing a later writer cannot
    * clean up), chunks under a fresh id, one publish of the entry compared with the entry it
    * replaces, then the replaced chunks and the record are removed. An abort before the publish
-   * publishes nothing and removes the chunks written. Five dependent round trips for a new file:
-   * the look-up beside the record's save, the chunks, the record's save before the publish, the
-   * publish, then the directory links read beside the record's removal.
+   * publishes nothing and removes the chunks written. Four dependent round trips for a new file:
+   * the look-up beside the record's creation, the chunks beside the commit mark (the record saved
+   * with what it replaces), the publish, then the directory links read beside the record's removal.
    */
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
     const key = this.key(path);
@@ -206,8 +207,8 @@ export class RadosBackend implements StorageBackend {
     const count = chunkCount(content.length, record.chunk);
     record.reserved = count;
     await this.#use(async (io) => {
-      // The record is saved before any chunk exists; what the put replaces goes into it at the save
-      // before the publish (publishUpload), so the look-up need not come first.
+      // The record is saved before any chunk exists; what the put replaces goes into it with the
+      // commit mark (markCommit), so the look-up need not come first.
       const [looked, saved] = await Promise.allSettled([lookup(io, key), createRecord(io, key, record)]);
       const current = looked.status === 'fulfilled' ? looked.value : undefined;
       try {
@@ -222,11 +223,18 @@ export class RadosBackend implements StorageBackend {
       let cleanedUp = false;
       try {
         const indexes = Array.from({ length: count }, (_, i) => i);
-        await forEachLimited(indexes, this.#concurrency, async (i) => {
-          signal?.throwIfAborted();
-          const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
-          expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
-        });
+        // The commit is marked while the chunks are written: one dependent round trip fewer. Both
+        // settle before anything else happens, so a failure's clean-up races no chunk write.
+        const [written, marked] = await Promise.allSettled([
+          forEachLimited(indexes, this.#concurrency, async (i) => {
+            signal?.throwIfAborted();
+            const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
+            expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
+          }),
+          markCommit(io, path, key, record, content.length, current, conditions),
+        ]);
+        if (written.status === 'rejected') throw written.reason;
+        if (marked.status === 'rejected') throw marked.reason;
         // A new file's clean-up is only its record: removed while the directory links are read. A
         // replacing put removes the replaced chunks after the links, as a writer's commit does.
         const besideLinks = async (): Promise<void> => {
@@ -234,7 +242,7 @@ export class RadosBackend implements StorageBackend {
           await finishCommitted(io, key, record, this.#concurrency);
           cleanedUp = true;
         };
-        await publishUpload(io, path, key, record, content.length, current, signal, conditions, besideLinks);
+        await publishUpload(io, path, key, record, content.length, current, { signal, conditions, beside: besideLinks, premarked: true });
       } catch (error) {
         // A publish whose answer was lost (a timeout) may have landed: then the content is stored and
         // its chunks must stay. When that cannot be told, the record stays for a later clean-up.

@@ -147,40 +147,63 @@ export async function finishCommitted(io: Pointer, key: string, record: UploadRe
 }
 
 /**
- * Publishes the upload of `record` (its chunks all written) as the file `key` of `size` bytes, over
- * whatever file is there (`current`, as last read). The record is saved first with that size and the
- * file it replaces, so whoever finds the record later can finish the commit's clean-up; that save
- * fails when the record is gone (the upload was aborted), so an aborted upload is not published. Resolves
- * once published, also when an earlier try already published it (whatever the conditions: its own
- * content is there). `conditions` are checked against the entry the publish compares with, so
- * they hold atomically: a change in between fails the comparison and they are checked again.
- * `beside`: as for `publish`, run once the entry is written.
+ * How recent a commit mark saved while the chunks were still being written (putContent) must be for
+ * the publish to go without a new one. An abort that finds the mark waits two op timeouts past it
+ * for the publish, as it does for a mark saved just before the publish: within this the publish
+ * goes out as soon as after a mark of its own (a save is one op).
  */
-export async function publishUpload(
-  io: Pointer,
-  path: string,
-  key: string,
-  record: UploadRecord,
-  size: number,
-  current: Found | undefined,
-  signal?: AbortSignal,
-  conditions?: WriteConditions,
-  beside?: () => Promise<void>,
-): Promise<void> {
+const PREMARK_FRESH_MS = 1000;
+
+export interface PublishOptions {
+  signal?: AbortSignal;
+  /** Checked against the entry the publish compares with. */
+  conditions?: WriteConditions;
+  /** As for `publish`: run once the entry is written. */
+  beside?: () => Promise<void>;
+  /** The record was saved by `markCommit` with this very `current`: the first try publishes without saving it again, if the mark is fresh. */
+  premarked?: boolean;
+}
+
+/**
+ * Checks `current` (the entry at `key` as last read) against the upload and `conditions`, then
+ * saves the record with that size, the file it replaces and a fresh commit mark, so whoever finds
+ * the record later can finish the commit's clean-up; the save fails when the record is gone (the
+ * upload was aborted), so an aborted upload is not published. False when `current` is this upload
+ * already (nothing left to publish).
+ */
+export async function markCommit(io: Pointer, path: string, key: string, record: UploadRecord, size: number, current: Found | undefined, conditions?: WriteConditions): Promise<boolean> {
+  checkDeadline(key, record);
+  if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${key}: it is a directory`);
+  if (isUpload(current?.entry, record.id)) return false;
+  checkConditions(path, current, conditions);
+  record.replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
+  record.size = size;
+  record.committing = { at: Date.now(), token: randomUUID() };
+  await saveRecord(io, key, record);
+  return true;
+}
+
+function checkDeadline(key: string, record: UploadRecord): void {
+  if (record.putDeadline !== undefined && Date.now() > record.putDeadline) {
+    throw new DriverError(`cannot write ${key}: not published before its deadline (4 × optimeout), so it may be cleaned up as abandoned`, { retryable: true });
+  }
+}
+
+/**
+ * Publishes the upload of `record` (its chunks all written) as the file `key` of `size` bytes, over
+ * whatever file is there (`current`, as last read): each try marks the commit (`markCommit`), then
+ * publishes the entry compared with `current`. Resolves once published, also when an earlier try
+ * already published it (whatever the conditions: its own content is there). The conditions hold
+ * atomically: a change in between fails the comparison and they are checked again.
+ */
+export async function publishUpload(io: Pointer, path: string, key: string, record: UploadRecord, size: number, current: Found | undefined, options: PublishOptions = {}): Promise<void> {
   const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now(), ...(record.meta === undefined ? {} : { meta: record.meta }) });
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-    if (record.putDeadline !== undefined && Date.now() > record.putDeadline) {
-      throw new DriverError(`cannot write ${key}: not published before its deadline (4 × optimeout), so it may be cleaned up as abandoned`, { retryable: true });
-    }
-    if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${key}: it is a directory`);
-    if (isUpload(current?.entry, record.id)) return;
-    checkConditions(path, current, conditions);
-    record.replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
-    record.size = size;
-    record.committing = { at: Date.now(), token: randomUUID() };
-    await saveRecord(io, key, record);
-    signal?.throwIfAborted();
-    if (await publish(io, key, entry, current?.raw ?? '', beside)) return;
+    const marked = attempt === 0 && options.premarked === true && record.committing !== undefined && Date.now() - record.committing.at < PREMARK_FRESH_MS;
+    if (marked) checkDeadline(key, record);
+    else if (!(await markCommit(io, path, key, record, size, current, options.conditions))) return;
+    options.signal?.throwIfAborted();
+    if (await publish(io, key, entry, current?.raw ?? '', options.beside)) return;
     current = await lookup(io, key);
   }
   throw new DriverError(`cannot write ${key}: its entry kept changing`);
@@ -294,7 +317,7 @@ export class ChunkWriter implements BackendWriter {
     const size = this.size;
     await this.#ctx.use(async (io) => {
       if (!this.#committed) {
-        await publishUpload(io, path, key, record, size, await lookup(io, key), signal, conditions);
+        await publishUpload(io, path, key, record, size, await lookup(io, key), { signal, conditions });
         this.#committed = true;
       }
       await finishCommitted(io, key, record, concurrency);

@@ -12,7 +12,10 @@ import { DriverError, InvalidParameterError, PathNotFoundError, create } from '@
 import { patternBytes, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { RadosDriver, parseRadosParameters } from '../src/index.js';
-import { pendingCompletions } from '../src/librados.js';
+import { Cluster } from '../src/cluster.js';
+import { pendingCompletions, writeFull } from '../src/librados.js';
+import { chunkOid, removeChunks } from '../src/tree.js';
+import { UPLOADS_OBJECT, createRecord, dropRecord, finishCommitted, markCommit, newRecord, publishUpload, type UploadRecord } from '../src/writer.js';
 import { closeDrivers, connection, newDriver, omapValueByCli, radosCli } from './support/server.js';
 
 const run = promisify(execFile);
@@ -282,6 +285,54 @@ describe('pending uploads as the CLI sees them', () => {
     await resumed.cancel();
     expect(await chunksOf(upload!.id)).toEqual([]);
     await expect(driver.stat('/abort/a')).rejects.toBeInstanceOf(PathNotFoundError);
+  });
+
+  test("putContent's commit mark, saved beside its chunk writes: a mark under a second old is the publish's own; an older one is saved afresh first, and fails the publish once an abort removed the record", async () => {
+    const { conf, user, pool } = connection();
+    const cluster = new Cluster({ poolName: pool, userName: user, configFile: conf });
+    const storedRecord = async (key: string, id: string): Promise<{ committing: { at: number; token: string } }> => JSON.parse((await omapValueByCli(UPLOADS_OBJECT, `${key} ${id}`))!);
+    try {
+      await cluster.use(async (io) => {
+        /** A putContent up to its publish: record, mark and chunk, then the mark aged by `agedMs` (chunks that took that long). */
+        const marked = async (path: string, data: Buffer, agedMs: number): Promise<{ key: string; record: UploadRecord; token: string }> => {
+          const key = `${root}${path}`;
+          const record = { ...newRecord(64 * KiB), size: data.length, reserved: 1, putDeadline: Date.now() + 60_000 };
+          await createRecord(io, key, record);
+          expect(await markCommit(io, path, key, record, data.length, undefined)).toBe(true);
+          expect((await writeFull(io, chunkOid(record.id, 0), data)).rc).toBe(0);
+          record.committing!.at -= agedMs;
+          return { key, record, token: record.committing!.token };
+        };
+
+        const fresh = patternBytes(1000, 27);
+        const a = await marked('/premark/a', fresh, 0);
+        await publishUpload(io, '/premark/a', a.key, a.record, fresh.length, undefined, { premarked: true });
+        expect((await storedRecord(a.key, a.record.id)).committing.token).toBe(a.token);
+        expect((await driver.getContent('/premark/a')).equals(fresh)).toBe(true);
+        await finishCommitted(io, a.key, a.record);
+
+        const slow = patternBytes(1000, 28);
+        const b = await marked('/premark/b', slow, 5000);
+        const before = Date.now();
+        await publishUpload(io, '/premark/b', b.key, b.record, slow.length, undefined, { premarked: true });
+        const saved = await storedRecord(b.key, b.record.id);
+        expect(saved.committing.token).not.toBe(b.token);
+        expect(saved.committing.at).toBeGreaterThanOrEqual(before);
+        expect((await driver.getContent('/premark/b')).equals(slow)).toBe(true);
+        await finishCommitted(io, b.key, b.record);
+
+        // An abort that found no mark young enough to wait for removed the record meanwhile.
+        const c = await marked('/premark/c', patternBytes(1000, 29), 5000);
+        await dropRecord(io, c.key, c.record.id);
+        await expect(publishUpload(io, '/premark/c', c.key, c.record, 1000, undefined, { premarked: true })).rejects.toBeInstanceOf(DriverError);
+        await expect(driver.stat('/premark/c')).rejects.toBeInstanceOf(PathNotFoundError);
+        await removeChunks(io, c.record.id, 0, 1);
+      });
+      expect(await pending('/premark')).toEqual([]);
+      await driver.delete('/premark');
+    } finally {
+      await cluster.close();
+    }
   });
 });
 
