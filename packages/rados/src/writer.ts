@@ -11,7 +11,7 @@
  * - `replaces`: the file entry (id, size, chunk) the commit is replacing, written before the publish, so a
  *   commit interrupted after its publish is finished (old chunks removed) by the next writer;
  * - `meta`: the metadata the upload started with, published with its entry (a resumed upload keeps it);
- * - `committing`: set by the save just before a publish, which an abort waits out.
+ * - `committing`: set by the save before a publish (the publish goes out within an op timeout of it), which an abort waits out.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -43,10 +43,11 @@ export interface UploadRecord {
    */
   putDeadline?: number;
   /**
-   * Set afresh by each save just before a publish (the time, ms since the epoch, and a token that
-   * makes every such save a new value): that publish may land until it is surely dead, one op timeout
-   * past the save plus one for clock skew, so an abort that finds the record marked waits for it
-   * (README "Pending uploads").
+   * Set afresh by each save before a publish (the time, ms since the epoch, and a token that makes
+   * every such save a new value). The publish goes out within one op timeout of that time (right
+   * after the save, or within PREMARK_FRESH_MS of a mark saved beside putContent's chunks) and may
+   * land until it is surely dead: one more op timeout, plus one for clock skew. So an abort that
+   * finds the record marked waits for it (README "Pending uploads").
    */
   committing?: { at: number; token: string };
 }
@@ -148,9 +149,8 @@ export async function finishCommitted(io: Pointer, key: string, record: UploadRe
 
 /**
  * How recent a commit mark saved while the chunks were still being written (putContent) must be for
- * the publish to go without a new one. An abort that finds the mark waits two op timeouts past it
- * for the publish, as it does for a mark saved just before the publish: within this the publish
- * goes out as soon as after a mark of its own (a save is one op).
+ * the publish to go without a new one: no more than the shortest op timeout (1 s), the longest a
+ * publish right after its own mark's save can follow the mark.
  */
 const PREMARK_FRESH_MS = 1000;
 
