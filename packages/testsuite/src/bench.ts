@@ -467,7 +467,7 @@ export const WARM_UP_OPERATIONS = 1000;
 /**
  * Measures one operation of the usual set on a subject, by the operation's name: `write … stream`,
  * `read … stream`, `put … c=N` and `get … c=N` (`smallCount` operations, N in flight, after
- * WARM_UP_OPERATIONS untimed ones on the same keys), `walk …`.
+ * WARM_UP_OPERATIONS untimed ones on the same keys), `walk …` (after one untimed walk).
  * Fails when the bytes or entries are not what `sizes` says: a benchmark that moved nothing
  * measured nothing. For a script's `--child` side of `runSideBySide`.
  */
@@ -486,9 +486,14 @@ export async function measureOperation(label: string, operation: string, subject
     expected = sizes.streamBytes;
   } else if (operation.startsWith('walk')) {
     const walk = need(subject.walk, 'walk');
+    const check = (entries: number): void => {
+      if (entries !== sizes.walkEntries) throw new Error(`${label}: saw ${entries} entries, expected ${sizes.walkEntries}`);
+    };
+    // Untimed first, as a small-object cell's warm-up: the timed walk is a running process's.
+    check(await walk());
     let entries = 0;
     m = await measure(label, 1, async () => ((entries = await walk()), 0));
-    if (entries !== sizes.walkEntries) throw new Error(`${label}: saw ${entries} entries, expected ${sizes.walkEntries}`);
+    check(entries);
     return m;
   } else {
     const concurrency = Number(/c=(\d+)$/.exec(operation)?.[1]);

@@ -108,6 +108,11 @@ test('measureOperation dispatches by the operation name and fails when a subject
   expect(seen.slice(WARM_UP_OPERATIONS).sort((a, b) => a - b)).toEqual(all);
   await expect(measureOperation('g', 'get 4 B c=1', subject, sizes)).rejects.toThrow('g: the subject has no get');
   await expect(measureOperation('x', 'put 4 B', subject, sizes)).rejects.toThrow('no concurrency');
-  expect((await measureOperation('k', 'walk 7 keys', subject, sizes)).operations).toBe(1);
+  // A walk cell walks once untimed, then once timed; both must see every entry.
+  let walks = 0;
+  expect((await measureOperation('k', 'walk 7 keys', { walk: async () => (walks++, 7) }, sizes)).operations).toBe(1);
+  expect(walks).toBe(2);
   await expect(measureOperation('k', 'walk 7 keys', { walk: async () => 6 }, sizes)).rejects.toThrow('saw 6 entries, expected 7');
+  let timedWalkShort = 0;
+  await expect(measureOperation('k', 'walk 7 keys', { walk: async () => (timedWalkShort++ === 0 ? 7 : 6) }, sizes)).rejects.toThrow('saw 6 entries, expected 7');
 });
