@@ -51,6 +51,8 @@ async function subject(name, env) {
   const key = (op, i) => `${name.replace(' ', '-')}/${op}/${i}`;
   if (name === 'driver') {
     const driver = new GcsDriver(options(env, name));
+    // Made once, as the SDK's bucket is: a walk times the listing, not a new client's first connection.
+    const walkDriver = new GcsDriver({ ...options(env, name), bucket: 'walk' });
     return {
       writeStream: async () => {
         const writer = await driver.writer(`/${key('big', 0)}`);
@@ -67,7 +69,7 @@ async function subject(name, env) {
       get: async (i) => (await driver.getContent(`/${key('small', i)}`)).length,
       walk: async () => {
         let objects = 0;
-        await new GcsDriver({ ...options(env, name), bucket: 'walk' }).walk('/walk', (info) => void (info.isDir || objects++));
+        await walkDriver.walk('/walk', (info) => void (info.isDir || objects++));
         return objects;
       },
     };
@@ -117,6 +119,7 @@ async function subject(name, env) {
   const { Operator } = loadOpendal(env.BENCH_OPENDAL_DIR);
   const operator = (bucket) => new Operator('gcs', { bucket, endpoint: env.BENCH_ENDPOINT, allow_anonymous: 'true', disable_vm_metadata: 'true', disable_config_load: 'true' });
   const op = operator(bucketOf(name));
+  const walkOp = operator('walk');
   return {
     // OpenDAL's chunked gcs writer uses the XML API's multipart upload, which fake-gcs-server refuses
     // (400 "invalid uploadType"): the stream is gathered in memory and sent in one request.
@@ -134,7 +137,7 @@ async function subject(name, env) {
     put: async (i) => (await op.write(key('small', i), small), SMALL_BYTES),
     get: async (i) => (await op.read(key('small', i))).length,
     walk: async () => {
-      const lister = await operator('walk').lister('walk/', { recursive: true });
+      const lister = await walkOp.lister('walk/', { recursive: true });
       let objects = 0;
       for (let e = await lister.next(); e !== null; e = await lister.next()) if (!e.path().endsWith('/')) objects++;
       return objects;
