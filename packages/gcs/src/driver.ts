@@ -385,23 +385,22 @@ export class GcsBackend implements StorageBackend {
     const resumeAt = request.token?.startsWith(OFFSET_TOKEN) ? request.token.slice(OFFSET_TOKEN.length) : undefined;
     // startOffset is inclusive; the tree drops the hint itself.
     const startOffset = resumeAt ?? request.startAfter;
-    const [files, next, response] = await this.bucket.getFiles({
+    const page = await this.#requests.list({
       prefix: request.prefix,
       maxResults: request.limit,
-      autoPaginate: false,
-      ...(resumeAt === undefined && request.token !== undefined ? { pageToken: request.token } : {}),
-      ...(request.delimited ? { delimiter: '/' } : {}),
-      ...(startOffset !== undefined ? { startOffset } : {}),
-    });
+      pageToken: resumeAt === undefined ? request.token : undefined,
+      delimiter: request.delimited ? '/' : undefined,
+      startOffset,
+    }, signal);
     return withinLimit({
-      objects: files.map((file) => ({
-        key: file.name,
-        size: Number(file.metadata.size ?? 0),
-        modTime: new Date(file.metadata.updated ?? 0),
-        ...(file.metadata.etag === undefined ? {} : { etag: file.metadata.etag }),
+      objects: (page.items ?? []).map((item) => ({
+        key: item.name,
+        size: Number(item.size ?? 0),
+        modTime: new Date(item.updated ?? 0),
+        ...(item.etag === undefined ? {} : { etag: item.etag }),
       })),
-      prefixes: (response as { prefixes?: string[] } | undefined)?.prefixes ?? [],
-      next: (next as { pageToken?: string } | null)?.pageToken,
+      prefixes: page.prefixes ?? [],
+      next: page.nextPageToken,
     }, request.limit);
   }
 

@@ -49,6 +49,16 @@ export interface ObjectJson extends ContentHeaders {
   metadata?: Record<string, string>;
 }
 
+/** One page of objects.list, with only the fields a listing page reads. */
+export interface ListJson {
+  items?: Array<{ name: string; size?: string; updated?: string; etag?: string }>;
+  prefixes?: string[];
+  nextPageToken?: string;
+}
+
+/** objects.list's partial response: the SDK's getFiles asks for every field and builds a File per item. */
+const LIST_FIELDS = 'items(name,size,updated,etag),prefixes,nextPageToken';
+
 /** A range that starts beyond the object (416), with the object's size from `Content-Range: bytes *\/size`. */
 export class RangeNotSatisfiableError extends GcsHttpError {
   readonly size: number | undefined;
@@ -128,6 +138,13 @@ export class GcsRequests {
     const length = response.headers['content-length'];
     const size = total !== undefined ? Number(total) : length !== undefined ? offset + Number(length) : undefined;
     return { stream: response, generation: headerValue(response.headers['x-goog-generation']), size };
+  }
+
+  /** One page of the bucket's listing (objects.list); `startOffset` is inclusive. */
+  async list(request: { prefix: string; maxResults: number; pageToken: string | undefined; delimiter: string | undefined; startOffset: string | undefined }, signal?: AbortSignal): Promise<ListJson> {
+    const { prefix, maxResults, pageToken, delimiter, startOffset } = request;
+    const response = await this.#sendRaw('GET', `/storage/v1/b/${this.#bucketName}/o`, { prefix, maxResults: String(maxResults), pageToken, delimiter, startOffset, fields: LIST_FIELDS }, {}, signal);
+    return JSON.parse((await readResponse(response)).toString('utf8')) as ListJson;
   }
 
   /**
