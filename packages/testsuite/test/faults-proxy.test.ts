@@ -211,6 +211,26 @@ describe('fault proxy', () => {
     expect(performance.now() - started).toBeGreaterThan(250); // 200 kB at 500 kB/s, the first chunk free
   }));
 
+  test('a throttled answer whose client went away leaves no timer behind', () => withProxy({}, async (proxy) => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    proxy.inject({ kind: 'throttle', bytesPerSecond: 1000 });
+    // The first chunk comes at once; the proxy then pauses for it (a minute at this rate).
+    const pausing = await new Promise<number>((resolve) => {
+      const req = request(`${proxy.endpoint}/object`, { agent: false }, (res) => res.once('data', () => {
+        const count = timers();
+        req.destroy();
+        resolve(count);
+      }));
+      req.on('error', () => undefined);
+      req.end();
+    });
+    for (let waited = 0; proxy.log[0]?.clientClosedEarly !== true && waited < 2000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(proxy.log[0]?.clientClosedEarly).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The pause's timer went with the client: it would have held the process for the rest of the minute.
+    expect(timers()).toBe(pausing - 1);
+  }));
+
   test('a rule\'s step runs before forwarding, or just before the cut', () => withProxy({}, async (proxy) => {
     const order: string[] = [];
     proxy.inject({ kind: 'none' }, () => true, { before: async () => void order.push(`before forwarding, ${received.length} received`) });

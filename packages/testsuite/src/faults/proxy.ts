@@ -467,8 +467,16 @@ export class FaultProxy {
     const bodyless = req.method === 'HEAD' || status === 204 || status === 304;
     const length = bodyless ? 0 : declaredLength(answer.headers);
     const cut = () => this.#strike(exchange, () => this.#cut(exchange));
-    /** Until `ms` passed; false when the client went away meanwhile. */
-    const wait = async (ms: number) => (await Promise.race([sleep(ms, true), exchange.closed.then(() => false)])) && !exchange.isClosed;
+    /** Until `ms` passed; false when the client went away meanwhile (its timer then goes too: it would hold the process). */
+    const wait = async (ms: number) => {
+      const timer = new AbortController();
+      const elapsed = sleep(ms, true, { signal: timer.signal }).catch(() => false);
+      try {
+        return (await Promise.race([elapsed, exchange.closed.then(() => false)])) && !exchange.isClosed;
+      } finally {
+        timer.abort();
+      }
+    };
     /** Writes a piece of the body; resolves once it is on the wire (`flushed`) or more may follow, or the client is gone. */
     const send = (chunk: Buffer, flushed: boolean): Promise<unknown> => {
       entry.responseBytes += chunk.length;
