@@ -113,6 +113,20 @@ describe('an abort stops the I/O, not only the promise', () => {
     expect(proxy.requests).toBe(started);
     await writer.cancel();
   });
+
+  test('a walk aborted while its listing page arrives rejects with the reason at once and closes the connection', async () => {
+    const seed = newDriver(bucket);
+    for (let i = 0; i < 200; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => seed.putContent(`/abort/walk/${i + j}`, 'x')));
+    const isListing = ({ method, url }: Request): boolean => method === 'GET' && /\/o\?/.test(url) && url.includes('abort%2Fwalk');
+    proxy.inject({ kind: 'throttle', bytesPerSecond: 4096 }, isListing, { times: Infinity });
+    const driver = proxied();
+    const { reason, error, lagMs } = await abortAfter(150, (signal) => driver.walk('/abort/walk', () => undefined, { signal }));
+    expect(error).toBe(reason);
+    expect(lagMs).toBeLessThan(200);
+    await sleep(300);
+    const page = exchanges().filter(isListing).at(-1)!;
+    expect(page.clientClosedEarly).toBe(true);
+  });
 });
 
 describe('reads resume after a cut body, pinned to the generation', () => {
