@@ -211,7 +211,23 @@ describe('fault proxy', () => {
     proxy.inject({ kind: 'throttle', bytesPerSecond: 500_000 });
     const started = performance.now();
     expect((await send(proxy.endpoint, 'GET')).body.equals(BODY)).toBe(true);
-    expect(performance.now() - started).toBeGreaterThan(250); // 200 kB at 500 kB/s, the first chunk free
+    expect(performance.now() - started).toBeGreaterThan(350); // 200 kB at 500 kB/s, the first slice free
+  }));
+
+  test('a throttle paces inside a chunk: the client never gets far ahead of the rate', () => withProxy({}, async (proxy) => {
+    // The upstream writes its 200 kB answer at once; relayed a chunk at a time, tens of kB would arrive at once.
+    const rule = proxy.inject({ kind: 'throttle', bytesPerSecond: 20_000 });
+    let got = 0;
+    const req = request(`${proxy.endpoint}/object`, { agent: false }, (res) => {
+      res.on('data', (chunk: Buffer) => void (got += chunk.length));
+      setTimeout(() => req.destroy(), 300);
+    });
+    req.on('error', () => undefined); // the test destroys it
+    req.end();
+    await rule.clientGone;
+    // 300 ms at 20 kB/s, plus the slice sent before each pause.
+    expect(got).toBeGreaterThan(0);
+    expect(got).toBeLessThan(10_000);
   }));
 
   test('a throttled answer whose client went away holds nothing open: the process can exit', () => {

@@ -70,7 +70,7 @@ export type FaultAction =
       /** The answer's body. Default: empty. */
       body?: string;
     }
-  /** Forwards, relaying the answer's body at about this rate. */
+  /** Forwards, relaying the answer's body at about this rate (a twentieth of a second's worth at a time). */
   | {
       /** Slow the answer down. */
       kind: 'throttle';
@@ -521,8 +521,18 @@ export class FaultProxy {
         if (exchange.isClosed) return;
         const room = cutAt - entry.responseBytes;
         if (chunk.length < room) {
-          await send(chunk, false);
-          if (rate !== undefined && !(await wait((1000 * chunk.length) / rate))) return;
+          if (rate === undefined) {
+            await send(chunk, false);
+            continue;
+          }
+          // Slices of a twentieth of a second's worth: a chunk relayed whole, then waited for, would
+          // put a server's whole answer (one chunk, often) at the client at once.
+          const slice = Math.max(1, Math.ceil(rate / 20));
+          for (let at = 0; at < chunk.length; at += slice) {
+            const piece = chunk.subarray(at, at + slice);
+            await send(piece, false);
+            if (!(await wait((1000 * piece.length) / rate))) return;
+          }
           continue;
         }
         // The cut point: once its last byte is on the wire, reset, or hold the rest.
