@@ -121,6 +121,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'storagedriver-runtimes-'));
 const servers = await startServers(scratch);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const rows = [];
+// The failures in jest's result shape, so the repository's summary names them at the end of the log.
+const testResults = [];
 let broken = 0;
 try {
   const setups = await driverSetups(servers, scratch);
@@ -141,12 +143,18 @@ try {
       if (run.results === undefined) {
         broken++;
         rows.push(`${runtime.padEnd(8)} ${driver.padEnd(11)} no results (exit ${run.code}) ${seconds} s\n${run.output.split('\n').slice(-15).join('\n')}`);
+        testResults.push({ name: join(here, `${runtime} ${driver}`), status: 'failed', message: `no results (exit ${run.code})\n${run.output.split('\n').slice(-15).join('\n')}`, assertionResults: [] });
         continue;
       }
       const count = (status) => run.results.filter((r) => r.status === status).length;
       for (const status of ['passed', 'failed', 'skipped']) totals[status] += count(status);
       rows.push(`${runtime.padEnd(8)} ${driver.padEnd(11)} ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped  ${seconds} s`);
-      for (const failure of run.results.filter((r) => r.status === 'failed')) rows.push(`    ✕ ${failure.name}: ${failure.reason}`);
+      const failed = run.results.filter((r) => r.status === 'failed');
+      for (const failure of failed) rows.push(`    ✕ ${failure.name}: ${failure.reason}`);
+      if (failed.length > 0) {
+        const assertionResults = failed.map((failure) => ({ status: 'failed', fullName: failure.name, failureMessages: [String(failure.reason)] }));
+        testResults.push({ name: join(here, `${runtime} ${driver}`), status: 'failed', message: '', assertionResults });
+      }
     }
   }
 } finally {
@@ -161,5 +169,6 @@ writeFileSync(join(here, '.jest-results.json'), JSON.stringify({
   numPendingTests: totals.skipped,
   numTodoTests: 0,
   numRuntimeErrorTestSuites: 0,
+  testResults,
 }));
 process.exit(totals.failed > 0 || broken > 0 || totals.passed === 0 ? 1 : 0);

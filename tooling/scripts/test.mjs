@@ -34,8 +34,17 @@ const packs = run(process.execPath, [join(root, 'tooling/scripts/pack-check.mjs'
 // Every README example marked runnable runs verbatim against the built packages.
 const examples = run(process.execPath, [join(root, 'tooling/scripts/readme-examples.mjs')]);
 
+/** The first lines of a jest failure message, without colours, indented under the test's name. */
+function firstLines(message, count = 12) {
+  // eslint-disable-next-line no-control-regex
+  const plain = message.replace(/\u001b\[[0-9;]*m/g, '').split('\n').filter((line) => line.trim() !== '');
+  return `\n    ${plain.slice(0, count).join('\n    ')}`;
+}
+
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const perPackage = [];
+// Each failed test by name with the head of its message: CI hands back only the end of the log.
+const failures = [];
 let missing = 0;
 for (const file of resultFiles) {
   const manifest = join(dirname(file), 'package.json');
@@ -56,9 +65,18 @@ for (const file of resultFiles) {
   // A package whose tests were all skipped (a missing server, say) proved nothing: it fails.
   const allSkipped = result.numPassedTests === 0 && skipped > 0;
   if (allSkipped) missing++;
+  for (const suite of result.testResults ?? []) {
+    const where = `${dirname(file).slice(root.length + 1)}/${suite.name.slice(dirname(file).length + 1)}`;
+    // A suite that failed outside any test (a syntax error, a crashed beforeAll) has only a message.
+    if (suite.status === 'failed' && suite.assertionResults.every((test) => test.status !== 'failed')) failures.push(`${where}: ${firstLines(suite.message)}`);
+    for (const test of suite.assertionResults) {
+      if (test.status === 'failed') failures.push(`${where} › ${test.fullName}: ${firstLines(test.failureMessages.join('\n'))}`);
+    }
+  }
   perPackage.push(`${dirname(file).slice(root.length + 1)}: ${result.numPassedTests} passed, ${result.numFailedTests} failed, ${skipped} skipped${allSkipped ? ' (all skipped: fails the run)' : ''}`);
 }
 console.log(`\n${perPackage.join('\n')}`);
+if (failures.length > 0) console.log(`\nfailed:\n${failures.join('\n')}`);
 if (checks !== 0) console.log('typecheck or lint failed (see above): the run fails');
 if (docs !== 0) console.log('an export has no doc comment, or the API docs have another warning (see above; `pnpm run docs` builds them): the run fails');
 if (table !== 0) console.log('the README capabilities table is out of date (node tooling/scripts/capabilities-table.mjs rewrites it): the run fails');
