@@ -77,6 +77,7 @@ export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';
 export { ObjectStoreTree, type ListPage, type ListPageRequest, type ObjectEntry, type ObjectStoreRequests, type ObjectStoreTreeOptions } from './objectstore.js';
 export { ParameterReader, checkOptions, formatSize, millisecondsOption, parseDuration, parseSize, type DriverParameters, type OptionParameter } from './params.js';
+export { xmlElementText, xmlElements, xmlText } from './xml.js';
 export { DEFAULT_ATTEMPTS, pollUntil, resumableContent, resumableReader, retry, type OpenRange, type RangeResponse, type RetryOptions } from './retry.js';
 export { contentChunks, guardedStream, isStreamContent, limitedStream, readAll, readerAtEnd, toBuffer } from './stream.js';
 export { guardWalkFn, walkByListing, walkEntries, walkSortedKeys, type GuardedWalkFn } from './walk.js';
