@@ -2,9 +2,10 @@
  * The small-object path: GetObject, PutObject and HeadObject as single SigV4-signed requests on
  * `node:http` with the SDK client's keep-alive agents and credentials provider, but without its
  * middleware stack, schema serialisers, per-request endpoint rules, generic signer and HTTP handler.
- * Those cost most of the client CPU of a 4 KiB request (see the README's profiles). The bucket's
- * base URL and signing scope still come from the SDK's endpoint rules, resolved once. Multipart and
- * listings stay on the SDK.
+ * Those cost most of the client CPU of a 4 KiB request (see the README's profiles). Listing pages
+ * (ListObjectsV2) go the same way, read by a reader of just the fields a listing needs. The bucket's
+ * base URL and signing scope still come from the SDK's endpoint rules, resolved once. Multipart
+ * uploads stay on the SDK.
  */
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -13,10 +14,11 @@ import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readResponse, retry, sendRequest, type RequestFunction } from '@storagedriver/core';
+import { readResponse, retry, sendRequest, type ListPage, type ListPageRequest, type RequestFunction, xmlElementText } from '@storagedriver/core';
 
 import { CONNECTION_TIMEOUT_MS, endpointUrl, type Agents } from './client.js';
 import { describeS3Error } from './errors.js';
+import { parseObjectList } from './listing.js';
 import { contentHeaders, headFromHeaders, type ContentFields, type ObjectHead } from './metadata.js';
 import type { S3Options } from './params.js';
 
@@ -32,8 +34,8 @@ const UNSIGNED = new Set(['authorization', 'cache-control', 'connection', 'expec
 const EMPTY_SHA256 = hash('sha256', '', 'hex');
 
 /**
- * AWS Signature V4 in the Authorization header, for requests without a query whose header names
- * are lower-case (all the direct path sends). One SHA-256 of the canonical request and one HMAC per
+ * AWS Signature V4 in the Authorization header, for requests whose header names are lower-case and
+ * whose query (if any) is already canonical (all the direct path sends). One SHA-256 of the canonical request and one HMAC per
  * request: the signing key (four HMACs) is derived once per day, region, service and secret.
  */
 class Signer {
@@ -51,7 +53,7 @@ class Signer {
   }
 
   /** Adds x-amz-date, x-amz-content-sha256, the session token and Authorization to `headers`. */
-  async sign(method: string, path: string, headers: Record<string, string>, payloadHash: string): Promise<void> {
+  async sign(method: string, path: string, query: string, headers: Record<string, string>, payloadHash: string): Promise<void> {
     // Through the provider every time: it renews expiring credentials (and memoizes the rest).
     const credentials = await this.#credentials();
     // The SDK's estimate of the server's clock (corrected after a RequestTimeTooSkewed answer).
@@ -64,7 +66,7 @@ class Signer {
     const names = Object.keys(headers)
       .filter((name) => !UNSIGNED.has(name))
       .sort();
-    let canonical = `${method}\n${path}\n\n`;
+    let canonical = `${method}\n${path}\n${query}\n`;
     for (const name of names) canonical += `${name}:${canonicalValue(headers[name]!)}\n`;
     const signedHeaders = names.join(';');
     canonical += `\n${signedHeaders}\n${payloadHash}`;
@@ -117,11 +119,25 @@ export interface StreamedResponse {
   body: Readable;
 }
 
+/** RFC 3986 encoding, as SigV4 wants it: every character but the unreserved ones, percent-encoded once. */
+function encodeStrict(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 /** S3 key encoding: every character but unreserved ones and `/`, percent-encoded once. */
 function encodeKey(key: string): string {
   // Most keys (every path of the driver's grammar) need no encoding.
   if (/^[A-Za-z0-9._~/-]*$/.test(key)) return key;
-  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeStrict(key).replace(/%2F/g, '/');
+}
+
+/** A canonical SigV4 query string (names and values encoded, sorted by name): also what is sent. */
+function canonicalQuery(parameters: Record<string, string | undefined>): string {
+  return Object.entries(parameters)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `${encodeStrict(name)}=${encodeStrict(value)}`)
+    .sort()
+    .join('&');
 }
 
 /** Tries per request, the first included (the SDK's standard strategy makes 5 too). */
@@ -178,6 +194,22 @@ export class DirectRequests {
     await this.#send('PUT', key, body, contentHeaders(fields), signal);
   }
 
+  /** One ListObjectsV2 page. One try: core's ObjectStoreTree retries a page. */
+  async list(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    const query = canonicalQuery({
+      'list-type': '2',
+      prefix: request.prefix,
+      delimiter: request.delimited ? '/' : undefined,
+      'max-keys': String(request.limit),
+      'continuation-token': request.token,
+      'start-after': request.startAfter,
+    });
+    const response = await this.#request('GET', '', {}, undefined, signal, query);
+    const body = await readResponse(response);
+    if (response.statusCode! >= 300) throw toError(body, response.statusCode!, 'LIST', this.#o.bucket, undefined);
+    return parseObjectList(body.toString('utf8'));
+  }
+
   #resolve(): Promise<Target | undefined> {
     this.#target ??= (async () => {
       const config = this.#client.config;
@@ -228,7 +260,7 @@ export class DirectRequests {
   }
 
   /** One signed request; the answer's body is left unread (the signal stays on it until it ends: an abort destroys the socket). */
-  async #request(method: 'GET' | 'HEAD' | 'PUT', key: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+  async #request(method: 'GET' | 'HEAD' | 'PUT', key: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal, query = ''): Promise<IncomingMessage> {
     const target = (await this.#resolve())!;
     const headers: Record<string, string> = { host: target.host };
     if (body !== undefined) {
@@ -243,8 +275,8 @@ export class DirectRequests {
     Object.assign(headers, extra);
     const path = `${target.basePath}${encodeKey(key)}`;
     const payload = !target.signPayload ? 'UNSIGNED-PAYLOAD' : body === undefined || body.length === 0 ? EMPTY_SHA256 : hash('sha256', body, 'hex');
-    await target.signer.sign(method, path, headers, payload);
-    return sendRequest(target.request, { ...target.options, method, path, headers }, body, { signal, connectTimeoutMs: CONNECTION_TIMEOUT_MS, driverName: 's3' });
+    await target.signer.sign(method, path, query, headers, payload);
+    return sendRequest(target.request, { ...target.options, method, path: query === '' ? path : `${path}?${query}`, headers }, body, { signal, connectTimeoutMs: CONNECTION_TIMEOUT_MS, driverName: 's3' });
   }
 }
 
@@ -258,12 +290,12 @@ interface Target {
   options: { hostname: string; port: number | undefined; agent: Agents['http'] | Agents['https'] };
 }
 
-const OPERATIONS: Record<string, string> = { GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject' };
+const OPERATIONS: Record<string, string> = { GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject', LIST: 'ListObjectsV2' };
 
 /** The error of an answer: the body's code, or for a body-less answer what the SDK makes of it (`NotFound` for HEAD's 404). */
-function toError(body: Buffer, status: number, method: string, bucket: string, key: string): S3ResponseError {
+function toError(body: Buffer, status: number, method: string, bucket: string, key: string | undefined): S3ResponseError {
   const text = body.toString('utf8');
-  const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? (status === 404 && method === 'HEAD' ? 'NotFound' : `HTTP${status}`);
-  const error = new S3ResponseError(status, code, /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? '');
+  const code = xmlElementText(text, 'Code') || (status === 404 && method === 'HEAD' ? 'NotFound' : `HTTP${status}`);
+  const error = new S3ResponseError(status, code, xmlElementText(text, 'Message') ?? '');
   return describeS3Error(error, { operation: OPERATIONS[method] ?? method, bucket, key }) as S3ResponseError;
 }

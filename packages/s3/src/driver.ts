@@ -425,7 +425,10 @@ export class S3Backend implements StorageBackend {
     return this.#tree.page(path, request, signal);
   }
 
+  /** On the direct path when there is one (a signed GET, its XML read for just the listing's fields). */
   async #listPage(request: ListPageRequest, signal?: AbortSignal): Promise<ListPage> {
+    const direct = await this.#directPath();
+    if (direct !== undefined) return direct.list(request, signal);
     const out = await this.#send(
       new ListObjectsV2Command({
         Bucket: this.#bucket,

@@ -278,3 +278,34 @@ test('getContent aborted mid-body rejects with the reason at once and the transf
   await stall.clientGone;
   expect(Date.now() - abortedAt).toBeLessThan(1000);
 });
+
+describe('listing pages (ListObjectsV2 on the direct path)', () => {
+  const isListing = ({ method, url }: RequestView): boolean => method === 'GET' && /[?&]list-type=2/.test(url) && url.includes('listed');
+
+  test('a page cut mid-body is requested again, and the walk sees every entry once', async () => {
+    const paths = Array.from({ length: 30 }, (_, i) => `/listed/d${i % 3}/f${i}`);
+    await Promise.all(paths.map((path) => newDriver(bucket).putContent(path, path)));
+    const cut = proxy.inject({ kind: 'reset-response', afterBytes: 500 }, isListing);
+    const walked: string[] = [];
+    await viaProxy().walk('/listed', (info) => void (info.isDir || walked.push(info.path)));
+    expect((await cut.hit).responseBytes).toBe(500);
+    expect(walked.sort()).toEqual([...paths].sort());
+  });
+
+  test('a walk aborted while its page arrives rejects with the reason at once and the listing\'s connection closes', async () => {
+    const stall = proxy.inject({ kind: 'stall', afterBytes: 200 }, isListing);
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const walk = viaProxy().walk('/listed', () => undefined, { signal: controller.signal });
+    walk.catch(() => undefined);
+    await stall.hit;
+    await sleep(50);
+    const abortedAt = Date.now();
+    controller.abort(reason);
+    await expect(walk).rejects.toBe(reason);
+    expect(Date.now() - abortedAt).toBeLessThan(200);
+    // The signal reached the page's request: the stalled answer is abandoned, not held open.
+    const closed = await Promise.race([stall.clientGone.then(() => true), sleep(2000).then(() => false)]);
+    expect(closed).toBe(true);
+  });
+});
