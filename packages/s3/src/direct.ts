@@ -133,10 +133,12 @@ function encodeKey(key: string): string {
 
 /** A canonical SigV4 query string (names and values encoded, sorted by name): also what is sent. */
 function canonicalQuery(parameters: Record<string, string | undefined>): string {
+  // Sorted by encoded name, not by the joined pair: `a-b=` sorts before `a=`, but name `a` before `a-b`.
   return Object.entries(parameters)
     .filter((entry): entry is [string, string] => entry[1] !== undefined)
-    .map(([name, value]) => `${encodeStrict(name)}=${encodeStrict(value)}`)
-    .sort()
+    .map(([name, value]) => [encodeStrict(name), encodeStrict(value)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
     .join('&');
 }
 
