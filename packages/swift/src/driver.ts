@@ -16,6 +16,7 @@ import {
   isValidPath,
   putThroughWriter,
   readerAtEnd,
+  readResponse,
   resumableContent,
   resumableReader,
   pollUntil,
@@ -43,6 +44,7 @@ import { isNotFound, swiftStatus } from './errors.js';
 import { DEFAULT_INFO, discoverInfo, type ClusterInfo } from './info.js';
 import { Container, EMPTY_MD5, checkMetadata, headTime, legacyUploadOf, manifestHeaders, metadataHeaders, parseListingTime, storedMetadata, uploadOf, type ListingEntry } from './objects.js';
 import { DEFAULT_CHUNK_SIZE, checkSwiftOptions, type SwiftOptions } from './params.js';
+import { ownSegments, segmentStream, type ManifestSegment, type OpenSegment } from './segment-reader.js';
 import { TempURLKeys, tempURL } from './tempurl.js';
 import { COMMIT_WINDOW_MS, SegmentWriter, abortFlag, commitMark, newUploadId, removeReplaced, segmentName, type Segment, type UploadTarget } from './writer.js';
 
@@ -106,6 +108,8 @@ export class SwiftBackend implements StorageBackend {
   readonly #tempURLKeys: TempURLKeys;
   readonly #info = new SharedTask((signal) => discoverInfo(this.client, signal));
   readonly #containerReady = new SharedTask((signal) => this.#createContainer(signal));
+  /** False once the server answered `multipart-manifest=get` without the manifest (Ceph): whole reads then go through the proxy. */
+  #servesManifests = true;
 
   constructor(options: SwiftOptions, client?: SwiftClient) {
     this.#o = checkSwiftOptions(options);
@@ -184,7 +188,7 @@ export class SwiftBackend implements StorageBackend {
     }
     const end = length === undefined ? undefined : offset + length - 1;
     try {
-      return await resumableReader(offset, this.#openRange(path, end), { signal });
+      return await resumableReader(offset, offset === 0 && end === undefined ? this.#openWhole(path) : this.#openRange(path, end), { signal });
     } catch (error) {
       // At or past the end: Swift answers 416 (Ceph without the size), so the size comes from a HEAD.
       if (swiftStatus(error) !== 416) throw error;
@@ -193,6 +197,69 @@ export class SwiftBackend implements StorageBackend {
       if (headers === undefined) throw new PathNotFoundError(path, { cause: error });
       return readerAtEnd(path, offset, Number(headers.get('content-length') ?? 0), error);
     }
+  }
+
+  /**
+   * A whole read. The first request asks for the manifest, which a plain object answers with its
+   * content (then read as #openRange reads it); a manifest of this driver's own is read segment by
+   * segment (segment-reader.ts), resumed from the same segments after a cut; anything else goes
+   * through the proxy.
+   */
+  #openWhole(path: string): OpenRange {
+    const key = this.key(path);
+    const throughProxy = this.#openRange(path);
+    let segments: { list: ManifestSegment[]; size: number } | undefined;
+    return async (from, version, signal) => {
+      if (segments !== undefined) return { stream: segmentStream(path, segments.list, from, this.#openSegment(path, signal)), version, size: segments.size };
+      if (version !== undefined || !this.#servesManifests) return throughProxy(from, version, signal);
+      let response: RawResponse;
+      try {
+        response = await this.client.sendRaw({ method: 'GET', container: this.#o.container, object: key, query: { 'multipart-manifest': 'get' }, signal });
+      } catch (error) {
+        if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
+        throw error;
+      }
+      const header = (name: string): string | undefined => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const etag = header('etag');
+      if (header('x-static-large-object')?.toLowerCase() === 'true') {
+        const upload = header('x-object-meta-storagedriver-upload') ?? legacyUploadOf(header('content-type'));
+        const list = upload === undefined ? undefined : ownSegments((await readResponse(response.body)).toString('utf8'), this.#o.container, `${this.#segments}${upload}/`);
+        response.body.destroy();
+        if (list === undefined) return throughProxy(from, undefined, signal);
+        segments = { list, size: list.reduce((sum, segment) => sum + segment.bytes, 0) };
+        return { stream: segmentStream(path, list, from, this.#openSegment(path, signal)), version: etag, size: segments.size };
+      }
+      if (header('x-object-manifest') !== undefined || (header('x-object-meta-static-large-object') !== undefined && header('content-length') === '0')) {
+        // A DLO's manifest object, or Ceph's answer for an SLO (its manifest object, empty): read through the proxy.
+        if (header('x-object-manifest') === undefined) this.#servesManifests = false;
+        response.body.destroy();
+        return throughProxy(from, undefined, signal);
+      }
+      const length = header('content-length');
+      return { stream: response.body, version: etag, size: length === undefined ? undefined : Number(length) };
+    };
+  }
+
+  /** Opens a segment of a whole read; one that is gone means the object was replaced or deleted during the read. */
+  #openSegment(path: string, signal?: AbortSignal): OpenSegment {
+    return async (segment, offset) => {
+      let response: RawResponse;
+      try {
+        response = await this.client.sendRaw({ method: 'GET', container: this.#o.container, object: segment.object, headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, signal });
+      } catch (error) {
+        if (isNotFound(error)) throw new PreconditionFailedError(path, `the object changed during the read (its segment ${segment.object} is gone)`, { cause: error });
+        throw error;
+      }
+      if (offset > 0 && response.status !== 206) {
+        response.body.destroy();
+        throw new DriverError(`a ranged read of segment ${segment.object} from byte ${offset} was answered with status ${response.status}`, { path });
+      }
+      const etag = response.headers.etag;
+      return { etag: Array.isArray(etag) ? etag[0] : etag, body: response.body };
+    };
   }
 
   /**
@@ -208,6 +275,8 @@ export class SwiftBackend implements StorageBackend {
         response = await this.client.sendRaw({ method: 'GET', container: this.#o.container, object: key, headers: ranged ? { range: `bytes=${from}-${end ?? ''}` } : {}, signal: openSignal });
       } catch (error) {
         if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
+        // A resume that starts past the end of what is there now: the object was replaced by a shorter one.
+        if (etag !== undefined && swiftStatus(error) === 416) throw new PreconditionFailedError(path, `the object changed during the read (it now ends before byte ${from})`, { cause: error });
         throw error;
       }
       const header = (name: string): string | undefined => {

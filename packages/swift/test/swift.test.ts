@@ -6,13 +6,26 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 
-import { BaseDriver, InvalidParameterError, PathNotFoundError, type PendingUpload } from '@storagedriver/core';
-import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
+import type { Readable } from 'node:stream';
+
+import { BaseDriver, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type PendingUpload } from '@storagedriver/core';
+import { FaultProxy, patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
-import { SERVERS, allNames, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
+import { SERVERS, allNames, connection, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
 
 const MiB = 1024 * 1024;
+
+/** What a stream delivered before it ended or failed, and its failure. */
+async function drain(stream: Readable): Promise<{ bytes: Buffer; error: unknown }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return { bytes: Buffer.concat(chunks), error: undefined };
+  } catch (error) {
+    return { bytes: Buffer.concat(chunks), error };
+  }
+}
 
 /** The pending uploads at `path`. */
 async function pendingAt(driver: SwiftDriver, path: string): Promise<PendingUpload[]> {
@@ -196,6 +209,94 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     await d.delete('/pages');
   });
 
+  test('a whole read of a segmented object: on Swift its segments straight from the object servers, the next one asked for while one streams, a cut resumed inside its segment; on Ceph (whose answer has no manifest) through the proxy, the manifest asked for once per driver', async () => {
+    const content = patternBytes(5 * MiB + 7, 21);
+    await driver().putContent('/whole/slo', content);
+    const auth = new URL(connection(server).authurl);
+    const proxy = await FaultProxy.start({ upstream: auth.origin });
+    try {
+      const d = newDriver(server, container, { prefix, authurl: `${proxy.endpoint}${auth.pathname}` });
+      const cut = proxy.inject({ kind: 'reset-response', afterBytes: 300_000 }, (view) => view.method === 'GET' && /~segments\/[^/]+\/00000002$/.test(view.url));
+      const read = async (): Promise<string[]> => {
+        const from = proxy.log.length;
+        const { bytes, error } = await drain(await d.reader('/whole/slo'));
+        expect(error).toBeUndefined();
+        expect(bytes.equals(content)).toBe(true);
+        return proxy.log.slice(from).filter((request) => request.method === 'GET' && !request.url.includes('/auth')).map((request) => request.url);
+      };
+      const first = await read();
+      expect(first[0]).toMatch(/\/reg\/files\/whole\/slo\?multipart-manifest=get$/);
+      if (server === 'swift') {
+        expect(cut.hits).toBe(1);
+        // Segment 2 cut after 300 000 bytes and asked for again (from there: the bytes are exact), 3 asked for again after it.
+        expect(first.slice(1).map((url) => url.slice(-8))).toEqual(['00000000', '00000001', '00000002', '00000003', '00000002', '00000003', '00000004', '00000005']);
+        expect(first.slice(1).every((url) => /\/reg\/files~segments\/[^/]+\/\d{8}$/.test(url))).toBe(true);
+      } else {
+        expect(cut.hits).toBe(0);
+        expect(first.slice(1)).toEqual([expect.stringMatching(/\/reg\/files\/whole\/slo$/)]);
+        expect(await read()).toEqual([expect.stringMatching(/\/reg\/files\/whole\/slo$/)]);
+      }
+      // A plain object answers the manifest request with its content: one request.
+      await d.putContent('/whole/plain', 'plain content');
+      const from = proxy.log.length;
+      expect((await drain(await d.reader('/whole/plain'))).bytes.toString()).toBe('plain content');
+      expect(proxy.log.slice(from).filter((request) => request.method === 'GET')).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+    await driver().delete('/whole');
+  });
+
+  test('a read resumed after its object was replaced by a shorter one fails with PreconditionFailedError, after only bytes of the old content', async () => {
+    const content = patternBytes(3 * MiB, 24);
+    await driver().putContent('/resumed/shrunk', content);
+    const auth = new URL(connection(server).authurl);
+    const proxy = await FaultProxy.start({ upstream: auth.origin });
+    try {
+      const d = newDriver(server, container, { prefix, authurl: `${proxy.endpoint}${auth.pathname}` });
+      // Deleted first: a putContent over a segmented object leaves its segments (README, putContent).
+      const replace = async (): Promise<void> => {
+        await driver().delete('/resumed/shrunk');
+        await driver().putContent('/resumed/shrunk', 'short');
+      };
+      const cut = proxy.inject({ kind: 'reset-response', afterBytes: 200_000 }, (view) => view.method === 'GET' && /\/reg\/files\/resumed\/shrunk$/.test(view.url), { before: replace });
+      // From byte 1: the read resumes at 200 001 at least, past the 5 bytes there now (a whole read on Swift reads segments, whose removal the next test covers).
+      const { bytes, error } = await drain(await d.reader('/resumed/shrunk', 1));
+      expect(cut.hits).toBe(1);
+      expect(error).toBeInstanceOf(PreconditionFailedError);
+      expect(bytes.length).toBeGreaterThan(0);
+      expect(bytes.equals(content.subarray(1, 1 + bytes.length))).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+    await driver().delete('/resumed');
+  });
+
+  // On Ceph a whole read goes through the gateway, which keeps serving a replaced manifest's data (until its
+  // garbage collection) and stalls about a minute at a segment it removed: covered by the test above instead.
+  if (server === 'swift') test('a whole read of a segmented object replaced meanwhile (its segments removed) fails with PreconditionFailedError after only bytes of the old content', async () => {
+    const d = driver();
+    const old = patternBytes(8 * MiB + 1, 22);
+    await d.putContent('/whole/replaced', old);
+    const stream = await d.reader('/whole/replaced');
+    const iterator = stream[Symbol.asyncIterator]();
+    const head = (await iterator.next()).value as Buffer;
+    await d.putContent('/whole/replaced', patternBytes(3 * MiB, 23));
+    const rest: Buffer[] = [head];
+    let failure: unknown;
+    try {
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) rest.push(next.value as Buffer);
+    } catch (error) {
+      failure = error;
+    }
+    const received = Buffer.concat(rest);
+    expect(received.equals(old.subarray(0, received.length))).toBe(true);
+    // Segments are asked for one ahead of the one streaming, the replacement removed all nine: the read cannot end whole.
+    expect(failure).toBeInstanceOf(PreconditionFailedError);
+    expect(received.length).toBeLessThan(old.length);
+    await d.delete('/whole');
+  });
+
   test('the upload marker is reserved: a user key storagedriver-upload is refused; a manifest in the old form (marker in its Content-Type) reads, stats without it, copies and deletes its segments', async () => {
     const d = driver();
     await expect(d.putContent('/reserved', 'x', { metadata: { 'storagedriver-upload': 'x' } })).rejects.toBeInstanceOf(InvalidParameterError);
@@ -315,6 +416,7 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     const blob = '/docker/registry/v2/blobs/sha256/ab/abcd/data';
     expect((await d.stat(blob)).size).toBe(whole.length);
     expect((await d.getContent(blob)).equals(whole)).toBe(true);
+    expect((await drain(await d.reader(blob))).bytes.equals(whole)).toBe(true);
     const chunks: Buffer[] = [];
     for await (const chunk of await d.reader(blob, MiB - 5)) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(whole.subarray(MiB - 5))).toBe(true);
