@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import { PathNotFoundError, StorageDriverError, type StorageDriver } from '@storagedriver/core';
+import { PathNotFoundError, PreconditionFailedError, StorageDriverError, type StorageDriver } from '@storagedriver/core';
 
 import { formatTable } from '../bench.js';
 import { fillPattern, patternBytes, randomName } from '../data.js';
@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 /**
  * The kinds of trial: putContent of 1 MiB or 20 MiB, a 64 MiB writer through an outage, a 32 MiB read cut mid-body, a walk with faulted pages.
  */
-export type TrialKind = 'put1MiB' | 'put20MiB' | 'writer64MiB' | 'read32MiB' | 'walk';
+export type TrialKind = 'put1MiB' | 'put20MiB' | 'writer64MiB' | 'read32MiB' | 'readReplaced' | 'walk';
 
 /** How one trial ended, worst first: a trial gets the worst that happened to it. */
 export type TrialOutcome = 'hang' | 'untyped' | 'corrupt' | 'truncated' | 'unresumed' | 'typed' | 'success';
@@ -51,7 +51,7 @@ export interface FaultCampaignOptions {
   rate?: number;
   /** Relative weights of the fault kinds (see ScheduleOptions). */
   weights?: Partial<Record<FaultKind, number>>;
-  /** Trials per kind. Defaults: put1MiB 8, put20MiB 3, writer64MiB 2, read32MiB 3, walk 3. */
+  /** Trials per kind. Defaults: put1MiB 8, put20MiB 3, writer64MiB 2, read32MiB 3, readReplaced 2, walk 3. */
   trials?: Partial<Record<TrialKind, number>>;
   /** Keys in the walk fixture. Default 2000. */
   walkKeys?: number;
@@ -91,7 +91,7 @@ export interface TrialSummary {
   successes: number;
   /** Trials whose worst was a failure with a StorageDriverError (allowed). */
   typed: number;
-  /** Trials that failed with an error that is not a StorageDriverError. */
+  /** Trials that failed with an error that is not a StorageDriverError (for a read of a replaced object: not PreconditionFailedError or PathNotFoundError). */
   untyped: number;
   /** Trials that left wrong bytes or none where content was due. */
   corrupt: number;
@@ -132,10 +132,11 @@ const LABELS: Record<TrialKind, string> = {
   put20MiB: 'putContent 20 MiB',
   writer64MiB: 'writer 64 MiB + outage',
   read32MiB: 'read 32 MiB, cut',
+  readReplaced: 'read, replaced, cut',
   walk: 'walk, faulted pages',
 };
-const DEFAULT_TRIALS: Record<TrialKind, number> = { put1MiB: 8, put20MiB: 3, writer64MiB: 2, read32MiB: 3, walk: 3 };
-const DEFAULT_TIMEOUTS: Record<TrialKind, number> = { put1MiB: 30_000, put20MiB: 60_000, writer64MiB: 180_000, read32MiB: 60_000, walk: 60_000 };
+const DEFAULT_TRIALS: Record<TrialKind, number> = { put1MiB: 8, put20MiB: 3, writer64MiB: 2, read32MiB: 3, readReplaced: 2, walk: 3 };
+const DEFAULT_TIMEOUTS: Record<TrialKind, number> = { put1MiB: 30_000, put20MiB: 60_000, writer64MiB: 180_000, read32MiB: 60_000, readReplaced: 60_000, walk: 60_000 };
 const KINDS = Object.keys(LABELS) as TrialKind[];
 /** Tries to resume a failed writer, each from a new instance, still under faults. */
 const RESUME_ATTEMPTS = 3;
@@ -339,6 +340,41 @@ async function readTrial(size: number, source: { path: string; seed: number }, i
   return { outcome, detail: notes.join('; ') };
 }
 
+/**
+ * A read from an offset whose body is cut after its object was replaced by a shorter one: the resume
+ * must not go on in the new content. It fails with PreconditionFailedError or PathNotFoundError
+ * (contract: Readers) after bytes of the old content only, or reads the old content whole where its
+ * data outlived the replacement.
+ */
+async function readReplacedTrial(size: number, { direct, proxy, through, signal, random, dataSeed, path }: TrialContext) {
+  await direct.putContent(path, patternBytes(size, dataSeed));
+  const offset = 1 + Math.floor(random() * (size / 4));
+  const cutAfter = Math.floor(MiB + random() * (size - offset - 2 * MiB));
+  const replace = async (): Promise<void> => void (await direct.putContent(path, 'replaced'));
+  proxy.inject({ kind: 'reset-response', afterBytes: cutAfter }, (view) => view.method === 'GET' && (view.length ?? 0) > cutAfter, { before: replace });
+  const notes = [`from byte ${offset}, replaced before the body was cut after ${cutAfter} bytes`];
+  let found: Comparison;
+  try {
+    found = await comparePattern(await (await through()).reader(path, offset, { signal }), size - offset, dataSeed, offset);
+  } catch (error) {
+    found = { length: 0, error };
+  }
+  if (proxy.clearInjections() > 0) notes.push('(no GET answer was long enough to cut)');
+  let outcome: TrialOutcome = 'success';
+  if (found.differsAt !== undefined) {
+    outcome = 'corrupt';
+    notes.push(`${found.length} bytes read, first byte not of the old content at ${offset + found.differsAt}`);
+  } else if (found.error !== undefined) {
+    const expected = found.error instanceof PreconditionFailedError || found.error instanceof PathNotFoundError;
+    if (!expected) outcome = 'untyped';
+    notes.push(`failed after ${found.length} bytes with ${describeError(found.error)}${expected ? '' : ', not PreconditionFailedError or PathNotFoundError'}`);
+  } else if (found.length < size - offset) {
+    outcome = 'truncated';
+    notes.push(`stream ended without an error after ${found.length} of ${size - offset} bytes`);
+  } else notes.push('read the old content whole');
+  return { outcome, detail: notes.join('; ') };
+}
+
 async function walkTrial(root: string, expected: Set<string>, index: number, { proxy, through, signal }: TrialContext) {
   // One forced fault besides the schedule's: on the first request, or on the second (a later listing
   // page, where the backend pages at all), in turns.
@@ -438,6 +474,7 @@ export async function runFaultCampaign(options: FaultCampaignOptions): Promise<F
       await direct.putContent(source.path, patternBytes(32 * MiB, source.seed));
       for (let i = 0; i < counts.read32MiB; i++) await run('read32MiB', i, (c) => readTrial(32 * MiB, source, i, c));
     }
+    for (let i = 0; i < counts.readReplaced; i++) await run('readReplaced', i, (c) => readReplacedTrial(16 * MiB, c));
     if (counts.walk > 0) {
       const walkRoot = `${root}/walk`;
       const expected = await walkFixture(direct, walkRoot, walkKeys);
