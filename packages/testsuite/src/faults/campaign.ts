@@ -313,19 +313,25 @@ async function writerTrial(total: number, { direct, proxy, through, signal, rand
   return { outcome, detail: notes.join('; '), ...(resumed === undefined ? {} : { resumed }) };
 }
 
+/** Reads `path` from `offset` through the proxy against the pattern (the cut injected already); notes a cut that found no answer long enough. */
+async function readWithCut({ proxy, through, signal }: Pick<TrialContext, 'proxy' | 'through' | 'signal'>, path: string, offset: number, size: number, seed: number, notes: string[]): Promise<Comparison> {
+  let found: Comparison;
+  try {
+    found = await comparePattern(await (await through()).reader(path, offset, { signal }), size - offset, seed, offset);
+  } catch (error) {
+    found = { length: 0, error };
+  }
+  if (proxy.clearInjections() > 0) notes.push('(no GET answer was long enough to cut)');
+  return found;
+}
+
 async function readTrial(size: number, source: { path: string; seed: number }, index: number, { proxy, through, signal, random }: TrialContext) {
   // The first trial reads from the start, the others from an offset; each has its body cut once mid-way.
   const offset = index === 0 ? 0 : Math.floor(random() * 8 * MiB);
   const cutAfter = Math.floor(MiB + random() * (size - offset - 2 * MiB));
   proxy.inject({ kind: 'reset-response', afterBytes: cutAfter }, (view) => view.method === 'GET' && (view.length ?? 0) > cutAfter);
   const notes = [`from byte ${offset}, body cut after ${cutAfter} bytes`];
-  let found: Comparison;
-  try {
-    found = await comparePattern(await (await through()).reader(source.path, offset, { signal }), size - offset, source.seed, offset);
-  } catch (error) {
-    found = { length: 0, error };
-  }
-  if (proxy.clearInjections() > 0) notes.push('(no GET answer was long enough to cut)');
+  const found = await readWithCut({ proxy, through, signal }, source.path, offset, size, source.seed, notes);
   let outcome: TrialOutcome = 'success';
   if (found.differsAt !== undefined) {
     outcome = 'corrupt';
@@ -353,13 +359,7 @@ async function readReplacedTrial(size: number, { direct, proxy, through, signal,
   const replace = async (): Promise<void> => void (await direct.putContent(path, 'replaced'));
   proxy.inject({ kind: 'reset-response', afterBytes: cutAfter }, (view) => view.method === 'GET' && (view.length ?? 0) > cutAfter, { before: replace });
   const notes = [`from byte ${offset}, replaced before the body was cut after ${cutAfter} bytes`];
-  let found: Comparison;
-  try {
-    found = await comparePattern(await (await through()).reader(path, offset, { signal }), size - offset, dataSeed, offset);
-  } catch (error) {
-    found = { length: 0, error };
-  }
-  if (proxy.clearInjections() > 0) notes.push('(no GET answer was long enough to cut)');
+  const found = await readWithCut({ proxy, through, signal }, path, offset, size, dataSeed, notes);
   let outcome: TrialOutcome = 'success';
   if (found.differsAt !== undefined) {
     outcome = 'corrupt';
