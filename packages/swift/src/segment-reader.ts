@@ -96,6 +96,12 @@ export function segmentStream(path: string, segments: readonly ManifestSegment[]
         let received = 0;
         body.on('data', (chunk: Buffer) => {
           received += chunk.length;
+          if (received > expected) {
+            // Never passed on: bytes past what the manifest lists would shift every byte after them.
+            body.destroy();
+            output.destroy(new DriverError(`segment ${segments[at]!.object} holds more than the ${expected} bytes the read expects of it`, { path }));
+            return;
+          }
           if (!output.push(chunk)) body.pause();
         });
         finished(body, (failure) => {
