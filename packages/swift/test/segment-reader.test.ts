@@ -9,6 +9,7 @@ import { DriverError, PreconditionFailedError, isTransientError } from '@storage
 import { patternBytes } from '@storagedriver/testsuite';
 
 import { ownSegments, segmentStream, type ManifestSegment, type OpenSegment } from '../src/segment-reader.js';
+import { drain } from './support/drain.js';
 
 const data = patternBytes(3 * 1000 + 5, 40);
 const segments: ManifestSegment[] = [
@@ -31,16 +32,6 @@ function served(change: (index: number, bytes: Buffer) => { etag?: string; bytes
     return { etag: etag ?? `"${segment.etag}"`, body: Readable.from(chunks) };
   };
   return { open, opened };
-}
-
-async function drain(stream: Readable): Promise<{ bytes: Buffer; error: unknown }> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return { bytes: Buffer.concat(chunks), error: undefined };
-  } catch (error) {
-    return { bytes: Buffer.concat(chunks), error };
-  }
 }
 
 test('reads every segment in order from an offset inside one, the first from that offset', async () => {

@@ -6,26 +6,14 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 
-import type { Readable } from 'node:stream';
-
 import { BaseDriver, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type PendingUpload } from '@storagedriver/core';
 import { FaultProxy, patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
 import { SERVERS, allNames, connection, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
+import { drain } from './support/drain.js';
 
 const MiB = 1024 * 1024;
-
-/** What a stream delivered before it ended or failed, and its failure. */
-async function drain(stream: Readable): Promise<{ bytes: Buffer; error: unknown }> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return { bytes: Buffer.concat(chunks), error: undefined };
-  } catch (error) {
-    return { bytes: Buffer.concat(chunks), error };
-  }
-}
 
 /** The pending uploads at `path`. */
 async function pendingAt(driver: SwiftDriver, path: string): Promise<PendingUpload[]> {
