@@ -3,11 +3,9 @@
  * conformance suite as one describe block with one test per case. Uses jest's globals, so it must
  * be called from a jest test file.
  */
-import type { StorageDriver } from '@storagedriver/core';
-
 import { conformanceCases } from './cases/index.js';
 import type { SuiteOptions } from './options.js';
-import { type ResolvedOptions, assertEmptyRoot, caseTimeout, caseTitle, resolveOptions, runCase } from './runner.js';
+import { CaseSequence, assertEmptyRoot, caseTitle, resolveOptions, sequencedTimeout } from './runner.js';
 
 /** The jest globals used, typed here so the published types do not depend on @types/jest. */
 interface JestGlobals {
@@ -26,16 +24,15 @@ export function testDriver(options: SuiteOptions): void {
   if (!describe || !test || !beforeAll || !afterAll) {
     throw new Error('testDriver registers jest tests: call it from a jest test file (or use runSuite without a test runner)');
   }
-  let driver: StorageDriver | undefined;
-  let resolved: ResolvedOptions | undefined;
+  let sequence: CaseSequence | undefined;
   // Timeouts and skips must be known when tests are registered, before any driver exists.
   const planned = resolveOptions(options);
 
   describe(`${options.name ?? 'storage driver'} conformance`, () => {
     beforeAll(async () => {
-      driver = await options.create();
-      resolved = resolveOptions(options, driver);
+      const driver = await options.create();
       await assertEmptyRoot(driver, 'before the suite');
+      sequence = new CaseSequence(driver, resolveOptions(options, driver));
     }, 120_000);
 
     afterAll(async () => {
@@ -51,10 +48,11 @@ export function testDriver(options: SuiteOptions): void {
       test(
         caseTitle(testCase, planned),
         async () => {
-          if (driver === undefined || resolved === undefined) throw new Error('the driver was not created (see beforeAll)');
-          await runCase(testCase, driver, resolved);
+          if (sequence === undefined) throw new Error('the driver was not created (see beforeAll)');
+          await sequence.run(testCase);
         },
-        caseTimeout(testCase, planned),
+        // The sequence reports an overrun itself, once the case has ended or it gave up waiting.
+        sequencedTimeout(testCase, planned),
       );
     }
   });

@@ -89,8 +89,61 @@ export function caseTitle(testCase: SuiteCase, options: ResolvedOptions): string
   return testCase.title?.(options) ?? testCase.name;
 }
 
-export function caseTimeout(testCase: SuiteCase, options: ResolvedOptions): number {
+function caseTimeout(testCase: SuiteCase, options: ResolvedOptions): number {
   return testCase.timeoutMs?.(options) ?? DEFAULT_TIMEOUT_MS;
+}
+
+/**
+ * Runs a suite's cases one after another, each within its time limit. A case that overruns is not
+ * abandoned at once: its requests may still change the storage, and its clean-up empties the root,
+ * which would delete what the next case is writing. So the next case starts only after it ended,
+ * waiting up to its limit once more; a case still running then keeps the storage, and every later
+ * case fails without running.
+ */
+export class CaseSequence {
+  readonly #driver: StorageDriver;
+  readonly #options: ResolvedOptions;
+  /** The title of a case that overran and never ended. */
+  #stillRunning: string | undefined;
+
+  constructor(driver: StorageDriver, options: ResolvedOptions) {
+    this.#driver = driver;
+    this.#options = options;
+  }
+
+  async run(testCase: SuiteCase): Promise<{ notApplicable?: string }> {
+    if (this.#stillRunning !== undefined) {
+      throw new Error(`not run: the case "${this.#stillRunning}" timed out and is still running, so the storage is not this case's alone`);
+    }
+    const limit = caseTimeout(testCase, this.#options);
+    const started = performance.now();
+    const running = runCase(testCase, this.#driver, this.#options);
+    const ended = running.then(
+      () => true,
+      () => true,
+    );
+    if (await endsWithin(ended, limit)) return running;
+    const endedLate = await endsWithin(ended, limit);
+    const seconds = (ms: number): number => Math.round(ms / 1000);
+    if (!endedLate) this.#stillRunning = caseTitle(testCase, this.#options);
+    const after = endedLate ? `it ended ${seconds(performance.now() - started)} s after it started` : `still running ${seconds(2 * limit)} s after it started`;
+    throw new Error(`${testCase.name}: timed out after ${seconds(limit)} s (${after})`);
+  }
+}
+
+/** The longest a test runner must allow one case under CaseSequence: its limit, then as long again to end. */
+export function sequencedTimeout(testCase: SuiteCase, options: ResolvedOptions): number {
+  return 2 * caseTimeout(testCase, options) + 10_000;
+}
+
+async function endsWithin(ended: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([ended, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -98,7 +151,7 @@ export function caseTimeout(testCase: SuiteCase, options: ResolvedOptions): numb
  * driver must not leave upload state, temporary files or emptied directories behind). A failure of
  * the case itself takes precedence over a cleanup failure.
  */
-export async function runCase(testCase: SuiteCase, driver: StorageDriver, options: ResolvedOptions): Promise<{ notApplicable?: string }> {
+async function runCase(testCase: SuiteCase, driver: StorageDriver, options: ResolvedOptions): Promise<{ notApplicable?: string }> {
   const dir = `/${randomName(20)}`;
   const cleanups: Array<() => Promise<void>> = [];
   const context: CaseContext = {

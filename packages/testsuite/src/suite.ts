@@ -3,7 +3,7 @@ import type { StorageDriver } from '@storagedriver/core';
 
 import { conformanceCases } from './cases/index.js';
 import type { SuiteOptions } from './options.js';
-import { type SuiteCase, assertEmptyRoot, caseTimeout, caseTitle, resolveOptions, runCase } from './runner.js';
+import { CaseSequence, type SuiteCase, assertEmptyRoot, caseTitle, resolveOptions } from './runner.js';
 
 /** The result of one case in `runSuite`. */
 export interface CaseResult {
@@ -38,6 +38,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> 
   const results: CaseResult[] = [];
   try {
     await assertEmptyRoot(driver, 'before the suite');
+    const sequence = new CaseSequence(driver, resolved);
     for (const [index, testCase] of cases.entries()) {
       options.onCaseStart?.(testCase, index, cases.length);
       const started = performance.now();
@@ -48,7 +49,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> 
         result = { name, group: testCase.group, status: 'skipped', reason: skipReason, durationMs: 0 };
       } else {
         try {
-          const { notApplicable } = await withTimeout(runCase(testCase, driver, resolved), caseTimeout(testCase, resolved), testCase.name);
+          const { notApplicable } = await sequence.run(testCase);
           const durationMs = performance.now() - started;
           result =
             notApplicable === undefined
@@ -66,12 +67,4 @@ export async function runSuite(options: RunSuiteOptions): Promise<CaseResult[]> 
     await options.teardown?.();
   }
   return results;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${Math.round(ms / 1000)} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
