@@ -110,6 +110,21 @@ describe('a read cut mid-body resumes, pinned to the version it started on', () 
     expect(contentCut.hits).toBe(1);
   });
 
+  test('a reader whose download stops sending is resumed after 30 s of silence, and a download never answered is tried again', async () => {
+    await direct.putContent('/resume/stalled', patternBytes(size, 6));
+    // The proxy holds the rest of the body, and later the request itself, until the client gives up.
+    const stalled = proxy.inject({ kind: 'stall', afterBytes: MiB }, on.download('resume/stalled'));
+    let started = performance.now();
+    await verifyPatternStream(await within(faulty.reader('/resume/stalled'), 5_000, 'the stalled reader opening'), size, 6);
+    expect(stalled.hits).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29_000);
+    const unanswered = proxy.inject({ kind: 'stall-request' }, on.download('resume/stalled'));
+    started = performance.now();
+    await verifyPatternStream(await faulty.reader('/resume/stalled', 100), size - 100, 6, 100);
+    expect(unanswered.hits).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(29_000);
+  }, 120_000);
+
   test('a blob overwritten between the cut and the resume fails the stream with PreconditionFailedError', async () => {
     const overwrite = () => async (): Promise<void> => {
       await rawContainer(container).getBlockBlobClient('resume/changed').upload(patternBytes(size, 5), size);

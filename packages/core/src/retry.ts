@@ -22,7 +22,15 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Which failures are worth another try. Default: `isTransientError`. */
   isRetryable?: (error: unknown) => boolean;
+  /**
+   * `resumableReader` only: an open whose answer, or a body whose next byte while the reader wants
+   * one, takes longer than this counts as a cut connection, and is retried or resumed. Default 30 s.
+   */
+  stallTimeoutMs?: number;
 }
+
+/** How long `resumableReader` waits for an answer, or for the next byte it asked for. */
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /**
  * Calls `check` until it answers true (resolves true) or the time `deadline` (ms since the epoch)
@@ -91,8 +99,35 @@ export type OpenRange = (offset: number, version: string | undefined, signal?: A
  * silently: a cut it cannot mend is an error of the stream.
  */
 export async function resumableReader(offset: number, open: OpenRange, options: RetryOptions = {}): Promise<Readable> {
-  const first = await retry(() => open(offset, undefined, options.signal), options);
-  return resumingStream(first, offset, open, options);
+  const within = openWithin(open, options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS);
+  const first = await retry(() => within(offset, undefined, options.signal), options);
+  return resumingStream(first, offset, within, options);
+}
+
+/**
+ * `open` bounded in time: an answer that has not come within `ms` is given up (its request aborted
+ * through the signal `open` gets, and its stream destroyed should it come later) as a transient
+ * failure. A server or runtime that never answers would otherwise hold the read forever.
+ */
+function openWithin(open: OpenRange, ms: number): OpenRange {
+  return async (offset, version, signal) => {
+    const stalled = new AbortController();
+    const opened = open(offset, version, signal === undefined ? stalled.signal : AbortSignal.any([signal, stalled.signal]));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new DriverError(`no answer to a read from byte ${offset} within ${ms} ms`, { retryable: true });
+        stalled.abort(error);
+        reject(error);
+        opened.then((late) => late.stream.destroy(), () => undefined);
+      }, ms);
+    });
+    try {
+      return await Promise.race([opened, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /**
@@ -126,12 +161,32 @@ function resumingStream(first: RangeResponse, offset: number, open: OpenRange, o
   let position = offset;
   let failures = 0;
   let reopening = false;
+  // Stall detection without a timer per chunk: a check every quarter of the limit, counting only
+  // the time this stream waited for bytes (not the time its reader held it back).
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  let waiting = true;
+  let seen = position;
+  let idleMs = 0;
+  const watch = setInterval(() => {
+    if (!waiting || reopening || position !== seen) {
+      seen = position;
+      idleMs = 0;
+      return;
+    }
+    idleMs += stallMs / 4;
+    if (idleMs < stallMs) return;
+    idleMs = 0;
+    response.stream.destroy(new DriverError(`no byte after byte ${position} within ${stallMs} ms`, { retryable: true }));
+  }, stallMs / 4);
+  watch.unref();
   const output = new Readable({
     highWaterMark: 1024 * 1024,
     read() {
+      waiting = true;
       if (!reopening) response.stream.resume();
     },
     destroy(error, callback) {
+      clearInterval(watch);
       response.stream.destroy();
       callback(error);
     },
@@ -141,7 +196,10 @@ function resumingStream(first: RangeResponse, offset: number, open: OpenRange, o
     source.on('data', (chunk: Buffer) => {
       position += chunk.length;
       failures = 0;
-      if (!output.push(chunk)) source.pause();
+      if (!output.push(chunk)) {
+        waiting = false;
+        source.pause();
+      }
     });
     // `finished` sees a body closed before its end as an error, as a cut it is.
     finished(source, (error) => {
@@ -154,6 +212,7 @@ function resumingStream(first: RangeResponse, offset: number, open: OpenRange, o
         return;
       }
       if (cut === undefined) {
+        clearInterval(watch);
         output.push(null);
         return;
       }

@@ -423,6 +423,63 @@ describe('resumableReader', () => {
     await expect(read(open, { baseDelayMs: 1, signal: controller.signal })).rejects.toBe(reason);
     expect(opens).toBe(1);
   });
+
+  test('a body that stops sending while the reader waits is cut after stallTimeoutMs and resumed where it stopped', async () => {
+    const opened: number[] = [];
+    let stalled: Readable | undefined;
+    const open = async (offset: number) => {
+      opened.push(offset);
+      const stream = new Readable({ read() {} });
+      stream.push(data.subarray(offset, opened.length === 1 ? 5000 : undefined));
+      if (opened.length === 1) stalled = stream;
+      else stream.push(null);
+      return { stream, version: 'v1', size: data.length };
+    };
+    const started = performance.now();
+    expect((await readAll(await resumableReader(0, open, { baseDelayMs: 1, stallTimeoutMs: 200 }))).equals(data)).toBe(true);
+    expect(opened).toEqual([0, 5000]);
+    expect(stalled?.destroyed).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  test('an open whose answer never comes is given up after stallTimeoutMs, its request aborted, and tried again', async () => {
+    const signals: Array<AbortSignal | undefined> = [];
+    const open = async (offset: number, _version: string | undefined, signal?: AbortSignal) => {
+      signals.push(signal);
+      if (signals.length === 1) return new Promise<never>(() => undefined);
+      return { stream: Readable.from([data.subarray(offset)]), version: 'v1', size: data.length };
+    };
+    expect((await readAll(await resumableReader(0, open, { baseDelayMs: 1, stallTimeoutMs: 200 }))).equals(data)).toBe(true);
+    expect(signals).toHaveLength(2);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(signals[0]?.reason).toBeInstanceOf(DriverError);
+    expect((signals[0]?.reason as DriverError).retryable).toBe(true);
+    expect(signals[1]?.aborted).toBe(false);
+  });
+
+  test('a reader its consumer holds back is not cut: only time spent waiting for bytes counts', async () => {
+    const big = patterned(4 * 1024 * 1024);
+    let opens = 0;
+    const open = async (offset: number) => {
+      opens++;
+      let at = offset;
+      const stream = new Readable({
+        read() {
+          this.push(at < big.length ? big.subarray(at, (at += 64 * 1024)) : null);
+        },
+      });
+      return { stream, version: 'v1', size: big.length };
+    };
+    const reader = await resumableReader(0, open, { baseDelayMs: 1, stallTimeoutMs: 200 });
+    const chunks: Buffer[] = [];
+    for await (const chunk of reader) {
+      chunks.push(chunk as Buffer);
+      // The first chunk taken, the consumer stops reading for three times the limit.
+      if (chunks.length === 1) await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    expect(Buffer.concat(chunks).equals(big)).toBe(true);
+    expect(opens).toBe(1);
+  });
 });
 
 describe('endpoint parameters', () => {
