@@ -23,13 +23,14 @@ export interface RetryOptions {
   /** Which failures are worth another try. Default: `isTransientError`. */
   isRetryable?: (error: unknown) => boolean;
   /**
-   * `resumableReader` only: an open whose answer, or a body whose next byte while the reader wants
-   * one, takes longer than this counts as a cut connection, and is retried or resumed. Default 30 s.
+   * `resumableReader` and `resumableContent`: an open whose answer, or a body whose next byte while
+   * the reader wants one, takes longer than this counts as a cut connection, and is retried or
+   * resumed. Default 30 s.
    */
   stallTimeoutMs?: number;
 }
 
-/** How long `resumableReader` waits for an answer, or for the next byte it asked for. */
+/** How long a resumable read waits for an answer, or for the next byte it asked for. */
 const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /**
@@ -110,23 +111,30 @@ export async function resumableReader(offset: number, open: OpenRange, options: 
  * failure. A server or runtime that never answers would otherwise hold the read forever.
  */
 function openWithin(open: OpenRange, ms: number): OpenRange {
-  return async (offset, version, signal) => {
+  return (offset, version, signal) => {
     const stalled = new AbortController();
     const opened = open(offset, version, signal === undefined ? stalled.signal : AbortSignal.any([signal, stalled.signal]));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    return new Promise((resolve, reject) => {
+      let timedOut = false;
+      const unwatch = watchStall(ms, () => 0, () => true, () => {
+        timedOut = true;
+        unwatch();
         const error = new DriverError(`no answer to a read from byte ${offset} within ${ms} ms`, { retryable: true });
         stalled.abort(error);
         reject(error);
-        opened.then((late) => late.stream.destroy(), () => undefined);
-      }, ms);
+      });
+      opened.then(
+        (response) => {
+          unwatch();
+          if (timedOut) response.stream.destroy();
+          else resolve(response);
+        },
+        (error: unknown) => {
+          unwatch();
+          reject(error);
+        },
+      );
     });
-    try {
-      return await Promise.race([opened, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   };
 }
 
@@ -135,20 +143,70 @@ function openWithin(open: OpenRange, ms: number): OpenRange {
  * stream in between (which costs client CPU on small objects).
  */
 export async function resumableContent(open: OpenRange, options: RetryOptions = {}): Promise<Buffer> {
-  let response = await retry(() => open(0, undefined, options.signal), options);
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const within = openWithin(open, stallMs);
+  let response = await retry(() => within(0, undefined, options.signal), options);
   const version = response.version;
   const chunks: Buffer[] = [];
   let position = 0;
   let failures = 0;
   for (;;) {
+    const body = response.stream;
+    const unwatch = watchStall(stallMs, () => chunks.length, () => true, () => body.destroy(stalled(stallMs)));
     // Gathered with listeners: an async iterator per object costs more than a small body's transfer.
-    const { bytes, error } = await gather(response.stream, chunks);
+    const { bytes, error } = await gather(body, chunks).finally(unwatch);
     position += bytes;
     if (bytes > 0) failures = 0;
     const cut = error === undefined ? shortBody(response, position) : transientCut(error, options);
     if (cut === undefined) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    response = await reopen(cut, ++failures, position, version, open, options, response);
+    response = await reopen(cut, ++failures, position, version, within, options, response);
   }
+}
+
+/** The reads in flight, by stall limit: one timer per limit checks them all, not one per read. */
+const watched = new Map<number, Set<() => void>>();
+
+/**
+ * Calls `onStall` once `progress()` has stood still for at least `ms` of time in which `waiting()`
+ * held: five checks in a row, a quarter of `ms` apart, that find no progress. Returns the function
+ * that stops watching.
+ */
+function watchStall(ms: number, progress: () => number, waiting: () => boolean, onStall: () => void): () => void {
+  let seen = progress();
+  let idleChecks = 0;
+  const check = (): void => {
+    const now = progress();
+    if (!waiting() || now !== seen) {
+      seen = now;
+      idleChecks = 0;
+    } else if (++idleChecks > 4) {
+      idleChecks = 0;
+      onStall();
+    }
+  };
+  let checks = watched.get(ms);
+  if (checks === undefined) {
+    const group = new Set<() => void>();
+    const timer = setInterval(() => {
+      // Stopped on the first check with nothing to watch: back-to-back reads reuse one timer.
+      if (group.size === 0) {
+        clearInterval(timer);
+        watched.delete(ms);
+      }
+      for (const each of group) each();
+    }, ms / 4);
+    timer.unref();
+    watched.set(ms, group);
+    checks = group;
+  }
+  const group = checks;
+  group.add(check);
+  return () => void group.delete(check);
+}
+
+/** The cut a body that sent nothing for `ms` is destroyed with. */
+function stalled(ms: number): DriverError {
+  return new DriverError(`no byte of the body within ${ms} ms`, { retryable: true });
 }
 
 /**
@@ -161,24 +219,10 @@ function resumingStream(first: RangeResponse, offset: number, open: OpenRange, o
   let position = offset;
   let failures = 0;
   let reopening = false;
-  // Stall detection without a timer per chunk: a check every quarter of the limit, counting only
-  // the time this stream waited for bytes (not the time its reader held it back).
-  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  // Only the time this stream waited for bytes counts, not the time its reader held it back.
   let waiting = true;
-  let seen = position;
-  let idleMs = 0;
-  const watch = setInterval(() => {
-    if (!waiting || reopening || position !== seen) {
-      seen = position;
-      idleMs = 0;
-      return;
-    }
-    idleMs += stallMs / 4;
-    if (idleMs < stallMs) return;
-    idleMs = 0;
-    response.stream.destroy(new DriverError(`no byte after byte ${position} within ${stallMs} ms`, { retryable: true }));
-  }, stallMs / 4);
-  watch.unref();
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const unwatch = watchStall(stallMs, () => position, () => waiting && !reopening, () => response.stream.destroy(stalled(stallMs)));
   const output = new Readable({
     highWaterMark: 1024 * 1024,
     read() {
@@ -186,7 +230,7 @@ function resumingStream(first: RangeResponse, offset: number, open: OpenRange, o
       if (!reopening) response.stream.resume();
     },
     destroy(error, callback) {
-      clearInterval(watch);
+      unwatch();
       response.stream.destroy();
       callback(error);
     },
@@ -212,7 +256,7 @@ function resumingStream(first: RangeResponse, offset: number, open: OpenRange, o
         return;
       }
       if (cut === undefined) {
-        clearInterval(watch);
+        unwatch();
         output.push(null);
         return;
       }

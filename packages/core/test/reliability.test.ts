@@ -424,7 +424,7 @@ describe('resumableReader', () => {
     expect(opens).toBe(1);
   });
 
-  test('a body that stops sending while the reader waits is cut after stallTimeoutMs and resumed where it stopped', async () => {
+  test.each(bothReaders)('%s: a body that stops sending while the reader waits is cut after stallTimeoutMs and resumed where it stopped', async (_, read) => {
     const opened: number[] = [];
     let stalled: Readable | undefined;
     const open = async (offset: number) => {
@@ -436,20 +436,20 @@ describe('resumableReader', () => {
       return { stream, version: 'v1', size: data.length };
     };
     const started = performance.now();
-    expect((await readAll(await resumableReader(0, open, { baseDelayMs: 1, stallTimeoutMs: 200 }))).equals(data)).toBe(true);
+    expect((await read(open, { baseDelayMs: 1, stallTimeoutMs: 200 })).equals(data)).toBe(true);
     expect(opened).toEqual([0, 5000]);
     expect(stalled?.destroyed).toBe(true);
     expect(performance.now() - started).toBeGreaterThanOrEqual(190);
   });
 
-  test('an open whose answer never comes is given up after stallTimeoutMs, its request aborted, and tried again', async () => {
+  test.each(bothReaders)('%s: an open whose answer never comes is given up after stallTimeoutMs, its request aborted, and tried again', async (_, read) => {
     const signals: Array<AbortSignal | undefined> = [];
     const open = async (offset: number, _version: string | undefined, signal?: AbortSignal) => {
       signals.push(signal);
       if (signals.length === 1) return new Promise<never>(() => undefined);
       return { stream: Readable.from([data.subarray(offset)]), version: 'v1', size: data.length };
     };
-    expect((await readAll(await resumableReader(0, open, { baseDelayMs: 1, stallTimeoutMs: 200 }))).equals(data)).toBe(true);
+    expect((await read(open, { baseDelayMs: 1, stallTimeoutMs: 200 })).equals(data)).toBe(true);
     expect(signals).toHaveLength(2);
     expect(signals[0]?.aborted).toBe(true);
     expect(signals[0]?.reason).toBeInstanceOf(DriverError);
