@@ -395,7 +395,7 @@ export class SwiftBackend implements StorageBackend {
         for (const entry of page) {
           const record = this.#recordOf(entry.name);
           if (record === undefined) continue;
-          if (published?.path !== record.path) published = { path: record.path, uploadId: uploadOf(await this.container.head(this.key(record.path), signal)) };
+          if (published?.path !== record.path) published = { path: record.path, uploadId: await this.container.uploadAt(this.key(record.path), signal) };
           if (published.uploadId === record.uploadId) continue;
           const { bytes } = contiguousParts(sizesOf(await this.#segmentsOfUpload(record.uploadId, signal)));
           yield { path: record.path, id: record.uploadId, startedAt: parseListingTime(entry.last_modified), size: bytes };
@@ -418,7 +418,7 @@ export class SwiftBackend implements StorageBackend {
     const record = `${this.#recordsOf(path)}${id}`;
     if ((await this.container.head(record, signal)) === undefined) return;
     const segments = `${this.#segments}${id}/`;
-    if (uploadOf(await this.container.head(this.key(path), signal)) !== id) {
+    if ((await this.container.uploadAt(this.key(path), signal)) !== id) {
       await this.container.put(abortFlag(segments), Buffer.alloc(0), EMPTY_MD5, {}, signal);
       if (!(await this.#commitPublishes(path, id, segments, signal))) await this.container.deletePrefix(segments, signal);
     }
@@ -432,7 +432,7 @@ export class SwiftBackend implements StorageBackend {
    * server gave it (a dead commit's).
    */
   async #commitPublishes(path: string, id: string, segments: string, signal?: AbortSignal): Promise<boolean> {
-    const published = async (): Promise<boolean> => uploadOf(await this.container.head(this.key(path), signal)) === id;
+    const published = async (): Promise<boolean> => (await this.container.uploadAt(this.key(path), signal)) === id;
     const mark = await this.container.head(commitMark(segments), signal);
     if (mark !== undefined) {
       const age = Date.parse(mark.get('date') ?? '') - Date.parse(mark.get('last-modified') ?? '');
@@ -454,7 +454,7 @@ export class SwiftBackend implements StorageBackend {
   /** A HEAD; only without an object, one listing for a directory. */
   async exists(path: string, signal?: AbortSignal): Promise<Existence> {
     if (path === ROOT) return 'directory';
-    if ((await this.container.head(this.key(path), signal)) !== undefined) return 'file';
+    if ((await this.container.headOwn(this.key(path), signal)) !== undefined) return 'file';
     return (await this.#tree.isDirectory(path, signal)) ? 'directory' : false;
   }
 
@@ -500,14 +500,14 @@ export class SwiftBackend implements StorageBackend {
     return this.#headEach(entries.filter((entry) => entry.slo_etag === undefined && (entry.bytes === 0 || entry.hash === EMPTY_MD5 || legacyUploadOf(entry.content_type) !== undefined)).map((entry) => entry.name), signal);
   }
 
-  /** HEADs of `names`, 8 at once; names gone meanwhile are left out. */
-  async #headEach(names: string[], signal?: AbortSignal): Promise<Map<string, Headers>> {
+  /** HEADs of `names` (with `own`, each object's own: see Container.headOwn), 8 at once; names gone meanwhile are left out. */
+  async #headEach(names: string[], signal?: AbortSignal, which: 'full' | 'own' = 'full'): Promise<Map<string, Headers>> {
     const found = new Map<string, Headers>();
     let next = 0;
     await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, names.length) }, async () => {
       while (next < names.length) {
         const name = names[next++]!;
-        const headers = await this.container.head(name, signal);
+        const headers = await (which === 'own' ? this.container.headOwn(name, signal) : this.container.head(name, signal));
         if (headers !== undefined) found.set(name, headers);
       }
     }));
@@ -573,14 +573,14 @@ export class SwiftBackend implements StorageBackend {
           }), { signal });
         }
       }));
-      const replaced = uploadOf(await this.container.head(target.key, signal));
+      const replaced = await this.container.uploadAt(target.key, signal);
       const manifest = segments.map((segment, index) => ({ path: `/${this.#o.container}/${segmentName(target.segmentPrefix, index)}`, etag: segment.etag, size_bytes: segment.size }));
       // The same manifest again gives the same object: retried.
       await retry(() => this.client.call({ method: 'PUT', container: this.#o.container, object: target.key, query: { 'multipart-manifest': 'put' }, headers: manifestHeaders(uploadId, metadata), body: JSON.stringify(manifest), signal }), { signal });
       await removeReplaced(this.container, this.#segments, replaced, uploadId);
     } catch (error) {
       // Nothing names the new segments yet (unless the manifest's answer was lost: then keep them).
-      if (uploadOf(await this.container.head(target.key).catch(() => undefined)) !== uploadId) await this.container.deletePrefix(target.segmentPrefix).catch(() => undefined);
+      if ((await this.container.uploadAt(target.key).catch(() => undefined)) !== uploadId) await this.container.deletePrefix(target.segmentPrefix).catch(() => undefined);
       throw error;
     }
   }
@@ -616,7 +616,7 @@ export class SwiftBackend implements StorageBackend {
   /** PUT of the destination copied from the source on the server; the upload of ours it replaced, if any. */
   async #serverCopy(sourcePath: string, destPath: string, headers: Record<string, string>, query: Record<string, string>, signal?: AbortSignal): Promise<string | undefined> {
     const dest = this.key(destPath);
-    const replaced = uploadOf(await this.container.head(dest, signal));
+    const replaced = await this.container.uploadAt(dest, signal);
     try {
       await retry(() => this.client.call({
         method: 'PUT',
@@ -647,9 +647,15 @@ export class SwiftBackend implements StorageBackend {
     if (first[0]?.name === key) entries.push(first[0] as ListingEntry & { name: string });
     for (const entry of await this.container.listAll(`${key}/`, signal)) if (entry.name !== undefined) entries.push(entry as ListingEntry & { name: string });
     if (entries.length === 0) throw new PathNotFoundError(path);
-    const manifests = await this.#headEach(entries.filter((entry) => entry.slo_etag !== undefined || entry.bytes === 0 || entry.hash === EMPTY_MD5 || legacyUploadOf(entry.content_type) !== undefined).map((entry) => entry.name), signal);
+    const candidates = entries.filter((entry) => entry.slo_etag !== undefined || entry.bytes === 0 || entry.hash === EMPTY_MD5 || legacyUploadOf(entry.content_type) !== undefined);
+    // Their own HEADs (headOwn: a full HEAD of an SLO makes Ceph read all of it); Swift hides a legacy marker there, but lists it.
+    const manifests = await this.#headEach(candidates.map((entry) => entry.name), signal, 'own');
     await this.container.deleteMany(entries.map((entry) => entry.name), signal);
-    for (const upload of new Set([...manifests.values()].flatMap((headers) => uploadOf(headers) ?? []))) await this.container.deletePrefix(`${this.#segments}${upload}/`, signal);
+    const uploads = candidates.flatMap((entry) => {
+      const headers = manifests.get(entry.name);
+      return (headers === undefined ? undefined : uploadOf(headers) ?? legacyUploadOf(entry.content_type)) ?? [];
+    });
+    for (const upload of new Set(uploads)) await this.container.deletePrefix(`${this.#segments}${upload}/`, signal);
     for (const prefix of this.#dloSegments([...manifests.values()])) await this.container.deletePrefix(prefix, signal);
   }
 

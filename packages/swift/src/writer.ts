@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { DriverError, PartUploader, retry, type BackendWriter, type WriteMetadata } from '@storagedriver/core';
 
 import { swiftStatus } from './errors.js';
-import { EMPTY_MD5, manifestHeaders, metadataHeaders, uploadOf, type Container } from './objects.js';
+import { EMPTY_MD5, manifestHeaders, metadataHeaders, type Container } from './objects.js';
 
 /**
  * How long a commit's manifest PUT may take, retries included. A commit marked longer ago than two
@@ -143,7 +143,7 @@ export class SegmentWriter implements BackendWriter {
     await this.#uploader.flush(signal);
     const { container, key, uploadId, segmentPrefix } = this.#t;
     const count = this.#uploader.nextIndex;
-    const replaced = uploadOf(await container.head(key, signal));
+    const replaced = await container.uploadAt(key, signal);
     // What is left once the object is published goes at once: the clean-ups are independent, each best effort.
     const cleanUps: Array<Promise<void>> = [];
     if (replaced !== uploadId) {
@@ -218,7 +218,7 @@ export class SegmentWriter implements BackendWriter {
       }), { signal: bounded });
     } catch (error) {
       // A try whose answer was lost may have committed it.
-      if (signal?.aborted || uploadOf(await container.head(key, signal).catch(() => undefined)) !== uploadId) throw error;
+      if (signal?.aborted || (await container.uploadAt(key, signal).catch(() => undefined)) !== uploadId) throw error;
     }
   }
 

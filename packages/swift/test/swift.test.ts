@@ -4,6 +4,7 @@
  * back, token renewal, and `/info` discovery under the API prefix.
  */
 import { createHash } from 'node:crypto';
+import diagnostics_channel from 'node:diagnostics_channel';
 import { pipeline } from 'node:stream/promises';
 
 import { BaseDriver, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type PendingUpload } from '@storagedriver/core';
@@ -285,23 +286,32 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     await d.delete('/whole');
   });
 
-  test('the upload marker is reserved: a user key storagedriver-upload is refused; a manifest in the old form (marker in its Content-Type) reads, stats without it, copies and deletes its segments', async () => {
+  test('the upload marker is reserved: a user key storagedriver-upload is refused; a manifest in the old form (marker in its Content-Type) reads, stats without it, copies, and loses its segments when a commit replaces it or it is deleted', async () => {
     const d = driver();
     await expect(d.putContent('/reserved', 'x', { metadata: { 'storagedriver-upload': 'x' } })).rejects.toBeInstanceOf(InvalidParameterError);
     await expect(d.writer('/reserved', { metadata: { 'storagedriver-upload': 'x' } })).rejects.toBeInstanceOf(InvalidParameterError);
     expect(await d.exists('/reserved')).toBe(false);
     const client = rawClient(server, container);
     await d.putContent('/init', 'x'); // creates the container
-    const upload = 'legacy0000000001';
     const parts = [patternBytes(MiB, 12), patternBytes(500, 13)];
-    const manifest = [];
-    for (const [i, part] of parts.entries()) {
-      const object = `${prefix}/files~segments/${upload}/${String(i).padStart(8, '0')}`;
-      const etag = createHash('md5').update(part).digest('hex');
-      await client.call({ method: 'PUT', container, object, body: part, headers: { etag } });
-      manifest.push({ path: `/${container}/${object}`, etag, size_bytes: part.length });
-    }
-    await client.call({ method: 'PUT', container, object: `${prefix}/files/legacy/blob`, query: { 'multipart-manifest': 'put' }, body: JSON.stringify(manifest), headers: { 'content-type': `application/octet-stream;storagedriver-upload=${upload}` } });
+    const legacyManifest = async (path: string, upload: string): Promise<void> => {
+      const manifest = [];
+      for (const [i, part] of parts.entries()) {
+        const object = `${prefix}/files~segments/${upload}/${String(i).padStart(8, '0')}`;
+        const etag = createHash('md5').update(part).digest('hex');
+        await client.call({ method: 'PUT', container, object, body: part, headers: { etag } });
+        manifest.push({ path: `/${container}/${object}`, etag, size_bytes: part.length });
+      }
+      await client.call({ method: 'PUT', container, object: `${prefix}/files${path}`, query: { 'multipart-manifest': 'put' }, body: JSON.stringify(manifest), headers: { 'content-type': `application/octet-stream;storagedriver-upload=${upload}` } });
+    };
+    // A commit over one removes its segments (on Swift the manifest's own HEAD hides the marker: found by the full HEAD).
+    await legacyManifest('/legacy/replaced', 'legacy0000000000');
+    const writer = await d.writer('/legacy/replaced');
+    await writer.write(patternBytes(10, 14));
+    await writer.commit();
+    expect((await names(`${prefix}/files~segments/`)).filter((name) => name.includes('legacy0000000000'))).toEqual([]);
+    const upload = 'legacy0000000001';
+    await legacyManifest('/legacy/blob', upload);
     const whole = Buffer.concat(parts);
     expect((await d.getContent('/legacy/blob')).equals(whole)).toBe(true);
     expect(await d.stat('/legacy/blob')).toMatchObject({ size: whole.length, contentType: 'application/octet-stream' });
@@ -312,6 +322,40 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     expect((await d.getContent('/legacy/copy')).equals(whole)).toBe(true);
     await d.delete('/legacy');
     await d.delete('/init');
+    expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('a commit over a manifest, exists, abortUpload and delete HEAD the manifest itself, never the object it assembles (Ceph reads every segment of an SLO for that, holding the connection); stat, copy and readers, which need its size, do', async () => {
+    const d = driver();
+    const key = `${prefix}/files/heads/blob`;
+    await d.putContent('/heads/blob', patternBytes(3 * MiB, 15)); // above the 1 MiB chunk: a manifest
+    const heads: string[] = [];
+    const onStart = ({ request }: { request: { method: string; path: string } }): void => void (request.method === 'HEAD' && heads.push(decodeURIComponent(request.path)));
+    diagnostics_channel.subscribe('http.client.request.start', onStart as never);
+    const assembled = (): string[] => heads.filter((path) => path.includes(key) && !path.includes('multipart-manifest=get'));
+    try {
+      expect(await d.exists('/heads/blob')).toBe('file');
+      const writer = await d.writer('/heads/blob');
+      await writer.write(patternBytes(2 * MiB, 16));
+      await writer.commit();
+      const pending = await d.writer('/heads/blob');
+      await pending.write(patternBytes(2 * MiB, 17));
+      await pending.close();
+      const [upload] = await pendingAt(d, '/heads/blob');
+      await d.abortUpload('/heads/blob', upload!.id);
+      expect(await pendingAt(d, '/heads/blob')).toEqual([]);
+      expect(heads.filter((path) => path.includes(key))).not.toEqual([]);
+      expect(assembled()).toEqual([]);
+      expect((await d.getContent('/heads/blob')).equals(patternBytes(2 * MiB, 16))).toBe(true);
+      expect((await d.stat('/heads/blob')).size).toBe(2 * MiB);
+      expect(assembled()).not.toEqual([]);
+      heads.length = 0;
+      await d.delete('/heads');
+      expect(heads.filter((path) => path.includes(key))).not.toEqual([]);
+      expect(assembled()).toEqual([]);
+    } finally {
+      diagnostics_channel.unsubscribe('http.client.request.start', onStart as never);
+    }
     expect(await names(`${prefix}/files~segments/`)).toEqual([]);
   });
 
