@@ -116,8 +116,9 @@ export class SegmentWriter implements BackendWriter {
   }
 
   async #uploadSegment(index: number, data: Buffer, signal?: AbortSignal): Promise<void> {
-    await this.#record(signal);
+    // Hashed while the record's PUT is in flight: the first segments wait for it.
     const etag = createHash('md5').update(data).digest('hex');
+    await this.#record(signal);
     // Idempotent: the same bytes under the same name, checked by MD5.
     await this.#t.container.put(segmentName(this.#t.segmentPrefix, index), data, etag, {}, signal);
     this.#segments.set(index, { etag, size: data.length });
