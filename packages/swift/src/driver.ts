@@ -500,7 +500,7 @@ export class SwiftBackend implements StorageBackend {
     return this.#headEach(entries.filter((entry) => entry.slo_etag === undefined && (entry.bytes === 0 || entry.hash === EMPTY_MD5 || legacyUploadOf(entry.content_type) !== undefined)).map((entry) => entry.name), signal);
   }
 
-  /** HEADs of `names` (with `own`, each object's own: see Container.headOwn), 8 at once; names gone meanwhile are left out. */
+  /** HEADs of `names` (`own`: each object's own, see Container.headOwn), 8 at once; names gone meanwhile are left out. */
   async #headEach(names: string[], signal?: AbortSignal, which: 'full' | 'own' = 'full'): Promise<Map<string, Headers>> {
     const found = new Map<string, Headers>();
     let next = 0;
@@ -653,7 +653,8 @@ export class SwiftBackend implements StorageBackend {
     await this.container.deleteMany(entries.map((entry) => entry.name), signal);
     const uploads = candidates.flatMap((entry) => {
       const headers = manifests.get(entry.name);
-      return (headers === undefined ? undefined : uploadOf(headers) ?? legacyUploadOf(entry.content_type)) ?? [];
+      if (headers === undefined) return [];
+      return uploadOf(headers) ?? legacyUploadOf(entry.content_type) ?? [];
     });
     for (const upload of new Set(uploads)) await this.container.deletePrefix(`${this.#segments}${upload}/`, signal);
     for (const prefix of this.#dloSegments([...manifests.values()])) await this.container.deletePrefix(prefix, signal);
