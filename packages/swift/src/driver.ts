@@ -181,7 +181,7 @@ export class SwiftBackend implements StorageBackend {
   async reader(path: string, offset: number, signal?: AbortSignal, length?: number): Promise<Readable> {
     // `bytes=a-(a-1)` is no range: an empty read only needs the size.
     if (length === 0) {
-      const headers = await this.container.head(this.key(path), signal);
+      const headers = await this.container.headFile(this.key(path), signal);
       if (headers === undefined) throw new PathNotFoundError(path);
       if (offset > Number(headers.get('content-length') ?? 0)) throw new InvalidOffsetError(path, offset);
       return Readable.from([]);
@@ -193,7 +193,7 @@ export class SwiftBackend implements StorageBackend {
       // At or past the end: Swift answers 416 (Ceph without the size), so the size comes from a HEAD.
       if (swiftStatus(error) !== 416) throw error;
       if (length !== undefined) throw new InvalidOffsetError(path, offset + length, { cause: error });
-      const headers = await this.container.head(this.key(path), signal);
+      const headers = await this.container.headFile(this.key(path), signal);
       if (headers === undefined) throw new PathNotFoundError(path, { cause: error });
       return readerAtEnd(path, offset, Number(headers.get('content-length') ?? 0), error);
     }
@@ -332,7 +332,7 @@ export class SwiftBackend implements StorageBackend {
     checkMetadata(metadata);
     await this.#ensureContainer(signal);
     if (!append) return new SegmentWriter(this.#uploadTarget(path, newUploadId(), metadata), this.#segments);
-    const committed = await this.container.head(this.key(path), signal);
+    const committed = await this.container.headFile(this.key(path), signal);
     const resumed = await this.#newestUpload(path, uploadOf(committed), signal);
     if (resumed !== undefined) return new SegmentWriter(this.#uploadTarget(path, resumed.uploadId, resumed.metadata), this.#segments, resumed);
     if (committed === undefined) throw new PathNotFoundError(path);
@@ -445,7 +445,7 @@ export class SwiftBackend implements StorageBackend {
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
     if (path !== ROOT) {
       // A HEAD, not the listing: listings size manifests wrongly (0 for a DLO, the manifest's own size for an SLO on Ceph).
-      const headers = await this.container.head(this.key(path), signal);
+      const headers = await this.container.headFile(this.key(path), signal);
       if (headers !== undefined) return fileInfo(path, headers);
     }
     return this.#tree.statDirectory(path, signal);
@@ -507,7 +507,7 @@ export class SwiftBackend implements StorageBackend {
     await Promise.all(Array.from({ length: Math.min(HEAD_CONCURRENCY, names.length) }, async () => {
       while (next < names.length) {
         const name = names[next++]!;
-        const headers = await (which === 'own' ? this.container.headOwn(name, signal) : this.container.head(name, signal));
+        const headers = await (which === 'own' ? this.container.headOwn(name, signal) : this.container.headFile(name, signal));
         if (headers !== undefined) found.set(name, headers);
       }
     }));
@@ -522,7 +522,7 @@ export class SwiftBackend implements StorageBackend {
    */
   async move(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
     const source = this.key(sourcePath);
-    const sourceHeaders = await this.container.head(source, signal);
+    const sourceHeaders = await this.container.headFile(source, signal);
     if (sourceHeaders === undefined) {
       if ((await this.#tree.isDirectory(sourcePath, signal))) throw directoryMoveError(sourcePath);
       throw new PathNotFoundError(sourcePath);
@@ -545,7 +545,7 @@ export class SwiftBackend implements StorageBackend {
    */
   async copy(sourcePath: string, destPath: string, signal?: AbortSignal): Promise<void> {
     await this.#ensureContainer(signal);
-    const sourceHeaders = await this.container.head(this.key(sourcePath), signal);
+    const sourceHeaders = await this.container.headFile(this.key(sourcePath), signal);
     if (sourceHeaders === undefined) throw new PathNotFoundError(sourcePath);
     const metadata = storedMetadata(sourceHeaders);
     const sourceUpload = uploadOf(sourceHeaders);

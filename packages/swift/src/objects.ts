@@ -6,7 +6,7 @@
 import { DriverError, InvalidParameterError, readResponse, retry, type WriteMetadata } from '@storagedriver/core';
 
 import { encodeObjectName, type RawResponse, type SwiftClient } from './client.js';
-import { isNotFound } from './errors.js';
+import { isNotFound, swiftStatus } from './errors.js';
 import { DEFAULT_LISTING_LIMIT, type ClusterInfo } from './info.js';
 
 /** One entry of a JSON container listing. */
@@ -170,18 +170,44 @@ export class Container {
     }
   }
 
-  /** The object's headers (a manifest's: those of the object it assembles), or undefined when there is none. */
+  /**
+   * The object's headers (a manifest's: those of the object it assembles), or undefined when there
+   * is none. For the driver's own small objects (records, marks); a file goes through `headFile`.
+   */
   head(name: string, signal?: AbortSignal): Promise<Headers | undefined> {
     return this.#head(name, {}, signal);
   }
 
   /**
+   * A file's headers as `head` gives them (a manifest's: those of the object it assembles, its whole
+   * size as Content-Length), asked with `Range: bytes=0-0`. Ceph RGW answers a plain HEAD of an SLO
+   * at once, then reads every segment before that connection serves another request (the next
+   * request on it waited 73–121 ms after a HEAD of 64 MiB, 3 ms after a ranged one); a ranged HEAD
+   * reads one byte and gives the size in Content-Range. Swift ignores the range on a HEAD. Only an
+   * empty object cannot satisfy it (416, without the object's headers): then a plain HEAD.
+   */
+  async headFile(name: string, signal?: AbortSignal): Promise<Headers | undefined> {
+    let response: RawResponse;
+    try {
+      response = await retry(() => this.client.callRaw({ method: 'HEAD', container: this.name, object: name, headers: { range: 'bytes=0-0' }, signal }), { signal });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      if (swiftStatus(error) === 416) return this.head(name, signal);
+      throw error;
+    }
+    const headers = toHeaders(response.headers);
+    if (response.status !== 206) return headers;
+    const size = /\/(\d+)$/.exec(headers.get('content-range') ?? '')?.[1];
+    if (size === undefined) return this.head(name, signal);
+    headers.set('content-length', size);
+    headers.delete('content-range');
+    return headers;
+  }
+
+  /**
    * The headers of the object itself, or undefined when there is none: for a manifest, the
    * manifest's own (its metadata and upload marker; not the size or ETag of what it assembles).
-   * For a question a marker answers: Ceph RGW answers a HEAD of an SLO at once, but then reads
-   * every segment before that connection serves another request (about 1.2 ms per MiB: the next
-   * request on it waited 300 ms after a HEAD of 256 MiB), and LIFO reuse hands that connection to
-   * the very next request. The manifest's own HEAD costs what a plain object's does, on both servers.
+   * For a question a marker answers: it reads no segment on either server (see `headFile`).
    */
   headOwn(name: string, signal?: AbortSignal): Promise<Headers | undefined> {
     return this.#head(name, { 'multipart-manifest': 'get' }, signal);

@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { pipeline } from 'node:stream/promises';
 
-import { BaseDriver, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type PendingUpload } from '@storagedriver/core';
+import { BaseDriver, InvalidOffsetError, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type PendingUpload } from '@storagedriver/core';
 import { FaultProxy, patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
+import type { RawResponse } from '../src/client.js';
 import { SERVERS, allNames, connection, containerName, driverOptions, newDriver, rawClient, type ServerName } from './support/server.js';
 import { drain } from './support/drain.js';
 
@@ -357,6 +358,50 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
       diagnostics_channel.unsubscribe('http.client.request.start', onStart as never);
     }
     expect(await names(`${prefix}/files~segments/`)).toEqual([]);
+  });
+
+  test('stat, listings, readers, copy and move HEAD a file with Range: bytes=0-0 (after a plain HEAD of an SLO, Ceph reads every segment, holding the connection): size, etag and metadata are those of a plain HEAD for an SLO, a plain file, an empty one and DLOs', async () => {
+    const d = driver();
+    const client = rawClient(server, container);
+    const key = `${prefix}/files/ranged`;
+    const stored = { contentType: 'text/x-ranged', metadata: { k: 'v' } };
+    await d.putContent('/ranged/slo', patternBytes(3 * MiB + 1, 21), stored); // above the 1 MiB chunk: an SLO
+    await d.putContent('/ranged/plain', patternBytes(1000, 22), stored);
+    await d.putContent('/ranged/empty', '', stored); // a ranged HEAD of it is unsatisfiable (416 on Ceph)
+    await client.call({ method: 'PUT', container, object: `${prefix}/dlo-parts/1`, body: 'abc' });
+    await client.call({ method: 'PUT', container, object: `${prefix}/dlo-parts/2`, body: 'defg' });
+    await client.call({ method: 'PUT', container, object: `${key}/dlo`, body: '', headers: { 'x-object-manifest': `${container}/${prefix}/dlo-parts/` } });
+    await client.call({ method: 'PUT', container, object: `${key}/dlo-empty`, body: '', headers: { 'x-object-manifest': `${container}/${prefix}/no-parts/` } });
+    const sizes: Record<string, number> = { slo: 3 * MiB + 1, plain: 1000, empty: 0, dlo: 7, 'dlo-empty': 0 };
+    const plainHeads = new Map<string, RawResponse['headers']>();
+    for (const name of Object.keys(sizes)) plainHeads.set(name, (await client.callRaw({ method: 'HEAD', container, object: `${key}/${name}` })).headers);
+    const heads: Array<{ path: string; range: unknown }> = [];
+    const onStart = ({ request }: { request: { method: string; path: string; getHeader: (name: string) => unknown } }): void =>
+      void (request.method === 'HEAD' && heads.push({ path: decodeURIComponent(request.path), range: request.getHeader('range') }));
+    diagnostics_channel.subscribe('http.client.request.start', onStart as never);
+    try {
+      for (const [name, size] of Object.entries(sizes)) {
+        const info = await d.stat(`/ranged/${name}`);
+        expect([name, info.size, info.etag]).toEqual([name, size, plainHeads.get(name)!.etag]);
+        if (!name.startsWith('dlo')) expect([name, info.contentType, info.metadata]).toEqual([name, stored.contentType, stored.metadata]);
+      }
+      const { entries } = await d.listPage('/ranged');
+      expect(entries.map((entry) => [entry.path, entry.size])).toEqual(Object.keys(sizes).sort().map((name) => [`/ranged/${name}`, sizes[name]]));
+      expect(await drain(await d.reader('/ranged/slo', 3 * MiB + 1))).toEqual({ bytes: Buffer.alloc(0), error: undefined });
+      await expect(d.reader('/ranged/slo', 3 * MiB + 2)).rejects.toBeInstanceOf(InvalidOffsetError);
+      await d.copy('/ranged/slo', '/ranged/copy');
+      await d.move('/ranged/copy', '/ranged/moved');
+      expect((await d.getContent('/ranged/moved')).equals(patternBytes(3 * MiB + 1, 21))).toBe(true);
+      const files = heads.filter(({ path }) => path.includes(`${key}/`) && !path.includes('multipart-manifest=get') && !path.includes('~'));
+      const asked = (name: string): boolean => files.some(({ path, range }) => path.endsWith(`/ranged/${name}`) && range === 'bytes=0-0');
+      expect(['slo', 'plain', 'empty', 'dlo', 'dlo-empty', 'copy'].filter((name) => !asked(name))).toEqual([]);
+      // A plain HEAD only after an unsatisfiable range: an empty object.
+      const unranged = files.filter(({ range }) => range === undefined).map(({ path }) => path.slice(path.lastIndexOf('/') + 1));
+      expect(unranged.filter((name) => sizes[name] !== 0)).toEqual([]);
+    } finally {
+      diagnostics_channel.unsubscribe('http.client.request.start', onStart as never);
+    }
+    await d.delete('/ranged');
   });
 
   test("a metadata value longer than Swift's 256 characters is refused up front, naming its key; 256 are stored", async () => {
