@@ -196,18 +196,22 @@ export class RadosBackend implements StorageBackend {
    * clean up), chunks under a fresh id, one publish of the entry compared with the entry it
    * replaces, then the replaced chunks and the record are removed. An abort before the publish
    * publishes nothing and removes the chunks written. Four dependent round trips for a new file:
-   * the look-up beside the record's creation, the chunks beside the commit mark (the record saved
-   * with what it replaces), the publish, then the directory links read beside the record's removal.
+   * the look-up beside the record's creation (with its commit mark), the chunks (beside the record
+   * saved again with what it replaces, when something is), the publish, then the directory links
+   * read beside the record's removal.
    */
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
     const key = this.key(path);
     const conditions = conditionsOf(options);
-    const record = { ...newRecord(this.#chunkSize, metadataOf(options)), size: content.length };
+    const record: UploadRecord = { ...newRecord(this.#chunkSize, metadataOf(options)), size: content.length };
     record.putDeadline = this.#opTimeoutMs > 0 ? record.created + PUT_DEADLINE_TIMEOUTS * this.#opTimeoutMs : Number.MAX_SAFE_INTEGER;
     const count = chunkCount(content.length, record.chunk);
     record.reserved = count;
+    // Saved with a commit mark already: for a new file (nothing to replace) that is the record
+    // markCommit would save, so the publish needs no save of its own while the mark is fresh.
+    record.committing = { at: Date.now(), token: randomUUID() };
     await this.#use(async (io) => {
-      // The record is saved before any chunk exists; what the put replaces goes into it with the
+      // The record is saved before any chunk exists; what the put replaces goes into it with a new
       // commit mark (markCommit), so the look-up need not come first.
       const [looked, saved] = await Promise.allSettled([lookup(io, key), createRecord(io, key, record)]);
       const current = looked.status === 'fulfilled' ? looked.value : undefined;
@@ -231,7 +235,7 @@ export class RadosBackend implements StorageBackend {
             const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
             expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
           }),
-          markCommit(io, path, key, record, content.length, current, conditions),
+          current === undefined ? Promise.resolve(true) : markCommit(io, path, key, record, content.length, current, conditions),
         ]);
         if (written.status === 'rejected') throw written.reason;
         if (marked.status === 'rejected') throw marked.reason;

@@ -13,7 +13,7 @@ import { patternBytes, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { RadosDriver, parseRadosParameters } from '../src/index.js';
 import { Cluster } from '../src/cluster.js';
-import { pendingCompletions, writeFull } from '../src/librados.js';
+import { omapPage, pendingCompletions, writeFull } from '../src/librados.js';
 import { chunkOid, removeChunks } from '../src/tree.js';
 import { UPLOADS_OBJECT, createRecord, dropRecord, finishCommitted, markCommit, newRecord, publishUpload, type UploadRecord } from '../src/writer.js';
 import { closeDrivers, connection, newDriver, omapValueByCli, radosCli } from './support/server.js';
@@ -330,6 +330,30 @@ describe('pending uploads as the CLI sees them', () => {
       });
       expect(await pending('/premark')).toEqual([]);
       await driver.delete('/premark');
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  test('the upload record of a new file is saved once (with its commit mark) and removed; a replacing put saves it again with what it replaces', async () => {
+    const { conf, user, pool } = connection();
+    const cluster = new Cluster({ poolName: pool, userName: user, configFile: conf });
+    try {
+      // Each write op on the records' object raises its version; other writers in the pool only add to it, so the least of five counts.
+      const recordWrites = async (put: (i: number) => Promise<void>): Promise<number> => {
+        const counts: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const before = (await cluster.use((io) => omapPage(io, UPLOADS_OBJECT, '', 1))).version;
+          await put(i);
+          counts.push(Number((await cluster.use((io) => omapPage(io, UPLOADS_OBJECT, '', 1))).version - before));
+        }
+        return Math.min(...counts);
+      };
+      expect(await recordWrites((i) => driver.putContent(`/record-writes/${i}`, patternBytes(1000, 40 + i)))).toBe(2);
+      expect(await recordWrites((i) => driver.putContent(`/record-writes/${i}`, patternBytes(1000, 50 + i)))).toBe(3);
+      for (let i = 0; i < 5; i++) expect((await driver.getContent(`/record-writes/${i}`)).equals(patternBytes(1000, 50 + i))).toBe(true);
+      expect(await pending('/record-writes')).toEqual([]);
+      await driver.delete('/record-writes');
     } finally {
       await cluster.close();
     }
