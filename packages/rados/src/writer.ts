@@ -45,7 +45,7 @@ export interface UploadRecord {
   /**
    * Set afresh by each save before a publish (the time, ms since the epoch, and a token that makes
    * every such save a new value). The publish goes out within one op timeout of that time (right
-   * after the save, or within PREMARK_FRESH_MS of a mark saved beside putContent's chunks) and may
+   * after the save, or within PREMARK_FRESH_MS of a mark putContent saved before its chunks were written) and may
    * land until it is surely dead: one more op timeout, plus one for clock skew. So an abort that
    * finds the record marked waits for it (README "Pending uploads").
    */
@@ -148,7 +148,7 @@ export async function finishCommitted(io: Pointer, key: string, record: UploadRe
 }
 
 /**
- * How recent a commit mark saved while the chunks were still being written (putContent) must be for
+ * How recent a commit mark putContent saved before its chunks were all written must be for
  * the publish to go without a new one: no more than the shortest op timeout (1 s), the longest a
  * publish right after its own mark's save can follow the mark.
  */
@@ -160,7 +160,7 @@ export interface PublishOptions {
   conditions?: WriteConditions;
   /** As for `publish`: run once the entry is written. */
   beside?: () => Promise<void>;
-  /** The record was saved by `markCommit` with this very `current`: the first try publishes without saving it again, if the mark is fresh. */
+  /** The record was saved with a commit mark for this very `current` (by `markCommit`, or at its creation when nothing is replaced): the first try publishes without saving it again, if the mark is fresh. */
   premarked?: boolean;
 }
 
