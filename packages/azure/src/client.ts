@@ -5,9 +5,9 @@
  */
 import { Agent } from 'node:https';
 
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import { RestError, createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { BlobServiceClient, StorageRetryPolicyType, StorageSharedKeyCredential, newPipeline, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { DriverError } from '@storagedriver/core';
+import { DriverError, answerTimeoutMs } from '@storagedriver/core';
 
 import { defaultServiceUrl, type AzureCredentials, type AzureOptions } from './params.js';
 
@@ -74,7 +74,7 @@ export function createClients(options: AzureOptions, load: IdentityImport = impo
   const service = options.connectionString !== undefined
     ? BlobServiceClient.fromConnectionString(options.connectionString, PIPELINE)
     : new BlobServiceClient(options.serviceUrl ?? defaultServiceUrl(options.accountName!), pipeline(options, load));
-  if (options.skipVerify) acceptAnyCertificate(service);
+  useBoundedHttpClient(service, options.skipVerify ?? false);
   return { container: service.getContainerClient(options.container), service };
 }
 
@@ -95,18 +95,49 @@ function pipeline(options: AzureOptions, load: IdentityImport) {
 }
 
 /**
- * `skipverify`: the SDK has no public TLS setting, but its pipeline sends through the HttpClient it
- * caches on the pipeline, and that client honours a per-request agent.
+ * The HTTP client the SDK's pipeline sends through (cached on the pipeline), wrapped in ours:
+ *
+ * - An answer not begun within core's `answerTimeoutMs` of the body's size (a small answer's body
+ *   read too) is given up as a RestError of code ETIMEDOUT, which the SDK's retry policy tries again
+ *   as it would a timed-out socket. The SDK has no client-side bound of its own (its `tryTimeoutInMs`
+ *   only asks the service to stop), so a request left unanswered held its caller forever. Not bounded:
+ *   a copy from a URL (the service answers once it has copied) and a body of unknown size.
+ * - `skipverify`: the SDK has no public TLS setting, but its client honours a per-request agent.
  */
-function acceptAnyCertificate(service: BlobServiceClient): void {
-  const agent = new Agent({ keepAlive: true, rejectUnauthorized: false });
+function useBoundedHttpClient(service: BlobServiceClient, skipVerify: boolean): void {
+  const agent = skipVerify ? new Agent({ keepAlive: true, rejectUnauthorized: false }) : undefined;
   const inner = createDefaultHttpClient();
+  // The requests given our timeout: the retry policy sends the same request object again.
+  const bounded = new WeakSet<PipelineRequest>();
   const client: HttpClient = {
-    sendRequest: (request) => {
+    sendRequest: async (request) => {
       // Only TLS has certificates to skip: a plain http:// endpoint keeps the SDK's own agent.
-      if (request.url.startsWith('https:')) request.agent = agent;
-      return inner.sendRequest(request);
+      if (agent !== undefined && request.url.startsWith('https:')) request.agent = agent;
+      if (!bounded.has(request)) {
+        const bodyBytes = knownBodyBytes(request);
+        if (request.timeout > 0 || bodyBytes === undefined || request.headers.has('x-ms-copy-source')) return inner.sendRequest(request);
+        request.timeout = answerTimeoutMs(bodyBytes);
+        bounded.add(request);
+      }
+      try {
+        return await inner.sendRequest(request);
+      } catch (error) {
+        // The client's own timer aborts the request: an abort the caller's signal did not make.
+        if ((error as Error | undefined)?.name !== 'AbortError' || request.abortSignal?.aborted) throw error;
+        throw new RestError(`azure: no answer within ${request.timeout} ms`, { code: 'ETIMEDOUT', request });
+      }
     },
   };
   (service as unknown as { pipeline: { _coreHttpClient?: HttpClient } }).pipeline._coreHttpClient = client;
+}
+
+/** The request body's size: 0 without one, undefined for a stream or a factory of unknown length. */
+function knownBodyBytes(request: PipelineRequest): number | undefined {
+  const { body } = request;
+  if (body === undefined || body === null) return 0;
+  const length = request.headers.get('content-length');
+  if (length !== undefined && /^\d+$/.test(length)) return Number(length);
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (ArrayBuffer.isView(body)) return body.byteLength;
+  return undefined;
 }

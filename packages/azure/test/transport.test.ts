@@ -26,6 +26,7 @@ const on = {
   stageBlock: (blob: string) => (r: RequestView) => r.method === 'PUT' && blobOf(r) === blob && r.url.includes('comp=block&'),
   commit: (blob: string) => (r: RequestView) => r.method === 'PUT' && blobOf(r) === blob && r.url.includes('comp=blocklist'),
   listing: () => (r: RequestView) => r.method === 'GET' && r.url.includes('comp=list'),
+  properties: (blob: string) => (r: RequestView) => r.method === 'HEAD' && blobOf(r) === blob,
 };
 
 function blobOf(r: RequestView): string {
@@ -96,6 +97,24 @@ describe('transport failures reach the caller as retryable DriverErrors of azure
     expect(fault.hits).toBe(2 * CORE_ATTEMPTS);
   });
 });
+
+test('a Put Blob, a listing and (through the SDK) a Get Blob Properties never answered are given up after 30 s and tried again: each then succeeds', async () => {
+  await direct.putContent('/unanswered/listed/a', 'a');
+  const put = proxy.inject({ kind: 'stall-request' }, on.putBlob('unanswered/put'));
+  const listing = proxy.inject({ kind: 'stall-request' }, on.listing());
+  const properties = proxy.inject({ kind: 'stall-request' }, on.properties('unanswered/listed/a'));
+  const started = performance.now();
+  const [, listed, info] = await Promise.all([
+    faulty.putContent('/unanswered/put', patternBytes(5000, 8)),
+    faulty.list('/unanswered/listed'),
+    faulty.stat('/unanswered/listed/a'),
+  ]);
+  expect(performance.now() - started).toBeGreaterThanOrEqual(29_000);
+  expect([put.hits, listing.hits, properties.hits]).toEqual([1, 1, 1]);
+  expect(listed).toEqual(['/unanswered/listed/a']);
+  expect(info.size).toBe(1);
+  expect((await direct.getContent('/unanswered/put')).equals(patternBytes(5000, 8))).toBe(true);
+}, 120_000);
 
 describe('a read cut mid-body resumes, pinned to the version it started on', () => {
   const size = 3 * MiB + 17;

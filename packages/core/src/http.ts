@@ -10,6 +10,25 @@ import { gather } from './stream.js';
 /** `http.request` or `https.request`. */
 export type RequestFunction = (options: RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
 
+/**
+ * How long a server may take to begin its answer (its status line) from the start of the request,
+ * before the body's sending time: the requests bounded so are ones a server answers promptly (a
+ * small object, a part, a read, a listing), and a runtime or a connection that never delivers the
+ * answer would otherwise hold the caller forever. The resumable readers' answer bound
+ * (`stallTimeoutMs`) is as long.
+ */
+const ANSWER_TIMEOUT_MS = 30_000;
+/** The body's sending time, on top: as slow as 1 MiB/s is still a working connection. */
+const BODY_BYTES_PER_MS = 1024 * 1024 / 1000;
+
+/**
+ * How long the answer to a request with `bodyBytes` of body may take to begin: 30 s, and a second
+ * per MiB of body. Past it, drivers give the request up as a transient `TimeoutError`.
+ */
+export function answerTimeoutMs(bodyBytes: number): number {
+  return ANSWER_TIMEOUT_MS + Math.ceil(bodyBytes / BODY_BYTES_PER_MS);
+}
+
 /** How `sendRequest` is bounded and who it names in its errors. */
 export interface SendOptions {
   /** Ends the connection until the answer's body has ended or failed, not only until the request is sent. */
@@ -22,12 +41,21 @@ export interface SendOptions {
 
 /**
  * Sends `body` (its buffers written as they are: no copy) and resolves with the answer, whose body
- * is left unread. Transport failures reject; the status is the caller's to check.
+ * is left unread. Transport failures reject; the status is the caller's to check. An answer not
+ * begun within `answerTimeoutMs` of the body's size fails as a transient `TimeoutError`, as a
+ * connection not made within `connectTimeoutMs` does: both are retried where the request is.
  */
 export function sendRequest(send: RequestFunction, options: RequestOptions, body: Buffer | readonly Buffer[] | undefined, { signal, connectTimeoutMs, driverName }: SendOptions): Promise<IncomingMessage> {
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
-    const request = send(options, resolve);
+    // The answer's callback runs on a later turn, when the timer exists.
+    const request = send(options, (response) => {
+      clearTimeout(answerTimer);
+      resolve(response);
+    });
+    const answerWithinMs = answerTimeoutMs(bodyLength(body));
+    const answerTimer = setTimeout(() => request.destroy(timeoutError(`${driverName}: no answer from ${hostOf(options)} within ${answerWithinMs} ms`)), answerWithinMs);
+    request.once('close', () => clearTimeout(answerTimer));
     // Kept for the request's life: a socket error after the answer arrived reaches the body's reader, not an unhandled event.
     request.on('error', reject);
     if (signal !== undefined) {
@@ -37,10 +65,7 @@ export function sendRequest(send: RequestFunction, options: RequestOptions, body
     }
     request.once('socket', (socket) => {
       if (!socket.connecting) return;
-      const timer = setTimeout(() => {
-        const host = `${options.hostname ?? options.host ?? 'localhost'}${options.port === undefined || options.port === null ? '' : `:${options.port}`}`;
-        request.destroy(Object.assign(new Error(`${driverName}: no connection to ${host} within ${connectTimeoutMs} ms`), { name: 'TimeoutError', code: 'ETIMEDOUT' }));
-      }, connectTimeoutMs);
+      const timer = setTimeout(() => request.destroy(timeoutError(`${driverName}: no connection to ${hostOf(options)} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
       socket.once('connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));
     });
@@ -51,6 +76,44 @@ export function sendRequest(send: RequestFunction, options: RequestOptions, body
       request.end(body as Buffer | undefined);
     }
   });
+}
+
+/**
+ * `fetcher(url, init)` under the same bound as `sendRequest`: an answer (fetch resolves at its
+ * headers) not begun within `answerTimeoutMs(bodyBytes)` aborts the request with a transient
+ * `TimeoutError`. The caller's `init.signal` still aborts it, and the body is read unbounded.
+ */
+export async function fetchWithinAnswerBound(
+  fetcher: (url: string, init: RequestInit) => Promise<Response>,
+  url: string,
+  init: RequestInit,
+  { bodyBytes, driverName }: { bodyBytes: number; driverName: string },
+): Promise<Response> {
+  const ms = answerTimeoutMs(bodyBytes);
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(timeoutError(`${driverName}: no answer from ${new URL(url).host} within ${ms} ms`)), ms);
+  try {
+    return await fetcher(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function bodyLength(body: Buffer | readonly Buffer[] | undefined): number {
+  if (body === undefined) return 0;
+  if (!Array.isArray(body)) return (body as Buffer).length;
+  let length = 0;
+  for (const part of body as readonly Buffer[]) length += part.length;
+  return length;
+}
+
+function hostOf(options: RequestOptions): string {
+  return `${options.hostname ?? options.host ?? 'localhost'}${options.port === undefined || options.port === null ? '' : `:${options.port}`}`;
+}
+
+/** Transient by its name (`isTransientError`), with the code Node gives a timed-out socket. */
+function timeoutError(message: string): Error {
+  return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 }
 
 /** A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). */

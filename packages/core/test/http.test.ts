@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { readResponse, sendRequest } from '../src/index.js';
+import { fetchWithinAnswerBound, isTransientError, readResponse, sendRequest } from '../src/index.js';
 
 let server: Server;
 let port: number;
@@ -68,4 +68,83 @@ test('a body cut before its end fails readResponse', async () => {
 
 test('a refused connection rejects with the transport error', async () => {
   await expect(sendRequest(request, { hostname: '127.0.0.1', port: 1, path: '/', method: 'GET' }, undefined, send)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+});
+
+describe('the bound on an answer', () => {
+  const MiB = 1024 * 1024;
+  /** Only timers are faked: the sockets and the server run in real time. */
+  const fakeTimers = () => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'Date', 'performance', 'hrtime'] });
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+  let held: ServerResponse[];
+  beforeEach(() => (held = []));
+  afterEach(() => {
+    jest.useRealTimers();
+    for (const res of held) res.destroy();
+  });
+
+  /** The server takes every request and never answers it; `arrival()` resolves once the next request's body is in. */
+  function neverAnswer(): { arrival: () => Promise<void> } {
+    let arrived: () => void = () => undefined;
+    handler = (req, res) => {
+      held.push(res);
+      req.resume();
+      req.on('end', () => arrived());
+    };
+    return { arrival: () => new Promise<void>((resolve) => (arrived = resolve)) };
+  }
+
+  /** `start`s a request that is never answered: still pending 1 ms before `boundMs`, a transient TimeoutError at it. */
+  async function givenUpAt(start: () => Promise<unknown>, arrival: Promise<void>, boundMs: number): Promise<void> {
+    let outcome: unknown;
+    const settled = start().then(
+      (response) => (outcome = response),
+      (error: unknown) => (outcome = error),
+    );
+    await arrival;
+    jest.advanceTimersByTime(boundMs - 1);
+    await turn();
+    expect(outcome).toBeUndefined();
+    jest.advanceTimersByTime(1);
+    await settled;
+    expect(outcome).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: `test: no answer from 127.0.0.1:${port} within ${boundMs} ms` });
+    expect(isTransientError(outcome)).toBe(true);
+  }
+
+  test('an answer not begun within 30 s, and a second per MiB of body, fails as a transient TimeoutError naming the host', async () => {
+    const server = neverAnswer();
+    fakeTimers();
+    await givenUpAt(() => sendRequest(request, options('GET'), undefined, send), server.arrival(), 30_000);
+    await givenUpAt(() => sendRequest(request, options('PUT'), [Buffer.alloc(MiB), Buffer.alloc(3 * MiB)], send), server.arrival(), 34_000);
+  });
+
+  test('fetchWithinAnswerBound: the same bound on a fetch, the caller\'s signal still aborting it', async () => {
+    const server = neverAnswer();
+    fakeTimers();
+    const url = `http://127.0.0.1:${port}/x`;
+    await givenUpAt(() => fetchWithinAnswerBound(fetch, url, { method: 'PUT', body: 'x'.repeat(2 * MiB) }, { bodyBytes: 2 * MiB, driverName: 'test' }), server.arrival(), 32_000);
+
+    const arrival = server.arrival();
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const aborted = fetchWithinAnswerBound(fetch, url, { method: 'GET', signal: controller.signal }, { bodyBytes: 0, driverName: 'test' });
+    await arrival;
+    controller.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
+  });
+
+  test('an answer begun in time is not cut later, however long its body takes', async () => {
+    handler = (_req, res) => {
+      held.push(res);
+      res.writeHead(200, { 'content-length': '10' });
+      res.write('hello');
+    };
+    fakeTimers();
+    const response = await sendRequest(request, options('GET'), undefined, send);
+    jest.advanceTimersByTime(120_000);
+    await turn();
+    expect(response.destroyed).toBe(false);
+    const body = readResponse(response);
+    held[0]!.end('world');
+    expect((await body).toString()).toBe('helloworld');
+  });
 });

@@ -1,7 +1,7 @@
 /** The Google Cloud Storage backend and GcsDriver. Behaviour follows contract.md; upstream's is in upstream-model.md §7.5. */
 import { Readable } from 'node:stream';
 
-import type { Bucket, File, FileMetadata } from '@google-cloud/storage';
+import type { Bucket, FileMetadata } from '@google-cloud/storage';
 import {
   BaseDriver,
   directoryMoveError,
@@ -43,10 +43,9 @@ import { GcsRequests, RangeNotSatisfiableError } from './http.js';
 import { CHANGED, chunkResource, fileInfo, keptMetadata, objectResource, preconditions, uploadState } from './metadata.js';
 import { checkGcsOptions, emulatorEndpoint, type GcsOptions } from './params.js';
 import { signedUrl } from './signer.js';
-import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects.js';
+import { LIST_PAGE, deleteObjects, listNames, listObjects, objectMetadata, saveChecked } from './objects.js';
 import { ComposeWriter, UPLOAD_ID, chunkName, committedUpload, newUploadId, type UploadTarget } from './writer.js';
 
-const LIST_PAGE = 1000;
 const REDIRECT_SECONDS = 20 * 60;
 /** V4 signed URLs live at most 7 days. */
 const SIGNED_MAX_SECONDS = 7 * 24 * 60 * 60;
@@ -116,7 +115,7 @@ export class GcsBackend implements StorageBackend {
     this.#requests = new GcsRequests(this.bucket, options.userAgent);
     this.#uploads = this.#keys.hidden('uploads');
     this.#tree = new ObjectStoreTree(
-      { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => deleteObjects(this.bucket, names, undefined, signal) },
+      { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => deleteObjects(this.#requests, names, undefined, signal) },
       this.#keys,
       // GCS has no batch delete in its JSON API client: deleteObjects sends them concurrently.
       { pageSize: LIST_PAGE, deleteBatchSize: LIST_PAGE },
@@ -217,7 +216,7 @@ export class GcsBackend implements StorageBackend {
 
   /** The object's metadata, or undefined when there is none. */
   #metadata(key: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
-    return objectMetadata(this.bucket, key, signal);
+    return objectMetadata(this.#requests, key, signal);
   }
 
   async #statFile(path: string, signal?: AbortSignal): Promise<FileInfo> {
@@ -237,7 +236,6 @@ export class GcsBackend implements StorageBackend {
 
   #uploadTarget(path: string, uploadId: string, metadata: WriteMetadata): UploadTarget {
     return {
-      bucket: this.bucket,
       requests: this.#requests,
       path,
       metadata,
@@ -274,19 +272,18 @@ export class GcsBackend implements StorageBackend {
 
   /** The newest upload at a key, with its chunks from 0 without a gap; leftovers of the committed upload are removed. */
   async #newestUpload(uploadsOfKey: string, committedUploadId: string | undefined, signal?: AbortSignal) {
-    const [files] = await retry(() => this.bucket.getFiles({ prefix: uploadsOfKey, autoPaginate: true }), { signal });
     const chunks = new Map<string, Map<number, number>>();
     const states = new Map<string, FileMetadata>();
-    for (const file of files) {
-      const uploadId = file.name.slice(uploadsOfKey.length).split('/')[0]!;
-      const index = CHUNK.exec(file.name)?.[1];
+    for await (const object of listObjects(this.#requests, uploadsOfKey, signal)) {
+      const uploadId = object.name.slice(uploadsOfKey.length).split('/')[0]!;
+      const index = CHUNK.exec(object.name)?.[1];
       if (index === undefined) continue;
       if (!chunks.has(uploadId)) chunks.set(uploadId, new Map());
-      chunks.get(uploadId)!.set(Number(index), Number(file.metadata.size ?? 0));
-      states.set(uploadId, file.metadata);
+      chunks.get(uploadId)!.set(Number(index), Number(object.size ?? 0));
+      states.set(uploadId, object);
     }
     if (committedUploadId !== undefined && chunks.has(committedUploadId)) {
-      await deleteObjects(this.bucket, await listNames(this.bucket, `${uploadsOfKey}${committedUploadId}/`, signal), undefined, signal);
+      await deleteObjects(this.#requests, await listNames(this.#requests, `${uploadsOfKey}${committedUploadId}/`, signal), undefined, signal);
       chunks.delete(committedUploadId);
     }
     const uploadId = [...chunks.keys()].sort().at(-1);
@@ -311,7 +308,7 @@ export class GcsBackend implements StorageBackend {
       return { path: ended.path, id: ended.id, startedAt: new Date(ended.startedAt), size: contiguousParts(ended.sizes).bytes };
     };
     for (const prefix of prefixes) {
-      for await (const object of this.#listObjects(prefix, signal)) {
+      for await (const object of listObjects(this.#requests, prefix, signal)) {
         const chunk = this.#parseUploadObject(object.name);
         if (chunk === undefined) continue;
         if (upload !== undefined && (upload.path !== chunk.path || upload.id !== chunk.id)) {
@@ -320,8 +317,8 @@ export class GcsBackend implements StorageBackend {
           upload = undefined;
         }
         upload ??= { path: chunk.path, id: chunk.id, sizes: new Map(), startedAt: Infinity };
-        if (chunk.index !== undefined) upload.sizes.set(chunk.index, Number(object.metadata.size ?? 0));
-        upload.startedAt = Math.min(upload.startedAt, new Date(object.metadata.timeCreated ?? object.metadata.updated ?? 0).getTime());
+        if (chunk.index !== undefined) upload.sizes.set(chunk.index, Number(object.size ?? 0));
+        upload.startedAt = Math.min(upload.startedAt, new Date(object.timeCreated ?? object.updated ?? 0).getTime());
       }
     }
     if (upload !== undefined) {
@@ -334,7 +331,7 @@ export class GcsBackend implements StorageBackend {
   async abortUpload(path: string, id: string, signal?: AbortSignal): Promise<void> {
     if (!UPLOAD_ID.test(id)) throw new InvalidParameterError('id', id, 'the id of a pending upload, from uploads()');
     const uploadPrefix = `${this.#uploadsOf(path)}${id}/`;
-    await deleteObjects(this.bucket, await listNames(this.bucket, uploadPrefix, signal), path, signal);
+    await deleteObjects(this.#requests, await listNames(this.#requests, uploadPrefix, signal), path, signal);
   }
 
   /** The path, upload id and chunk index (none for an intermediate composite) of an object under the uploads prefix. */
@@ -345,15 +342,6 @@ export class GcsBackend implements StorageBackend {
     const path = `/${rest.slice(0, at)}`;
     if (at <= 0 || id === undefined || tail === undefined || !UPLOAD_ID.test(id) || !isValidPath(path)) return undefined;
     return { path, id, index: /^\d{6}$/.test(tail) ? Number(tail) : undefined };
-  }
-
-  async *#listObjects(prefix: string, signal?: AbortSignal): AsyncGenerator<File> {
-    let pageToken: string | undefined;
-    do {
-      const [files, next] = await retry(() => this.bucket.getFiles({ prefix, maxResults: LIST_PAGE, autoPaginate: false, ...(pageToken === undefined ? {} : { pageToken }) }), { signal });
-      yield* files;
-      pageToken = (next as { pageToken?: string } | null)?.pageToken;
-    } while (pageToken !== undefined);
   }
 
   async stat(path: string, signal?: AbortSignal): Promise<FileInfo> {
@@ -421,7 +409,7 @@ export class GcsBackend implements StorageBackend {
       if (error instanceof PathNotFoundError && (await this.stat(sourcePath, signal).catch(() => undefined))?.isDir) throw directoryMoveError(sourcePath);
       throw error;
     }
-    await deleteObjects(this.bucket, [this.key(sourcePath)], sourcePath, signal);
+    await deleteObjects(this.#requests, [this.key(sourcePath)], sourcePath, signal);
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {

@@ -1,8 +1,9 @@
 /**
- * The requests that carry data — uploads, media downloads, compose, rewrite — sent with the
- * caller's AbortSignal. The SDK's HTTP layer takes no signal, its promise API hides the request,
- * and destroying its upload stream does not stop the request: the object still appears after the
- * abort. Here an abort ends the connection, so a cut upload never becomes an object. Endpoint and
+ * The driver's requests — uploads, media downloads, listings, metadata, deletes, compose, rewrite —
+ * sent with the caller's AbortSignal and core's bound on an answer's start. The SDK's own requests
+ * have neither (its `timeout` option is lost on the way to its fetch): its HTTP layer takes no
+ * signal, its promise API hides the request, and destroying its upload stream does not stop the
+ * request: the object still appears after the abort. Here an abort ends the connection, so a cut upload never becomes an object. Endpoint and
  * credentials are the SDK Storage's, so a Storage passed as `client` is honoured.
  */
 import { randomUUID } from 'node:crypto';
@@ -10,8 +11,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 
-import type { Bucket } from '@google-cloud/storage';
-import { readResponse, sendRequest, type ContentHeaders } from '@storagedriver/core';
+import type { Bucket, FileMetadata } from '@google-cloud/storage';
+import { fetchWithinAnswerBound, readResponse, sendRequest, type ContentHeaders } from '@storagedriver/core';
 
 export const CONTENT_TYPE = 'application/octet-stream';
 
@@ -126,7 +127,7 @@ export class GcsRequests {
   async download(name: string, offset: number, generation: string | undefined, signal?: AbortSignal, end?: number): Promise<MediaResponse> {
     const ranged = offset > 0 || end !== undefined;
     const range = `bytes=${offset}-${end === undefined ? '' : end - 1}`;
-    const response = await this.#sendRaw('GET', `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(name)}`, { alt: 'media', generation }, {
+    const response = await this.#sendRaw('GET', this.#objectPath(name), { alt: 'media', generation }, {
       'accept-encoding': 'gzip',
       ...(ranged ? { range } : {}),
     }, signal);
@@ -145,6 +146,33 @@ export class GcsRequests {
     const { prefix, maxResults, pageToken, delimiter, startOffset } = request;
     const response = await this.#sendRaw('GET', `/storage/v1/b/${this.#bucketName}/o`, { prefix, maxResults: String(maxResults), pageToken, delimiter, startOffset, fields: LIST_FIELDS }, {}, signal);
     return JSON.parse((await readResponse(response)).toString('utf8')) as ListJson;
+  }
+
+  /** The object's resource (every field, as the SDK's getMetadata gives it), or undefined when there is none. */
+  async metadata(name: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
+    try {
+      const response = await this.#sendRaw('GET', this.#objectPath(name), {}, {}, signal);
+      return JSON.parse((await readResponse(response)).toString('utf8')) as FileMetadata;
+    } catch (error) {
+      if (error instanceof GcsHttpError && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes the object; a 404 is a GcsHttpError for the caller to judge. */
+  async delete(name: string, signal?: AbortSignal): Promise<void> {
+    await readResponse(await this.#sendRaw('DELETE', this.#objectPath(name), {}, {}, signal));
+  }
+
+  /** One page of the objects under `prefix`, each with every field (custom metadata, creation time). */
+  async listResources(prefix: string, pageToken: string | undefined, maxResults: number, signal?: AbortSignal): Promise<{ items: FileMetadata[]; nextPageToken?: string }> {
+    const response = await this.#sendRaw('GET', `/storage/v1/b/${this.#bucketName}/o`, { prefix, pageToken, maxResults: String(maxResults) }, {}, signal);
+    const page = JSON.parse((await readResponse(response)).toString('utf8')) as { items?: FileMetadata[]; nextPageToken?: string };
+    return { items: page.items ?? [], ...(page.nextPageToken === undefined ? {} : { nextPageToken: page.nextPageToken }) };
+  }
+
+  #objectPath(name: string): string {
+    return `/storage/v1/b/${this.#bucketName}/o/${encodeURIComponent(name)}`;
   }
 
   /**
@@ -223,7 +251,7 @@ export class GcsRequests {
     const { origin, basePath } = this.#endpoint();
     const pathAndQuery = `${basePath}${path}${queryString(query)}`;
     const url = `${origin}${pathAndQuery}`;
-    const response = await fetch(url, { ...init, method, headers: await this.#headers(url, init.headers) });
+    const response = await fetchWithinAnswerBound(fetch, url, { ...init, method, headers: await this.#headers(url, init.headers) }, { bodyBytes: Buffer.byteLength(init.body), driverName: 'gcs' });
     if (response.ok) return response;
     throw failure(method, pathAndQuery, response.status, response.statusText, await response.text().catch(() => ''));
   }

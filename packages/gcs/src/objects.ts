@@ -1,13 +1,15 @@
 /** Object helpers shared by the backend and the writer: checked uploads, listing, bounded deletes — each request retried. */
 import { createHash } from 'node:crypto';
 
-import type { Bucket, FileMetadata } from '@google-cloud/storage';
+import type { FileMetadata } from '@google-cloud/storage';
 import { DriverError, retry } from '@storagedriver/core';
 
 import { isNotFound } from './errors.js';
 import type { GcsRequests, ObjectResource, Preconditions } from './http.js';
 
 const DELETE_CONCURRENCY = 16;
+/** Objects per page of a listing: the JSON API's most. */
+export const LIST_PAGE = 1000;
 
 /**
  * Uploads `data` as one object (atomic) whose MD5 the service verifies. Retried: the same bytes
@@ -28,23 +30,28 @@ export async function saveChecked(
 }
 
 /** The object's resource, or undefined when there is none. */
-export async function objectMetadata(bucket: Bucket, name: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
-  try {
-    const [metadata] = await retry(() => bucket.file(name).getMetadata(), { signal });
-    return metadata;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+export function objectMetadata(requests: GcsRequests, name: string, signal?: AbortSignal): Promise<FileMetadata | undefined> {
+  return retry(() => requests.metadata(name, signal), { signal });
 }
 
-export async function listNames(bucket: Bucket, prefix: string, signal?: AbortSignal): Promise<string[]> {
-  const [files] = await retry(() => bucket.getFiles({ prefix, autoPaginate: true }), { signal });
-  return files.map((file) => file.name);
+/** Every object under `prefix`, page by page, each with every field. */
+export async function* listObjects(requests: GcsRequests, prefix: string, signal?: AbortSignal): AsyncGenerator<FileMetadata & { name: string }> {
+  let pageToken: string | undefined;
+  do {
+    const page = await retry(() => requests.listResources(prefix, pageToken, LIST_PAGE, signal), { signal });
+    for (const item of page.items) if (item.name !== undefined) yield item as FileMetadata & { name: string };
+    pageToken = page.nextPageToken;
+  } while (pageToken !== undefined);
+}
+
+export async function listNames(requests: GcsRequests, prefix: string, signal?: AbortSignal): Promise<string[]> {
+  const names: string[] = [];
+  for await (const object of listObjects(requests, prefix, signal)) names.push(object.name);
+  return names;
 }
 
 /** Deletes concurrently (bounded); one DriverError names the objects that could not be deleted. */
-export async function deleteObjects(bucket: Bucket, names: string[], path?: string, signal?: AbortSignal): Promise<void> {
+export async function deleteObjects(requests: GcsRequests, names: string[], path?: string, signal?: AbortSignal): Promise<void> {
   const failed: string[] = [];
   let firstError: unknown;
   let next = 0;
@@ -52,7 +59,7 @@ export async function deleteObjects(bucket: Bucket, names: string[], path?: stri
     while (next < names.length) {
       const name = names[next++]!;
       try {
-        await retry(() => bucket.file(name).delete(), { signal });
+        await retry(() => requests.delete(name, signal), { signal });
       } catch (error) {
         if (isNotFound(error)) continue; // deleted concurrently, or by a try whose answer was lost: what was asked for
         if (signal?.aborted) throw signal.reason;

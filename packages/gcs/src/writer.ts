@@ -11,7 +11,7 @@
  * uploads prefix is a sibling of the root, never below it). Compose takes 32 sources per call, so
  * more chunks are composed in rounds through intermediate objects.
  */
-import type { Bucket, FileMetadata } from '@google-cloud/storage';
+import type { FileMetadata } from '@google-cloud/storage';
 import { DriverError, PartUploader, PreconditionFailedError, retry, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
 import { gcsStatus } from './errors.js';
@@ -22,7 +22,6 @@ import { deleteObjects, listNames, objectMetadata, saveChecked } from './objects
 const COMPOSE_MAX = 32;
 
 export interface UploadTarget {
-  bucket: Bucket;
   requests: GcsRequests;
   /** The driver path, for errors. */
   path: string;
@@ -98,7 +97,7 @@ export class ComposeWriter implements BackendWriter {
     const resource = objectResource(this.#t.metadata, uploadId);
     let required: Preconditions = {};
     if (conditions !== undefined) {
-      const current = await objectMetadata(this.#t.bucket, this.#t.key, signal);
+      const current = await objectMetadata(this.#t.requests, this.#t.key, signal);
       // This upload is the object already: a commit whose answer was lost, tried again.
       if (committedUpload(current) === uploadId) return this.#cleanUp();
       required = preconditions(path, conditions, current);
@@ -144,18 +143,18 @@ export class ComposeWriter implements BackendWriter {
    * cost storage, and the marker lets the next writer at this path recognise and remove them.
    */
   async #cleanUp(): Promise<void> {
-    const { bucket, uploadPrefix } = this.#t;
-    await listNames(bucket, uploadPrefix).then((names) => deleteObjects(bucket, names)).catch(() => undefined);
+    const { requests, uploadPrefix } = this.#t;
+    await listNames(requests, uploadPrefix).then((names) => deleteObjects(requests, names)).catch(() => undefined);
   }
 
   /** Whether the object at the key is this upload's (a check that cannot tell says no: the commit's own failure stands). */
   async #isCommitted(signal?: AbortSignal): Promise<boolean> {
-    return committedUpload(await objectMetadata(this.#t.bucket, this.#t.key, signal).catch(() => undefined)) === this.#t.uploadId;
+    return committedUpload(await objectMetadata(this.#t.requests, this.#t.key, signal).catch(() => undefined)) === this.#t.uploadId;
   }
 
   async cancel(signal?: AbortSignal): Promise<void> {
     // Let chunks in flight land first, or one could appear after the clean-up.
     await this.#uploader.drain().catch(() => undefined);
-    await deleteObjects(this.#t.bucket, await listNames(this.#t.bucket, this.#t.uploadPrefix, signal), undefined, signal);
+    await deleteObjects(this.#t.requests, await listNames(this.#t.requests, this.#t.uploadPrefix, signal), undefined, signal);
   }
 }

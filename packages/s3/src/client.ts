@@ -2,8 +2,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 
-import { S3Client, type $Command, type S3ClientConfig, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, S3Client, UploadPartCopyCommand, type $Command, type S3ClientConfig, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { answerTimeoutMs } from '@storagedriver/core';
 
 import { describeS3Error } from './errors.js';
 import type { S3Options } from './params.js';
@@ -14,15 +15,34 @@ export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
   signal?: AbortSignal,
 ) => Promise<O>;
 
-export function sender(client: S3Client): Send {
+/**
+ * `bounded` (a client of ours, whose handler throws on its request timeout): each command but a copy
+ * gets core's bound on its answer's start (`answerTimeoutMs` of its body's size), a TimeoutError the
+ * SDK retries as it would a timed-out socket. The SDK has no such bound by default, so a request
+ * left unanswered held its caller forever.
+ */
+export function sender(client: S3Client, bounded: boolean): Send {
   return async (command, signal) => {
     try {
-      return await client.send(command, { abortSignal: signal });
+      return await client.send(command, { abortSignal: signal, requestTimeout: bounded ? answerBound(command.input as CommandInput, command) : undefined });
     } catch (error) {
       const input = command.input as { Bucket?: string; Key?: string };
       throw describeS3Error(error, { operation: command.constructor.name.replace(/Command$/, ''), bucket: input.Bucket, key: input.Key });
     }
   };
+}
+
+type CommandInput = { Body?: unknown; ContentLength?: number };
+
+/** None for a server-side copy (answered once the service has copied) or a body of unknown size. */
+function answerBound(input: CommandInput, command: object): number | undefined {
+  if (command instanceof CopyObjectCommand || command instanceof UploadPartCopyCommand) return undefined;
+  const { Body, ContentLength } = input;
+  if (Body === undefined) return answerTimeoutMs(0);
+  if (typeof ContentLength === 'number') return answerTimeoutMs(ContentLength);
+  if (Body instanceof Uint8Array) return answerTimeoutMs(Body.byteLength);
+  if (typeof Body === 'string') return answerTimeoutMs(Buffer.byteLength(Body));
+  return undefined;
 }
 
 /** `regionEndpoint` as a URL, with the scheme `secure` implies when it was given without one. */
@@ -63,7 +83,7 @@ export function createClient(options: S3Options, agents: Agents = createAgents(o
     responseChecksumValidation: options.requestChecksums ?? (endpoint === undefined ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED'),
     customUserAgent: options.userAgent || undefined,
     maxAttempts: 5,
-    requestHandler: new NodeHttpHandler({ httpAgent: agents.http, httpsAgent: agents.https, connectionTimeout: CONNECTION_TIMEOUT_MS }),
+    requestHandler: new NodeHttpHandler({ httpAgent: agents.http, httpsAgent: agents.https, connectionTimeout: CONNECTION_TIMEOUT_MS, throwOnRequestTimeout: true }),
   };
   if (options.accessKey && options.secretKey) {
     config.credentials = { accessKeyId: options.accessKey, secretAccessKey: options.secretKey, sessionToken: options.sessionToken || undefined };

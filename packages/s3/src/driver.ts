@@ -122,7 +122,7 @@ export class S3Backend implements StorageBackend {
     this.#o = checkS3Options(options);
     const agents = createAgents(options);
     this.client = createClient(options, agents);
-    this.#send = sender(this.client);
+    this.#send = sender(this.client, options.client === undefined);
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#tree = new ObjectStoreTree(
       { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (keys, signal) => this.#deleteKeys(keys, signal) },

@@ -108,6 +108,20 @@ describe('a failed commit leaves the upload resumable', () => {
   });
 });
 
+test('a CompleteMultipartUpload never answered (an SDK request) is given up after 30 s and sent again: the commit succeeds byte-exact', async () => {
+  const path = '/unanswered/commit';
+  const size = 6 * MiB + 7;
+  const writer = await viaProxy().writer(path);
+  await writer.write(patternBytes(size, 40));
+  const held = proxy.inject({ kind: 'stall-request' }, isComplete);
+  const started = performance.now();
+  await writer.commit();
+  expect(performance.now() - started).toBeGreaterThanOrEqual(29_000);
+  expect(held.hits).toBe(1);
+  await verifyPatternStream(await newDriver(bucket).reader(path), size, 40);
+  expect(await uploadsInProgress('unanswered/')).toEqual([]);
+}, 120_000);
+
 describe('a commit whose answer was lost', () => {
   /** The server applies CompleteMultipartUpload but the client never hears it; the SDK's own retries are reset. */
   function loseCompleteAnswers(): Injection {

@@ -8,7 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
-import { readResponse, retry, sendRequest, untilAborted } from '@storagedriver/core';
+import { fetchWithinAnswerBound, readResponse, retry, sendRequest, untilAborted } from '@storagedriver/core';
 
 import { authenticate, type Credentials, type Fetch } from './auth.js';
 import { SwiftHttpError } from './errors.js';
@@ -73,7 +73,7 @@ export class SwiftClient {
 
   constructor(options: SwiftOptions, fetcher?: Fetch) {
     this.#options = options;
-    this.#fetch = fetcher ?? (options.insecureSkipVerify ? insecureFetch() : (url, init) => fetch(url, init));
+    this.#fetch = answerBounded(fetcher ?? (options.insecureSkipVerify ? insecureFetch() : (url, init) => fetch(url, init)));
     this.#agents = fetcher !== undefined ? undefined : { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, rejectUnauthorized: !options.insecureSkipVerify }) };
   }
 
@@ -252,6 +252,22 @@ function rawText(response: RawResponse): Promise<string> {
 
 function describeTarget(request: SwiftRequest): string {
   return request.object !== undefined ? `${request.container}/${request.object}` : (request.container ?? 'account');
+}
+
+/**
+ * `fetcher` with core's bound on an answer's start, as the node:http path has it (sendRequest): an
+ * answer not begun within `answerTimeoutMs` of the body's size fails the request as a transient
+ * TimeoutError, retried where the request is. Container HEADs and PUTs, deletes, authentication and
+ * the rest would otherwise wait forever on a stuck connection. Not bounded: a server-side copy
+ * (`X-Copy-From`), answered once the server has copied.
+ */
+function answerBounded(fetcher: Fetch): Fetch {
+  return (url, init) => {
+    if (new Headers(init.headers).has('x-copy-from')) return fetcher(url, init);
+    const body = init.body;
+    const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
+    return fetchWithinAnswerBound(fetcher, url, init, { bodyBytes, driverName: 'swift' });
+  };
 }
 
 /** fetch from the undici package with certificate checks off (insecureskipverify): loaded only when asked for. */

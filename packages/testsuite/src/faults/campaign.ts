@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 /**
  * The kinds of trial: putContent of 1 MiB or 20 MiB, a 64 MiB writer through an outage, a 32 MiB read cut mid-body, a walk with faulted pages.
  */
-export type TrialKind = 'put1MiB' | 'put20MiB' | 'writer64MiB' | 'read32MiB' | 'readReplaced' | 'walk';
+export type TrialKind = 'put1MiB' | 'put20MiB' | 'writer64MiB' | 'read32MiB' | 'readReplaced' | 'walk' | 'unanswered';
 
 /** How one trial ended, worst first: a trial gets the worst that happened to it. */
 export type TrialOutcome = 'hang' | 'untyped' | 'corrupt' | 'truncated' | 'unresumed' | 'typed' | 'success';
@@ -51,7 +51,7 @@ export interface FaultCampaignOptions {
   rate?: number;
   /** Relative weights of the fault kinds (see ScheduleOptions). */
   weights?: Partial<Record<FaultKind, number>>;
-  /** Trials per kind. Defaults: put1MiB 8, put20MiB 3, writer64MiB 2, read32MiB 3, readReplaced 2, walk 3. */
+  /** Trials per kind. Defaults: put1MiB 8, put20MiB 3, writer64MiB 2, read32MiB 3, readReplaced 2, walk 3, unanswered 1. */
   trials?: Partial<Record<TrialKind, number>>;
   /** Keys in the walk fixture. Default 2000. */
   walkKeys?: number;
@@ -134,9 +134,11 @@ const LABELS: Record<TrialKind, string> = {
   read32MiB: 'read 32 MiB, cut',
   readReplaced: 'read, replaced, cut',
   walk: 'walk, faulted pages',
+  unanswered: 'unanswered requests',
 };
-const DEFAULT_TRIALS: Record<TrialKind, number> = { put1MiB: 8, put20MiB: 3, writer64MiB: 2, read32MiB: 3, readReplaced: 2, walk: 3 };
-const DEFAULT_TIMEOUTS: Record<TrialKind, number> = { put1MiB: 30_000, put20MiB: 60_000, writer64MiB: 180_000, read32MiB: 60_000, readReplaced: 60_000, walk: 60_000 };
+const DEFAULT_TRIALS: Record<TrialKind, number> = { put1MiB: 8, put20MiB: 3, writer64MiB: 2, read32MiB: 3, readReplaced: 2, walk: 3, unanswered: 1 };
+// An unanswered request costs the driver's answer bound (30 s for ours) before its next try, four times in that trial.
+const DEFAULT_TIMEOUTS: Record<TrialKind, number> = { put1MiB: 30_000, put20MiB: 60_000, writer64MiB: 180_000, read32MiB: 60_000, readReplaced: 60_000, walk: 60_000, unanswered: 300_000 };
 const KINDS = Object.keys(LABELS) as TrialKind[];
 /** Tries to resume a failed writer, each from a new instance, still under faults. */
 const RESUME_ATTEMPTS = 3;
@@ -406,6 +408,64 @@ async function walkTrial(root: string, expected: Set<string>, index: number, { p
   return { outcome, detail: notes.join('; ') };
 }
 
+/**
+ * A stat, a small put, a listing and a writer's commit (of a writer past its first part), each with
+ * its first request held by the proxy and never answered (a stuck connection, server or runtime):
+ * the driver must give up on that request and try again, or fail typed, never wait forever. The
+ * driver has made a request before, so the held one is the operation's own, not its first contact
+ * (an authentication, say).
+ */
+async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path }: TrialContext) {
+  const listed = `${path}/listed`;
+  const put = { path: `${path}/put`, size: 64 * 1024, seed: dataSeed };
+  const written = { path: `${path}/written`, size: 6 * MiB + 5, seed: (dataSeed + 1) >>> 0 };
+  await direct.putContent(listed, 'x');
+  const driver = await through();
+  await driver.stat(listed, { signal });
+  const notes: string[] = [];
+  const failed = new Set<string>();
+  let outcome: TrialOutcome = 'success';
+  /** `operation` with its first request held; its failure noted and counted. */
+  const held = async <T>(what: string, operation: () => Promise<T>): Promise<T | undefined> => {
+    const target = proxy.requests;
+    proxy.inject({ kind: 'stall-request' }, (view) => view.index >= target);
+    try {
+      return await operation();
+    } catch (error) {
+      notes.push(`${what} failed: ${describeError(error)}`);
+      failed.add(what);
+      outcome = worst(outcome, errorOutcome(error));
+      return undefined;
+    } finally {
+      proxy.clearInjections();
+    }
+  };
+  const info = await held('stat', () => driver.stat(listed, { signal }));
+  if (info !== undefined && info.size !== 1) {
+    notes.push(`stat gave size ${info.size}, not 1`);
+    outcome = worst(outcome, 'corrupt');
+  }
+  await held('putContent', () => driver.putContent(put.path, patternBytes(put.size, put.seed), { signal }));
+  const writer = await driver.writer(written.path, { signal });
+  await writer.write(patternBytes(written.size, written.seed));
+  await held('commit', () => writer.commit());
+  const expected = [listed];
+  for (const [operation, file] of [['putContent', put], ['commit', written]] as const) {
+    const stored = await inspect(direct, file.path, file.size, file.seed);
+    notes.push(`${file.path.slice(path.length + 1)}: ${stored.detail}`);
+    // A failed operation may leave nothing or the whole content; a succeeded one the whole content.
+    if (stored.state === 'short' || stored.state === 'differs' || (stored.state === 'absent' && !failed.has(operation))) outcome = worst(outcome, 'corrupt');
+    if (stored.state !== 'absent') expected.push(file.path);
+  }
+  const entries = await held('list', () => driver.list(path, { signal }));
+  if (entries !== undefined && entries.sort().join('\n') !== expected.sort().join('\n')) {
+    notes.push(`listed ${entries.join(', ')}, not ${expected.join(', ')}`);
+    outcome = worst(outcome, entries.length < expected.length ? 'truncated' : 'corrupt');
+  }
+  if (failed.size === 0) notes.unshift('stat, putContent, commit and list succeeded');
+  return { outcome, detail: notes.join('; ') };
+}
+
 /** Runs a bounded, seeded fault campaign against a driver and reports every trial; never throws for a failed trial. */
 export async function runFaultCampaign(options: FaultCampaignOptions): Promise<FaultCampaignResult> {
   const seed = (options.seed ?? 1) >>> 0;
@@ -480,6 +540,7 @@ export async function runFaultCampaign(options: FaultCampaignOptions): Promise<F
       const expected = await walkFixture(direct, walkRoot, walkKeys);
       for (let i = 0; i < counts.walk; i++) await run('walk', i, (c) => walkTrial(walkRoot, expected, i, c));
     }
+    for (let i = 0; i < counts.unanswered; i++) await run('unanswered', i, unansweredTrial);
   } finally {
     await proxy.close();
     await direct.delete(root).catch(() => undefined); // leftovers of a failed run are not the campaign's verdict
