@@ -1,6 +1,7 @@
 // The runtime matrix: the conformance suite (short mode, through `runSuite`, no jest) for every
 // driver on Node 22, Node 24, Bun and Deno — each runtime from the npm registry, pinned in this
-// package. The test servers start once and serve every runtime. Prints a table and writes
+// package. Ceph and fake-gcs-server start once and serve every runtime; Azurite starts afresh for
+// each run (it keeps every blob in memory and slows as they pile up). Prints a table and writes
 // .jest-results.json (the shape the repository's test summary reads); exits 1 when any case fails
 // or any run produced no results. Arguments narrow the matrix: `node matrix.mjs deno gcs`, `node matrix.mjs node22`.
 import { spawn } from 'node:child_process';
@@ -19,11 +20,13 @@ import * as fakeGcs from '../servers/fake-gcs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = (name) => join(here, 'node_modules', '.bin', name);
+// Each runtime's command, and the `SD_RUNTIME` line its run must print: a row runs where it says
+// (`pnpm run` puts this package's pinned `node` first on the PATH, so `node` alone is not Node 24).
 const RUNTIMES = {
-  'node 24': [process.execPath],
-  'node 22': [join(here, 'node_modules', 'node22', 'bin', 'node')],
-  bun: [bin('bun')],
-  deno: [bin('deno'), 'run', '--allow-all'],
+  'node 24': { command: [join(here, 'node_modules', 'node24', 'bin', 'node')], reports: /^node 24\./ },
+  'node 22': { command: [join(here, 'node_modules', 'node22', 'bin', 'node')], reports: /^node 22\./ },
+  bun: { command: [bin('bun')], reports: /^bun / },
+  deno: { command: [bin('deno'), 'run', '--allow-all'], reports: /^deno / },
 };
 const CASE_TIMEOUT_MS = 15 * 60 * 1000;
 const only = new Set(process.argv.slice(2));
@@ -35,14 +38,15 @@ function narrowed(entries) {
 
 const unique = (name) => `${name}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
 
-async function startServers(scratch) {
-  const [s3, azure, gcs] = await Promise.all([ceph.start(), azurite.start(), fakeGcs.start()]);
-  const caFile = join(scratch, 'azurite-ca.pem');
-  writeFileSync(caFile, azure.ca);
-  return { s3, azure, gcs, caFile };
+async function startServers() {
+  const [s3, gcs] = await Promise.all([ceph.start(), fakeGcs.start()]);
+  return { s3, gcs };
 }
 
-/** Each run gets its own bucket or container (the suite needs an empty root). */
+/**
+ * Each run gets its own bucket or container (the suite needs an empty root), and for Azure its own
+ * Azurite, which `stop` ends; `env` is what the run's runtime must be given.
+ */
 async function driverSetups(servers, scratch) {
   const s3Client = new S3Client({
     endpoint: servers.s3.endpoint,
@@ -77,11 +81,25 @@ async function driverSetups(servers, scratch) {
       return { ...setup, above: { params: { ...setup.params, rootdirectory: 'suite' }, pathOfRoot: '/root' } };
     },
     azure: async () => {
+      const server = await azurite.start();
+      const caFile = join(scratch, 'azurite-ca.pem');
+      writeFileSync(caFile, server.ca);
       const container = unique('rt');
-      const params = { accountname: servers.azure.accountName, accountkey: servers.azure.accountKey, container, serviceurl: servers.azure.endpoint, skipverify: true, rootdirectory: 'suite/root' };
+      const params = { accountname: server.accountName, accountkey: server.accountKey, container, serviceurl: server.endpoint, skipverify: true, rootdirectory: 'suite/root' };
       // The driver's own client (skipverify: Azurite's certificate is self-signed) creates the container.
-      await new AzureBackend({ accountName: params.accountname, container, serviceUrl: params.serviceurl, credentials: { type: 'shared_key', accountKey: params.accountkey }, skipVerify: true }).container.create();
-      return { params, suite: { ...walkBytes, insecureTLS: true }, above: { params: { ...params, rootdirectory: 'suite' }, pathOfRoot: '/root' } };
+      try {
+        await new AzureBackend({ accountName: params.accountname, container, serviceUrl: params.serviceurl, credentials: { type: 'shared_key', accountKey: params.accountkey }, skipVerify: true }).container.create();
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
+      return {
+        params,
+        suite: { ...walkBytes, insecureTLS: true },
+        above: { params: { ...params, rootdirectory: 'suite' }, pathOfRoot: '/root' },
+        env: { NODE_EXTRA_CA_CERTS: caFile, DENO_CERT: caFile },
+        stop: server.stop,
+      };
     },
     swift: async () => {
       // Ceph RGW's Swift API on the same cluster; the driver creates its container. Upstream's layout
@@ -118,7 +136,7 @@ function runOne(command, env) {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'storagedriver-runtimes-'));
-const servers = await startServers(scratch);
+const servers = await startServers();
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const rows = [];
 // The failures in jest's result shape, so the repository's summary names them at the end of the log.
@@ -126,29 +144,39 @@ const testResults = [];
 let broken = 0;
 try {
   const setups = await driverSetups(servers, scratch);
-  for (const [runtime, command] of narrowed(Object.entries(RUNTIMES))) {
+  for (const [runtime, { command, reports }] of narrowed(Object.entries(RUNTIMES))) {
     for (const [driver, setup] of narrowed(Object.entries(setups))) {
       const started = performance.now();
-      const { params, suite, above } = await setup();
-      const run = await runOne(command, {
-        SD_DRIVER: driver,
-        SD_PARAMS: JSON.stringify(params),
-        SD_SUITE: JSON.stringify(suite),
-        ...(above === undefined ? {} : { SD_ABOVE: JSON.stringify(above) }),
-        NODE_EXTRA_CA_CERTS: servers.caFile,
-        DENO_CERT: servers.caFile,
-        DENO_NO_UPDATE_CHECK: '1',
-      });
+      const run = await setup().then(
+        async ({ params, suite, above, env, stop }) => {
+          try {
+            return await runOne(command, {
+              SD_DRIVER: driver,
+              SD_PARAMS: JSON.stringify(params),
+              SD_SUITE: JSON.stringify(suite),
+              ...(above === undefined ? {} : { SD_ABOVE: JSON.stringify(above) }),
+              ...env,
+              DENO_NO_UPDATE_CHECK: '1',
+            });
+          } finally {
+            await stop?.();
+          }
+        },
+        (error) => ({ code: 'none', output: `setup failed: ${error?.stack ?? error}` }),
+      );
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      if (run.results === undefined) {
+      const ranOn = /^SD_RUNTIME (.*)$/m.exec(run.output)?.[1];
+      const fault = run.results === undefined ? `no results (exit ${run.code})` : !reports.test(ranOn ?? '') ? `ran on ${ranOn ?? 'an unknown runtime'}, not ${runtime}` : undefined;
+      if (fault !== undefined) {
         broken++;
-        rows.push(`${runtime.padEnd(8)} ${driver.padEnd(11)} no results (exit ${run.code}) ${seconds} s\n${run.output.split('\n').slice(-15).join('\n')}`);
-        testResults.push({ name: join(here, `${runtime} ${driver}`), status: 'failed', message: `no results (exit ${run.code})\n${run.output.split('\n').slice(-15).join('\n')}`, assertionResults: [] });
+        const tail = run.output.split('\n').filter((line) => !line.startsWith('SD_RESULTS ')).slice(-15).join('\n');
+        rows.push(`${runtime.padEnd(8)} ${driver.padEnd(11)} ${fault} ${seconds} s\n${tail}`);
+        testResults.push({ name: join(here, `${runtime} ${driver}`), status: 'failed', message: `${fault}\n${tail}`, assertionResults: [] });
         continue;
       }
       const count = (status) => run.results.filter((r) => r.status === status).length;
       for (const status of ['passed', 'failed', 'skipped']) totals[status] += count(status);
-      rows.push(`${runtime.padEnd(8)} ${driver.padEnd(11)} ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped  ${seconds} s`);
+      rows.push(`${runtime.padEnd(8)} ${driver.padEnd(11)} ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped  ${seconds} s  (${ranOn})`);
       const failed = run.results.filter((r) => r.status === 'failed');
       for (const failure of failed) rows.push(`    ✕ ${failure.name}: ${failure.reason}`);
       if (failed.length > 0) {
@@ -158,7 +186,7 @@ try {
     }
   }
 } finally {
-  await Promise.allSettled([servers.s3.stop(), servers.azure.stop(), servers.gcs.stop()]);
+  await Promise.allSettled([servers.s3.stop(), servers.gcs.stop()]);
   rmSync(scratch, { recursive: true, force: true });
 }
 console.log(`runtime  driver      results\n${rows.join('\n')}`);

@@ -31,6 +31,9 @@ const results = await runSuite({
   create: async () => shared ?? create(driver, parameters),
   ...(above === undefined ? {} : { createAbove: async () => ({ driver: await create(driver, above.params), pathOfRoot: above.pathOfRoot }) }),
 });
+// The runtime and version that ran the suite, so the matrix can tell a row ran where it says.
+const runtime = globalThis.Deno ? `deno ${globalThis.Deno.version.deno}` : globalThis.Bun ? `bun ${globalThis.Bun.version}` : `node ${process.versions.node}`;
+console.log(`SD_RUNTIME ${runtime}`);
 console.log(`SD_RESULTS ${JSON.stringify(results.map(({ name, status, reason }) => ({ name, status, reason })))}`);
 // Idle keep-alive sockets of the SDKs' agents keep Deno's event loop alive for about a minute
 // (Node and Bun unref them): the results are out, so end now.

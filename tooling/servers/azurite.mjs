@@ -84,7 +84,10 @@ export async function start({ tls = true } = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
+        // Its blobs live in memory and go with it: a server slow to wind down is killed.
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
+        clearTimeout(killer);
       }
       rmSync(dir, { recursive: true, force: true });
     },
