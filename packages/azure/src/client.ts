@@ -7,7 +7,7 @@ import { Agent } from 'node:https';
 
 import { RestError, createDefaultHttpClient, type HttpClient, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { BlobServiceClient, StorageRetryPolicyType, StorageSharedKeyCredential, newPipeline, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { DriverError, answerTimeoutMs } from '@storagedriver/core';
+import { DriverError, answerTimeoutMs, knownBodyBytes } from '@storagedriver/core';
 
 import { defaultServiceUrl, type AzureCredentials, type AzureOptions } from './params.js';
 
@@ -114,7 +114,7 @@ function useBoundedHttpClient(service: BlobServiceClient, skipVerify: boolean): 
       // Only TLS has certificates to skip: a plain http:// endpoint keeps the SDK's own agent.
       if (agent !== undefined && request.url.startsWith('https:')) request.agent = agent;
       if (!bounded.has(request)) {
-        const bodyBytes = knownBodyBytes(request);
+        const bodyBytes = knownBodyBytes(request.body, request.headers.get('content-length'));
         if (request.timeout > 0 || bodyBytes === undefined || request.headers.has('x-ms-copy-source')) return inner.sendRequest(request);
         request.timeout = answerTimeoutMs(bodyBytes);
         bounded.add(request);
@@ -131,13 +131,3 @@ function useBoundedHttpClient(service: BlobServiceClient, skipVerify: boolean): 
   (service as unknown as { pipeline: { _coreHttpClient?: HttpClient } }).pipeline._coreHttpClient = client;
 }
 
-/** The request body's size: 0 without one, undefined for a stream or a factory of unknown length. */
-function knownBodyBytes(request: PipelineRequest): number | undefined {
-  const { body } = request;
-  if (body === undefined || body === null) return 0;
-  const length = request.headers.get('content-length');
-  if (length !== undefined && /^\d+$/.test(length)) return Number(length);
-  if (typeof body === 'string') return Buffer.byteLength(body);
-  if (ArrayBuffer.isView(body)) return body.byteLength;
-  return undefined;
-}

@@ -53,16 +53,16 @@ export function sendRequest(send: RequestFunction, options: RequestOptions, body
       clearTimeout(answerTimer);
       resolve(response);
     });
-    const answerWithinMs = answerTimeoutMs(bodyLength(body));
+    const answerWithinMs = answerTimeoutMs(knownBodyBytes(body)!);
     const answerTimer = setTimeout(() => request.destroy(timeoutError(`${driverName}: no answer from ${hostOf(options)} within ${answerWithinMs} ms`)), answerWithinMs);
-    request.once('close', () => clearTimeout(answerTimer));
     // Kept for the request's life: a socket error after the answer arrived reaches the body's reader, not an unhandled event.
     request.on('error', reject);
-    if (signal !== undefined) {
-      const onAbort = (): void => void request.destroy(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      request.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
+    const onAbort = (): void => void request.destroy(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    request.once('close', () => {
+      clearTimeout(answerTimer);
+      signal?.removeEventListener('abort', onAbort);
+    });
     request.once('socket', (socket) => {
       if (!socket.connecting) return;
       const timer = setTimeout(() => request.destroy(timeoutError(`${driverName}: no connection to ${hostOf(options)} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
@@ -99,12 +99,21 @@ export async function fetchWithinAnswerBound(
   }
 }
 
-function bodyLength(body: Buffer | readonly Buffer[] | undefined): number {
-  if (body === undefined) return 0;
-  if (!Array.isArray(body)) return (body as Buffer).length;
-  let length = 0;
-  for (const part of body as readonly Buffer[]) length += part.length;
-  return length;
+/**
+ * A request body's size where it is known without reading the body: 0 for none, the declared
+ * `contentLength`, or the size of a string (as UTF-8), of bytes or of a list of bytes; undefined for
+ * a stream, whose answer bound (`answerTimeoutMs`) cannot be known.
+ */
+export function knownBodyBytes(body: unknown, contentLength?: number | string | null): number | undefined {
+  if (body === undefined || body === null) return 0;
+  if (typeof contentLength === 'number') return contentLength;
+  if (typeof contentLength === 'string' && /^\d+$/.test(contentLength)) return Number(contentLength);
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (ArrayBuffer.isView(body)) return body.byteLength;
+  if (Array.isArray(body) && body.every((part) => ArrayBuffer.isView(part))) {
+    return (body as ArrayBufferView[]).reduce((total, part) => total + part.byteLength, 0);
+  }
+  return undefined;
 }
 
 function hostOf(options: RequestOptions): string {

@@ -72,7 +72,7 @@ export { SharedTask, untilAborted } from './abort.js';
 export { purgeUploads } from './uploads.js';
 export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.js';
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';
-export { answerTimeoutMs, fetchWithinAnswerBound, readResponse, sendRequest, type RequestFunction, type SendOptions } from './http.js';
+export { answerTimeoutMs, fetchWithinAnswerBound, knownBodyBytes, readResponse, sendRequest, type RequestFunction, type SendOptions } from './http.js';
 export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';
 export { ObjectStoreTree, type ListPage, type ListPageRequest, type ObjectEntry, type ObjectStoreRequests, type ObjectStoreTreeOptions } from './objectstore.js';

@@ -1,7 +1,8 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 
-import { fetchWithinAnswerBound, isTransientError, readResponse, sendRequest } from '../src/index.js';
+import { fetchWithinAnswerBound, isTransientError, knownBodyBytes, readResponse, sendRequest } from '../src/index.js';
 
 let server: Server;
 let port: number;
@@ -68,6 +69,18 @@ test('a body cut before its end fails readResponse', async () => {
 
 test('a refused connection rejects with the transport error', async () => {
   await expect(sendRequest(request, { hostname: '127.0.0.1', port: 1, path: '/', method: 'GET' }, undefined, send)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+});
+
+test('knownBodyBytes: none is 0, a declared length wins, strings count as UTF-8, bytes and lists of bytes by size, a stream is unknown', () => {
+  expect(knownBodyBytes(undefined)).toBe(0);
+  expect(knownBodyBytes(null, '99')).toBe(0);
+  expect(knownBodyBytes('é€')).toBe(5);
+  expect(knownBodyBytes(Buffer.alloc(5))).toBe(5);
+  expect(knownBodyBytes([Buffer.alloc(3), new Uint8Array(4)])).toBe(7);
+  expect(knownBodyBytes(Readable.from(['abc']))).toBeUndefined();
+  expect(knownBodyBytes(Readable.from(['abc']), '12')).toBe(12);
+  expect(knownBodyBytes(Readable.from(['abc']), 7)).toBe(7);
+  expect(knownBodyBytes('abc', 'not a length')).toBe(3);
 });
 
 describe('the bound on an answer', () => {

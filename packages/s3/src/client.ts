@@ -4,7 +4,7 @@ import { Agent as HttpsAgent } from 'node:https';
 
 import { CopyObjectCommand, S3Client, UploadPartCopyCommand, type $Command, type S3ClientConfig, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { answerTimeoutMs } from '@storagedriver/core';
+import { answerTimeoutMs, knownBodyBytes } from '@storagedriver/core';
 
 import { describeS3Error } from './errors.js';
 import type { S3Options } from './params.js';
@@ -37,12 +37,8 @@ type CommandInput = { Body?: unknown; ContentLength?: number };
 /** None for a server-side copy (answered once the service has copied) or a body of unknown size. */
 function answerBound(input: CommandInput, command: object): number | undefined {
   if (command instanceof CopyObjectCommand || command instanceof UploadPartCopyCommand) return undefined;
-  const { Body, ContentLength } = input;
-  if (Body === undefined) return answerTimeoutMs(0);
-  if (typeof ContentLength === 'number') return answerTimeoutMs(ContentLength);
-  if (Body instanceof Uint8Array) return answerTimeoutMs(Body.byteLength);
-  if (typeof Body === 'string') return answerTimeoutMs(Buffer.byteLength(Body));
-  return undefined;
+  const bodyBytes = knownBodyBytes(input.Body, input.ContentLength);
+  return bodyBytes === undefined ? undefined : answerTimeoutMs(bodyBytes);
 }
 
 /** `regionEndpoint` as a URL, with the scheme `secure` implies when it was given without one. */

@@ -8,7 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
-import { fetchWithinAnswerBound, readResponse, retry, sendRequest, untilAborted } from '@storagedriver/core';
+import { fetchWithinAnswerBound, knownBodyBytes, readResponse, retry, sendRequest, untilAborted } from '@storagedriver/core';
 
 import { authenticate, type Credentials, type Fetch } from './auth.js';
 import { SwiftHttpError } from './errors.js';
@@ -263,9 +263,8 @@ function describeTarget(request: SwiftRequest): string {
  */
 function answerBounded(fetcher: Fetch): Fetch {
   return (url, init) => {
-    if (new Headers(init.headers).has('x-copy-from')) return fetcher(url, init);
-    const body = init.body;
-    const bodyBytes = typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.byteLength : 0;
+    const bodyBytes = knownBodyBytes(init.body);
+    if (bodyBytes === undefined || new Headers(init.headers).has('x-copy-from')) return fetcher(url, init);
     return fetchWithinAnswerBound(fetcher, url, init, { bodyBytes, driverName: 'swift' });
   };
 }
