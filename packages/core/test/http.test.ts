@@ -89,8 +89,14 @@ describe('the bound on an answer', () => {
   const fakeTimers = () => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'Date', 'performance', 'hrtime'] });
   const turn = () => new Promise((resolve) => setImmediate(resolve));
   let held: ServerResponse[];
-  beforeEach(() => (held = []));
+  // The bound's one interval stops at its first check with nothing to watch: past it (a quarter
+  // second), each test's first request starts an interval on the timers that test runs on.
+  beforeEach(async () => {
+    held = [];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  });
   afterEach(() => {
+    jest.advanceTimersByTime(1000);
     jest.useRealTimers();
     for (const res of held) res.destroy();
   });
@@ -106,7 +112,7 @@ describe('the bound on an answer', () => {
     return { arrival: () => new Promise<void>((resolve) => (arrived = resolve)) };
   }
 
-  /** `start`s a request that is never answered: still pending 1 ms before `boundMs`, a transient TimeoutError at it. */
+  /** `start`s a request that is never answered: still pending 1 ms before `boundMs`, a transient TimeoutError within half a second past it. */
   async function givenUpAt(start: () => Promise<unknown>, arrival: Promise<void>, boundMs: number): Promise<void> {
     let outcome: unknown;
     const settled = start().then(
@@ -117,7 +123,7 @@ describe('the bound on an answer', () => {
     jest.advanceTimersByTime(boundMs - 1);
     await turn();
     expect(outcome).toBeUndefined();
-    jest.advanceTimersByTime(1);
+    jest.advanceTimersByTime(500);
     await settled;
     expect(outcome).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: `test: no answer from 127.0.0.1:${port} within ${boundMs} ms` });
     expect(isTransientError(outcome)).toBe(true);
@@ -128,6 +134,16 @@ describe('the bound on an answer', () => {
     fakeTimers();
     await givenUpAt(() => sendRequest(request, options('GET'), undefined, send), server.arrival(), 30_000);
     await givenUpAt(() => sendRequest(request, options('PUT'), [Buffer.alloc(MiB), Buffer.alloc(3 * MiB)], send), server.arrival(), 34_000);
+  });
+
+  test('a request started while another awaits its answer (the check\'s period begun) is not given up before its bound either', async () => {
+    const server = neverAnswer();
+    fakeTimers();
+    const first = sendRequest(request, options('GET'), undefined, send).catch((error: unknown) => error);
+    await server.arrival();
+    jest.advanceTimersByTime(100);
+    await givenUpAt(() => sendRequest(request, options('GET'), undefined, send), server.arrival(), 30_000);
+    expect(await first).toMatchObject({ name: 'TimeoutError' });
   });
 
   test('fetchWithinAnswerBound: the same bound on a fetch, the caller\'s signal still aborting it', async () => {
