@@ -42,8 +42,8 @@ let answerChecks: ReturnType<typeof setInterval> | undefined;
 /**
  * Calls `expire` once `ms` have passed, unless the function returned is called first. One unref'd
  * interval checks every request awaiting its answer: a timer per request (set, then cleared at the
- * answer) cost a 4 KiB GET a sixth of its client CPU. Counting checks, not reading a clock: the
- * first check comes up to `CHECK_MS` after the start, so one more check than `ms` holds is waited.
+ * answer) cost a 4 KiB GET about 20 µs of its 300 µs of client CPU. Checks are counted, not clocks
+ * read: the first check comes up to `CHECK_MS` after the start, so one more than `ms` holds is waited.
  */
 function expireAfter(ms: number, expire: () => void): () => void {
   const awaited = { checksLeft: Math.ceil(ms / CHECK_MS) + 1, expire };
@@ -88,7 +88,7 @@ export interface SendOptions {
 export function sendRequest(send: RequestFunction, options: RequestOptions, body: Buffer | readonly Buffer[] | undefined, { signal, connectTimeoutMs, driverName }: SendOptions): Promise<IncomingMessage> {
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
-    // The answer's callback runs on a later turn, when the timer exists.
+    // The answer's callback runs on a later turn, when `answered` exists.
     const request = send(options, (response) => {
       answered();
       resolve(response);
