@@ -5,6 +5,7 @@
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
 
+import { PeriodicChecks } from './checks.js';
 import { gather } from './stream.js';
 
 /** `http.request` or `https.request`. */
@@ -32,12 +33,7 @@ export function answerTimeoutMs(bodyBytes: number): number {
 
 /** How often the requests awaiting an answer are checked. */
 const CHECK_MS = 250;
-interface AwaitedAnswer {
-  checksLeft: number;
-  expire: () => void;
-}
-const awaitingAnswer = new Set<AwaitedAnswer>();
-let answerChecks: ReturnType<typeof setInterval> | undefined;
+const answerChecks = new PeriodicChecks(CHECK_MS);
 
 /**
  * Calls `expire` once `ms` have passed, unless the function returned is called first. One unref'd
@@ -46,27 +42,13 @@ let answerChecks: ReturnType<typeof setInterval> | undefined;
  * read: the first check comes up to `CHECK_MS` after the start, so one more than `ms` holds is waited.
  */
 function expireAfter(ms: number, expire: () => void): () => void {
-  const awaited = { checksLeft: Math.ceil(ms / CHECK_MS) + 1, expire };
-  awaitingAnswer.add(awaited);
-  if (answerChecks === undefined) {
-    answerChecks = setInterval(checkAnswers, CHECK_MS);
-    answerChecks.unref?.();
-  }
-  return () => void awaitingAnswer.delete(awaited);
-}
-
-function checkAnswers(): void {
-  // Stopped on the first check with nothing to watch: back-to-back requests reuse one interval.
-  if (awaitingAnswer.size === 0) {
-    clearInterval(answerChecks);
-    answerChecks = undefined;
-    return;
-  }
-  for (const awaited of awaitingAnswer) {
-    if (--awaited.checksLeft > 0) continue;
-    awaitingAnswer.delete(awaited);
-    awaited.expire();
-  }
+  let checksLeft = Math.ceil(ms / CHECK_MS) + 1;
+  const answered = answerChecks.add(() => {
+    if (--checksLeft > 0) return;
+    answered();
+    expire();
+  });
+  return answered;
 }
 
 /** How `sendRequest` is bounded and who it names in its errors. */

@@ -7,6 +7,7 @@
 import { Readable, finished } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { PeriodicChecks } from './checks.js';
 import { DriverError, isTransientError } from './errors.js';
 import { gather } from './stream.js';
 
@@ -164,7 +165,7 @@ export async function resumableContent(open: OpenRange, options: RetryOptions = 
 }
 
 /** The reads in flight, by stall limit: one timer per limit checks them all, not one per read. */
-const watched = new Map<number, Set<() => void>>();
+const watched = new Map<number, PeriodicChecks>();
 
 /**
  * Calls `onStall` once `progress()` has stood still for at least `ms` of time in which `waiting()`
@@ -174,7 +175,13 @@ const watched = new Map<number, Set<() => void>>();
 function watchStall(ms: number, progress: () => number, waiting: () => boolean, onStall: () => void): () => void {
   let seen = progress();
   let idleChecks = 0;
-  const check = (): void => {
+  let checks = watched.get(ms);
+  if (checks === undefined) {
+    // Forgotten once idle: a stall limit no read uses any more holds nothing.
+    checks = new PeriodicChecks(ms / 4, () => watched.delete(ms));
+    watched.set(ms, checks);
+  }
+  return checks.add(() => {
     const now = progress();
     if (!waiting() || now !== seen) {
       seen = now;
@@ -183,25 +190,7 @@ function watchStall(ms: number, progress: () => number, waiting: () => boolean, 
       idleChecks = 0;
       onStall();
     }
-  };
-  let checks = watched.get(ms);
-  if (checks === undefined) {
-    const group = new Set<() => void>();
-    const timer = setInterval(() => {
-      // Stopped on the first check with nothing to watch: back-to-back reads reuse one timer.
-      if (group.size === 0) {
-        clearInterval(timer);
-        watched.delete(ms);
-      }
-      for (const each of group) each();
-    }, ms / 4);
-    timer.unref();
-    watched.set(ms, group);
-    checks = group;
-  }
-  const group = checks;
-  group.add(check);
-  return () => void group.delete(check);
+  });
 }
 
 /** The cut a body that sent nothing for `ms` is destroyed with. */
