@@ -166,12 +166,16 @@ function onComplete(completion: Pointer, arg: Pointer): void {
   entry?.done({ rc, version });
 }
 
+/**
+ * One timer for the process, ref'd while a completion is pending and unref'd otherwise: setting and
+ * clearing a timer each time the count left zero (several times per put at one put at a time) took
+ * about 13 µs of a 4 KiB put's client CPU in a profile.
+ */
 function trackKeepAlive(): void {
-  if (pending.size > 0 && keepAlive === undefined) keepAlive = setInterval(() => undefined, 1 << 30);
-  else if (pending.size === 0 && keepAlive !== undefined) {
-    clearInterval(keepAlive);
-    keepAlive = undefined;
-  }
+  if (pending.size > 0) {
+    keepAlive ??= setInterval(() => undefined, 1 << 30);
+    keepAlive.ref();
+  } else keepAlive?.unref();
 }
 
 /** Completions not yet called back (for tests and `close()`). */
