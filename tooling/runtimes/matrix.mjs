@@ -2,8 +2,8 @@
 // driver on Node 22, Node 24, Bun and Deno — each runtime from the npm registry, pinned in this
 // package. Ceph and fake-gcs-server start once and serve every runtime; Azurite starts afresh for
 // each run (it keeps every blob in memory and slows as they pile up). Prints a table and writes
-// .jest-results.json (the shape the repository's test summary reads); exits 1 when any case fails
-// or any run produced no results. Arguments narrow the matrix: `node matrix.mjs deno gcs`, `node matrix.mjs node22`.
+// .jest-results.json (the shape the repository's test summary reads); exits 1 when any case fails,
+// any run produced no results or a run reports another runtime than its row's. Arguments narrow the matrix: `node matrix.mjs deno gcs`, `node matrix.mjs node22`.
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
