@@ -1,10 +1,13 @@
 // Durable writes side by side: the driver's putContent (4 KiB, at concurrency 1 and 16) and its
 // writer (a 1 GiB stream) beside raw `node:fs` making exactly the same durability calls — write a
 // temporary file, fsync it, rename(2) it onto the target, fsync the target's directory — and the
-// driver's reader beside a raw read stream. Same process, same disk, same data; rounds alternate
-// which subject goes first; each figure is the median of BENCH_RUNS timed rounds (default 3, min–max
-// beside it) after one warm-up round. Before each stream write, `sync` and a 2 s pause (untimed) let the disk
-// finish what the previous one left: this VM's disk otherwise slows whichever write comes next.
+// driver's reader beside a raw read stream. Same process, same disk, same data; each round rotates
+// the subjects' order, so over 3 timed rounds (BENCH_RUNS, the default) each of a put cell's three
+// subjects runs first, second and last once; each figure is the median of those rounds (min–max beside it) after one
+// warm-up round. Before each write measurement (puts and streams), `sync` and a 2 s pause (untimed)
+// let the disk finish what the previous subject left: this VM's disk otherwise slows whichever
+// write comes next. (Alternating two orders by round put the driver last in 2 of 3 timed rounds,
+// and its put medians then came from the rounds that followed 4 000 other files.)
 // Run (in packages/filesystem, after build): node bench/durable.mjs
 // (BENCH_PUTS: puts per measurement, default 2000; BENCH_STREAM_MIB: stream size, default 1024.)
 import { execFileSync } from 'node:child_process';
@@ -20,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { benchRuns, measure, measureConcurrent, patternBytes, patternStream, publishBenchReport } from '@storagedriver/testsuite';
 
 import { FilesystemDriver } from '../dist/esm/index.js';
+import { STAGING_DIR } from '../dist/esm/layout.js';
 
 const MiB = 1024 * 1024;
 const PUTS = Number(process.env.BENCH_PUTS ?? 2000);
@@ -28,10 +32,17 @@ const STREAM_BYTES = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB;
 const CHUNK = MiB;
 
 const root = mkdtempSync(join(tmpdir(), 'storagedriver-durable-bench-'));
-const driver = new FilesystemDriver({ rootDirectory: join(root, 'driver') });
+const driver = new FilesystemDriver({ rootDirectory: root });
+// The raw baselines stage their temporary files in the driver's staging directory and write their
+// files beside the driver's: ext4 gives a new file an inode in its directory's block group, and on
+// this machine's ext4 (no journal) a group with inodes freed in the last minutes (the walk
+// benchmark's 10 000 files, an earlier run's) makes every allocation there step over them. In
+// directories of their own, whichever subject's directory landed in such a group ran up to 3× slower
+// (measured: either subject, by run), which decided the ratio.
 const rawTop = join(root, 'raw');
-const rawStaging = join(rawTop, 'staging');
+const rawStaging = join(root, STAGING_DIR);
 mkdirSync(rawStaging, { recursive: true });
+mkdirSync(rawTop, { recursive: true });
 const content = patternBytes(PUT_BYTES, 1);
 const sink = () => new Writable({ write: (_chunk, _encoding, callback) => callback() });
 
@@ -92,7 +103,7 @@ async function rawStreamWrite(file) {
   await fsyncDirectory(rawTop);
 }
 
-/** Untimed, before a stream write: whatever the disk still has to write goes first. */
+/** Untimed, before a write measurement: whatever the disk still has to write goes first. */
 async function settle() {
   execFileSync('sync');
   await sleep(2000);
@@ -104,15 +115,20 @@ const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 
 const operations = [1, 16].map((concurrency) => ({
   name: `put 4 KiB c=${concurrency}`,
   subjects: {
-    driver: (round) => measureConcurrent('driver', PUTS, concurrency, async (i) => (await driver.putContent(`/put/c${concurrency}-${round}/${i}`, content), PUT_BYTES)),
-    raw: (round) => {
+    driver: async (round) => {
+      await settle();
+      return measureConcurrent('driver', PUTS, concurrency, async (i) => (await driver.putContent(`/put/c${concurrency}-${round}/${i}`, content), PUT_BYTES));
+    },
+    raw: async (round) => {
       const dir = join(rawTop, 'put', `c${concurrency}-${round}`);
       mkdirSync(dir, { recursive: true });
+      await settle();
       return measureConcurrent('raw', PUTS, concurrency, async (i) => (await rawPut(dir, String(i)), PUT_BYTES));
     },
-    'raw+identity': (round) => {
+    'raw+identity': async (round) => {
       const dir = join(rawTop, 'put-identity', `c${concurrency}-${round}`);
       mkdirSync(dir, { recursive: true });
+      await settle();
       return measureConcurrent('raw+identity', PUTS, concurrency, async (i) => (await rawPutWithIdentity(dir, String(i)), PUT_BYTES));
     },
   },
@@ -151,7 +167,7 @@ try {
     const names = Object.keys(operation.subjects);
     const runs = Object.fromEntries(names.map((name) => [name, []]));
     for (let round = 0; round <= benchRuns(); round++) {
-      const order = round % 2 === 0 ? names : [...names].reverse();
+      const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
         const m = await operation.subjects[name](round);
         if (round > 0) runs[name].push(m);
@@ -163,8 +179,8 @@ try {
     title: 'filesystem: durable writes and reads',
     subject: 'driver',
     setup: [
-      `The machine's disk, one process, subjects alternating first each round; ${benchRuns()} timed rounds after a warm-up; ${PUTS} new 4 KiB files per put cell; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks, each write after \`sync\` and a 2 s pause (untimed).`,
-      'raw, for writes: node:fs making exactly the durability calls the driver makes — write a temporary file, fsync it, rename it onto the target, fsync the target directory (streams: a write stream with flush, then rename and the directory fsync); for reads: fs.createReadStream with 1 MiB buffers.',
+      `The machine's disk, one process; each round rotates the subjects' order (over 3 timed rounds each of a put cell's three subjects runs first, second and last once); ${benchRuns()} timed rounds after a warm-up; ${PUTS} new 4 KiB files per put cell; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks; every write measurement (puts and streams) after \`sync\` and a 2 s pause (untimed).`,
+      'raw, for writes: node:fs making exactly the durability calls the driver makes — write a temporary file, fsync it, rename it onto the target, fsync the target directory (streams: a write stream with flush, then rename and the directory fsync) — with its temporary files in the driver\'s staging directory and its files beside the driver\'s (ext4 places a new inode in its directory\'s block group, and here a group with inodes freed in the last minutes slowed every file made in it up to 3×: in directories of their own, that placement decided the ratio); for reads: fs.createReadStream with 1 MiB buffers.',
       'raw+identity, for puts: raw plus the three calls the driver makes for its etag and metadata, overlapped as the driver overlaps them — futimens (a stamp that keeps etags unique when an inode is reused within a clock tick), fstat of the sealed file beside its fsync, lstat of the target (the replaced content, whose metadata sidecar goes); each queues on libuv\'s four threads behind the fsyncs.',
       'Peak RSS is the one process every subject shares.',
     ],
