@@ -1,13 +1,14 @@
 // Durable writes side by side: the driver's putContent (4 KiB, at concurrency 1 and 16) and its
 // writer (a 1 GiB stream) beside raw `node:fs` making exactly the same durability calls — write a
 // temporary file, fsync it, rename(2) it onto the target, fsync the target's directory — and the
-// driver's reader beside a raw read stream. Same process, same disk, same data; each round rotates
-// the subjects' order, so over 3 timed rounds (BENCH_RUNS, the default) each of a put cell's three
-// subjects runs first, second and last once; each figure is the median of those rounds (min–max beside it) after one
-// warm-up round. Before each write measurement (puts and streams), `sync` and a 2 s pause (untimed)
-// let the disk finish what the previous subject left: this VM's disk otherwise slows whichever
-// write comes next. (Alternating two orders by round put the driver last in 2 of 3 timed rounds,
-// and its put medians then came from the rounds that followed 4 000 other files.)
+// driver's reader beside a raw read stream. Same process, same disk, same data. Each round rotates
+// the subjects' order (a put cell's 9 timed rounds give each of its three subjects each place three
+// times); each figure is the median of the timed rounds (min–max beside it: 3 × BENCH_RUNS for
+// puts, BENCH_RUNS for streams, BENCH_RUNS defaulting to 3) after one warm-up round. Before each
+// write measurement (puts and streams), `sync` and a 2 s pause (untimed) let the disk finish what
+// the previous subject left: this VM's disk otherwise slows whichever write comes next.
+// (Alternating two orders by round put the driver last in 2 of 3 timed rounds, and its put medians
+// then came from the rounds that followed 4 000 other files.)
 // Run (in packages/filesystem, after build): node bench/durable.mjs
 // (BENCH_PUTS: puts per measurement, default 2000; BENCH_STREAM_MIB: stream size, default 1024.)
 import { execFileSync } from 'node:child_process';
@@ -111,9 +112,17 @@ async function settle() {
 
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
 
-/** Each operation: its subjects, each a function of the round returning a Measurement. */
+/**
+ * Timed rounds of a put cell: three times the streams'. On this VM's disk a put round's figure moves
+ * by up to 2× from one round to the next, for any subject (kernel time in libuv's threads), and the
+ * median of 3 could not tell a 5 % goal from that.
+ */
+const PUT_ROUNDS = 3 * benchRuns();
+
+/** Each operation: its subjects, each a function of the round returning a Measurement, and its timed rounds when not benchRuns(). */
 const operations = [1, 16].map((concurrency) => ({
   name: `put 4 KiB c=${concurrency}`,
+  rounds: PUT_ROUNDS,
   subjects: {
     driver: async (round) => {
       await settle();
@@ -166,7 +175,7 @@ try {
   for (const operation of operations) {
     const names = Object.keys(operation.subjects);
     const runs = Object.fromEntries(names.map((name) => [name, []]));
-    for (let round = 0; round <= benchRuns(); round++) {
+    for (let round = 0; round <= (operation.rounds ?? benchRuns()); round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
         const m = await operation.subjects[name](round);
@@ -179,7 +188,7 @@ try {
     title: 'filesystem: durable writes and reads',
     subject: 'driver',
     setup: [
-      `The machine's disk, one process; each round rotates the subjects' order (over 3 timed rounds each of a put cell's three subjects runs first, second and last once); ${benchRuns()} timed rounds after a warm-up; ${PUTS} new 4 KiB files per put cell; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks; every write measurement (puts and streams) after \`sync\` and a 2 s pause (untimed).`,
+      `The machine's disk, one process; each round rotates the subjects' order; ${PUT_ROUNDS} timed rounds per put cell (a put round's figure moves by up to 2× between rounds on this disk, for any subject) and ${benchRuns()} per stream cell, after a warm-up round; ${PUTS} new 4 KiB files per put round; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks; every write measurement (puts and streams) after \`sync\` and a 2 s pause (untimed).`,
       'raw, for writes: node:fs making exactly the durability calls the driver makes — write a temporary file, fsync it, rename it onto the target, fsync the target directory (streams: a write stream with flush, then rename and the directory fsync) — with its temporary files in the driver\'s staging directory and its files beside the driver\'s (ext4 places a new inode in its directory\'s block group, and here a group with inodes freed in the last minutes slowed every file made in it up to 3×: in directories of their own, that placement decided the ratio); for reads: fs.createReadStream with 1 MiB buffers.',
       'raw+identity, for puts: raw plus the three calls the driver makes for its etag and metadata, overlapped as the driver overlaps them — futimens (a stamp that keeps etags unique when an inode is reused within a clock tick), fstat of the sealed file beside its fsync, lstat of the target (the replaced content, whose metadata sidecar goes); each queues on libuv\'s four threads behind the fsyncs.',
       'Peak RSS is the one process every subject shares.',
