@@ -1,6 +1,6 @@
 /**
  * The small-object and listing path: Put Blob, Get Blob and List Blobs as single SharedKey-signed
- * requests on node:http(s), without the SDK's pipeline (a dozen policies, serialisers, tracing),
+ * requests on core's HttpClient, without the SDK's pipeline (a dozen policies, serialisers, tracing),
  * which cost most of the client CPU of a 4 KiB request, and whose XML model deserialiser cost most
  * of a listing's. Only on the container client the driver built itself (a caller's `client` keeps
  * its pipeline: its policies, HTTP client and TLS settings), with an account key (shared_key
@@ -10,12 +10,10 @@
  * rule is not public. Everything else stays on the SDK.
  */
 import { createHmac, createSecretKey } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 
 import { StorageSharedKeyCredential, type BlobHTTPHeaders, type ContainerClient } from '@azure/storage-blob';
-import { readResponse, retry, sendRequest, type ListPage, type ListPageRequest, type RequestFunction } from '@storagedriver/core';
+import { HttpClient, readResponse, retry, type HttpResponse, type ListPage, type ListPageRequest } from '@storagedriver/core';
 
 import { parseBlobList } from './listing.js';
 
@@ -66,8 +64,7 @@ export class DirectBlobs {
   readonly #accountName: string;
   readonly #hmac: (toSign: string) => string;
   readonly #version: string;
-  readonly #send: RequestFunction;
-  readonly #options: { protocol: string; hostname: string; port: number | undefined; agent: HttpAgent };
+  readonly #http: HttpClient;
   /** The container's path: `/container`, or `/account/container` on an emulator's path-style URL. */
   readonly #containerPath: string;
 
@@ -83,14 +80,7 @@ export class DirectBlobs {
     this.#accountName = credential.accountName;
     this.#hmac = sharedKeyHmac(credential);
     this.#version = version;
-    const https = url.protocol === 'https:';
-    this.#send = https ? httpsRequest : httpRequest;
-    this.#options = {
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port === '' ? undefined : Number(url.port),
-      agent: https ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: !skipVerify }) : new HttpAgent({ keepAlive: true }),
-    };
+    this.#http = new HttpClient(url, { rejectUnauthorized: !skipVerify });
     this.#containerPath = url.pathname.replace(/\/$/, '');
   }
 
@@ -146,13 +136,13 @@ export class DirectBlobs {
   }
 
   /** A request on the blob `name`, or on the container itself when `name` is undefined. */
-  async #request(method: 'GET' | 'PUT', name: string | undefined, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal, query: Readonly<Record<string, string>> = {}): Promise<IncomingMessage> {
+  async #request(method: 'GET' | 'PUT', name: string | undefined, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal, query: Readonly<Record<string, string>> = {}): Promise<HttpResponse> {
     const resource = name === undefined ? this.#containerPath : `${this.#containerPath}/${name.split('/').map(encodeURIComponent).join('/')}`;
     const search = Object.entries(query).map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&');
     const headers: Record<string, string> = { 'x-ms-version': this.#version, 'x-ms-date': new Date().toUTCString(), ...extra };
     headers.authorization = `SharedKey ${this.#accountName}:${this.#hmac(this.#stringToSign(method, resource, query, headers))}`;
     const path = search === '' ? resource : `${resource}?${search}`;
-    return sendRequest(this.#send, { ...this.#options, method, path, headers }, body, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'azure' });
+    return this.#http.request({ method, path, headers, body }, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'azure' });
   }
 
   /**
@@ -178,10 +168,10 @@ function proxyConfigured(): boolean {
 }
 
 /** The error of a non-2xx answer: the `x-ms-error-code` header and the body's message. */
-async function failure(response: IncomingMessage): Promise<AzureResponseError> {
-  const status = response.statusCode ?? 0;
+async function failure(response: HttpResponse): Promise<AzureResponseError> {
+  const status = response.statusCode;
   const text = (await readResponse(response).catch(() => Buffer.alloc(0))).toString('utf8');
   const code = response.headers['x-ms-error-code'];
-  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `${status} ${response.statusMessage ?? ''}`.trim();
-  return new AzureResponseError(status, Array.isArray(code) ? code[0] : code, message);
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? `${status} ${response.statusMessage}`.trim();
+  return new AzureResponseError(status, code, message);
 }

@@ -1,15 +1,11 @@
 /**
- * One request on node:http or node:https, for drivers' direct paths (small objects, media reads),
- * where a cloud SDK's middleware would cost more client CPU than the request itself.
+ * Bounds on HTTP requests (when an answer must have begun) and reading a whole answer body: shared
+ * by the drivers' direct paths (`HttpClient`) and their fetch-based requests.
  */
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import type { Readable } from 'node:stream';
 
 import { PeriodicChecks } from './checks.js';
 import { gather } from './stream.js';
-
-/** `http.request` or `https.request`. */
-export type RequestFunction = (options: RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
 
 /**
  * How long a server may take to begin its answer (its status line) from the start of the request,
@@ -41,7 +37,7 @@ const answerChecks = new PeriodicChecks(CHECK_MS);
  * answer) cost a 4 KiB GET about 20 µs of its 300 µs of client CPU. Checks are counted, not clocks
  * read: the first check comes up to `CHECK_MS` after the start, so one more than `ms` holds is waited.
  */
-function expireAfter(ms: number, expire: () => void): () => void {
+export function expireAfter(ms: number, expire: () => void): () => void {
   let checksLeft = Math.ceil(ms / CHECK_MS) + 1;
   const answered = answerChecks.add(() => {
     if (--checksLeft > 0) return;
@@ -51,57 +47,8 @@ function expireAfter(ms: number, expire: () => void): () => void {
   return answered;
 }
 
-/** How `sendRequest` is bounded and who it names in its errors. */
-export interface SendOptions {
-  /** Ends the connection until the answer's body has ended or failed, not only until the request is sent. */
-  signal?: AbortSignal;
-  /** A connection not made within this fails as a transient `TimeoutError` (a kept-alive socket is not timed). */
-  connectTimeoutMs: number;
-  /** Names the driver in the timeout's message. */
-  driverName: string;
-}
-
 /**
- * Sends `body` (its buffers written as they are: no copy) and resolves with the answer, whose body
- * is left unread. Transport failures reject; the status is the caller's to check. An answer not
- * begun within `answerTimeoutMs` of the body's size fails as a transient `TimeoutError`, as a
- * connection not made within `connectTimeoutMs` does: both are retried where the request is.
- */
-export function sendRequest(send: RequestFunction, options: RequestOptions, body: Buffer | readonly Buffer[] | undefined, { signal, connectTimeoutMs, driverName }: SendOptions): Promise<IncomingMessage> {
-  if (signal?.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise((resolve, reject) => {
-    // The answer's callback runs on a later turn, when `answered` exists.
-    const request = send(options, (response) => {
-      answered();
-      resolve(response);
-    });
-    const answerWithinMs = answerTimeoutMs(knownBodyBytes(body)!);
-    const answered = expireAfter(answerWithinMs, () => request.destroy(timeoutError(`${driverName}: no answer from ${hostOf(options)} within ${answerWithinMs} ms`)));
-    // Kept for the request's life: a socket error after the answer arrived reaches the body's reader, not an unhandled event.
-    request.on('error', reject);
-    const onAbort = (): void => void request.destroy(signal!.reason as Error);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    request.once('close', () => {
-      answered();
-      signal?.removeEventListener('abort', onAbort);
-    });
-    request.once('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => request.destroy(timeoutError(`${driverName}: no connection to ${hostOf(options)} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(timer));
-      socket.once('close', () => clearTimeout(timer));
-    });
-    if (Array.isArray(body)) {
-      for (const part of body as readonly Buffer[]) request.write(part);
-      request.end();
-    } else {
-      request.end(body as Buffer | undefined);
-    }
-  });
-}
-
-/**
- * `fetcher(url, init)` under the same bound as `sendRequest`: an answer (fetch resolves at its
+ * `fetcher(url, init)` under the same bound as `HttpClient.request`: an answer (fetch resolves at its
  * headers) not begun within `answerTimeoutMs(bodyBytes)` aborts the request with a transient
  * `TimeoutError`. The caller's `init.signal` still aborts it, and the body is read unbounded.
  */
@@ -138,12 +85,8 @@ export function knownBodyBytes(body: unknown, contentLength?: number | string | 
   return undefined;
 }
 
-function hostOf(options: RequestOptions): string {
-  return `${options.hostname ?? options.host ?? 'localhost'}${options.port === undefined || options.port === null ? '' : `:${options.port}`}`;
-}
-
 /** Transient by its name (`isTransientError`), with the code Node gives a timed-out socket. */
-function timeoutError(message: string): Error {
+export function timeoutError(message: string): Error {
   return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 }
 

@@ -1,8 +1,8 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 
-import { fetchWithinAnswerBound, isTransientError, knownBodyBytes, readResponse, sendRequest } from '../src/index.js';
+import { fetchWithinAnswerBound, HttpClient, isTransientError, knownBodyBytes, readResponse } from '../src/index.js';
 
 let server: Server;
 let port: number;
@@ -15,7 +15,8 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-const options = (method: string) => ({ hostname: '127.0.0.1', port, path: '/x', method });
+const options = (method: string) => ({ method, path: '/x', headers: {} });
+const client = () => new HttpClient(`http://127.0.0.1:${port}`);
 const send = { connectTimeoutMs: 5000, driverName: 'test' };
 
 test('the buffers of a body arrive in order, and readResponse gives the whole answer', async () => {
@@ -24,7 +25,7 @@ test('the buffers of a body arrive in order, and readResponse gives the whole an
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => res.end(Buffer.concat(chunks).toString('utf8').toUpperCase()));
   };
-  const response = await sendRequest(request, options('PUT'), [Buffer.from('ab'), Buffer.from('cd'), Buffer.from('ef')], send);
+  const response = await client().request({ ...options('PUT'), body: [Buffer.from('ab'), Buffer.from('cd'), Buffer.from('ef')] }, send);
   expect(response.statusCode).toBe(200);
   expect((await readResponse(response)).toString()).toBe('ABCDEF');
 });
@@ -37,7 +38,7 @@ test('an abort while the body streams ends the connection and fails the read', a
     res.write(Buffer.alloc(1000));
   };
   const controller = new AbortController();
-  const response = await sendRequest(request, options('GET'), undefined, { ...send, signal: controller.signal });
+  const response = await client().request(options('GET'), { ...send, signal: controller.signal });
   const reading = readResponse(response);
   controller.abort(new Error('caller gave up'));
   await expect(reading).rejects.toThrow();
@@ -54,7 +55,7 @@ test('an already aborted signal sends nothing', async () => {
   const controller = new AbortController();
   const reason = new Error('before');
   controller.abort(reason);
-  await expect(sendRequest(request, options('GET'), undefined, { ...send, signal: controller.signal })).rejects.toBe(reason);
+  await expect(client().request(options('GET'), { ...send, signal: controller.signal })).rejects.toBe(reason);
   expect(received).toBe(0);
 });
 
@@ -63,12 +64,12 @@ test('a body cut before its end fails readResponse', async () => {
     res.writeHead(200, { 'content-length': '100' });
     res.write('partial', () => req.socket.destroy());
   };
-  const response = await sendRequest(request, options('GET'), undefined, send);
+  const response = await client().request(options('GET'), send);
   await expect(readResponse(response)).rejects.toThrow();
 });
 
 test('a refused connection rejects with the transport error', async () => {
-  await expect(sendRequest(request, { hostname: '127.0.0.1', port: 1, path: '/', method: 'GET' }, undefined, send)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  await expect(new HttpClient('http://127.0.0.1:1').request(options('GET'), send)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 });
 
 test('knownBodyBytes: none is 0, a declared length wins, strings count as UTF-8, bytes and lists of bytes by size, a stream is unknown', () => {
@@ -132,17 +133,17 @@ describe('the bound on an answer', () => {
   test('an answer not begun within 30 s, and a second per MiB of body, fails as a transient TimeoutError naming the host', async () => {
     const server = neverAnswer();
     fakeTimers();
-    await givenUpAt(() => sendRequest(request, options('GET'), undefined, send), server.arrival(), 30_000);
-    await givenUpAt(() => sendRequest(request, options('PUT'), [Buffer.alloc(MiB), Buffer.alloc(3 * MiB)], send), server.arrival(), 34_000);
+    await givenUpAt(() => client().request(options('GET'), send), server.arrival(), 30_000);
+    await givenUpAt(() => client().request({ ...options('PUT'), body: [Buffer.alloc(MiB), Buffer.alloc(3 * MiB)] }, send), server.arrival(), 34_000);
   });
 
   test('a request started while another awaits its answer (the check\'s period begun) is not given up before its bound either', async () => {
     const server = neverAnswer();
     fakeTimers();
-    const first = sendRequest(request, options('GET'), undefined, send).catch((error: unknown) => error);
+    const first = client().request(options('GET'), send).catch((error: unknown) => error);
     await server.arrival();
     jest.advanceTimersByTime(100);
-    await givenUpAt(() => sendRequest(request, options('GET'), undefined, send), server.arrival(), 30_000);
+    await givenUpAt(() => client().request(options('GET'), send), server.arrival(), 30_000);
     expect(await first).toMatchObject({ name: 'TimeoutError' });
   });
 
@@ -168,7 +169,7 @@ describe('the bound on an answer', () => {
       res.write('hello');
     };
     fakeTimers();
-    const response = await sendRequest(request, options('GET'), undefined, send);
+    const response = await client().request(options('GET'), send);
     jest.advanceTimersByTime(120_000);
     await turn();
     expect(response.destroyed).toBe(false);

@@ -7,12 +7,10 @@
  * credentials are the SDK Storage's, so a Storage passed as `client` is honoured.
  */
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 
 import type { Bucket, FileMetadata } from '@google-cloud/storage';
-import { fetchWithinAnswerBound, readResponse, sendRequest, type ContentHeaders } from '@storagedriver/core';
+import { fetchWithinAnswerBound, HttpClient, readResponse, type ContentHeaders, type HttpResponse } from '@storagedriver/core';
 
 export const CONTENT_TYPE = 'application/octet-stream';
 
@@ -84,8 +82,7 @@ interface Endpoint {
   origin: string;
   /** The endpoint's own path, without a trailing slash (usually empty). */
   basePath: string;
-  target: { protocol: string; hostname: string; port: number | undefined };
-  send: typeof httpRequest;
+  http: HttpClient;
 }
 
 export class GcsRequests {
@@ -119,7 +116,7 @@ export class GcsRequests {
 
   /**
    * The stored bytes from `offset` (up to `end`, exclusive, when given), of `generation` when given
-   * (a generation that is gone is a 404). Through node:http, not fetch: fetch decodes a body sent
+   * (a generation that is gone is a 404). Through core's HttpClient, not fetch: fetch decodes a body sent
    * with `Content-Encoding: gzip` (or br, deflate), and an object stored with that encoding must be
    * read back byte for byte. `Accept-Encoding: gzip` keeps the service from decompressing it
    * (GCS's decompressive transcoding), so the body is always the stored bytes.
@@ -134,11 +131,11 @@ export class GcsRequests {
     const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
     if (ranged && response.statusCode !== 206) {
       response.destroy();
-      throw new GcsHttpError(response.statusCode ?? 0, `a ranged read of ${range} was answered with status ${response.statusCode}`);
+      throw new GcsHttpError(response.statusCode, `a ranged read of ${range} was answered with status ${response.statusCode}`);
     }
     const length = response.headers['content-length'];
     const size = total !== undefined ? Number(total) : length !== undefined ? offset + Number(length) : undefined;
-    return { stream: response, generation: headerValue(response.headers['x-goog-generation']), size };
+    return { stream: response, generation: response.headers['x-goog-generation'], size };
   }
 
   /** One page of the bucket's listing (objects.list); `startOffset` is inclusive. */
@@ -227,8 +224,7 @@ export class GcsRequests {
         apiEndpoint,
         origin: url.origin,
         basePath: url.pathname.replace(/\/$/, ''),
-        target: { protocol: url.protocol, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? undefined : Number(url.port) },
-        send: url.protocol === 'https:' ? httpsRequest : httpRequest,
+        http: new HttpClient(url),
       };
     }
     return this.#parsedEndpoint;
@@ -257,18 +253,18 @@ export class GcsRequests {
   }
 
   /**
-   * A request through node:http, answered as a Node stream of the body's bytes exactly as sent (no
+   * A request through core's HttpClient, answered as a Node stream of the body's bytes exactly as sent (no
    * content decoding). `body`'s buffers are written as they are: no copy, and none of fetch's web
    * stream plumbing, which cost a small upload more client CPU than the request itself.
    */
-  async #sendRaw(method: string, path: string, query: Query, init: Record<string, string>, signal?: AbortSignal, body: Buffer[] = []): Promise<IncomingMessage> {
-    const { origin, basePath, target, send } = this.#endpoint();
+  async #sendRaw(method: string, path: string, query: Query, init: Record<string, string>, signal?: AbortSignal, body: Buffer[] = []): Promise<HttpResponse> {
+    const { origin, basePath, http } = this.#endpoint();
     const pathAndQuery = `${basePath}${path}${queryString(query)}`;
     const headers = await this.#headers(`${origin}${pathAndQuery}`, init);
-    const response = await sendRequest(send, { ...target, path: pathAndQuery, method, headers }, body, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'gcs' });
-    const status = response.statusCode ?? 0;
+    const response = await http.request({ method, path: pathAndQuery, headers, body }, { signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'gcs' });
+    const status = response.statusCode;
     if (status >= 200 && status < 300) return response;
-    const error = failure(method, pathAndQuery, status, response.statusMessage ?? '', (await readResponse(response)).toString('utf8'));
+    const error = failure(method, pathAndQuery, status, response.statusMessage, (await readResponse(response)).toString('utf8'));
     if (status === 416) {
       const size = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
       throw new RangeNotSatisfiableError(error.message, size === undefined ? undefined : Number(size));
@@ -288,10 +284,6 @@ function queryString(query: Query): string {
     if (value !== undefined) text += `${text === '' ? '?' : '&'}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
   }
   return text;
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** `path`: the request's path, without its query (which may carry a token). */

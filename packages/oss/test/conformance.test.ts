@@ -43,5 +43,7 @@ test('every request of the suite is virtual-hosted, without aws-chunked bodies, 
   expect(requests.length).toBeGreaterThan(1000);
   // The suite resumes uploads (append), so the writer's upload-record path was exercised.
   expect(counts.get('ListParts') ?? 0).toBeGreaterThan(0);
+  // Reads go only through the small-object path (core's HttpClient): its requests are recorded too.
+  expect(counts.get('GetObject') ?? 0).toBeGreaterThan(0);
   expect(requests.filter((r) => r.violation !== undefined).slice(0, 20).map((r) => `${r.method} ${r.host}${r.path}: ${r.violation}`)).toEqual([]);
 });

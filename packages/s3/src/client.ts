@@ -48,13 +48,13 @@ export function endpointUrl(options: S3Options): string | undefined {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `${options.secure === false ? 'http' : 'https'}://${endpoint}`;
 }
 
-/** The keep-alive agents the SDK client and the direct path share (one pool of sockets). */
-export interface Agents {
+/** The SDK client's keep-alive agents (the direct path has core's HttpClient). */
+interface Agents {
   http: HttpAgent;
   https: HttpsAgent;
 }
 
-export function createAgents(options: S3Options): Agents {
+function createAgents(options: S3Options): Agents {
   // Keep-alive sockets, enough of them for the driver's concurrency: a new TCP (or TLS) connection per
   // request costs more than a small PUT or GET itself.
   const sockets = Math.max(options.maxConcurrency ?? 128, 16);
@@ -65,8 +65,9 @@ export function createAgents(options: S3Options): Agents {
 /** How long a new connection may take to be established (the SDK handler's `connectionTimeout`, and the direct path's). */
 export const CONNECTION_TIMEOUT_MS = 10_000;
 
-export function createClient(options: S3Options, agents: Agents = createAgents(options)): S3Client {
+export function createClient(options: S3Options): S3Client {
   if (options.client !== undefined) return options.client;
+  const agents = createAgents(options);
   const endpoint = endpointUrl(options);
   const config: S3ClientConfig = {
     region: options.region ?? 'us-east-1',

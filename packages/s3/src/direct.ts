@@ -1,22 +1,20 @@
 /**
  * The small-object path: GetObject, PutObject and HeadObject as single SigV4-signed requests on
- * `node:http` with the SDK client's keep-alive agents and credentials provider, but without its
- * middleware stack, schema serialisers, per-request endpoint rules, generic signer and HTTP handler.
+ * core's `HttpClient` with the SDK client's credentials provider, but without its middleware stack,
+ * schema serialisers, per-request endpoint rules, generic signer and HTTP handler.
  * Those cost most of the client CPU of a 4 KiB request (see the README's profiles). Listing pages
  * (ListObjectsV2) go the same way, read by a reader of just the fields a listing needs. The bucket's
  * base URL and signing scope still come from the SDK's endpoint rules, resolved once. Multipart
  * uploads stay on the SDK.
  */
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { readResponse, retry, sendRequest, type ListPage, type ListPageRequest, type RequestFunction, xmlElementText } from '@storagedriver/core';
+import { HttpClient, readResponse, retry, type HttpResponse, type ListPage, type ListPageRequest, xmlElementText } from '@storagedriver/core';
 
-import { CONNECTION_TIMEOUT_MS, endpointUrl, type Agents } from './client.js';
+import { CONNECTION_TIMEOUT_MS, endpointUrl } from './client.js';
 import { describeS3Error } from './errors.js';
 import { parseObjectList } from './listing.js';
 import { contentHeaders, headFromHeaders, type ContentFields, type ObjectHead } from './metadata.js';
@@ -109,13 +107,13 @@ export class S3ResponseError extends Error {
 
 interface Response {
   status: number;
-  headers: Record<string, string | undefined>;
+  headers: Readonly<Record<string, string | undefined>>;
   body: Buffer;
 }
 
 /** A GET answer whose body is still on the wire. */
 export interface StreamedResponse {
-  headers: Record<string, string | undefined>;
+  headers: Readonly<Record<string, string | undefined>>;
   body: Readable;
 }
 
@@ -149,14 +147,12 @@ export class DirectRequests {
   readonly #client: S3Client;
   readonly #o: S3Options;
   readonly #headers: Record<string, string>;
-  readonly #agents: Agents;
   readonly #checksum: boolean;
   #target: Promise<Target | undefined> | undefined;
 
-  constructor(client: S3Client, options: S3Options, objectFields: Record<string, unknown>, agents: Agents) {
+  constructor(client: S3Client, options: S3Options, objectFields: Record<string, unknown>) {
     this.#client = client;
     this.#o = options;
-    this.#agents = agents;
     // As the SDK does: a CRC32 of the body where S3 supports it (AWS), nothing extra for S3-compatible servers.
     this.#checksum = (options.requestChecksums ?? (options.regionEndpoint === undefined ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED')) === 'WHEN_SUPPORTED';
     const fields = objectFields as { ACL?: string; StorageClass?: string; ServerSideEncryption?: string; SSEKMSKeyId?: string };
@@ -182,8 +178,8 @@ export class DirectRequests {
     if (offset > 0 || end !== undefined) headers.range = `bytes=${offset}-${end ?? ''}`;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     const response = await this.#request('GET', key, headers, undefined, signal);
-    if (response.statusCode! >= 300) throw toError(await readResponse(response), response.statusCode!, 'GET', this.#o.bucket, key);
-    return { headers: response.headers as Record<string, string | undefined>, body: response };
+    if (response.statusCode >= 300) throw toError(await readResponse(response), response.statusCode, 'GET', this.#o.bucket, key);
+    return { headers: response.headers, body: response };
   }
 
   async head(key: string, signal?: AbortSignal): Promise<ObjectHead> {
@@ -208,7 +204,7 @@ export class DirectRequests {
     });
     const response = await this.#request('GET', '', {}, undefined, signal, query);
     const body = await readResponse(response);
-    if (response.statusCode! >= 300) throw toError(body, response.statusCode!, 'LIST', this.#o.bucket, undefined);
+    if (response.statusCode >= 300) throw toError(body, response.statusCode, 'LIST', this.#o.bucket, undefined);
     return parseObjectList(body.toString('utf8'));
   }
 
@@ -235,14 +231,13 @@ export class DirectRequests {
         signer,
         basePath: url.pathname,
         host: url.host,
-        request: https ? httpsRequest : httpRequest,
         // Over TLS the payload is protected in transit; over plain HTTP it is signed, as the SDK does.
         signPayload: !https,
-        options: {
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port === '' ? undefined : Number(url.port),
-          agent: https ? this.#agents.https : this.#agents.http,
-        },
+        http: new HttpClient(url, {
+          rejectUnauthorized: !this.#o.skipVerify,
+          lookup: this.#o.lookup,
+          maxIdleConnections: Math.max(this.#o.maxConcurrency ?? 128, 16),
+        }),
       };
     })();
     return this.#target;
@@ -253,7 +248,7 @@ export class DirectRequests {
     return retry(
       async () => {
         const response = await this.#request(method, key, extra, body, signal);
-        const result: Response = { status: response.statusCode!, headers: response.headers as Record<string, string | undefined>, body: await readResponse(response) };
+        const result: Response = { status: response.statusCode, headers: response.headers, body: await readResponse(response) };
         if (result.status >= 300) throw toError(result.body, result.status, method, this.#o.bucket, key);
         return result;
       },
@@ -262,7 +257,7 @@ export class DirectRequests {
   }
 
   /** One signed request; the answer's body is left unread (the signal stays on it until it ends: an abort destroys the socket). */
-  async #request(method: 'GET' | 'HEAD' | 'PUT', key: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal, query = ''): Promise<IncomingMessage> {
+  async #request(method: 'GET' | 'HEAD' | 'PUT', key: string, extra: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal, query = ''): Promise<HttpResponse> {
     const target = (await this.#resolve())!;
     const headers: Record<string, string> = { host: target.host };
     if (body !== undefined) {
@@ -278,7 +273,7 @@ export class DirectRequests {
     const path = `${target.basePath}${encodeKey(key)}`;
     const payload = !target.signPayload ? 'UNSIGNED-PAYLOAD' : body === undefined || body.length === 0 ? EMPTY_SHA256 : hash('sha256', body, 'hex');
     await target.signer.sign(method, path, query, headers, payload);
-    return sendRequest(target.request, { ...target.options, method, path: query === '' ? path : `${path}?${query}`, headers }, body, { signal, connectTimeoutMs: CONNECTION_TIMEOUT_MS, driverName: 's3' });
+    return target.http.request({ method, path: query === '' ? path : `${path}?${query}`, headers, body }, { signal, connectTimeoutMs: CONNECTION_TIMEOUT_MS, driverName: 's3' });
   }
 }
 
@@ -287,9 +282,8 @@ interface Target {
   signer: Signer;
   basePath: string;
   host: string;
-  request: RequestFunction;
   signPayload: boolean;
-  options: { hostname: string; port: number | undefined; agent: Agents['http'] | Agents['https'] };
+  http: HttpClient;
 }
 
 const OPERATIONS: Record<string, string> = { GET: 'GetObject', HEAD: 'HeadObject', PUT: 'PutObject', LIST: 'ListObjectsV2' };

@@ -48,7 +48,7 @@ import {
   type WriteMetadata,
 } from '@storagedriver/core';
 
-import { createAgents, createClient, sender, type Send } from './client.js';
+import { createClient, sender, type Send } from './client.js';
 import { copyParts, copySource } from './copy.js';
 import { DirectRequests, S3ResponseError } from './direct.js';
 import { hasNoServiceCode, isInvalidRange, isNotFound, isPreconditionFailed, isUploadGone, s3Status } from './errors.js';
@@ -120,8 +120,7 @@ export class S3Backend implements StorageBackend {
 
   constructor(options: S3Options) {
     this.#o = checkS3Options(options);
-    const agents = createAgents(options);
-    this.client = createClient(options, agents);
+    this.client = createClient(options);
     this.#send = sender(this.client, options.client === undefined);
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#tree = new ObjectStoreTree(
@@ -136,7 +135,7 @@ export class S3Backend implements StorageBackend {
       ...(options.encrypt ? { ServerSideEncryption: options.keyId ? 'aws:kms' : 'AES256' } : {}),
       ...(options.encrypt && options.keyId ? { SSEKMSKeyId: options.keyId } : {}),
     };
-    this.#direct = options.client === undefined ? new DirectRequests(this.client, options, this.#objectFields, agents) : undefined;
+    this.#direct = options.client === undefined ? new DirectRequests(this.client, options, this.#objectFields) : undefined;
   }
 
   async #directPath(): Promise<DirectRequests | undefined> {

@@ -3,12 +3,10 @@
  * 401 — once for all the requests that need it at the same moment — and requests to the storage
  * URL with the caller's AbortSignal. Non-2xx answers become SwiftHttpError with the status.
  */
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
-import { fetchWithinAnswerBound, knownBodyBytes, readResponse, retry, sendRequest, untilAborted } from '@storagedriver/core';
+import { fetchWithinAnswerBound, HttpClient, knownBodyBytes, readResponse, retry, untilAborted } from '@storagedriver/core';
 
 import { authenticate, type Credentials, type Fetch } from './auth.js';
 import { SwiftHttpError } from './errors.js';
@@ -40,7 +38,7 @@ export interface SwiftRequest {
 export interface RawResponse {
   status: number;
   /** Lower-case names. */
-  headers: Record<string, string | string[] | undefined>;
+  headers: Readonly<Record<string, string | undefined>>;
   body: Readable;
 }
 
@@ -61,8 +59,8 @@ export function encodeObjectName(name: string): string {
 export class SwiftClient {
   readonly #options: SwiftOptions;
   readonly #fetch: Fetch;
-  /** Object puts, reads, HEADs and listings on node:http (keep-alive agents of the client's own); absent with a caller's fetch, which then carries them. */
-  readonly #agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+  /** Object puts, reads, HEADs and listings go on core's HttpClient; not with a caller's fetch, which then carries them. */
+  readonly #direct: boolean;
   #credentials: Promise<Credentials> | undefined;
   /** What `#credentials` resolved to, once it has. */
   #settled: Credentials | undefined;
@@ -74,7 +72,7 @@ export class SwiftClient {
   constructor(options: SwiftOptions, fetcher?: Fetch) {
     this.#options = options;
     this.#fetch = answerBounded(fetcher ?? (options.insecureSkipVerify ? insecureFetch() : (url, init) => fetch(url, init)));
-    this.#agents = fetcher !== undefined ? undefined : { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true, rejectUnauthorized: !options.insecureSkipVerify }) };
+    this.#direct = fetcher === undefined;
   }
 
   /** The current credentials, authenticating when there are none or they are about to expire. */
@@ -139,8 +137,7 @@ export class SwiftClient {
    * 4 KiB request more client CPU than the request itself. With a caller's fetch, through it.
    */
   sendRaw(request: SwiftRequest): Promise<RawResponse> {
-    const agents = this.#agents;
-    if (agents === undefined) {
+    if (!this.#direct) {
       return this.#authorized(request, async (url, headers) => {
         const response = await this.#fetch(url, { method: request.method, headers, body: request.body, signal: request.signal });
         const body = response.body === null ? Readable.from([]) : Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
@@ -149,29 +146,21 @@ export class SwiftClient {
     }
     return this.#authorized(request, async (url, headers, storageUrl) => {
       const base = this.#baseOf(storageUrl);
-      const options = {
-        protocol: base.https ? 'https:' : 'http:',
-        hostname: base.hostname,
-        port: base.port,
-        path: base.path + url.slice(storageUrl.length) || '/',
-        method: request.method,
-        headers,
-        agent: base.https ? agents.https : agents.http,
-      };
       const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body === undefined ? undefined : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-      const response = await sendRequest(base.https ? httpsRequest : httpRequest, options, body, { signal: request.signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'swift' });
-      return { status: response.statusCode ?? 0, headers: response.headers, body: response };
+      const path = base.path + url.slice(storageUrl.length) || '/';
+      const response = await base.http.request({ method: request.method, path, headers, body }, { signal: request.signal, connectTimeoutMs: CONNECT_TIMEOUT_MS, driverName: 'swift' });
+      return { status: response.statusCode, headers: response.headers, body: response };
     }, rawText);
   }
 
   #baseOf(storageUrl: string): StorageBase {
     if (this.#base?.storageUrl !== storageUrl) {
       const url = new URL(storageUrl);
+      // A new storage URL (a renewed token may name another): the old one's idle connections go.
+      this.#base?.http.close();
       this.#base = {
         storageUrl,
-        https: url.protocol === 'https:',
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: url.port === '' ? undefined : Number(url.port),
+        http: new HttpClient(url, { rejectUnauthorized: !this.#options.insecureSkipVerify }),
         // What follows the storage URL in a request's URL starts with `/` or `?`.
         path: url.pathname === '/' && !storageUrl.endsWith('/') ? '' : url.pathname,
       };
@@ -236,12 +225,10 @@ export class SwiftClient {
   }
 }
 
-/** A storage URL as node:http options. */
+/** A storage URL: its connections and the path requests start with. */
 interface StorageBase {
   storageUrl: string;
-  https: boolean;
-  hostname: string;
-  port: number | undefined;
+  http: HttpClient;
   path: string;
 }
 

@@ -219,10 +219,7 @@ export class SwiftBackend implements StorageBackend {
         if (isNotFound(error)) throw new PathNotFoundError(path, { cause: error });
         throw error;
       }
-      const header = (name: string): string | undefined => {
-        const value = response.headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      };
+      const header = (name: string): string | undefined => response.headers[name];
       const etag = header('etag');
       if (header('x-static-large-object')?.toLowerCase() === 'true') {
         const upload = header('x-object-meta-storagedriver-upload') ?? legacyUploadOf(header('content-type'));
@@ -257,8 +254,7 @@ export class SwiftBackend implements StorageBackend {
         response.body.destroy();
         throw new DriverError(`a ranged read of segment ${segment.object} from byte ${offset} was answered with status ${response.status}`, { path });
       }
-      const etag = response.headers.etag;
-      return { etag: Array.isArray(etag) ? etag[0] : etag, body: response.body };
+      return { etag: response.headers.etag, body: response.body };
     };
   }
 
@@ -279,11 +275,7 @@ export class SwiftBackend implements StorageBackend {
         if (etag !== undefined && swiftStatus(error) === 416) throw new PreconditionFailedError(path, `the object changed during the read (it now ends before byte ${from})`, { cause: error });
         throw error;
       }
-      const header = (name: string): string | undefined => {
-        const value = response.headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      };
-      const served = header('etag');
+      const served = response.headers.etag;
       if (etag !== undefined && served !== etag) {
         response.body.destroy();
         throw new PreconditionFailedError(path, `the object changed during the read (ETag ${etag}, now ${served})`);
@@ -292,8 +284,8 @@ export class SwiftBackend implements StorageBackend {
         response.body.destroy();
         throw new DriverError(`a ranged read from byte ${from} was answered with status ${response.status}`, { path });
       }
-      const total = /\/(\d+)$/.exec(header('content-range') ?? '')?.[1];
-      const length = header('content-length');
+      const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
+      const length = response.headers['content-length'];
       const size = total !== undefined ? Number(total) : length !== undefined ? from + Number(length) : undefined;
       if (end !== undefined && size !== undefined && end >= size) {
         response.body.destroy();

@@ -100,7 +100,7 @@ export function legacyUploadOf(contentType: string | null | undefined): string |
 /** A raw answer's headers as a `Headers` (repeated ones joined, as fetch gives them). */
 function toHeaders(raw: RawResponse['headers']): Headers {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers.set(name, value);
   return headers;
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { pipeline } from 'node:stream/promises';
 
-import { BaseDriver, InvalidOffsetError, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type PendingUpload } from '@storagedriver/core';
+import { BaseDriver, HTTP_REQUEST_CHANNEL, InvalidOffsetError, InvalidParameterError, PathNotFoundError, PreconditionFailedError, type HttpRequestStart, type PendingUpload } from '@storagedriver/core';
 import { FaultProxy, patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { SwiftBackend, SwiftClient, SwiftDriver } from '../src/index.js';
@@ -331,8 +331,8 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     const key = `${prefix}/files/heads/blob`;
     await d.putContent('/heads/blob', patternBytes(3 * MiB, 15)); // above the 1 MiB chunk: a manifest
     const heads: string[] = [];
-    const onStart = ({ request }: { request: { method: string; path: string } }): void => void (request.method === 'HEAD' && heads.push(decodeURIComponent(request.path)));
-    diagnostics_channel.subscribe('http.client.request.start', onStart as never);
+    const onStart = (request: HttpRequestStart): void => void (request.method === 'HEAD' && heads.push(decodeURIComponent(request.path)));
+    diagnostics_channel.subscribe(HTTP_REQUEST_CHANNEL, onStart as never);
     const assembled = (): string[] => heads.filter((path) => path.includes(key) && !path.includes('multipart-manifest=get'));
     try {
       expect(await d.exists('/heads/blob')).toBe('file');
@@ -355,7 +355,7 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
       expect(heads.filter((path) => path.includes(key))).not.toEqual([]);
       expect(assembled()).toEqual([]);
     } finally {
-      diagnostics_channel.unsubscribe('http.client.request.start', onStart as never);
+      diagnostics_channel.unsubscribe(HTTP_REQUEST_CHANNEL, onStart as never);
     }
     expect(await names(`${prefix}/files~segments/`)).toEqual([]);
   });
@@ -376,9 +376,8 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     const plainHeads = new Map<string, RawResponse['headers']>();
     for (const name of Object.keys(sizes)) plainHeads.set(name, (await client.callRaw({ method: 'HEAD', container, object: `${key}/${name}` })).headers);
     const heads: Array<{ path: string; range: unknown }> = [];
-    const onStart = ({ request }: { request: { method: string; path: string; getHeader: (name: string) => unknown } }): void =>
-      void (request.method === 'HEAD' && heads.push({ path: decodeURIComponent(request.path), range: request.getHeader('range') }));
-    diagnostics_channel.subscribe('http.client.request.start', onStart as never);
+    const onStart = (request: HttpRequestStart): void => void (request.method === 'HEAD' && heads.push({ path: decodeURIComponent(request.path), range: request.headers.range }));
+    diagnostics_channel.subscribe(HTTP_REQUEST_CHANNEL, onStart as never);
     try {
       for (const [name, size] of Object.entries(sizes)) {
         const info = await d.stat(`/ranged/${name}`);
@@ -399,7 +398,7 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
       const unranged = files.filter(({ range }) => range === undefined).map(({ path }) => path.slice(path.lastIndexOf('/') + 1));
       expect(unranged.filter((name) => sizes[name] !== 0)).toEqual([]);
     } finally {
-      diagnostics_channel.unsubscribe('http.client.request.start', onStart as never);
+      diagnostics_channel.unsubscribe(HTTP_REQUEST_CHANNEL, onStart as never);
     }
     await d.delete('/ranged');
   });

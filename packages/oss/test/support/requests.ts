@@ -1,11 +1,13 @@
 /**
- * Every HTTP request this test process makes (node:http's `http.client.request.start` channel: the
- * AWS SDK, the driver's small-object path and the testsuite's plain client all go through it),
- * named by the S3 operation it is, so a test can require OSS's S3-compatible operation list and
+ * Every HTTP request this test process makes (node:http's `http.client.request.start` channel, which
+ * the AWS SDK and the testsuite's plain client go through, and core's `HTTP_REQUEST_CHANNEL`, which
+ * the driver's small-object path goes through), named by the S3 operation it is, so a test can require OSS's S3-compatible operation list and
  * virtual-hosted addressing for all of them.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
+
+import { HTTP_REQUEST_CHANNEL, type HttpRequestStart } from '@storagedriver/core';
 
 /** OSS's documented S3-compatible operations (seed-drivers.md §3.3): no ListMultipartUploads. */
 export const OSS_S3_OPERATIONS = new Set([
@@ -58,20 +60,34 @@ export function violation(operation: string, host: string, header: (name: string
   return undefined;
 }
 
-/** Records every request until `stop()`, but those `ignore` names (the test's own look at the server). */
+/** Records every request until `stop()`, but the node:http ones `ignore` names (the test's own look at the server). */
 export function recordRequests(dnsName: string, ignore: (request: ClientRequest) => boolean = () => false): { requests: RecordedRequest[]; stop: () => void } {
   const requests: RecordedRequest[] = [];
-  const onStart = (message: unknown) => {
+  const record = (method: string, host: string, path: string, header: (name: string) => string | undefined) => {
+    const operation = operationOf(method, path, header);
+    requests.push({ method, host, path, operation, violation: violation(operation, host, header, dnsName) });
+  };
+  const onNodeStart = (message: unknown) => {
     const request = (message as { request: ClientRequest }).request;
     if (ignore(request)) return;
     const header = (name: string) => {
       const value = request.getHeader(name);
       return value === undefined ? undefined : String(value);
     };
-    const host = header('host') ?? request.host;
-    const operation = operationOf(request.method, request.path, header);
-    requests.push({ method: request.method, host, path: request.path, operation, violation: violation(operation, host, header, dnsName) });
+    record(request.method, header('host') ?? request.host, request.path, header);
   };
-  subscribe('http.client.request.start', onStart);
-  return { requests, stop: () => unsubscribe('http.client.request.start', onStart) };
+  const onCoreStart = (message: unknown) => {
+    const request = message as HttpRequestStart;
+    const header = (name: string) => request.headers[name];
+    record(request.method, header('host') ?? request.host, request.path, header);
+  };
+  subscribe('http.client.request.start', onNodeStart);
+  subscribe(HTTP_REQUEST_CHANNEL, onCoreStart);
+  return {
+    requests,
+    stop: () => {
+      unsubscribe('http.client.request.start', onNodeStart);
+      unsubscribe(HTTP_REQUEST_CHANNEL, onCoreStart);
+    },
+  };
 }
