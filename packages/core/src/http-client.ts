@@ -173,12 +173,13 @@ export class HttpClient {
       connection.close();
     }
     const { lookup, rejectUnauthorized = true } = this.#options;
-    // TLS over a TCP socket of our own: an abort resets that socket (see Connection.#cut).
+    // TLS over a TCP socket of our own: an abort resets that socket (see Connection.#cut). `host` is
+    // what the certificate is checked against (without it, `localhost`).
     const tcp = netConnect({ host: this.#hostname, port: this.#port, lookup });
     tcp.setNoDelay(true);
     tcp.setKeepAlive(true, 1000);
     const socket = this.#https
-      ? tlsConnect({ socket: tcp, servername: isIP(this.#hostname) === 0 ? this.#hostname : undefined, rejectUnauthorized, ALPNProtocols: ['http/1.1'] })
+      ? tlsConnect({ socket: tcp, host: this.#hostname, servername: isIP(this.#hostname) === 0 ? this.#hostname : undefined, rejectUnauthorized, ALPNProtocols: ['http/1.1'] })
       : tcp;
     const timer = setTimeout(() => socket.destroy(timeoutError(`${driverName}: no connection to ${this.#host} within ${connectTimeoutMs} ms`)), connectTimeoutMs);
     const connected = (): void => clearTimeout(timer);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { HTTP_REQUEST_CHANNEL, HttpClient, isTransientError, readResponse, type HttpRequestStart, type HttpResponse } from '../src/index.js';
 
@@ -233,23 +234,31 @@ test('an abort before the answer rejects with the reason and ends the connection
   await closed;
 });
 
-test('https: a certificate outside the trust store is refused unless verification is off', async () => {
+test('https: a certificate outside the trust store is refused unless verification is off; one trusted (NODE_EXTRA_CA_CERTS) is checked against the origin', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'storagedriver-core-cert-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-  const [cert, key] = [readFileSync(join(dir, 'cert.pem'), 'utf8'), readFileSync(join(dir, 'key.pem'), 'utf8')];
-  rmSync(dir, { recursive: true, force: true });
-  const tls = createHttpsServer({ cert, key }, (_req, res) => res.end('secure'));
-  await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  const tls = createHttpsServer((_req, res) => res.end('secure'));
   try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    tls.setSecureContext({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) });
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
     const origin = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
-    await expect(new HttpClient(origin).request(get(), send)).rejects.toMatchObject({ code: expect.stringMatching(/CERT|SELF_SIGNED/) });
+    await expect(new HttpClient(origin).request(get(), send)).rejects.toMatchObject({ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
     const insecure = new HttpClient(origin, { rejectUnauthorized: false });
     expect(await text(await insecure.request(get(), send))).toBe('secure');
     expect(await text(await insecure.request(get(), send))).toBe('secure');
     insecure.close();
+    // Trusted the way a deployment trusts a private CA: a process started with NODE_EXTRA_CA_CERTS (the built package).
+    const script = `import { HttpClient, readResponse } from ${JSON.stringify(join(__dirname, '..', 'dist', 'esm', 'index.js'))};
+      const answer = await new HttpClient(process.argv[1]).request({ method: 'GET', path: '/', headers: {} }, { connectTimeoutMs: 5000, driverName: 'test' }).catch((error) => error);
+      console.log(answer instanceof Error ? answer.code : (await readResponse(answer)).toString());`;
+    const run = (url: string) => promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, url], { env: { ...process.env, NODE_OPTIONS: '', NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') } });
+    expect((await run(origin)).stdout.trim()).toBe('secure');
+    // The certificate names 127.0.0.1 only.
+    expect((await run(origin.replace('127.0.0.1', 'localhost'))).stdout.trim()).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
   } finally {
     tls.closeAllConnections();
     await new Promise((resolve) => tls.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
