@@ -15,9 +15,11 @@ import { answerTimeoutMs, expireAfter, timeoutError } from './http.js';
 
 /** One request; `host` and `content-length` are added when absent. */
 export interface HttpRequest {
+  /** `GET`, `PUT`, `HEAD`…: a HEAD's answer is read without a body. */
   method: string;
   /** The path and query, as sent (already encoded). */
   path: string;
+  /** Sent in this order; values are checked (no CR, LF or other control characters but tab). */
   headers: Readonly<Record<string, string>>;
   /** Written as they are (no copy); its size is the Content-Length. */
   body?: Buffer | readonly Buffer[];
@@ -33,6 +35,7 @@ export interface SendOptions {
   driverName: string;
 }
 
+/** How an `HttpClient` connects. */
 export interface HttpClientOptions {
   /** For `https:`: refuse a certificate the default trust store does not vouch for (default true). */
   rejectUnauthorized?: boolean;
@@ -44,8 +47,11 @@ export interface HttpClientOptions {
 
 /** The answer: its status and headers (names lower-case, repeated ones joined by `, `), and its body as a stream. */
 export class HttpResponse extends Readable {
+  /** The status code (a final one: 1xx answers are skipped). */
   readonly statusCode: number;
+  /** The status line's reason phrase, possibly empty. */
   readonly statusMessage: string;
+  /** Lower-case names; a repeated header's values joined by `, `. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   #connection: Connection | undefined;
 
@@ -64,12 +70,13 @@ export class HttpResponse extends Readable {
     this.push(null);
   }
 
+  /** Resumes the connection, paused while this stream's buffer was full. */
   override _read(): void {
     this.#connection?.socket.resume();
   }
 
+  /** A body given up before its end takes its connection down with it (it cannot be reused). */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // Given up before its end: the rest of the body is still on the connection, which cannot be reused.
     const connection = this.#connection;
     this.#connection = undefined;
     connection?.abandon();
@@ -88,10 +95,13 @@ export class HttpResponse extends Readable {
 
 /** What `HTTP_REQUEST_CHANNEL` publishes as a request is sent. */
 export interface HttpRequestStart {
+  /** The request's method. */
   method: string;
   /** `host[:port]` of the origin. */
   host: string;
+  /** The path and query, as sent. */
   path: string;
+  /** The caller's headers (without the `host` and `content-length` the client adds). */
   headers: Readonly<Record<string, string>>;
 }
 
