@@ -99,9 +99,13 @@ describe('an abort stops the I/O, not only the promise', () => {
   });
 
   test('a 16 MiB writer write aborted mid-flight rejects with the reason at once and its chunk uploads stop', async () => {
+    // No chunk upload is ever answered: the write (which waits for room, one chunk done) is mid-flight
+    // when the abort comes however fast the machine; a fixed delay once let it finish first.
+    proxy.inject({ kind: 'stall-request' }, isUpload, { times: Infinity });
     const driver = proxied({ chunkSize: 4 * MiB, uploadConcurrency: 2 });
     const writer = await driver.writer('/abort/write');
-    const { reason, error, lagMs } = await abortAfter(60, (signal) => writer.write(patternBytes(16 * MiB, 3), { signal }));
+    const bothUploading = (): boolean => exchanges().filter((exchange) => isUpload(exchange) && exchange.requestBytes > 0).length === 2;
+    const { reason, error, lagMs } = await abortAfter(bothUploading, (signal) => writer.write(patternBytes(16 * MiB, 3), { signal }));
     expect(error).toBe(reason);
     expect(lagMs).toBeLessThan(200);
     await sleep(300);
