@@ -191,7 +191,7 @@ export class S3Backend implements StorageBackend {
     }
     const end = length === undefined ? undefined : offset + length - 1;
     try {
-      return await resumableReader(offset, this.#openRange(path, undefined, end), { signal });
+      return await resumableReader(offset, this.#openRange(path, await this.#directPath(), end), { signal });
     } catch (error) {
       if (!isInvalidRange(error)) throw error;
       // 416: offset ≥ size (or the object is empty), so a range of `length` > 0 passes the end.

@@ -190,7 +190,7 @@ describe('a commit whose answer was lost', () => {
 describe('reads cut mid-body', () => {
   const size = 3 * MiB + 17;
 
-  test('resume from the last byte delivered: reader (SDK), reader from an offset, getContent (direct path)', async () => {
+  test('resume from the last byte delivered: reader, reader from an offset, getContent', async () => {
     const path = '/cut/blob';
     await newDriver(bucket).putContent(path, patternBytes(size, 40));
     const cuts = [
