@@ -13,7 +13,7 @@
 // (BENCH_PUTS: puts per measurement, default 2000; BENCH_STREAM_MIB: stream size, default 1024.)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, fstatSync, futimesSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { lstat, open, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,24 +71,25 @@ async function rawPut(dir, name) {
 }
 
 /**
- * rawPut plus the three calls the driver's etag and metadata cost, overlapped as the driver does:
- * futimens (the stamp that keeps an etag unique when an inode is reused within a clock tick), an
- * fstat of the sealed file (its identity) beside the fsync, and an lstat of the target beside both
- * (the replaced content's identity, whose metadata sidecar goes).
+ * rawPut plus the three calls the driver's etag and metadata cost, made as the driver makes them: an
+ * lstat of the target (the replaced content's identity, whose metadata sidecar goes) started before
+ * the temporary file is opened, then futimens (the stamp that keeps an etag unique when an inode is
+ * reused within a clock tick) and an fstat of the written file (its identity), both synchronous on
+ * the open file's inode, before the fsync.
  */
 async function rawPutWithIdentity(dir, name) {
   const temp = join(rawStaging, `put-${randomBytes(8).toString('hex')}`);
   const target = join(dir, name);
+  const replaced = lstat(target, { bigint: true }).catch((error) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
   const handle = await open(temp, 'wx');
   try {
     await handle.writeFile(content);
     const stamp = Date.now() / 1000;
-    await Promise.all([
-      handle.utimes(stamp, stamp).then(() => Promise.all([handle.sync(), handle.stat({ bigint: true })])),
-      lstat(target, { bigint: true }).catch((error) => {
-        if (error.code !== 'ENOENT') throw error;
-      }),
-    ]);
+    futimesSync(handle.fd, stamp, stamp);
+    fstatSync(handle.fd, { bigint: true });
+    await Promise.all([handle.sync(), replaced]);
   } finally {
     await handle.close();
   }
@@ -190,7 +191,7 @@ try {
     setup: [
       `The machine's disk, one process; each round rotates the subjects' order; ${PUT_ROUNDS} timed rounds per put cell (a put round's figure moves by up to 2× between rounds on this disk, for any subject) and ${benchRuns()} per stream cell, after a warm-up round; ${PUTS} new 4 KiB files per put round; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks; every write measurement (puts and streams) after \`sync\` and a 2 s pause (untimed).`,
       'raw, for writes: node:fs making exactly the durability calls the driver makes — write a temporary file, fsync it, rename it onto the target, fsync the target directory (streams: a write stream with flush, then rename and the directory fsync) — with its temporary files in the driver\'s staging directory and its files beside the driver\'s (ext4 places a new inode in its directory\'s block group, and here a group with inodes freed in the last minutes slowed every file made in it up to 3×: in directories of their own, that placement decided the ratio); for reads: fs.createReadStream with 1 MiB buffers.',
-      'raw+identity, for puts: raw plus the three calls the driver makes for its etag and metadata, overlapped as the driver overlaps them — futimens (a stamp that keeps etags unique when an inode is reused within a clock tick), fstat of the sealed file beside its fsync, lstat of the target (the replaced content, whose metadata sidecar goes); each queues on libuv\'s four threads behind the fsyncs.',
+      'raw+identity, for puts: raw plus the three calls the driver makes for its etag and metadata, made as the driver makes them — lstat of the target (the replaced content, whose metadata sidecar goes) started before the temporary file opens, then futimens (a stamp that keeps etags unique when an inode is reused within a clock tick) and fstat of the written file, both synchronous on the open file\'s inode, before its fsync.',
       'Peak RSS is the one process every subject shares.',
     ],
     cells,

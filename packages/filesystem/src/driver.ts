@@ -94,11 +94,14 @@ class FilesystemBackend implements StorageBackend {
     const { ifNoneMatch, ifMatch: _notClaimed, ...metadata } = options;
     const createOnly = ifNoneMatch === '*';
     const temp = newTempFile(this.root);
+    // What the rename will replace is read while the file is written and made durable, not after: a
+    // path lookup goes to libuv's threads, where it would queue behind other writes' fsyncs.
+    const replacedRead = createOnly ? undefined : identityAt(this.#full(path));
+    replacedRead?.catch(() => undefined);
     const handle = await this.#stage(temp, () => open(temp, 'wx'));
     try {
       await handle.writeFile(content, { signal });
-      // What the rename will replace is read while the file is made durable, not after: one wait fewer.
-      const [identity, replaced] = await Promise.all([seal(handle), createOnly ? undefined : identityAt(this.#full(path))]);
+      const [identity, replaced] = await Promise.all([seal(handle), replacedRead]);
       // The file is durable: it is closed while it is published (renaming an open file is fine), one wait fewer.
       const closed = handle.close();
       try {

@@ -13,7 +13,7 @@
  * place; content without a sidecar (written without metadata, or by another tool) has none.
  */
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, fstatSync, futimesSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { link, lstat, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -54,9 +54,13 @@ let lastStampMicros = 0;
 export async function seal(handle: FileHandle): Promise<string> {
   lastStampMicros = Math.max(Date.now() * 1000, lastStampMicros + 1);
   const seconds = lastStampMicros / 1e6;
-  await handle.utimes(seconds, seconds);
-  // The stat reads the inode as utimes left it, whether before or after the fsync: one wait, not two.
-  const [, info] = await Promise.all([handle.sync(), handle.stat({ bigint: true })]);
+  // Both on the open file's in-memory inode, so synchronous: through libuv's four threads each would
+  // wait behind the fsyncs of other writes in flight, and cost a thread round trip (a 4 KiB put's
+  // client CPU went from 1.67× a raw node:fs put's to about 1.2×). Only the fsync, which waits for the
+  // disk, goes to a thread.
+  futimesSync(handle.fd, seconds, seconds);
+  const info = fstatSync(handle.fd, { bigint: true });
+  await handle.sync();
   return identityOf(info);
 }
 
