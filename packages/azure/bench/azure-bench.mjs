@@ -22,7 +22,7 @@ const SMALL_BYTES = 4096;
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const BLOCK = 4 * MiB;
 const BLOCKS_IN_FLIGHT = 4;
-const ALL_SUBJECTS = ['driver', 'azure-sdk', 'opendal', 'http floor'];
+const ALL_SUBJECTS = ['driver', 'azure-sdk', 'opendal', 'http floor', 'client floor'];
 const ALL_OPERATIONS = [
   `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
@@ -94,10 +94,10 @@ async function subject(name, env) {
       },
     };
   }
-  if (name === 'http floor') {
+  if (name.endsWith(' floor')) {
     // A container SAS made before the timed loop: Azurite checks its signature, the client computes none.
     const { BlobSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } = await import('@azure/storage-blob');
-    const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const { clientFloor, httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
     const container = new AzureBackend(options(env)).container;
     const sas = generateBlobSASQueryParameters(
       { containerName: 'bench', permissions: BlobSASPermissions.parse('rcw'), expiresOn: new Date(Date.now() + 3600_000) },
@@ -105,7 +105,7 @@ async function subject(name, env) {
     ).toString();
     const url = (i) => `${container.getBlobClient(key('small', i)).url}?${sas}`;
     const urls = Array.from({ length: SMALL_OPS }, (_, i) => url(i));
-    const http = httpFloor();
+    const http = name === 'http floor' ? httpFloor() : clientFloor((await import('@storagedriver/core')).HttpClient, env.BENCH_ENDPOINT);
     return {
       put: async (i) => (await http.put(urls[i], { 'x-ms-blob-type': 'BlockBlob' }, small), SMALL_BYTES),
       get: async (i) => (await http.get(urls[i])).length,
@@ -166,7 +166,7 @@ const GOALS = [
 
 async function main() {
   const { start } = await import('../../../tooling/servers/azurite.mjs');
-  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
+  const { CLIENT_FLOOR_DESCRIPTION, FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   const opendal = installOpendal();
   const server = await start({ tls: false });
@@ -179,7 +179,7 @@ async function main() {
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
-      takesPart: (name, operation) => name !== 'http floor' || /^(put|get)/.test(operation),
+      takesPart: (name, operation) => !name.endsWith(' floor') || /^(put|get)/.test(operation),
     });
     publishBenchReport({
       title: 'azure on Azurite',
@@ -189,7 +189,7 @@ async function main() {
         `driver: @storagedriver/azure (${BLOCK / MiB} MiB blocks, ${BLOCKS_IN_FLIGHT} in flight); azure-sdk: @azure/storage-blob through the same container client (uploadStream with the same block size and concurrency); opendal: opendal ${OPENDAL_VERSION} azblob service (writer chunk ${BLOCK / MiB} MiB, ${BLOCKS_IN_FLIGHT} concurrent).`,
         `Streams of ${STREAM_LABEL}; ${SMALL_OPS} blobs of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} blobs in 50 prefixes.`,
         'Azurite is one Node process sharing the 2 cores with the client: its CPU per request bounds every subject.',
-        `${FLOOR_DESCRIPTION}; its URLs carry a container SAS (Azurite checks the signature).`,
+        `${FLOOR_DESCRIPTION}; its URLs carry a container SAS (Azurite checks the signature). ${CLIENT_FLOOR_DESCRIPTION}`,
       ],
       cells,
       goals: GOALS,

@@ -25,7 +25,7 @@ const SMALL_OPS = Number(process.env.BENCH_SMALL_OPS ?? 500);
 const SMALL_BYTES = 4096;
 const WALK_KEYS = Number(process.env.BENCH_WALK_KEYS ?? 10_000);
 const CHUNK = 16 * MiB;
-const ALL_SUBJECTS = ['driver', 'gcs-sdk', 'opendal', 'http floor'];
+const ALL_SUBJECTS = ['driver', 'gcs-sdk', 'opendal', 'http floor', 'client floor'];
 const ALL_OPERATIONS = [
   `write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16',
   `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`,
@@ -103,10 +103,10 @@ async function subject(name, env) {
       },
     };
   }
-  if (name === 'http floor') {
+  if (name.endsWith(' floor')) {
     // The JSON API's media upload and download, anonymous (as the emulator is).
-    const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
-    const http = httpFloor();
+    const { clientFloor, httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const http = name === 'http floor' ? httpFloor() : clientFloor((await import('@storagedriver/core')).HttpClient, env.BENCH_ENDPOINT);
     const object = (i) => encodeURIComponent(key('small', i));
     const putUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/upload/storage/v1/b/${bucketOf(name)}/o?uploadType=media&name=${object(i)}`);
     const getUrls = Array.from({ length: SMALL_OPS }, (_, i) => `${env.BENCH_ENDPOINT}/storage/v1/b/${bucketOf(name)}/o/${object(i)}?alt=media`);
@@ -175,7 +175,7 @@ const GOALS = [
 
 async function main() {
   const { start, VERSION } = await import('../../../tooling/servers/fake-gcs.mjs');
-  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
+  const { CLIENT_FLOOR_DESCRIPTION, FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   const opendal = installOpendal();
   const server = await start();
@@ -191,7 +191,7 @@ async function main() {
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
-      takesPart: (name, operation) => name !== 'http floor' || /^(put|get)/.test(operation),
+      takesPart: (name, operation) => !name.endsWith(' floor') || /^(put|get)/.test(operation),
     });
     publishBenchReport({
       title: 'gcs on fake-gcs-server',
@@ -201,7 +201,7 @@ async function main() {
         `driver: @storagedriver/gcs (${CHUNK / MiB} MiB chunks); gcs-sdk: @google-cloud/storage through the same Bucket (resumable createWriteStream with the same chunk size, save and download without validation); opendal: opendal ${OPENDAL_VERSION} gcs service, anonymous.`,
         `OpenDAL's stream write is one request of the whole stream gathered in memory: its chunked writer uses the XML API's multipart upload, which fake-gcs-server answers with 400 "invalid uploadType".`,
         `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL_BYTES} B per cell, each subject in a bucket of its own (the emulator's memory backend finds an object by scanning its bucket from the oldest write: at 2 000 objects its CPU decided every figure, and in one shared bucket the subject written last read 2.5–3× slower); walk of ${WALK_KEYS} objects in 50 prefixes of a bucket of their own.`,
-        `${FLOOR_DESCRIPTION}; JSON API media uploads (the driver sends multipart uploads, whose first part carries the object's metadata) and alt=media downloads, anonymous as every subject here.`,
+        `${FLOOR_DESCRIPTION}; JSON API media uploads (the driver sends multipart uploads, whose first part carries the object's metadata) and alt=media downloads, anonymous as every subject here. ${CLIENT_FLOOR_DESCRIPTION}`,
       ],
       cells,
       goals: GOALS,

@@ -22,7 +22,7 @@ const SMALL_BYTES = 4096;
 const WALK_KEYS = 10_000;
 const CHUNK = 10 * MiB;
 const PARTS_IN_FLIGHT = 4;
-const ALL_SUBJECTS = ['driver', 'aws-sdk', 'opendal', 'http floor', 'undici floor'];
+const ALL_SUBJECTS = ['driver', 'aws-sdk', 'opendal', 'http floor', 'undici floor', 'client floor'];
 const ALL_OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16', 'walk 10 000 keys'];
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
 const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
@@ -108,12 +108,15 @@ async function subject(name, env, operation) {
       },
     };
   }
-  if (name === 'http floor' || name === 'undici floor') {
+  if (name.endsWith(' floor')) {
     // Presigned before the timed loop: the gateway checks the same SigV4 signatures, the client computes none.
     const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-    const { httpFloor, undiciFloor } = await import('../../../tooling/bench/http-floor.mjs');
+    const { clientFloor, httpFloor, undiciFloor } = await import('../../../tooling/bench/http-floor.mjs');
     const client = rawClient(env);
-    const http = name === 'http floor' ? httpFloor() : undiciFloor((await import('undici')).Pool, env.BENCH_ENDPOINT);
+    const http =
+      name === 'http floor' ? httpFloor()
+      : name === 'undici floor' ? undiciFloor((await import('undici')).Pool, env.BENCH_ENDPOINT)
+      : clientFloor((await import('@storagedriver/core')).HttpClient, env.BENCH_ENDPOINT);
     const Command = operation.startsWith('put') ? sdk.PutObjectCommand : sdk.GetObjectCommand;
     const urls = [];
     for (let i = 0; i < SMALL_COUNT; i++) urls.push(await getSignedUrl(client, new Command({ Bucket: bucket, Key: key('small', i) }), { expiresIn: 3600 }));
@@ -203,7 +206,7 @@ async function warmUp(env) {
 
 async function main() {
   const { ensureInstalled, start } = await import('../../../tooling/servers/ceph-rgw.mjs');
-  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
+  const { CLIENT_FLOOR_DESCRIPTION, FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   await ensureInstalled();
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   const opendal = installOpendal();
@@ -233,7 +236,7 @@ async function main() {
         `driver: @storagedriver/s3 (${CHUNK / MiB} MiB parts, ${PARTS_IN_FLIGHT} in flight); aws-sdk: ${versions(['@aws-sdk/client-s3', '@aws-sdk/lib-storage'])} (Upload with the same part size and queue); opendal: opendal ${OPENDAL_VERSION} s3 service (writer chunk ${CHUNK / MiB} MiB).`,
         `Streams of ${STREAM_LABEL} (not 1 GiB: the OSD is memstore, 6 GiB, and RGW frees overwritten tails only at garbage collection); ${SMALL_COUNT} small objects of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} keys in 50 prefixes.`,
         'CPU µs/op: user + system CPU of the client process during the timed loop, per operation.',
-        `${FLOOR_DESCRIPTION}; its URLs are presigned (the gateway checks the same SigV4 signatures).`,
+        `${FLOOR_DESCRIPTION}; its URLs are presigned (the gateway checks the same SigV4 signatures). undici floor: the same on undici's Pool. ${CLIENT_FLOOR_DESCRIPTION}`,
       ],
       cells,
       goals: goals(),

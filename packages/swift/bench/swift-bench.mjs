@@ -25,7 +25,7 @@ const SEGMENTS_IN_FLIGHT = 4;
 const SMALL = 4096;
 const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 / MiB} GiB` : `${STREAM_BYTES / MiB} MiB`;
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
-const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(['driver', 'fetch', 'plain SLO', 'opendal', 'http floor'], [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`]);
+const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(['driver', 'fetch', 'plain SLO', 'opendal', 'http floor', 'client floor'], [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`]);
 
 const { benchRuns, cellMedians, measureOperation, patternBytes, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
@@ -92,11 +92,11 @@ async function subject(name, env) {
       walk: async () => (await op.list('walk/', { recursive: true })).filter((entry) => !entry.path().endsWith('/')).length,
     };
   }
-  if (name === 'http floor') {
-    const { httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
+  if (name.endsWith(' floor')) {
+    const { clientFloor, httpFloor } = await import('../../../tooling/bench/http-floor.mjs');
     const o = options(env);
     const { storageUrl, token } = await new SwiftClient(o).credentials();
-    const http = httpFloor();
+    const http = name === 'http floor' ? httpFloor() : clientFloor((await import('@storagedriver/core')).HttpClient, storageUrl);
     const urls = Array.from({ length: 2 * SMALL_OPS }, (_, i) => `${storageUrl}/${o.container}/bench/files/floor/small/${i}`);
     const headers = { 'x-auth-token': token };
     return {
@@ -218,7 +218,7 @@ const GOALS = [
 
 async function main() {
   const ceph = await import('../../../tooling/servers/ceph-rgw.mjs');
-  const { FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
+  const { CLIENT_FLOOR_DESCRIPTION, FLOOR_DESCRIPTION, floorNotes } = await import('../../../tooling/bench/http-floor.mjs');
   const openstack = await import('../../../tooling/servers/openstack-swift.mjs');
   const { installOpendal, OPENDAL_VERSION } = await import('../../../tooling/bench/opendal.mjs');
   await ceph.ensureInstalled();
@@ -239,7 +239,7 @@ async function main() {
       const cells = runSideBySide({
         script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
         onOperationDone: (operation) => process.stderr.write(`${label} done: ${operation}\n`),
-        takesPart: (name, operation) => (name === 'http floor' ? /^(put|get)/.test(operation) : name === 'plain SLO' ? /stream$/.test(operation) : true),
+        takesPart: (name, operation) => (name.endsWith(' floor') ? /^(put|get)/.test(operation) : name === 'plain SLO' ? /stream$/.test(operation) : true),
         nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${label.replace(' ', '-')}/${name.replace(' ', '-')}`] : []),
       });
       publishBenchReport({
@@ -249,7 +249,7 @@ async function main() {
           `${label}'s Swift API on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
           `driver: @storagedriver/swift (${CHUNK / MiB} MiB segments); fetch: Node's fetch with the driver's token, one streamed PUT per object (no segments); plain SLO: the driver's HTTP client writing the driver's object format without its protocol (${CHUNK / MiB} MiB segments with their MD5, ${SEGMENTS_IN_FLIGHT} in flight, then the manifest; no upload record, commit mark or clean-up of the replaced object's segments) and reading it back; opendal: opendal ${OPENDAL_VERSION} swift service (no multipart writer: its stream is gathered in memory and sent in one request).`,
           `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL} B per cell; walk of ${WALK_KEYS} objects in a three-level tree.`,
-          `${FLOOR_DESCRIPTION}; with the driver's token.`,
+          `${FLOOR_DESCRIPTION}; with the driver's token. ${CLIENT_FLOOR_DESCRIPTION}`,
         ],
         cells,
         goals: GOALS,
