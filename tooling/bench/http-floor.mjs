@@ -41,6 +41,18 @@ export function httpFloor(sockets = 16) {
   return smallObjectRequests(send);
 }
 
+/** The whole body of an answer as one Buffer; a status of 300 or more is an error with the body's start. */
+async function bodyOf(method, url, statusCode, body) {
+  const chunks = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  if (statusCode >= 300) throw new Error(`${method} ${url}: HTTP ${statusCode} ${Buffer.concat(chunks, length).toString().slice(0, 300)}`);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+}
+
 /**
  * The same floor on core's HttpClient, the drivers' own transport (pass the class: this file is outside
  * the packages). What a driver spends above it is its own signing, retries, abort and error handling.
@@ -51,14 +63,7 @@ export function clientFloor(HttpClient, origin) {
   const send = async (method, url, headers, body) => {
     if (!url.startsWith(prefix)) throw new Error(`${url} is not on ${prefix}`);
     const response = await client.request({ method, path: url.slice(prefix.length), headers, body: body === undefined ? [] : [body] }, { connectTimeoutMs: 10_000, driverName: 'bench' });
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of response) {
-      chunks.push(chunk);
-      length += chunk.length;
-    }
-    if (response.statusCode >= 300) throw new Error(`${method} ${url}: HTTP ${response.statusCode} ${Buffer.concat(chunks, length).toString().slice(0, 300)}`);
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+    return bodyOf(method, url, response.statusCode, response);
   };
   return smallObjectRequests(send);
 }
@@ -69,14 +74,7 @@ export function undiciFloor(Pool, origin, connections = 16) {
   const send = async (method, url, headers, body) => {
     const { pathname, search } = new URL(url);
     const response = await pool.request({ method, path: pathname + search, headers, body });
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of response.body) {
-      chunks.push(chunk);
-      length += chunk.length;
-    }
-    if (response.statusCode >= 300) throw new Error(`${method} ${url}: HTTP ${response.statusCode} ${Buffer.concat(chunks, length).toString().slice(0, 300)}`);
-    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+    return bodyOf(method, url, response.statusCode, response.body);
   };
   return smallObjectRequests(send);
 }
