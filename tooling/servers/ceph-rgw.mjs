@@ -3,7 +3,7 @@
 // temporary directory. It enforces SigV4, presigned URLs, part sizes and the multipart API like S3.
 import { execFile, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,6 +64,10 @@ mon_warn_on_pool_no_redundancy = false
 mon_max_pg_per_osd = 1000
 [mon]
 mon_data = ${dir}/mon
+# The mon shuts itself down once its disk has mon_data_avail_crit % (5) free or less, taking the
+# cluster with it: on a shared test machine that is the disk's state, not this cluster's concern.
+mon_data_avail_crit = 0
+mon_data_avail_warn = 0
 [mgr]
 mgr_data = ${dir}/mgr
 [osd]
@@ -121,6 +125,34 @@ function logTail(dir) {
     .join('\n');
 }
 
+/**
+ * What went wrong with a cluster, for the log of a failed run: daemons that died (with their log's
+ * tail), and any health check but the ones a one-OSD test cluster always has. '' when all is well.
+ */
+async function troubleReport(dir, ceph) {
+  const runDir = join(dir, 'run');
+  if (!existsSync(runDir)) return '';
+  const lines = [];
+  for (const name of readdirSync(runDir).filter((n) => n.endsWith('.pid'))) {
+    const pid = Number(readFileSync(join(runDir, name), 'utf8').trim());
+    const state = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').match(/^\d+ \(.*\) (\S)/)?.[1] : undefined;
+    if (state === undefined || state === 'Z') lines.push(`${name.replace(/\.pid$/, '')} (pid ${pid}) had exited`);
+  }
+  const health = await ceph('health', 'detail', '--format', 'json').then(({ stdout }) => JSON.parse(stdout), (error) => ({ status: 'UNKNOWN', error: error.message }));
+  const checks = Object.entries(health.checks ?? {}).filter(([code]) => !IGNORED_HEALTH_CHECKS.has(code));
+  if (health.status === 'UNKNOWN' || checks.length > 0) {
+    lines.push(`health ${health.status}${health.error ? `: ${health.error}` : ''}`);
+    for (const [code, check] of checks) lines.push(`  ${code}: ${check.summary?.message ?? ''} ${(check.detail ?? []).slice(0, 5).map((d) => d.message).join('; ')}`);
+  }
+  if (lines.length === 0) return '';
+  const disk = statfsSync(dir);
+  lines.push(`disk: ${Math.round((100 * disk.bavail) / disk.blocks)} % free (${Math.round((disk.bavail * disk.bsize) / 2 ** 30)} GiB)`, logTail(dir));
+  return lines.join('\n');
+}
+
+/** Warnings a single-host test cluster has anyway. */
+const IGNORED_HEALTH_CHECKS = new Set(['AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED', 'POOL_NO_REDUNDANCY', 'TOO_FEW_OSDS']);
+
 /** The Swift subuser every cluster gets (auth v1 at `/auth/1.0`, storage URL `/swift/v1`): two more radosgw-admin calls, about 1.5 s. */
 const SWIFT_USER = 'swifttest';
 const SWIFT_KEY = 'swifttest-secret';
@@ -143,6 +175,8 @@ export async function start({ accessKeyId = 'storagedriver', secretAccessKey = '
   const c = ['-c', conf];
   const ceph = (...args) => run('ceph', [...c, '--connect-timeout', '10', ...args]);
   const stop = async () => {
+    const trouble = await troubleReport(dir, ceph);
+    if (trouble !== '') console.error(`ceph-rgw: the cluster was not healthy when stopped (${dir})\n${trouble}`);
     await stopDaemons(dir);
     rmSync(dir, { recursive: true, force: true });
   };

@@ -11,6 +11,7 @@ import { ensureInstalled, start } from '../../../../tooling/servers/ceph-rgw.mjs
 const run = promisify(execFile);
 const USER = 'storagedriver';
 const POOLS = ['storagedriver', 'storagedriver-count'];
+const PG_NUM = 8;
 
 export default async function globalSetup() {
   if (process.env.CI === 'true') await ensureInstalled();
@@ -20,8 +21,20 @@ export default async function globalSetup() {
     const conf = join(server.dir, 'ceph.conf');
     const ceph = (...args) => run('ceph', ['-c', conf, '--connect-timeout', '10', ...args]);
     for (const pool of POOLS) {
-      await ceph('osd', 'pool', 'create', pool, '8');
+      await ceph('osd', 'pool', 'create', pool, String(PG_NUM));
       await ceph('osd', 'pool', 'application', 'enable', pool, 'rados');
+    }
+    // The new pools' placement groups take a moment to peer; a test's first write waits for them,
+    // and on a busy machine that wait is better spent here than against a test's op timeout.
+    const deadline = Date.now() + 60_000;
+    for (const pool of POOLS) {
+      for (;;) {
+        const { pg_stats: pgs } = JSON.parse((await ceph('pg', 'ls-by-pool', pool, '--format', 'json')).stdout);
+        const inactive = pgs.filter(({ state }) => !state.split('+').includes('active')).length;
+        if (pgs.length === PG_NUM && inactive === 0) break;
+        if (Date.now() > deadline) throw new Error(`rados tests: pool ${pool} has ${pgs.length} of ${PG_NUM} placement groups, ${inactive} inactive, after 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
     const keyring = join(server.dir, `client.${USER}.keyring`);
     await ceph('auth', 'get-or-create', `client.${USER}`, 'mon', 'allow r', 'osd', POOLS.map((pool) => `allow rwx pool=${pool}`).join(', '), '-o', keyring);
