@@ -74,6 +74,10 @@ mgr_data = ${dir}/mgr
 osd_data = ${dir}/osd0
 osd_objectstore = memstore
 memstore_device_bytes = 6442450944
+# memstore's count of the bytes it holds can run below zero (seen in CI: the OSD reported 16 EiB
+# used, its failsafe declared it full and dropped every write, which clients saw as ETIMEDOUT).
+# With this the OSD takes its fullness from its placement groups' byte counts instead.
+fake_statfs_for_testing = 6442450944
 # RADOS names of RGW objects are the S3 key plus a bucket marker and, for multipart parts, the upload
 # id: 2048 lets every key up to S3's own limit of 1024 bytes through (at 460 keys over ~420 bytes failed).
 osd_max_object_name_len = 2048
