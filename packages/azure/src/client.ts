@@ -74,7 +74,7 @@ export function createClients(options: AzureOptions, load: IdentityImport = impo
   const service = options.connectionString !== undefined
     ? BlobServiceClient.fromConnectionString(options.connectionString, PIPELINE)
     : new BlobServiceClient(options.serviceUrl ?? defaultServiceUrl(options.accountName!), pipeline(options, load));
-  useBoundedHttpClient(service, options.skipVerify ?? false);
+  useBoundedHttpClient(service, options.skipVerify ?? false, options.answerTimeoutMs);
   return { container: service.getContainerClient(options.container), service };
 }
 
@@ -97,14 +97,14 @@ function pipeline(options: AzureOptions, load: IdentityImport) {
 /**
  * The HTTP client the SDK's pipeline sends through (cached on the pipeline), wrapped in ours:
  *
- * - An answer not begun within core's `answerTimeoutMs` of the body's size (a small answer's body
+ * - An answer not begun within core's `answerTimeoutMs` of the body's size and the option (a small answer's body
  *   read too) is given up as a RestError of code ETIMEDOUT, which the SDK's retry policy tries again
  *   as it would a timed-out socket. The SDK has no client-side bound of its own (its `tryTimeoutInMs`
  *   only asks the service to stop), so a request left unanswered held its caller forever. Not bounded:
  *   a copy from a URL (the service answers once it has copied) and a body of unknown size.
  * - `skipverify`: the SDK has no public TLS setting, but its client honours a per-request agent.
  */
-function useBoundedHttpClient(service: BlobServiceClient, skipVerify: boolean): void {
+function useBoundedHttpClient(service: BlobServiceClient, skipVerify: boolean, answerTimeout: number | undefined): void {
   const agent = skipVerify ? new Agent({ keepAlive: true, rejectUnauthorized: false }) : undefined;
   const inner = createDefaultHttpClient();
   // The requests given our timeout: the retry policy sends the same request object again.
@@ -116,7 +116,7 @@ function useBoundedHttpClient(service: BlobServiceClient, skipVerify: boolean): 
       if (!bounded.has(request)) {
         const bodyBytes = knownBodyBytes(request.body, request.headers.get('content-length'));
         if (request.timeout > 0 || bodyBytes === undefined || request.headers.has('x-ms-copy-source')) return inner.sendRequest(request);
-        request.timeout = answerTimeoutMs(bodyBytes);
+        request.timeout = answerTimeoutMs(bodyBytes, answerTimeout);
         bounded.add(request);
       }
       try {

@@ -69,18 +69,18 @@ export class DirectBlobs {
   readonly #containerPath: string;
 
   /** The direct path for the container client the driver built, or undefined when it must not bypass the SDK (above). */
-  static for(container: ContainerClient, skipVerify: boolean): DirectBlobs | undefined {
+  static for(container: ContainerClient, skipVerify: boolean, answerTimeoutMs: number | undefined): DirectBlobs | undefined {
     const credential = container.credential;
     const version = (container as unknown as { storageClientContext?: { version?: unknown } }).storageClientContext?.version;
     if (!(credential instanceof StorageSharedKeyCredential) || typeof version !== 'string' || proxyConfigured()) return undefined;
-    return new DirectBlobs(new URL(container.url), credential, version, skipVerify);
+    return new DirectBlobs(new URL(container.url), credential, version, new HttpClient(container.url, { rejectUnauthorized: !skipVerify, answerTimeoutMs }));
   }
 
-  private constructor(url: URL, credential: StorageSharedKeyCredential, version: string, skipVerify: boolean) {
+  private constructor(url: URL, credential: StorageSharedKeyCredential, version: string, http: HttpClient) {
     this.#accountName = credential.accountName;
     this.#hmac = sharedKeyHmac(credential);
     this.#version = version;
-    this.#http = new HttpClient(url, { rejectUnauthorized: !skipVerify });
+    this.#http = http;
     this.#containerPath = url.pathname.replace(/\/$/, '');
   }
 

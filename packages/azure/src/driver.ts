@@ -41,6 +41,7 @@ import {
   type ListPageRequest,
   type OpenRange,
   type PendingUpload,
+  type RetryOptions,
   type SignedMethod,
   type SignedURL,
   type StorageBackend,
@@ -100,7 +101,7 @@ export class AzureBackend implements StorageBackend {
     this.#service = service;
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#records = new UploadRecords(container, this.#keys);
-    this.#direct = options.client === undefined ? DirectBlobs.for(container, options.skipVerify ?? false) : undefined;
+    this.#direct = options.client === undefined ? DirectBlobs.for(container, options.skipVerify ?? false, options.answerTimeoutMs) : undefined;
     this.#signer = container.credential instanceof StorageSharedKeyCredential
       ? 'key'
       : service !== undefined && options.connectionString === undefined && options.credentials?.type !== 'shared_key' ? 'delegation' : undefined;
@@ -135,7 +136,7 @@ export class AzureBackend implements StorageBackend {
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    return resumableContent(this.#openRange(path), retryOptions(signal));
+    return resumableContent(this.#openRange(path), this.#readOptions(signal));
   }
 
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options: BackendPutOptions = {}): Promise<void> {
@@ -174,7 +175,7 @@ export class AzureBackend implements StorageBackend {
       return readerAtEnd(path, offset, offset);
     }
     try {
-      return await resumableReader(offset, this.#openRange(path, length === undefined ? undefined : offset + length), retryOptions(signal));
+      return await resumableReader(offset, this.#openRange(path, length === undefined ? undefined : offset + length), this.#readOptions(signal));
     } catch (error) {
       if (!isInvalidRange(error)) throw error;
       // 416: offset ≥ size.
@@ -189,6 +190,11 @@ export class AzureBackend implements StorageBackend {
    * (`maxRetryRequests: 0`): it does not resume a cut connection anyway (it names that an
    * AbortError), and one owner of resumes keeps tries bounded.
    */
+  /** Core's resumable reads: our retries, and the answer bound as their stall bound. */
+  #readOptions(signal: AbortSignal | undefined): RetryOptions {
+    return { ...retryOptions(signal), stallTimeoutMs: this.#o.answerTimeoutMs };
+  }
+
   #openRange(path: string, end?: number): OpenRange {
     const direct = this.#direct;
     const key = this.key(path);
@@ -260,7 +266,7 @@ export class AzureBackend implements StorageBackend {
     }
     // Content from one Put Blob (or another tool's blocks): the new upload starts with a copy of it.
     const writer = this.#newUpload(path, blob, 'n', kept);
-    const existing = await resumableReader(0, this.#openRange(path), retryOptions(signal));
+    const existing = await resumableReader(0, this.#openRange(path), this.#readOptions(signal));
     for await (const chunk of existing) await writer.write(chunk as Buffer, signal);
     return writer;
   }

@@ -1,6 +1,6 @@
 /** Upstream's azure parameters (upstream-model.md §7.4) plus block size and upload concurrency, parsed strictly. */
 import type { ContainerClient } from '@azure/storage-blob';
-import { InvalidParameterError, ParameterReader, checkOptions, millisecondsOption, type DriverParameters } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, InvalidParameterError, ParameterReader, checkOptions, millisecondsOption, type AnswerTimeoutOption, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 /** Azure's largest block (service version 2019-12-12 and later). */
@@ -31,7 +31,7 @@ export type AzureCredentials =
     };
 
 /** The Azure driver's options, as `parseAzureParameters` makes them from upstream's parameters (given to `new AzureDriver`). */
-export interface AzureOptions {
+export interface AzureOptions extends AnswerTimeoutOption {
   /** The blob container; required. */
   container: string;
   /** The storage account; required unless `connectionString` or `client` is set. */
@@ -60,7 +60,7 @@ export interface AzureOptions {
 
 export const PARAMETER_NAMES = [
   'accountname', 'accountkey', 'container', 'credentials', 'connectionstring', 'realm', 'rootdirectory', 'serviceurl',
-  'max_retries', 'retry_delay', 'skipverify', 'blocksize', 'uploadconcurrency',
+  'max_retries', 'retry_delay', 'skipverify', 'blocksize', 'uploadconcurrency', 'answertimeout',
 ] as const;
 
 /** The account's blob endpoint when no `serviceUrl` is given. */
@@ -96,6 +96,7 @@ export function parseAzureParameters(params: DriverParameters | undefined, drive
     skipVerify: p.boolean('skipverify', false),
     blockSize: p.size('blocksize', 4 * MiB, { min: 1, max: MAX_BLOCK_SIZE }),
     uploadConcurrency: p.integer('uploadconcurrency', 4, { min: 1, max: 256 }),
+    answerTimeoutMs: p.duration('answertimeout', DEFAULT_ANSWER_TIMEOUT_MS, { min: 1 }),
   };
 }
 
@@ -164,6 +165,7 @@ export function checkAzureOptions(options: AzureOptions): AzureOptions {
     rootDirectory: 'rootdirectory', maxRetries: 'max_retries', skipVerify: 'skipverify', blockSize: 'blocksize',
     uploadConcurrency: 'uploadconcurrency', client: null,
     retryDelayMs: millisecondsOption('retry_delay'),
+    answerTimeoutMs: millisecondsOption('answertimeout'),
     // The parameter's form: a mapping with lower-case field names, the shared key beside it.
     credentials: { parameter: 'credentials', value: (c) => (typeof c === 'object' && c !== null ? Object.fromEntries(Object.entries(c).map(([k, v]) => [k.toLowerCase(), v])) : c) },
   }, ({ credentials, ...parameters }) => {

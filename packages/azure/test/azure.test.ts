@@ -57,6 +57,8 @@ test('registers as azure; parameters are parsed strictly and a connection string
   expect(() => parseAzureParameters({ accountname: 'a', container: 'c', credentials: { type: 'client_secret', tenantid: 't' } })).toThrow(/clientid/);
   expect(() => parseAzureParameters({ accountname: 'a', container: 'c', retry_delay: '5 parsecs' })).toThrow(/retry_delay/);
   expect(() => parseAzureParameters({ accountname: 'a', container: 'c', bogus: 1 })).toThrow(/bogus/);
+  expect(() => parseAzureParameters({ accountname: 'a', container: 'c', answertimeout: 3000 })).toThrow(/answertimeout/);
+  expect(parseAzureParameters({ accountname: 'a', container: 'c', answertimeout: '1m30s' }).answerTimeoutMs).toBe(90_000);
   const defaults = parseAzureParameters({ accountname: 'acct', container: 'c', accountkey: 'k' });
   expect(defaults).toMatchObject({ serviceUrl: 'https://acct.blob.core.windows.net', maxRetries: 5, retryDelayMs: 100, credentials: { type: 'shared_key' } });
   expect(parseAzureParameters({ accountname: 'acct', container: 'c', realm: 'core.chinacloudapi.cn', max_retries: '0' })).toMatchObject({

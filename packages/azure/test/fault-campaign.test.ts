@@ -6,6 +6,8 @@ import { selfSignedCertificate, serviceErrors, testFaultCampaign } from '@storag
 import { connection, createContainer, newDriver } from './support/server.js';
 
 const container = createContainer('campaign');
+// A short answer bound: the unanswered trial's held requests are given up after it, not after 30 s.
+const ANSWER_TIMEOUT_MS = 3000;
 
 testFaultCampaign({
   name: 'azure',
@@ -13,7 +15,8 @@ testFaultCampaign({
   upstreamCA: connection().ca,
   tls: selfSignedCertificate(),
   createDirect: async () => newDriver(await container, { rootDirectory: 'faults' }),
-  createThroughProxy: async (proxyEndpoint) => newDriver(await container, { rootDirectory: 'faults', serviceUrl: proxyEndpoint }),
+  createThroughProxy: async (proxyEndpoint) => newDriver(await container, { rootDirectory: 'faults', serviceUrl: proxyEndpoint, answerTimeoutMs: ANSWER_TIMEOUT_MS }),
+  answerTimeoutMs: ANSWER_TIMEOUT_MS,
   errorResponse: serviceErrors.azure,
   seed: 1,
   log: (line) => process.stderr.write(`${line}\n`),

@@ -43,6 +43,8 @@ export interface HttpClientOptions {
   lookup?: LookupFunction;
   /** Idle connections kept for reuse (default 128); more are closed as their answers end. */
   maxIdleConnections?: number;
+  /** The base of each request's answer bound (see `answerTimeoutMs`); default 30 s. */
+  answerTimeoutMs?: number;
 }
 
 /** The answer: its status and headers (names lower-case, repeated ones joined by `, `), and its body as a stream. */
@@ -161,7 +163,7 @@ export class HttpClient {
     if (requestChannel.hasSubscribers) requestChannel.publish({ method: request.method, host: this.#host, path: request.path, headers: request.headers } satisfies HttpRequestStart);
     const connection = this.#acquire(connectTimeoutMs, driverName);
     return new Promise<HttpResponse>((resolve, reject) => {
-      const within = answerTimeoutMs(bodyBytes);
+      const within = answerTimeoutMs(bodyBytes, this.#options.answerTimeoutMs);
       connection.send(head, body, request.method === 'HEAD', { resolve, reject }, signal, within, () =>
         timeoutError(`${driverName}: no answer from ${this.#host} within ${within} ms`),
       );

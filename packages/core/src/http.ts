@@ -14,17 +14,28 @@ import { gather } from './stream.js';
  * answer would otherwise hold the caller forever. The resumable readers' answer bound
  * (`stallTimeoutMs`) is as long.
  */
-const ANSWER_TIMEOUT_MS = 30_000;
+export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
+/** The option every HTTP driver takes for the bound on its requests' answers (parameter `answertimeout`). */
+export interface AnswerTimeoutOption {
+  /**
+   * How long, in ms, a request's answer may take to begin, plus a second per MiB of its body, before
+   * the request is given up as a transient timeout (and retried); a read's stream waits as long for
+   * its next byte. Default 30 s; raise it on a slow link, lower it to fail over sooner.
+   */
+  answerTimeoutMs?: number;
+}
+
 /** The body's sending time, on top: as slow as 1 MiB/s is still a working connection. */
 const BODY_BYTES_PER_MS = 1024 * 1024 / 1000;
 
 /**
- * How long the answer to a request with `bodyBytes` of body may take to begin: 30 s, and a second
- * per MiB of body. Past it (and at most half a second later: the bound is checked four times a
- * second), drivers give the request up as a transient `TimeoutError`.
+ * How long the answer to a request with `bodyBytes` of body may take to begin: `baseMs` (the
+ * drivers' `answerTimeoutMs` option, 30 s by default), and a second per MiB of body. Past it (and
+ * at most half a second later: the bound is checked four times a second), drivers give the request
+ * up as a transient `TimeoutError`.
  */
-export function answerTimeoutMs(bodyBytes: number): number {
-  return ANSWER_TIMEOUT_MS + Math.ceil(bodyBytes / BODY_BYTES_PER_MS);
+export function answerTimeoutMs(bodyBytes: number, baseMs = DEFAULT_ANSWER_TIMEOUT_MS): number {
+  return baseMs + Math.ceil(bodyBytes / BODY_BYTES_PER_MS);
 }
 
 /** How often the requests awaiting an answer are checked. */
@@ -49,16 +60,16 @@ export function expireAfter(ms: number, expire: () => void): () => void {
 
 /**
  * `fetcher(url, init)` under the same bound as `HttpClient.request`: an answer (fetch resolves at its
- * headers) not begun within `answerTimeoutMs(bodyBytes)` aborts the request with a transient
+ * headers) not begun within `answerTimeoutMs(bodyBytes, answerTimeoutMs)` aborts the request with a transient
  * `TimeoutError`. The caller's `init.signal` still aborts it, and the body is read unbounded.
  */
 export async function fetchWithinAnswerBound(
   fetcher: (url: string, init: RequestInit) => Promise<Response>,
   url: string,
   init: RequestInit,
-  { bodyBytes, driverName }: { bodyBytes: number; driverName: string },
+  { bodyBytes, driverName, answerTimeoutMs: baseMs }: { bodyBytes: number; driverName: string; answerTimeoutMs?: number },
 ): Promise<Response> {
-  const ms = answerTimeoutMs(bodyBytes);
+  const ms = answerTimeoutMs(bodyBytes, baseMs);
   const timeout = new AbortController();
   const answered = expireAfter(ms, () => timeout.abort(timeoutError(`${driverName}: no answer from ${new URL(url).host} within ${ms} ms`)));
   try {

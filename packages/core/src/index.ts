@@ -72,7 +72,7 @@ export { SharedTask, untilAborted } from './abort.js';
 export { purgeUploads } from './uploads.js';
 export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.js';
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';
-export { answerTimeoutMs, fetchWithinAnswerBound, knownBodyBytes, readResponse } from './http.js';
+export { DEFAULT_ANSWER_TIMEOUT_MS, answerTimeoutMs, fetchWithinAnswerBound, knownBodyBytes, readResponse, type AnswerTimeoutOption } from './http.js';
 export { HTTP_REQUEST_CHANNEL, HttpClient, HttpResponse, type HttpClientOptions, type HttpRequest, type HttpRequestStart, type SendOptions } from './http-client.js';
 export { ConcurrencyLimiter } from './limiter.js';
 export { DriverDelegate, applyMiddleware, registerMiddleware, registeredMiddleware, type MiddlewareEntry, type MiddlewareInit } from './middleware.js';

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { PeriodicChecks } from './checks.js';
 import { DriverError, isTransientError } from './errors.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS } from './http.js';
 import { gather } from './stream.js';
 
 /** Options of `retry`. */
@@ -31,8 +32,8 @@ export interface RetryOptions {
   stallTimeoutMs?: number;
 }
 
-/** How long a resumable read waits for an answer, or for the next byte it asked for. */
-const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+/** How long a resumable read waits for an answer, or for the next byte it asked for: as long as any request's answer. */
+const DEFAULT_STALL_TIMEOUT_MS = DEFAULT_ANSWER_TIMEOUT_MS;
 
 /**
  * Calls `check` until it answers true (resolves true) or the time `deadline` (ms since the epoch)

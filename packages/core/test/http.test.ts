@@ -137,6 +137,18 @@ describe('the bound on an answer', () => {
     await givenUpAt(() => client().request({ ...options('PUT'), body: [Buffer.alloc(MiB), Buffer.alloc(3 * MiB)] }, send), server.arrival(), 34_000);
   });
 
+  test('answerTimeoutMs sets the base of the bound: the option of an HttpClient, and of fetchWithinAnswerBound', async () => {
+    const server = neverAnswer();
+    fakeTimers();
+    const quick = new HttpClient(`http://127.0.0.1:${port}`, { answerTimeoutMs: 2000 });
+    await givenUpAt(() => quick.request(options('GET'), send), server.arrival(), 2000);
+    await givenUpAt(() => quick.request({ ...options('PUT'), body: [Buffer.alloc(MiB)] }, send), server.arrival(), 3000);
+    const slow = new HttpClient(`http://127.0.0.1:${port}`, { answerTimeoutMs: 90_000 });
+    await givenUpAt(() => slow.request(options('GET'), send), server.arrival(), 90_000);
+    const url = `http://127.0.0.1:${port}/x`;
+    await givenUpAt(() => fetchWithinAnswerBound(fetch, url, { method: 'GET' }, { bodyBytes: 0, driverName: 'test', answerTimeoutMs: 5000 }), server.arrival(), 5000);
+  });
+
   test('a request started while another awaits its answer (the check\'s period begun) is not given up before its bound either', async () => {
     const server = neverAnswer();
     fakeTimers();

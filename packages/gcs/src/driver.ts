@@ -112,7 +112,7 @@ export class GcsBackend implements StorageBackend {
     };
     this.bucket = createBucket(this.#o, emulator !== undefined);
     this.#keys = new KeyMapper(options.rootDirectory);
-    this.#requests = new GcsRequests(this.bucket, options.userAgent);
+    this.#requests = new GcsRequests(this.bucket, { userAgent: options.userAgent, answerTimeoutMs: options.answerTimeoutMs });
     this.#uploads = this.#keys.hidden('uploads');
     this.#tree = new ObjectStoreTree(
       { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (names, signal) => deleteObjects(this.#requests, names, undefined, signal) },
@@ -128,7 +128,7 @@ export class GcsBackend implements StorageBackend {
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    return resumableContent(this.#openRange(path), { signal });
+    return resumableContent(this.#openRange(path), { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
   }
 
   /**
@@ -170,7 +170,7 @@ export class GcsBackend implements StorageBackend {
       return Readable.from([]);
     }
     if (offset >= size) return readerAtEnd(path, offset, size);
-    return resumableReader(offset, this.#openRange(path), { signal });
+    return resumableReader(offset, this.#openRange(path), { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
   }
 
   /**
@@ -189,7 +189,7 @@ export class GcsBackend implements StorageBackend {
           throw new InvalidOffsetError(path, end);
         }
         return { ...opened, size: end };
-      }, { signal });
+      }, { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
     } catch (error) {
       if (error instanceof RangeNotSatisfiableError) throw new InvalidOffsetError(path, end, { cause: error });
       throw error;

@@ -88,11 +88,13 @@ interface Endpoint {
 export class GcsRequests {
   readonly #bucket: Bucket;
   readonly #userAgent: string | undefined;
+  readonly #answerTimeoutMs: number | undefined;
   #parsedEndpoint: Endpoint | undefined;
 
-  constructor(bucket: Bucket, userAgent?: string) {
+  constructor(bucket: Bucket, { userAgent, answerTimeoutMs }: { userAgent?: string; answerTimeoutMs?: number } = {}) {
     this.#bucket = bucket;
     this.#userAgent = userAgent;
+    this.#answerTimeoutMs = answerTimeoutMs;
   }
 
   /**
@@ -224,7 +226,7 @@ export class GcsRequests {
         apiEndpoint,
         origin: url.origin,
         basePath: url.pathname.replace(/\/$/, ''),
-        http: new HttpClient(url),
+        http: new HttpClient(url, { answerTimeoutMs: this.#answerTimeoutMs }),
       };
     }
     return this.#parsedEndpoint;
@@ -247,7 +249,7 @@ export class GcsRequests {
     const { origin, basePath } = this.#endpoint();
     const pathAndQuery = `${basePath}${path}${queryString(query)}`;
     const url = `${origin}${pathAndQuery}`;
-    const response = await fetchWithinAnswerBound(fetch, url, { ...init, method, headers: await this.#headers(url, init.headers) }, { bodyBytes: Buffer.byteLength(init.body), driverName: 'gcs' });
+    const response = await fetchWithinAnswerBound(fetch, url, { ...init, method, headers: await this.#headers(url, init.headers) }, { bodyBytes: Buffer.byteLength(init.body), driverName: 'gcs', answerTimeoutMs: this.#answerTimeoutMs });
     if (response.ok) return response;
     throw failure(method, pathAndQuery, response.status, response.statusText, await response.text().catch(() => ''));
   }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 import type { Bucket, Storage } from '@google-cloud/storage';
-import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, ParameterReader, checkOptions, millisecondsOption, type AnswerTimeoutOption, type DriverParameters } from '@storagedriver/core';
 
 const KiB = 1024;
 export const CHUNK_QUANTUM = 256 * KiB;
@@ -17,7 +17,7 @@ export interface ServiceAccountKey {
 }
 
 /** The GCS driver's options, as `parseGcsParameters` makes them from upstream's parameters (given to `new GcsDriver`). */
-export interface GcsOptions {
+export interface GcsOptions extends AnswerTimeoutOption {
   /** The bucket; required. */
   bucket: string;
   /** An object name prefix every path lives under; empty (the default) for the bucket's root. */
@@ -49,6 +49,7 @@ export interface GcsOptions {
 
 export const PARAMETER_NAMES = [
   'bucket', 'rootdirectory', 'chunksize', 'keyfile', 'credentials', 'useragent', 'maxconcurrency', 'apiendpoint', 'uploadconcurrency',
+  'answertimeout',
 ] as const;
 
 /**
@@ -66,6 +67,7 @@ export function parseGcsParameters(params: DriverParameters | undefined, driverN
     userAgent: p.string('useragent', '') || undefined,
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 50, 25),
     apiEndpoint: p.endpoint('apiendpoint'),
+    answerTimeoutMs: p.duration('answertimeout', DEFAULT_ANSWER_TIMEOUT_MS, { min: 1 }),
   };
 }
 
@@ -107,6 +109,7 @@ function readCredentials(p: ParameterReader): ServiceAccountKey | undefined {
 export function checkGcsOptions(options: GcsOptions): GcsOptions {
   return checkOptions('gcs', options, {
     bucket: 'bucket', rootDirectory: 'rootdirectory', chunkSize: 'chunksize', uploadConcurrency: 'uploadconcurrency', credentials: 'credentials',
-    userAgent: 'useragent', maxConcurrency: 'maxconcurrency', apiEndpoint: 'apiendpoint', client: null, conditionalWrites: null,
+    userAgent: 'useragent', maxConcurrency: 'maxconcurrency', apiEndpoint: 'apiendpoint', answerTimeoutMs: millisecondsOption('answertimeout'),
+    client: null, conditionalWrites: null,
   }, parseGcsParameters);
 }

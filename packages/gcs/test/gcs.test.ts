@@ -71,7 +71,9 @@ test('registers as gcs; parameters are parsed strictly', async () => {
   expect(() => parseGcsParameters({ bucket: 'b', chunksize: 100 * KiB })).toThrow(InvalidParameterError);
   expect(() => parseGcsParameters({ bucket: 'b', chunksize: '300KiB' })).toThrow(/multiple of 256 KiB/);
   expect(parseGcsParameters({ bucket: 'b', chunksize: '512KiB' }).chunkSize).toBe(512 * KiB);
-  expect(parseGcsParameters({ bucket: 'b' })).toMatchObject({ chunkSize: 16 * 1024 * KiB, maxConcurrency: 50 });
+  expect(parseGcsParameters({ bucket: 'b' })).toMatchObject({ chunkSize: 16 * 1024 * KiB, maxConcurrency: 50, answerTimeoutMs: 30_000 });
+  expect(parseGcsParameters({ bucket: 'b', answertimeout: '2.5s' }).answerTimeoutMs).toBe(2500);
+  expect(() => parseGcsParameters({ bucket: 'b', answertimeout: 'never' })).toThrow(/answertimeout/);
   expect(parseGcsParameters({ bucket: 'b', maxconcurrency: 3 }).maxConcurrency).toBe(25);
   expect(() => parseGcsParameters({ bucket: 'b', keyfile: '/nonexistent/key.json' })).toThrow(/keyfile/);
   expect(() => parseGcsParameters({ bucket: 'b', credentials: { client_email: 'x' } })).toThrow(/private_key/);

@@ -5,7 +5,7 @@
  */
 import type { LookupFunction } from 'node:net';
 
-import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, ParameterReader, checkOptions, millisecondsOption, type AnswerTimeoutOption, type DriverParameters } from '@storagedriver/core';
 import type { S3Options } from '@storagedriver/s3';
 
 const MiB = 1024 * 1024;
@@ -19,7 +19,7 @@ const BUCKET = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const REGION = /^(oss-)?[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** The OSS driver's options, as `parseOssParameters` makes them from upstream's parameters (given to `new OssDriver`). */
-export interface OssOptions {
+export interface OssOptions extends AnswerTimeoutOption {
   /** The AccessKey ID; required. */
   accessKeyId: string;
   /** The AccessKey secret; required. */
@@ -115,6 +115,7 @@ export function s3Options(o: OssOptions): S3Options {
     requestChecksums: 'WHEN_REQUIRED',
     uploadRecords: true,
     ...(o.maxConcurrency === undefined ? {} : { maxConcurrency: o.maxConcurrency }),
+    ...(o.answerTimeoutMs === undefined ? {} : { answerTimeoutMs: o.answerTimeoutMs }),
     ...(o.lookup === undefined ? {} : { lookup: o.lookup }),
   };
 }
@@ -124,10 +125,12 @@ export function checkOssOptions(options: OssOptions): OssOptions {
   return checkOptions('oss', options, {
     accessKeyId: 'accesskeyid', accessKeySecret: 'accesskeysecret', region: 'region', endpoint: 'endpoint', internal: 'internal', bucket: 'bucket',
     encrypt: 'encrypt', encryptionKeyId: 'encryptionkeyid', secure: 'secure', skipVerify: 'skipverify', chunkSize: 'chunksize',
-    rootDirectory: 'rootdirectory', maxConcurrency: 'maxconcurrency', lookup: null,
-  }, ({ maxconcurrency, ...parameters }) => {
-    // An option with no upstream parameter: checked as the s3 driver checks its own.
-    new ParameterReader('oss', { maxconcurrency }, ['maxconcurrency']).concurrencyLimit('maxconcurrency', 128, 1);
+    rootDirectory: 'rootdirectory', maxConcurrency: 'maxconcurrency', answerTimeoutMs: millisecondsOption('answertimeout'), lookup: null,
+  }, ({ maxconcurrency, answertimeout, ...parameters }) => {
+    // Options with no upstream parameter: checked as the s3 driver checks its own.
+    const own = new ParameterReader('oss', { maxconcurrency, answertimeout }, ['maxconcurrency', 'answertimeout']);
+    own.concurrencyLimit('maxconcurrency', 128, 1);
+    own.duration('answertimeout', DEFAULT_ANSWER_TIMEOUT_MS, { min: 1 });
     return parseOssParameters(parameters);
   });
 }

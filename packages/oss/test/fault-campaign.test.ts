@@ -7,6 +7,8 @@ import { serviceErrors, testFaultCampaign } from '@storagedriver/testsuite';
 import { connection, createBucket, newDriver } from './support/server.js';
 
 const bucket = createBucket('campaign');
+// A short answer bound: the unanswered trial's held requests are given up after it, not after 30 s.
+const ANSWER_TIMEOUT_MS = 3000;
 
 testFaultCampaign({
   name: 'oss',
@@ -14,7 +16,8 @@ testFaultCampaign({
   createDirect: async () => newDriver(await bucket, { rootDirectory: 'faults' }),
   // The proxy listens on 127.0.0.1: the same port under the gateway's DNS name keeps the requests virtual-hosted.
   createThroughProxy: async (proxyEndpoint) =>
-    newDriver(await bucket, { rootDirectory: 'faults', endpoint: `http://${process.env.OSS_TEST_DNS_NAME}:${new URL(proxyEndpoint).port}` }),
+    newDriver(await bucket, { rootDirectory: 'faults', endpoint: `http://${process.env.OSS_TEST_DNS_NAME}:${new URL(proxyEndpoint).port}`, answerTimeoutMs: ANSWER_TIMEOUT_MS }),
+  answerTimeoutMs: ANSWER_TIMEOUT_MS,
   errorResponse: serviceErrors.s3,
   seed: 1,
   log: (line) => process.stderr.write(`${line}\n`),

@@ -14,6 +14,9 @@ test('registers as oss and parses upstream parameters strictly (strings as envir
   expect(driver.name).toBe('oss');
   expect(parseOssParameters(required).chunkSize).toBe(10 * MiB);
   expect(parseOssParameters({ ...required, chunksize: 5 * MiB }).chunkSize).toBe(5 * MiB);
+  const options = { ...parseOssParameters(required), answerTimeoutMs: 4000 };
+  expect(s3Options(options).answerTimeoutMs).toBe(4000);
+  expect(() => new OssDriver({ ...options, answerTimeoutMs: -1 })).toThrow(InvalidParameterError);
   const rejected: [Record<string, unknown>, string][] = [
     [{ ...required, chunksize: 5 * MiB - 1 }, 'chunksize'],
     [{ ...required, chunksize: '12abc' }, 'chunksize'],
@@ -27,6 +30,8 @@ test('registers as oss and parses upstream parameters strictly (strings as envir
     [{ ...required, secure: 'yes' }, 'secure'],
     [{ ...required, endpoint: 'http://h:99999' }, 'endpoint'],
     [{ ...required, regionendpoint: 'http://h' }, 'regionendpoint'],
+    // An option, not one of upstream's parameters.
+    [{ ...required, answertimeout: '3s' }, 'answertimeout'],
   ];
   for (const [params, name] of rejected) {
     const error = await create('oss', params).then(() => undefined, (e: unknown) => e);

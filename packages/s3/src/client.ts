@@ -17,14 +17,14 @@ export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
 
 /**
  * `bounded` (a client of ours, whose handler throws on its request timeout): each command but a copy
- * gets core's bound on its answer's start (`answerTimeoutMs` of its body's size), a TimeoutError the
- * SDK retries as it would a timed-out socket. The SDK has no such bound by default, so a request
- * left unanswered held its caller forever.
+ * gets core's bound on its answer's start (`answerTimeoutMs` of its body's size, from the option's
+ * base), a TimeoutError the SDK retries as it would a timed-out socket. The SDK has no such bound by
+ * default, so a request left unanswered held its caller forever.
  */
-export function sender(client: S3Client, bounded: boolean): Send {
+export function sender(client: S3Client, bounded: boolean, answerTimeout?: number): Send {
   return async (command, signal) => {
     try {
-      return await client.send(command, { abortSignal: signal, requestTimeout: bounded ? answerBound(command.input as CommandInput, command) : undefined });
+      return await client.send(command, { abortSignal: signal, requestTimeout: bounded ? answerBound(command.input as CommandInput, command, answerTimeout) : undefined });
     } catch (error) {
       const input = command.input as { Bucket?: string; Key?: string };
       throw describeS3Error(error, { operation: command.constructor.name.replace(/Command$/, ''), bucket: input.Bucket, key: input.Key });
@@ -35,10 +35,10 @@ export function sender(client: S3Client, bounded: boolean): Send {
 type CommandInput = { Body?: unknown; ContentLength?: number };
 
 /** None for a server-side copy (answered once the service has copied) or a body of unknown size. */
-function answerBound(input: CommandInput, command: object): number | undefined {
+function answerBound(input: CommandInput, command: object, baseMs: number | undefined): number | undefined {
   if (command instanceof CopyObjectCommand || command instanceof UploadPartCopyCommand) return undefined;
   const bodyBytes = knownBodyBytes(input.Body, input.ContentLength);
-  return bodyBytes === undefined ? undefined : answerTimeoutMs(bodyBytes);
+  return bodyBytes === undefined ? undefined : answerTimeoutMs(bodyBytes, baseMs);
 }
 
 /** `regionEndpoint` as a URL, with the scheme `secure` implies when it was given without one. */

@@ -237,6 +237,7 @@ export class DirectRequests {
           rejectUnauthorized: !this.#o.skipVerify,
           lookup: this.#o.lookup,
           maxIdleConnections: Math.max(this.#o.maxConcurrency ?? 128, 16),
+          answerTimeoutMs: this.#o.answerTimeoutMs,
         }),
       };
     })();

@@ -121,7 +121,7 @@ export class S3Backend implements StorageBackend {
   constructor(options: S3Options) {
     this.#o = checkS3Options(options);
     this.client = createClient(options);
-    this.#send = sender(this.client, options.client === undefined);
+    this.#send = sender(this.client, options.client === undefined, options.answerTimeoutMs);
     this.#keys = new KeyMapper(options.rootDirectory);
     this.#tree = new ObjectStoreTree(
       { listPage: (request, signal) => this.#listPage(request, signal), deleteKeys: (keys, signal) => this.#deleteKeys(keys, signal) },
@@ -156,7 +156,7 @@ export class S3Backend implements StorageBackend {
    * to the first answer's ETag (core's resumableContent: no stream in between for small objects).
    */
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    return resumableContent(this.#openRange(path, await this.#directPath()), { signal });
+    return resumableContent(this.#openRange(path, await this.#directPath()), { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
   }
 
   /**
@@ -191,7 +191,7 @@ export class S3Backend implements StorageBackend {
     }
     const end = length === undefined ? undefined : offset + length - 1;
     try {
-      return await resumableReader(offset, this.#openRange(path, await this.#directPath(), end), { signal });
+      return await resumableReader(offset, this.#openRange(path, await this.#directPath(), end), { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
     } catch (error) {
       if (!isInvalidRange(error)) throw error;
       // 416: offset ≥ size (or the object is empty), so a range of `length` > 0 passes the end.

@@ -2,7 +2,7 @@
 import type { LookupFunction } from 'node:net';
 
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, ParameterReader, checkOptions, millisecondsOption, type AnswerTimeoutOption, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 export const MIN_CHUNK_SIZE = 5 * MiB;
@@ -13,7 +13,7 @@ const LOG_LEVELS = ['off', 'debug', 'debugwithsigning', 'debugwithhttpbody', 'de
 const CHECKSUMS = ['WHEN_SUPPORTED', 'WHEN_REQUIRED'] as const;
 
 /** The S3 driver's options, as `parseS3Parameters` makes them from upstream's parameters (given to `new S3Driver`). */
-export interface S3Options {
+export interface S3Options extends AnswerTimeoutOption {
   /** The bucket; required. */
   bucket: string;
   /** The AWS region, e.g. `us-east-1`; required unless `regionEndpoint` is set (it then defaults to `us-east-1`). */
@@ -86,7 +86,7 @@ export const PARAMETER_NAMES = [
   'accesskey', 'secretkey', 'sessiontoken', 'region', 'regionendpoint', 'forcepathstyle', 'bucket', 'encrypt', 'keyid',
   'secure', 'skipverify', 'v4auth', 'chunksize', 'multipartcopychunksize', 'multipartcopymaxconcurrency',
   'multipartcopythresholdsize', 'rootdirectory', 'storageclass', 'useragent', 'objectacl', 'usedualstack', 'accelerate',
-  'usefipsendpoint', 'loglevel', 'redirectendpoint', 'uploadconcurrency', 'requestchecksums', 'maxconcurrency',
+  'usefipsendpoint', 'loglevel', 'redirectendpoint', 'uploadconcurrency', 'requestchecksums', 'maxconcurrency', 'answertimeout',
 ] as const;
 
 /**
@@ -133,6 +133,7 @@ export function parseS3Parameters(params: DriverParameters | undefined, driverNa
     redirectEndpoint,
     requestChecksums: p.has('requestchecksums') ? p.oneOf('requestchecksums', CHECKSUMS, 'WHEN_SUPPORTED') : undefined,
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 128, 1),
+    answerTimeoutMs: p.duration('answertimeout', DEFAULT_ANSWER_TIMEOUT_MS, { min: 1 }),
   };
 }
 
@@ -145,6 +146,6 @@ export function checkS3Options(options: S3Options, driverName = 's3'): S3Options
     multipartCopyMaxConcurrency: 'multipartcopymaxconcurrency', multipartCopyThresholdSize: 'multipartcopythresholdsize',
     rootDirectory: 'rootdirectory', storageClass: 'storageclass', userAgent: 'useragent', objectAcl: 'objectacl', useDualStack: 'usedualstack',
     accelerate: 'accelerate', useFipsEndpoint: 'usefipsendpoint', redirectEndpoint: 'redirectendpoint', requestChecksums: 'requestchecksums',
-    maxConcurrency: 'maxconcurrency', client: null, lookup: null, uploadRecords: null,
+    maxConcurrency: 'maxconcurrency', answerTimeoutMs: millisecondsOption('answertimeout'), client: null, lookup: null, uploadRecords: null,
   }, (parameters) => parseS3Parameters(parameters, driverName));
 }

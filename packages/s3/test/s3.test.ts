@@ -66,6 +66,8 @@ test('registers as s3 and s3aws and parses string parameters strictly', async ()
   await expect(create('s3', { ...params, chunksize: 1024 })).rejects.toThrow(/chunksize/);
   await expect(create('s3', { bucket: 'b' })).rejects.toThrow(/region/);
   await expect(create('s3', { ...params, nosuch: 1 })).rejects.toThrow(/nosuch/);
+  await expect(create('s3', { ...params, answertimeout: 'soon' })).rejects.toThrow(/answertimeout/);
+  await expect(create('s3', { ...params, answertimeout: '0s' })).rejects.toThrow(/answertimeout/);
   await expect(create('s3', { ...params, redirectendpoint: 'https://cdn.example/base' })).rejects.toThrow(/redirectendpoint/);
 });
 

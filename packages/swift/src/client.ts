@@ -71,7 +71,7 @@ export class SwiftClient {
 
   constructor(options: SwiftOptions, fetcher?: Fetch) {
     this.#options = options;
-    this.#fetch = answerBounded(fetcher ?? (options.insecureSkipVerify ? insecureFetch() : (url, init) => fetch(url, init)));
+    this.#fetch = answerBounded(fetcher ?? (options.insecureSkipVerify ? insecureFetch() : (url, init) => fetch(url, init)), options.answerTimeoutMs);
     this.#direct = fetcher === undefined;
   }
 
@@ -160,7 +160,7 @@ export class SwiftClient {
       this.#base?.http.close();
       this.#base = {
         storageUrl,
-        http: new HttpClient(url, { rejectUnauthorized: !this.#options.insecureSkipVerify }),
+        http: new HttpClient(url, { rejectUnauthorized: !this.#options.insecureSkipVerify, answerTimeoutMs: this.#options.answerTimeoutMs }),
         // What follows the storage URL in a request's URL starts with `/` or `?`.
         path: url.pathname === '/' && !storageUrl.endsWith('/') ? '' : url.pathname,
       };
@@ -243,16 +243,16 @@ function describeTarget(request: SwiftRequest): string {
 
 /**
  * `fetcher` with core's bound on an answer's start, as the node:http path has it (sendRequest): an
- * answer not begun within `answerTimeoutMs` of the body's size fails the request as a transient
+ * answer not begun within `answerTimeoutMs` of the body's size and the option fails the request as a transient
  * TimeoutError, retried where the request is. Container HEADs and PUTs, deletes, authentication and
  * the rest would otherwise wait forever on a stuck connection. Not bounded: a server-side copy
  * (`X-Copy-From`), answered once the server has copied.
  */
-function answerBounded(fetcher: Fetch): Fetch {
+function answerBounded(fetcher: Fetch, answerTimeoutMs: number | undefined): Fetch {
   return (url, init) => {
     const bodyBytes = knownBodyBytes(init.body);
     if (bodyBytes === undefined || new Headers(init.headers).has('x-copy-from')) return fetcher(url, init);
-    return fetchWithinAnswerBound(fetcher, url, init, { bodyBytes, driverName: 'swift' });
+    return fetchWithinAnswerBound(fetcher, url, init, { bodyBytes, driverName: 'swift', answerTimeoutMs });
   };
 }
 

@@ -158,7 +158,7 @@ export class SwiftBackend implements StorageBackend {
   }
 
   async getContent(path: string, signal?: AbortSignal): Promise<Buffer> {
-    return resumableContent(this.#openRange(path), { signal });
+    return resumableContent(this.#openRange(path), { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
   }
 
   /**
@@ -188,7 +188,7 @@ export class SwiftBackend implements StorageBackend {
     }
     const end = length === undefined ? undefined : offset + length - 1;
     try {
-      return await resumableReader(offset, offset === 0 && end === undefined ? this.#openWhole(path) : this.#openRange(path, end), { signal });
+      return await resumableReader(offset, offset === 0 && end === undefined ? this.#openWhole(path) : this.#openRange(path, end), { signal, stallTimeoutMs: this.#o.answerTimeoutMs });
     } catch (error) {
       // At or past the end: Swift answers 416 (Ceph without the size), so the size comes from a HEAD.
       if (swiftStatus(error) !== 416) throw error;

@@ -2,7 +2,7 @@
  * Upstream's swift parameters (upstream-model.md, seed-drivers.md §1.6), same names and meaning,
  * parsed strictly, plus the upload concurrency and request limit every cloud driver here has.
  */
-import { ParameterReader, checkOptions, type DriverParameters } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, ParameterReader, checkOptions, millisecondsOption, type AnswerTimeoutOption, type DriverParameters } from '@storagedriver/core';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_CHUNK_SIZE = 20 * MiB;
@@ -16,7 +16,7 @@ export type TempURLMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 const TEMP_URL_METHODS: readonly TempURLMethod[] = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
 
 /** The Swift driver's options, as `parseSwiftParameters` makes them from upstream's parameters (given to `new SwiftDriver`). */
-export interface SwiftOptions {
+export interface SwiftOptions extends AnswerTimeoutOption {
   /** The user name (auth v1: the account user); required. */
   username: string;
   /** The password (auth v1: the key); required. */
@@ -68,7 +68,7 @@ export interface SwiftOptions {
 export const PARAMETER_NAMES = [
   'username', 'password', 'authurl', 'container', 'region', 'tenant', 'tenantid', 'domain', 'domainid', 'tenantdomain',
   'tenantdomainid', 'trustid', 'authversion', 'endpointtype', 'insecureskipverify', 'prefix', 'rootdirectory', 'chunksize',
-  'secretkey', 'accesskey', 'tempurlcontainerkey', 'tempurlmethods', 'uploadconcurrency', 'maxconcurrency',
+  'secretkey', 'accesskey', 'tempurlcontainerkey', 'tempurlmethods', 'uploadconcurrency', 'maxconcurrency', 'answertimeout',
 ] as const;
 
 /**
@@ -102,6 +102,7 @@ export function parseSwiftParameters(params: DriverParameters | undefined, drive
     tempURLMethods: readMethods(p),
     uploadConcurrency: p.integer('uploadconcurrency', 4, { min: 1, max: 256 }),
     maxConcurrency: p.concurrencyLimit('maxconcurrency', 50, 25),
+    answerTimeoutMs: p.duration('answertimeout', DEFAULT_ANSWER_TIMEOUT_MS, { min: 1 }),
   };
 }
 
@@ -150,5 +151,6 @@ export function checkSwiftOptions(options: SwiftOptions): SwiftOptions {
     trustId: 'trustid', authVersion: 'authversion', endpointType: 'endpointtype', insecureSkipVerify: 'insecureskipverify',
     prefix: 'prefix', chunkSize: 'chunksize', secretKey: 'secretkey', accessKey: 'accesskey', tempURLContainerKey: 'tempurlcontainerkey',
     tempURLMethods: 'tempurlmethods', uploadConcurrency: 'uploadconcurrency', maxConcurrency: 'maxconcurrency',
+    answerTimeoutMs: millisecondsOption('answertimeout'),
   }, parseSwiftParameters);
 }

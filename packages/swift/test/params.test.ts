@@ -12,6 +12,8 @@ describe('parameters', () => {
     expect(o).toMatchObject({ chunkSize: 5 * 1024 * 1024, authVersion: 3, insecureSkipVerify: true, tempURLContainerKey: false, tempURLMethods: ['GET', 'HEAD'], endpointType: 'public' });
     expect(parseSwiftParameters(base)).toMatchObject({ chunkSize: 20 * 1024 * 1024, prefix: '', tempURLContainerKey: undefined, authVersion: undefined });
     expect(parseSwiftParameters({ ...base, authversion: 0 }).authVersion).toBeUndefined();
+    expect(parseSwiftParameters({ ...base, answertimeout: '45s' }).answerTimeoutMs).toBe(45_000);
+    expect(() => parseSwiftParameters({ ...base, answertimeout: '-1s' })).toThrow(/answertimeout/);
   });
 
   test('rootdirectory is an alias of prefix; both must then agree', () => {

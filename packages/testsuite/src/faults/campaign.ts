@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import { PathNotFoundError, PreconditionFailedError, StorageDriverError, type StorageDriver } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, PathNotFoundError, PreconditionFailedError, StorageDriverError, type StorageDriver } from '@storagedriver/core';
 
 import { formatTable } from '../bench.js';
 import { fillPattern, patternBytes, randomName } from '../data.js';
@@ -57,6 +57,12 @@ export interface FaultCampaignOptions {
   walkKeys?: number;
   /** Per-trial limits; a trial still running then is a hang. */
   timeoutsMs?: Partial<Record<TrialKind, number>>;
+  /**
+   * The answer bound (`answerTimeoutMs`) `createThroughProxy`'s drivers were given (default 30 s):
+   * each operation whose request the `unanswered` trial holds must end within twice it, a second,
+   * and a second per MiB of the held request's body (one bound, then a retry), else it is a hang.
+   */
+  answerTimeoutMs?: number;
   /** Progress lines (one per trial). */
   log?: (line: string) => void;
 }
@@ -228,6 +234,7 @@ interface TrialContext {
   forcedFault: () => Fault;
   dataSeed: number;
   path: string;
+  answerTimeoutMs: number;
 }
 
 type TrialBody = (context: TrialContext) => Promise<{ outcome: TrialOutcome; detail: string; resumed?: boolean }>;
@@ -415,7 +422,7 @@ async function walkTrial(root: string, expected: Set<string>, index: number, { p
  * driver has made a request before, so the held one is the operation's own, not its first contact
  * (an authentication, say).
  */
-async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path }: TrialContext) {
+async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path, answerTimeoutMs }: TrialContext) {
   const listed = `${path}/listed`;
   const put = { path: `${path}/put`, size: 64 * 1024, seed: dataSeed };
   const written = { path: `${path}/written`, size: 6 * MiB + 5, seed: (dataSeed + 1) >>> 0 };
@@ -429,6 +436,7 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path 
   const held = async <T>(what: string, operation: () => Promise<T>): Promise<T | undefined> => {
     const target = proxy.requests;
     proxy.inject({ kind: 'stall-request' }, (view) => view.index >= target);
+    const started = performance.now();
     try {
       return await operation();
     } catch (error) {
@@ -438,6 +446,14 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path 
       return undefined;
     } finally {
       proxy.clearInjections();
+      const took = performance.now() - started;
+      // The bound grows by a second per MiB of the held request's body (core's answerTimeoutMs).
+      const heldBytes = proxy.log.slice(target).find((request) => request.fault.kind === 'stall-request')?.requestBytes ?? 0;
+      const allowedMs = 2 * answerTimeoutMs + 1000 + heldBytes / 1048.576;
+      if (took > allowedMs) {
+        notes.push(`${what} took ${Math.round(took)} ms with an answer bound of ${answerTimeoutMs} ms (${Math.round(allowedMs)} ms allowed)`);
+        outcome = worst(outcome, 'hang');
+      }
     }
   };
   const info = await held('stat', () => driver.stat(listed, { signal }));
@@ -502,6 +518,7 @@ export async function runFaultCampaign(options: FaultCampaignOptions): Promise<F
       forcedFault: () => forced.decide(forcedCount++),
       dataSeed: (dataSeed = (dataSeed + 0x9e3779b9) >>> 0),
       path: `${root}/${kind}-${index}`,
+      answerTimeoutMs: options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
     };
     const ended = await Promise.race([body(context).catch((error: unknown) => ({ outcome: errorOutcome(error), detail: `while verifying: ${describeError(error)}` })), timedOut]).finally(() => clearTimeout(timer));
     if (ended === 'hang') {
