@@ -24,6 +24,7 @@ interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  expiration?: Date;
 }
 
 /** Headers SigV4 leaves unsigned (the SDK signer's list: hop-by-hop, or changed by proxies). */
@@ -42,6 +43,10 @@ class Signer {
   readonly #service: string;
   readonly #clockOffset: () => number;
   #key: { day: string; secret: string; key: KeyObject } | undefined;
+  /** The signing time of the current second (a Date and its ISO string per request showed in profiles). */
+  #clock: { second: number; day: string; time: string } | undefined;
+  /** The provider's last credentials (see #constant). */
+  #cached: Credentials | undefined;
 
   constructor(credentials: () => Promise<Credentials>, region: string, service: string, clockOffset: () => number) {
     this.#credentials = credentials;
@@ -52,12 +57,8 @@ class Signer {
 
   /** Adds x-amz-date, x-amz-content-sha256, the session token and Authorization to `headers`. */
   async sign(method: string, path: string, query: string, headers: Record<string, string>, payloadHash: string): Promise<void> {
-    // Through the provider every time: it renews expiring credentials (and memoizes the rest).
-    const credentials = await this.#credentials();
-    // The SDK's estimate of the server's clock (corrected after a RequestTimeTooSkewed answer).
-    const now = new Date(Date.now() + this.#clockOffset()).toISOString();
-    const day = `${now.slice(0, 4)}${now.slice(5, 7)}${now.slice(8, 10)}`;
-    const time = `${day}T${now.slice(11, 13)}${now.slice(14, 16)}${now.slice(17, 19)}Z`;
+    const credentials = this.#constant() ?? (this.#cached = await this.#credentials());
+    const { day, time } = this.#now();
     headers['x-amz-date'] = time;
     headers['x-amz-content-sha256'] = payloadHash;
     if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
@@ -72,6 +73,25 @@ class Signer {
     const toSign = `AWS4-HMAC-SHA256\n${time}\n${scope}\n${hash('sha256', canonical, 'hex')}`;
     const signature = createHmac('sha256', this.#signingKey(day, credentials.secretAccessKey)).update(toSign).digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+  }
+
+  /**
+   * Credentials without an expiry, once the provider gave them: the SDK's provider keeps those for
+   * good. Expiring ones are asked of it for every request, so it decides when they are renewed.
+   */
+  #constant(): Credentials | undefined {
+    return this.#cached?.expiration === undefined ? this.#cached : undefined;
+  }
+
+  /** The request's signing day and time, by the SDK's estimate of the server's clock (corrected after a RequestTimeTooSkewed answer). */
+  #now(): { day: string; time: string } {
+    const second = Math.floor((Date.now() + this.#clockOffset()) / 1000);
+    if (this.#clock?.second !== second) {
+      const iso = new Date(second * 1000).toISOString();
+      const day = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}`;
+      this.#clock = { second, day, time: `${day}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z` };
+    }
+    return this.#clock;
   }
 
   #signingKey(day: string, secret: string): KeyObject {

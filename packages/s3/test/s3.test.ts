@@ -390,6 +390,27 @@ test('small objects and streamed reads go as signed requests outside the SDK mid
   await newDriver(bucket, { rootDirectory: 'direct path/a+b=c&d' }).delete('/x');
 });
 
+test('the direct path asks the credentials provider once for credentials without an expiry, and for every request when they expire', async () => {
+  const { accessKeyId, secretAccessKey } = connection();
+  // The second expires within the five minutes in which the SDK's provider renews credentials.
+  for (const expiration of [undefined, new Date(Date.now() + 60_000)]) {
+    const backend = new S3Backend(driverOptions(bucket));
+    const send = jest.spyOn(backend.client, 'send');
+    let asked = 0;
+    // Set on the client's configuration, the SDK wraps it in its renewing provider.
+    (backend.client.config as unknown as { credentials: () => Promise<unknown> }).credentials = async () => {
+      asked++;
+      return { accessKeyId, secretAccessKey, expiration };
+    };
+    await backend.putContent('/creds/a', Buffer.from('a'));
+    for (let i = 0; i < 3; i++) expect((await backend.getContent('/creds/a')).toString()).toBe('a');
+    if (expiration === undefined) expect(asked).toBe(1);
+    else expect(asked).toBeGreaterThanOrEqual(4);
+    expect(send).not.toHaveBeenCalled();
+  }
+  await newDriver(bucket).delete('/creds');
+});
+
 test('listings go as signed GETs outside the SDK middleware and read the same entries the SDK does', async () => {
   // A root whose characters XML escapes (and the query encodes) checks both against the SDK's.
   const root = `direct list/a+b=c&d'"<>é`;
