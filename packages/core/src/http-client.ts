@@ -55,14 +55,20 @@ export class HttpResponse extends Readable {
   readonly statusMessage: string;
   /** Lower-case names; a repeated header's values joined by `, `. */
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /**
+   * The request's answer bound, in ms: `readResponse` fails a body read whole that brings no byte
+   * for as long (the bound on the answer ends at its status line).
+   */
+  readonly bodyStallMs: number;
   #connection: Connection | undefined;
 
-  constructor(statusCode: number, statusMessage: string, headers: Record<string, string>, connection: Connection | undefined) {
+  constructor(statusCode: number, statusMessage: string, headers: Record<string, string>, connection: Connection | undefined, bodyStallMs: number) {
     // One socket read (64 KiB) per push without pausing the socket in between.
     super({ highWaterMark: 64 * 1024 });
     this.statusCode = statusCode;
     this.statusMessage = statusMessage;
     this.headers = headers;
+    this.bodyStallMs = bodyStallMs;
     this.#connection = connection;
   }
 
@@ -285,6 +291,8 @@ class Connection {
   #done: (() => void) | undefined;
   /** Stops the answer bound once the status line arrived. */
   #answered: (() => void) | undefined;
+  /** The current request's answer bound (its answer's `bodyStallMs`). */
+  #answerWithinMs = 0;
 
   constructor(socket: Socket, tcp: Socket, client: HttpClient) {
     this.socket = socket;
@@ -331,6 +339,7 @@ class Connection {
       signal?.removeEventListener('abort', onAbort);
     };
     this.#answered = answered;
+    this.#answerWithinMs = answerWithinMs;
     socket.cork();
     socket.write(head, 'latin1');
     if (body !== undefined) {
@@ -499,7 +508,7 @@ class Connection {
     const pending = this.#pending!;
     this.#pending = undefined;
     this.#answered?.();
-    const response = new HttpResponse(code, message, headers, this.#framing === Framing.None ? undefined : this);
+    const response = new HttpResponse(code, message, headers, this.#framing === Framing.None ? undefined : this, this.#answerWithinMs);
     if (this.#framing === Framing.None) {
       this.#endBody(response);
     } else {

@@ -101,10 +101,38 @@ export function timeoutError(message: string): Error {
   return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 }
 
-/** A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). */
+/**
+ * A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). An
+ * `HttpClient` answer's body that brings no byte for its `bodyStallMs` fails as a transient
+ * `TimeoutError`: a server that sent a status line and then stopped would otherwise hold the caller.
+ */
 export async function readResponse(response: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const { error } = await gather(response, chunks);
-  if (error !== undefined) throw error;
+  const stallMs = (response as Readable & { bodyStallMs?: number }).bodyStallMs;
+  const unwatch = stallMs === undefined ? undefined : watchBody(stallMs, () => chunks.length, () => response.destroy(timeoutError(`an answer's body brought no byte for ${stallMs} ms`)));
+  try {
+    const { error } = await gather(response, chunks);
+    if (error !== undefined) throw error;
+  } finally {
+    unwatch?.();
+  }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** Calls `stalled` once `progress()` stood still for `ms` (counted in checks, as `expireAfter` counts). */
+function watchBody(ms: number, progress: () => number, stalled: () => void): () => void {
+  const checks = Math.ceil(ms / CHECK_MS) + 1;
+  let seen = progress();
+  let still = 0;
+  const stop = answerChecks.add(() => {
+    const now = progress();
+    if (now !== seen) {
+      seen = now;
+      still = 0;
+    } else if (++still >= checks) {
+      stop();
+      stalled();
+    }
+  });
+  return stop;
 }

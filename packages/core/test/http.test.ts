@@ -68,6 +68,37 @@ test('a body cut before its end fails readResponse', async () => {
   await expect(readResponse(response)).rejects.toThrow();
 });
 
+test('a body that stops after its head and some bytes fails readResponse as a transient timeout after the answer bound, and a slow one that keeps coming does not', async () => {
+  let stalled!: ServerResponse;
+  handler = (_req, res) => {
+    stalled = res;
+    res.writeHead(500, { 'content-length': '100', 'content-type': 'application/xml' });
+    res.write('<Error><Code>Internal');
+  };
+  const bounded = new HttpClient(`http://127.0.0.1:${port}`, { answerTimeoutMs: 600 });
+  const started = Date.now();
+  const error = await readResponse(await bounded.request(options('PUT'), send)).catch((caught: unknown) => caught);
+  const took = Date.now() - started;
+  expect(error).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT' });
+  expect(isTransientError(error)).toBe(true);
+  // Counted in checks a quarter of a second apart: one more than the bound holds.
+  expect(took).toBeGreaterThanOrEqual(600);
+  expect(took).toBeLessThan(1500);
+  stalled.destroy();
+  handler = (_req, res) => {
+    res.writeHead(200, { 'content-length': '6' });
+    let sent = 0;
+    const next = setInterval(() => {
+      res.write('x');
+      if (++sent === 6) {
+        clearInterval(next);
+        res.end();
+      }
+    }, 250);
+  };
+  expect((await readResponse(await bounded.request(options('GET'), send))).toString()).toBe('xxxxxx');
+});
+
 test('a refused connection rejects with the transport error', async () => {
   await expect(new HttpClient('http://127.0.0.1:1').request(options('GET'), send)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 });

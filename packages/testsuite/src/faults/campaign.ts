@@ -9,7 +9,7 @@ import { DEFAULT_ANSWER_TIMEOUT_MS, PathNotFoundError, PreconditionFailedError, 
 
 import { formatTable } from '../bench.js';
 import { fillPattern, patternBytes, randomName } from '../data.js';
-import { type ErrorResponder, FaultProxy, type ProxiedRequest } from './proxy.js';
+import { type ErrorResponder, type FaultAction, FaultProxy, type ProxiedRequest } from './proxy.js';
 import { type Fault, FaultSchedule, type FaultKind, mulberry32 } from './schedule.js';
 
 const MiB = 1024 * 1024;
@@ -143,7 +143,7 @@ const LABELS: Record<TrialKind, string> = {
   unanswered: 'unanswered requests',
 };
 const DEFAULT_TRIALS: Record<TrialKind, number> = { put1MiB: 8, put20MiB: 3, writer64MiB: 2, read32MiB: 3, readReplaced: 2, walk: 3, unanswered: 1 };
-// An unanswered request costs the driver's answer bound (30 s for ours) before its next try, four times in that trial.
+// An unanswered request costs the driver's answer bound (30 s for ours) before its next try, five times in that trial.
 const DEFAULT_TIMEOUTS: Record<TrialKind, number> = { put1MiB: 30_000, put20MiB: 60_000, writer64MiB: 180_000, read32MiB: 60_000, readReplaced: 60_000, walk: 60_000, unanswered: 300_000 };
 const KINDS = Object.keys(LABELS) as TrialKind[];
 /** Tries to resume a failed writer, each from a new instance, still under faults. */
@@ -417,7 +417,8 @@ async function walkTrial(root: string, expected: Set<string>, index: number, { p
 
 /**
  * A stat, a small put, a listing and a writer's commit (of a writer past its first part), each with
- * its first request held by the proxy and never answered (a stuck connection, server or runtime):
+ * its first request held by the proxy and never answered (a stuck connection, server or runtime),
+ * and a listing whose first answer stops part-way through its body:
  * the driver must give up on that request and try again, or fail typed, never wait forever. The
  * driver has made a request before, so the held one is the operation's own, not its first contact
  * (an authentication, say).
@@ -432,10 +433,10 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path,
   const notes: string[] = [];
   const failed = new Set<string>();
   let outcome: TrialOutcome = 'success';
-  /** `operation` with its first request held; its failure noted and counted. */
-  const held = async <T>(what: string, operation: () => Promise<T>): Promise<T | undefined> => {
+  /** `operation` with its first request held (or, with `stall`, its answer); its failure noted and counted. */
+  const held = async <T>(what: string, operation: () => Promise<T>, fault: FaultAction = { kind: 'stall-request' }): Promise<T | undefined> => {
     const target = proxy.requests;
-    proxy.inject({ kind: 'stall-request' }, (view) => view.index >= target);
+    proxy.inject(fault, (view) => view.index >= target);
     const started = performance.now();
     try {
       return await operation();
@@ -448,7 +449,7 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path,
       proxy.clearInjections();
       const took = performance.now() - started;
       // The bound grows by a second per MiB of the held request's body (core's answerTimeoutMs).
-      const heldBytes = proxy.log.slice(target).find((request) => request.fault.kind === 'stall-request')?.requestBytes ?? 0;
+      const heldBytes = proxy.log.slice(target).find((request) => request.fault.kind === fault.kind)?.requestBytes ?? 0;
       const allowedMs = 2 * answerTimeoutMs + 1000 + heldBytes / 1048.576;
       if (took > allowedMs) {
         notes.push(`${what} took ${Math.round(took)} ms with an answer bound of ${answerTimeoutMs} ms (${Math.round(allowedMs)} ms allowed)`);
@@ -473,12 +474,16 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path,
     if (stored.state === 'short' || stored.state === 'differs' || (stored.state === 'absent' && !failed.has(operation))) outcome = worst(outcome, 'corrupt');
     if (stored.state !== 'absent') expected.push(file.path);
   }
-  const entries = await held('list', () => driver.list(path, { signal }));
-  if (entries !== undefined && entries.sort().join('\n') !== expected.sort().join('\n')) {
-    notes.push(`listed ${entries.join(', ')}, not ${expected.join(', ')}`);
-    outcome = worst(outcome, entries.length < expected.length ? 'truncated' : 'corrupt');
+  // Then a listing whose answer stops after 64 bytes of its body (every service's is longer): a
+  // server stalled mid-answer, after the status line that ends the bound on the answer's start.
+  for (const [what, fault] of [['list', { kind: 'stall-request' }], ['list with its body held', { kind: 'stall', afterBytes: 64 }]] as const) {
+    const entries = await held(what, () => driver.list(path, { signal }), fault);
+    if (entries !== undefined && entries.sort().join('\n') !== expected.sort().join('\n')) {
+      notes.push(`${what}: listed ${entries.join(', ')}, not ${expected.join(', ')}`);
+      outcome = worst(outcome, entries.length < expected.length ? 'truncated' : 'corrupt');
+    }
   }
-  if (failed.size === 0) notes.unshift('stat, putContent, commit and list succeeded');
+  if (failed.size === 0) notes.unshift('stat, putContent, commit, list and list with its body held succeeded');
   return { outcome, detail: notes.join('; ') };
 }
 
