@@ -278,7 +278,10 @@ export class S3Backend implements StorageBackend {
    */
   async #explainHead(error: unknown, key: string, signal?: AbortSignal): Promise<unknown> {
     try {
-      await this.#send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }), signal);
+      // On the direct path when there is one: its listing's answer body is bounded in time (core's readResponse).
+      const direct = await this.#directPath();
+      if (direct !== undefined) await direct.list({ prefix: key, delimited: false, limit: 1 }, signal);
+      else await this.#send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: key, MaxKeys: 1 }), signal);
     } catch (listing) {
       if (!hasNoServiceCode(listing) && s3Status(listing) !== undefined) return listing;
     }
