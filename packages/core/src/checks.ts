@@ -1,6 +1,6 @@
 /**
  * Periodic checks of many watchers on one timer: the answer bound of every request (http.ts) and
- * the stall watch of every read (retry.ts), where a timer per request would cost more client CPU
+ * the stall watch of every read and whole-body answer (retry.ts, http.ts), where a timer per request would cost more client CPU
  * than a small request's own work.
  */
 
@@ -51,4 +51,33 @@ export class PeriodicChecks {
     }
     for (const watcher of this.#watchers) watcher.check?.();
   }
+}
+
+/** The reads and whole-body answers in flight, by stall limit: one timer per limit checks them all, not one per read. */
+const watched = new Map<number, PeriodicChecks>();
+
+/**
+ * Calls `onStall` once `progress()` has stood still for at least `ms` of time in which `waiting()`
+ * held: five checks in a row, a quarter of `ms` apart, that find no progress. Returns the function
+ * that stops watching.
+ */
+export function watchStall(ms: number, progress: () => number, waiting: () => boolean, onStall: () => void): () => void {
+  let seen = progress();
+  let idleChecks = 0;
+  let checks = watched.get(ms);
+  if (checks === undefined) {
+    // Forgotten once idle: a stall limit no read uses any more holds nothing.
+    checks = new PeriodicChecks(ms / 4, () => watched.delete(ms));
+    watched.set(ms, checks);
+  }
+  return checks.add(() => {
+    const now = progress();
+    if (!waiting() || now !== seen) {
+      seen = now;
+      idleChecks = 0;
+    } else if (++idleChecks > 4) {
+      idleChecks = 0;
+      onStall();
+    }
+  });
 }

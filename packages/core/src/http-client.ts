@@ -56,8 +56,9 @@ export class HttpResponse extends Readable {
   /** Lower-case names; a repeated header's values joined by `, `. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   /**
-   * The request's answer bound, in ms: `readResponse` fails a body read whole that brings no byte
-   * for as long (the bound on the answer ends at its status line).
+   * The client's answer bound (`answerTimeoutMs`, without a request body's share), in ms:
+   * `readResponse` fails a body read whole that brings no byte for as long (the bound on the answer
+   * ends at its status line).
    */
   readonly bodyStallMs: number;
   #connection: Connection | undefined;
@@ -170,7 +171,7 @@ export class HttpClient {
     const connection = this.#acquire(connectTimeoutMs, driverName);
     return new Promise<HttpResponse>((resolve, reject) => {
       const within = answerTimeoutMs(bodyBytes, this.#options.answerTimeoutMs);
-      connection.send(head, body, request.method === 'HEAD', { resolve, reject }, signal, within, () =>
+      connection.send(head, body, request.method === 'HEAD', { resolve, reject }, signal, within, answerTimeoutMs(0, this.#options.answerTimeoutMs), () =>
         timeoutError(`${driverName}: no answer from ${this.#host} within ${within} ms`),
       );
     });
@@ -291,8 +292,8 @@ class Connection {
   #done: (() => void) | undefined;
   /** Stops the answer bound once the status line arrived. */
   #answered: (() => void) | undefined;
-  /** The current request's answer bound (its answer's `bodyStallMs`). */
-  #answerWithinMs = 0;
+  /** The current answer's `bodyStallMs`. */
+  #bodyStallMs = 0;
 
   constructor(socket: Socket, tcp: Socket, client: HttpClient) {
     this.socket = socket;
@@ -326,7 +327,7 @@ class Connection {
     return !this.#closed && !this.socket.destroyed && now - this.#idleSince < this.#idleMs;
   }
 
-  send(head: string, body: Buffer | readonly Buffer[] | undefined, headOnly: boolean, pending: Pending, signal: AbortSignal | undefined, answerWithinMs: number, expired: () => Error): void {
+  send(head: string, body: Buffer | readonly Buffer[] | undefined, headOnly: boolean, pending: Pending, signal: AbortSignal | undefined, answerWithinMs: number, bodyStallMs: number, expired: () => Error): void {
     this.#pending = pending;
     this.#headOnly = headOnly;
     this.#keepAlive = true;
@@ -339,7 +340,7 @@ class Connection {
       signal?.removeEventListener('abort', onAbort);
     };
     this.#answered = answered;
-    this.#answerWithinMs = answerWithinMs;
+    this.#bodyStallMs = bodyStallMs;
     socket.cork();
     socket.write(head, 'latin1');
     if (body !== undefined) {
@@ -508,7 +509,7 @@ class Connection {
     const pending = this.#pending!;
     this.#pending = undefined;
     this.#answered?.();
-    const response = new HttpResponse(code, message, headers, this.#framing === Framing.None ? undefined : this, this.#answerWithinMs);
+    const response = new HttpResponse(code, message, headers, this.#framing === Framing.None ? undefined : this, this.#bodyStallMs);
     if (this.#framing === Framing.None) {
       this.#endBody(response);
     } else {

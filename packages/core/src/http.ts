@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import { PeriodicChecks } from './checks.js';
+import { PeriodicChecks, watchStall } from './checks.js';
 import { gather } from './stream.js';
 
 /**
@@ -109,7 +109,7 @@ export function timeoutError(message: string): Error {
 export async function readResponse(response: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const stallMs = (response as Readable & { bodyStallMs?: number }).bodyStallMs;
-  const unwatch = stallMs === undefined ? undefined : watchBody(stallMs, () => chunks.length, () => response.destroy(timeoutError(`an answer's body brought no byte for ${stallMs} ms`)));
+  const unwatch = stallMs === undefined ? undefined : watchStall(stallMs, () => chunks.length, () => true, () => response.destroy(timeoutError(`an answer's body brought no byte for ${stallMs} ms`)));
   try {
     const { error } = await gather(response, chunks);
     if (error !== undefined) throw error;
@@ -119,20 +119,3 @@ export async function readResponse(response: Readable): Promise<Buffer> {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-/** Calls `stalled` once `progress()` stood still for `ms` (counted in checks, as `expireAfter` counts). */
-function watchBody(ms: number, progress: () => number, stalled: () => void): () => void {
-  const checks = Math.ceil(ms / CHECK_MS) + 1;
-  let seen = progress();
-  let still = 0;
-  const stop = answerChecks.add(() => {
-    const now = progress();
-    if (now !== seen) {
-      seen = now;
-      still = 0;
-    } else if (++still >= checks) {
-      stop();
-      stalled();
-    }
-  });
-  return stop;
-}

@@ -7,7 +7,7 @@
 import { Readable, finished } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { PeriodicChecks } from './checks.js';
+import { watchStall } from './checks.js';
 import { DriverError, isTransientError } from './errors.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from './http.js';
 import { gather } from './stream.js';
@@ -163,35 +163,6 @@ export async function resumableContent(open: OpenRange, options: RetryOptions = 
     if (cut === undefined) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     response = await reopen(cut, ++failures, position, version, within, options, response);
   }
-}
-
-/** The reads in flight, by stall limit: one timer per limit checks them all, not one per read. */
-const watched = new Map<number, PeriodicChecks>();
-
-/**
- * Calls `onStall` once `progress()` has stood still for at least `ms` of time in which `waiting()`
- * held: five checks in a row, a quarter of `ms` apart, that find no progress. Returns the function
- * that stops watching.
- */
-function watchStall(ms: number, progress: () => number, waiting: () => boolean, onStall: () => void): () => void {
-  let seen = progress();
-  let idleChecks = 0;
-  let checks = watched.get(ms);
-  if (checks === undefined) {
-    // Forgotten once idle: a stall limit no read uses any more holds nothing.
-    checks = new PeriodicChecks(ms / 4, () => watched.delete(ms));
-    watched.set(ms, checks);
-  }
-  return checks.add(() => {
-    const now = progress();
-    if (!waiting() || now !== seen) {
-      seen = now;
-      idleChecks = 0;
-    } else if (++idleChecks > 4) {
-      idleChecks = 0;
-      onStall();
-    }
-  });
 }
 
 /** The cut a body that sent nothing for `ms` is destroyed with. */
