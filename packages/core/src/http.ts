@@ -59,9 +59,11 @@ export function expireAfter(ms: number, expire: () => void): () => void {
 }
 
 /**
- * `fetcher(url, init)` under the same bound as `HttpClient.request`: an answer (fetch resolves at its
- * headers) not begun within `answerTimeoutMs(bodyBytes, answerTimeoutMs)` aborts the request with a transient
- * `TimeoutError`. The caller's `init.signal` still aborts it, and the body is read unbounded.
+ * `fetcher(url, init)` under the same bounds as `HttpClient.request` and `readResponse`: an answer
+ * (fetch resolves at its headers) not begun within `answerTimeoutMs(bodyBytes, answerTimeoutMs)`,
+ * or a body that, while read, brings no byte for `answerTimeoutMs(0, answerTimeoutMs)`, aborts the
+ * request with a transient `TimeoutError`. The caller's `init.signal` still aborts it. The answer
+ * returned is a copy of the fetched one (status, headers) whose body is watched as it is read.
  */
 export async function fetchWithinAnswerBound(
   fetcher: (url: string, init: RequestInit) => Promise<Response>,
@@ -72,11 +74,48 @@ export async function fetchWithinAnswerBound(
   const ms = answerTimeoutMs(bodyBytes, baseMs);
   const timeout = new AbortController();
   const answered = expireAfter(ms, () => timeout.abort(timeoutError(`${driverName}: no answer from ${new URL(url).host} within ${ms} ms`)));
+  let response: Response;
   try {
-    return await fetcher(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
+    response = await fetcher(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
   } finally {
     answered();
   }
+  if (response.body === null || NULL_BODY_STATUSES.has(response.status)) return response;
+  const stallMs = answerTimeoutMs(0, baseMs);
+  const body = watchedBody(response as Response & { body: ReadableStream<Uint8Array> }, stallMs, () => timeout.abort(timeoutError(`${driverName}: an answer's body from ${new URL(url).host} brought no byte for ${stallMs} ms`)));
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** The statuses whose answers cannot be built with a body. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * `response`'s body, calling `onStall` once a read has waited `stallMs` for a byte. Watched only
+ * while a read waits: a body nobody reads is not a stall and holds no watch. The original answer is
+ * kept with the copy and its body locked only at the first read, so an answer nobody reads is
+ * cancelled with the copy's collection (fetch's clean-up of unread answers), never under a reader.
+ */
+function watchedBody(response: Response & { body: ReadableStream<Uint8Array> }, stallMs: number, onStall: () => void): ReadableStream<Uint8Array> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        reader ??= response.body.getReader();
+        const unwatch = watchStall(stallMs, () => 0, () => true, onStall);
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+        } finally {
+          unwatch();
+        }
+      },
+      cancel: (reason) => (reader ?? response.body).cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /**
@@ -102,13 +141,13 @@ export function timeoutError(message: string): Error {
 }
 
 /**
- * A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). An
- * `HttpClient` answer's body that brings no byte for its `bodyStallMs` fails as a transient
- * `TimeoutError`: a server that sent a status line and then stopped would otherwise hold the caller.
+ * A whole (small) answer body; a body closed before its end fails (an abort, a cut connection). A
+ * body that brings no byte for `stallMs` (by default an `HttpClient` answer's `bodyStallMs`) fails
+ * as a transient `TimeoutError`: a server that sent a status line and then stopped would otherwise
+ * hold the caller.
  */
-export async function readResponse(response: Readable): Promise<Buffer> {
+export async function readResponse(response: Readable, stallMs = (response as Readable & { bodyStallMs?: number }).bodyStallMs): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const stallMs = (response as Readable & { bodyStallMs?: number }).bodyStallMs;
   const unwatch = stallMs === undefined ? undefined : watchStall(stallMs, () => chunks.length, () => true, () => response.destroy(timeoutError(`an answer's body brought no byte for ${stallMs} ms`)));
   try {
     const { error } = await gather(response, chunks);

@@ -68,6 +68,19 @@ test('a body cut before its end fails readResponse', async () => {
   await expect(readResponse(response)).rejects.toThrow();
 });
 
+/** Answers six bytes a quarter of a second apart: longer in all than the tests' 600 ms bound, never stalled for it. */
+function trickle(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-length': '6', 'x-kind': 'slow' });
+  let sent = 0;
+  const next = setInterval(() => {
+    res.write('x');
+    if (++sent === 6) {
+      clearInterval(next);
+      res.end();
+    }
+  }, 250);
+}
+
 test('a body that stops after its head and some bytes fails readResponse as a transient timeout after the answer bound, and a slow one that keeps coming does not', async () => {
   let stalled!: ServerResponse;
   handler = (_req, res) => {
@@ -85,18 +98,37 @@ test('a body that stops after its head and some bytes fails readResponse as a tr
   expect(took).toBeGreaterThanOrEqual(600);
   expect(took).toBeLessThan(1500);
   stalled.destroy();
-  handler = (_req, res) => {
-    res.writeHead(200, { 'content-length': '6' });
-    let sent = 0;
-    const next = setInterval(() => {
-      res.write('x');
-      if (++sent === 6) {
-        clearInterval(next);
-        res.end();
-      }
-    }, 250);
-  };
+  handler = trickle;
   expect((await readResponse(await bounded.request(options('GET'), send))).toString()).toBe('xxxxxx');
+});
+
+test('fetchWithinAnswerBound: a body that stops while read fails as a transient timeout after the answer bound; a slow one that keeps coming, and one read late, do not', async () => {
+  const stalled: ServerResponse[] = [];
+  handler = (_req, res) => {
+    stalled.push(res);
+    res.writeHead(500, { 'content-length': '100', 'content-type': 'application/json' });
+    res.write('{"error":');
+  };
+  const url = `http://127.0.0.1:${port}/x`;
+  const bound = { bodyBytes: 0, driverName: 'test', answerTimeoutMs: 600 };
+  const started = Date.now();
+  const error = await fetchWithinAnswerBound(fetch, url, { method: 'GET' }, bound).then((response) => response.text()).catch((caught: unknown) => caught);
+  const took = Date.now() - started;
+  expect(error).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT', message: `test: an answer's body from 127.0.0.1:${port} brought no byte for 600 ms` });
+  expect(isTransientError(error)).toBe(true);
+  expect(took).toBeGreaterThanOrEqual(600);
+  expect(took).toBeLessThan(1500);
+
+  handler = trickle;
+  const slow = await fetchWithinAnswerBound(fetch, url, { method: 'GET' }, bound);
+  expect([slow.status, slow.headers.get('x-kind')]).toEqual([200, 'slow']);
+  expect(await slow.text()).toBe('xxxxxx');
+
+  handler = (_req, res) => res.end('all of it');
+  const late = await fetchWithinAnswerBound(fetch, url, { method: 'GET' }, bound);
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  expect(await late.text()).toBe('all of it');
+  for (const res of stalled) res.destroy();
 });
 
 test('a refused connection rejects with the transport error', async () => {

@@ -233,6 +233,26 @@ describe('commit is idempotent', () => {
   });
 });
 
+describe('an answer whose body stops is given up after the answer bound and sent again', () => {
+  test('a compose, and a move\'s rewrite, whose answers stop after 64 bytes of their body', async () => {
+    const driver = proxied({ chunkSize: CHUNK, answerTimeoutMs: 1000 });
+    const writer = await driver.writer('/stalled/a');
+    await writer.write(patternBytes(CHUNK + 5, 13));
+    const isRewrite = ({ method, url }: Request): boolean => method === 'POST' && url.includes('/rewriteTo/');
+    proxy.inject({ kind: 'stall', afterBytes: 64 }, isCompose);
+    proxy.inject({ kind: 'stall', afterBytes: 64 }, isRewrite);
+    const started = Date.now();
+    await writer.commit();
+    await driver.move('/stalled/a', '/stalled/b');
+    // Each: the bound (a second, checked four times a second) and a retry's back-off; the test's own limit otherwise.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(applied('stall').map((exchange) => [isCompose(exchange), isRewrite(exchange)])).toEqual([[true, false], [false, true]]);
+    expect([exchanges().filter(isCompose).length, exchanges().filter(isRewrite).length]).toEqual([2, 2]);
+    await verifyPatternStream(await driver.reader('/stalled/b'), CHUNK + 5, 13);
+    await expect(driver.stat('/stalled/a')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+  });
+});
+
 describe('conditional writes are idempotent', () => {
   test('a create-only putContent whose answer was lost is tried again, answered 412, and recognised as its own: it succeeds', async () => {
     const driver = proxied({ conditionalWrites: true });

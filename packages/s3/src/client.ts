@@ -1,10 +1,12 @@
 /** Builds the S3Client from options, with an HTTP handler tuned for many small requests. */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 
-import { CopyObjectCommand, S3Client, UploadPartCopyCommand, type $Command, type S3ClientConfig, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, S3Client, UploadPartCopyCommand, type $Command, type S3ClientConfig, type S3ClientResolvedConfig, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { answerTimeoutMs, knownBodyBytes } from '@storagedriver/core';
+import type { DeserializeMiddleware } from '@smithy/types';
+import { answerTimeoutMs, knownBodyBytes, readResponse } from '@storagedriver/core';
 
 import { describeS3Error } from './errors.js';
 import type { S3Options } from './params.js';
@@ -18,13 +20,19 @@ export type Send = <I extends ServiceInputTypes, O extends ServiceOutputTypes>(
 /**
  * `bounded` (a client of ours, whose handler throws on its request timeout): each command but a copy
  * gets core's bound on its answer's start (`answerTimeoutMs` of its body's size, from the option's
- * base), a TimeoutError the SDK retries as it would a timed-out socket. The SDK has no such bound by
- * default, so a request left unanswered held its caller forever.
+ * base), and the answer's body, but a read's, is read whole under core's bound on a body that stops
+ * (`readResponse`): each a TimeoutError the SDK retries as it would a timed-out socket. The SDK has
+ * neither by default, so a request left unanswered, or an answer stopped after its status line (a
+ * CompleteMultipartUpload's, a DeleteObjects'), held its caller forever.
  */
 export function sender(client: S3Client, bounded: boolean, answerTimeout?: number): Send {
   return async (command, signal) => {
     try {
-      return await client.send(command, { abortSignal: signal, requestTimeout: bounded ? answerBound(command.input as CommandInput, command, answerTimeout) : undefined });
+      const requestTimeout = bounded ? answerBound(command.input as CommandInput, command, answerTimeout) : undefined;
+      if (requestTimeout !== undefined && !(command instanceof GetObjectCommand)) {
+        command.middlewareStack.add(readBodyWithin(answerTimeoutMs(0, answerTimeout)), BODY_BOUND);
+      }
+      return await client.send(command, { abortSignal: signal, requestTimeout });
     } catch (error) {
       const input = command.input as { Bucket?: string; Key?: string };
       throw describeS3Error(error, { operation: command.constructor.name.replace(/Command$/, ''), bucket: input.Bucket, key: input.Key });
@@ -39,6 +47,19 @@ function answerBound(input: CommandInput, command: object, baseMs: number | unde
   if (command instanceof CopyObjectCommand || command instanceof UploadPartCopyCommand) return undefined;
   const bodyBytes = knownBodyBytes(input.Body, input.ContentLength);
   return bodyBytes === undefined ? undefined : answerTimeoutMs(bodyBytes, baseMs);
+}
+
+/** Innermost of the deserialize step: the body is read before the SDK's own readers (its deserializers, its check of a 200's body for an error) see it. */
+const BODY_BOUND = { step: 'deserialize', priority: 'low', name: 'storagedriverBodyBound', override: true } as const;
+
+/** The answer's body read whole under core's stall bound, handed on as bytes (which the SDK's body collector takes as they are). */
+function readBodyWithin<I extends object, O extends object>(stallMs: number): DeserializeMiddleware<I, O> {
+  return (next) => async (args) => {
+    const result = await next(args);
+    const response = result.response as { body?: unknown };
+    if (response.body instanceof Readable) response.body = await readResponse(response.body, stallMs);
+    return result;
+  };
 }
 
 /** `regionEndpoint` as a URL, with the scheme `secure` implies when it was given without one. */

@@ -262,6 +262,25 @@ describe.each(SERVERS)('swift on %s', (server: ServerName) => {
     await driver().delete('/resumed');
   });
 
+  test('a bulk delete whose answer stops after 64 bytes of its body is given up after the answer bound and sent again', async () => {
+    await Promise.all(['a', 'b', 'c'].map((name) => driver().putContent(`/stalled/${name}`, name)));
+    const auth = new URL(connection(server).authurl);
+    const proxy = await FaultProxy.start({ upstream: auth.origin });
+    try {
+      const d = newDriver(server, container, { prefix, authurl: `${proxy.endpoint}${auth.pathname}`, answertimeout: '1s' });
+      const stalled = proxy.inject({ kind: 'stall', afterBytes: 64 }, (view) => view.method === 'POST' && view.url.includes('bulk-delete'));
+      const started = Date.now();
+      await d.delete('/stalled');
+      expect(stalled.hits).toBe(1);
+      // The bound (a second, checked four times a second) and a retry's back-off; the test's own limit otherwise.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(proxy.log.filter((request) => request.method === 'POST' && request.url.includes('bulk-delete'))).toHaveLength(2);
+      await expect(driver().list('/stalled')).rejects.toBeInstanceOf(PathNotFoundError);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   // On Ceph a whole read goes through the gateway, which keeps serving a replaced manifest's data (until its
   // garbage collection) and stalls about a minute at a segment it removed: covered by the test above instead.
   if (server === 'swift') test('a whole read of a segmented object replaced meanwhile (its segments removed) fails with PreconditionFailedError after only bytes of the old content', async () => {

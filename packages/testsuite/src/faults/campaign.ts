@@ -9,7 +9,7 @@ import { DEFAULT_ANSWER_TIMEOUT_MS, PathNotFoundError, PreconditionFailedError, 
 
 import { formatTable } from '../bench.js';
 import { fillPattern, patternBytes, randomName } from '../data.js';
-import { type ErrorResponder, type FaultAction, FaultProxy, type ProxiedRequest } from './proxy.js';
+import { type ErrorResponder, type FaultAction, FaultProxy, type ProxiedRequest, type RequestView } from './proxy.js';
 import { type Fault, FaultSchedule, type FaultKind, mulberry32 } from './schedule.js';
 
 const MiB = 1024 * 1024;
@@ -417,26 +417,26 @@ async function walkTrial(root: string, expected: Set<string>, index: number, { p
 
 /**
  * A stat, a small put, a listing and a writer's commit (of a writer past its first part), each with
- * its first request held by the proxy and never answered (a stuck connection, server or runtime),
- * and a listing whose first answer stops part-way through its body:
- * the driver must give up on that request and try again, or fail typed, never wait forever. The
- * driver has made a request before, so the held one is the operation's own, not its first contact
- * (an authentication, say).
+ * its first request held by the proxy and never answered (a stuck connection, server or runtime);
+ * then a small put, a commit, a listing and a directory's delete, each with its first answer that has
+ * a body longer than 64 bytes stopped after 64 of them (a server stalled mid-answer, after the status
+ * line that ends the bound on the answer's start): the driver must give up on that request and try
+ * again, or fail typed, never wait forever, and what it stored must be whole or absent. The driver
+ * has made a request before, so the held one is the operation's own, not its first contact (an
+ * authentication, say). Not held: a move, whose server-side copy may rightly take long to answer.
  */
 async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path, answerTimeoutMs }: TrialContext) {
   const listed = `${path}/listed`;
-  const put = { path: `${path}/put`, size: 64 * 1024, seed: dataSeed };
-  const written = { path: `${path}/written`, size: 6 * MiB + 5, seed: (dataSeed + 1) >>> 0 };
   await direct.putContent(listed, 'x');
   const driver = await through();
   await driver.stat(listed, { signal });
   const notes: string[] = [];
   const failed = new Set<string>();
   let outcome: TrialOutcome = 'success';
-  /** `operation` with its first request held (or, with `stall`, its answer); its failure noted and counted. */
-  const held = async <T>(what: string, operation: () => Promise<T>, fault: FaultAction = { kind: 'stall-request' }): Promise<T | undefined> => {
+  /** `operation` with `fault` on its first request `match` takes; its failure noted and counted. */
+  const held = async <T>(what: string, operation: () => Promise<T>, fault: FaultAction, match: (view: RequestView) => boolean): Promise<T | undefined> => {
     const target = proxy.requests;
-    proxy.inject(fault, (view) => view.index >= target);
+    const injection = proxy.inject(fault, (view) => view.index >= target && match(view));
     const started = performance.now();
     try {
       return await operation();
@@ -447,6 +447,7 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path,
       return undefined;
     } finally {
       proxy.clearInjections();
+      if (injection.hits === 0) notes.push(`${what}: no request to hold`);
       const took = performance.now() - started;
       // The bound grows by a second per MiB of the held request's body (core's answerTimeoutMs).
       const heldBytes = proxy.log.slice(target).find((request) => request.fault.kind === fault.kind)?.requestBytes ?? 0;
@@ -457,33 +458,47 @@ async function unansweredTrial({ direct, proxy, through, signal, dataSeed, path,
       }
     }
   };
-  const info = await held('stat', () => driver.stat(listed, { signal }));
+  const unanswered = { fault: { kind: 'stall-request' } as const, match: () => true, suffix: '', tag: '' };
+  // Tried on each answer: a HEAD's length is the object's, and its answer has no body.
+  const bodyHeld = { fault: { kind: 'stall', afterBytes: 64 } as const, match: (view: RequestView) => view.method !== 'HEAD' && view.status !== undefined && (view.length === undefined || view.length > 64), suffix: ' with its body held', tag: '-body-held' };
+  const info = await held('stat', () => driver.stat(listed, { signal }), unanswered.fault, unanswered.match);
   if (info !== undefined && info.size !== 1) {
     notes.push(`stat gave size ${info.size}, not 1`);
     outcome = worst(outcome, 'corrupt');
   }
-  await held('putContent', () => driver.putContent(put.path, patternBytes(put.size, put.seed), { signal }));
-  const writer = await driver.writer(written.path, { signal });
-  await writer.write(patternBytes(written.size, written.seed));
-  await held('commit', () => writer.commit());
   const expected = [listed];
-  for (const [operation, file] of [['putContent', put], ['commit', written]] as const) {
-    const stored = await inspect(direct, file.path, file.size, file.seed);
-    notes.push(`${file.path.slice(path.length + 1)}: ${stored.detail}`);
-    // A failed operation may leave nothing or the whole content; a succeeded one the whole content.
-    if (stored.state === 'short' || stored.state === 'differs' || (stored.state === 'absent' && !failed.has(operation))) outcome = worst(outcome, 'corrupt');
-    if (stored.state !== 'absent') expected.push(file.path);
-  }
-  // Then a listing whose answer stops after 64 bytes of its body (every service's is longer): a
-  // server stalled mid-answer, after the status line that ends the bound on the answer's start.
-  for (const [what, fault] of [['list', { kind: 'stall-request' }], ['list with its body held', { kind: 'stall', afterBytes: 64 }]] as const) {
-    const entries = await held(what, () => driver.list(path, { signal }), fault);
+  let seed = dataSeed;
+  for (const { fault, match, suffix, tag } of [unanswered, bodyHeld]) {
+    const put = { what: `putContent${suffix}`, path: `${path}/put${tag}`, size: 64 * 1024, seed: seed++ >>> 0 };
+    const written = { what: `commit${suffix}`, path: `${path}/written${tag}`, size: 6 * MiB + 5, seed: seed++ >>> 0 };
+    await held(put.what, () => driver.putContent(put.path, patternBytes(put.size, put.seed), { signal }), fault, match);
+    const writer = await driver.writer(written.path, { signal });
+    await writer.write(patternBytes(written.size, written.seed));
+    await held(written.what, () => writer.commit(), fault, match);
+    for (const file of [put, written]) {
+      const stored = await inspect(direct, file.path, file.size, file.seed);
+      notes.push(`${file.path.slice(path.length + 1)}: ${stored.detail}`);
+      // A failed operation may leave nothing or the whole content; a succeeded one the whole content.
+      if (stored.state === 'short' || stored.state === 'differs' || (stored.state === 'absent' && !failed.has(file.what))) outcome = worst(outcome, 'corrupt');
+      if (stored.state !== 'absent') expected.push(file.path);
+    }
+    const entries = await held(`list${suffix}`, () => driver.list(path, { signal }), fault, match);
     if (entries !== undefined && entries.sort().join('\n') !== expected.sort().join('\n')) {
-      notes.push(`${what}: listed ${entries.join(', ')}, not ${expected.join(', ')}`);
+      notes.push(`list${suffix}: listed ${entries.join(', ')}, not ${expected.join(', ')}`);
       outcome = worst(outcome, entries.length < expected.length ? 'truncated' : 'corrupt');
     }
   }
-  if (failed.size === 0) notes.unshift('stat, putContent, commit, list and list with its body held succeeded');
+  // A directory's delete: several objects at once, where a service has a batch request for it.
+  const doomed = `${path}/doomed`;
+  await Promise.all([0, 1, 2].map((i) => direct.putContent(`${doomed}/${i}`, 'x')));
+  const what = `delete${bodyHeld.suffix}`;
+  await held(what, () => driver.delete(doomed, { signal }), bodyHeld.fault, bodyHeld.match);
+  const left = await direct.list(doomed).catch((error: unknown) => (error instanceof PathNotFoundError ? [] : Promise.reject(error)));
+  if (left.length > 0 && !failed.has(what)) {
+    notes.push(`${what} succeeded, and left ${left.join(', ')}`);
+    outcome = worst(outcome, 'corrupt');
+  }
+  if (failed.size === 0) notes.unshift('every operation held succeeded');
   return { outcome, detail: notes.join('; ') };
 }
 
