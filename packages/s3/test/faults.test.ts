@@ -122,6 +122,26 @@ test('a CompleteMultipartUpload never answered (an SDK request) is given up afte
   expect(await uploadsInProgress('unanswered/')).toEqual([]);
 }, 120_000);
 
+test('a CompleteMultipartUpload and a DeleteObjects whose answers stop after 64 bytes of their body (SDK requests) are given up after the answer bound and sent again', async () => {
+  // Not shorter: a bound a CreateMultipartUpload outlasts sends it again, leaving the first upload behind.
+  const driver = newDriver(bucket, { regionEndpoint: proxy.endpoint, answerTimeoutMs: 2000 });
+  const size = 6 * MiB + 7;
+  const writer = await driver.writer('/stalled/commit');
+  await writer.write(patternBytes(size, 41));
+  const isDeleteObjects = ({ method, url }: RequestView): boolean => method === 'POST' && /[?&]delete(=|&|$)/.test(url);
+  const stalledComplete = proxy.inject({ kind: 'stall', afterBytes: 64 }, isComplete);
+  const started = performance.now();
+  await writer.commit();
+  await verifyPatternStream(await newDriver(bucket).reader('/stalled/commit'), size, 41);
+  await Promise.all(['a', 'b'].map((name) => driver.putContent(`/stalled/${name}`, name)));
+  const stalledDelete = proxy.inject({ kind: 'stall', afterBytes: 64 }, isDeleteObjects);
+  await driver.delete('/stalled');
+  // Each: the bound (two seconds, checked four times a second) and the SDK's back-off; the test's own limit otherwise.
+  expect(performance.now() - started).toBeLessThan(30_000);
+  expect([stalledComplete.hits, stalledDelete.hits]).toEqual([1, 1]);
+  await expect(newDriver(bucket).list('/stalled')).rejects.toMatchObject({ code: 'PATH_NOT_FOUND' });
+}, 60_000);
+
 describe('a commit whose answer was lost', () => {
   /** The server applies CompleteMultipartUpload but the client never hears it; the SDK's own retries are reset. */
   function loseCompleteAnswers(): Injection {
