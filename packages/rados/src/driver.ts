@@ -47,7 +47,11 @@ import {
   expectOk,
   fileInfo,
   forEachLimited,
+  ensureLinked,
   hasChildren,
+  holdsChunks,
+  INLINE_MAX,
+  inlineContent,
   joinKey,
   lookup,
   OMAP_PAGE,
@@ -60,6 +64,7 @@ import {
   splitKey,
   unlink,
   type FileEntry,
+  type Found,
 } from './tree.js';
 import {
   ChunkWriter,
@@ -184,6 +189,7 @@ export class RadosBackend implements StorageBackend {
   async getContent(path: string): Promise<Buffer> {
     return this.#use(async (io) => {
       const file = await this.#file(io, path);
+      if (file.data !== undefined) return inlineContent(path, file.size, file.data);
       const content = Buffer.allocUnsafe(file.size);
       const indexes = Array.from({ length: chunkCount(file.size, file.chunk) }, (_, i) => i);
       await forEachLimited(indexes, READ_AHEAD, (i) => this.#readChunk(io, path, file, i, content.subarray(i * file.chunk, Math.min(file.size, (i + 1) * file.chunk))));
@@ -192,74 +198,120 @@ export class RadosBackend implements StorageBackend {
   }
 
   /**
-   * Like a writer in one call: an upload record (so a crash leaves nothing a later writer cannot
-   * clean up), chunks under a fresh id, one publish of the entry compared with the entry it
-   * replaces, then the replaced chunks and the record are removed. An abort before the publish
-   * publishes nothing and removes the chunks written. Four dependent round trips for a new file:
-   * the look-up beside the record's creation (with its commit mark), the chunks (beside the record
-   * saved again with what it replaces, when something is), the publish, then the directory links
-   * read beside the record's removal.
+   * Content of at most INLINE_MAX bytes is published inline, in its entry, when what it replaces
+   * holds no chunks (nothing, an empty or an inline file): the look-up, the publish compared with
+   * it, the directory links read. Anything else goes through an upload record (#putWithRecord).
    */
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
     const key = this.key(path);
     const conditions = conditionsOf(options);
-    const record: UploadRecord = { ...newRecord(this.#chunkSize, metadataOf(options)), size: content.length };
+    const meta = metadataOf(options);
+    await this.#use(async (io) => {
+      if (content.length > INLINE_MAX) return this.#putWithRecord(io, path, key, content, signal, conditions, meta);
+      const entry: FileEntry = { kind: 'file', id: randomUUID(), size: content.length, chunk: this.#chunkSize, mtime: Date.now(), ...(meta === undefined ? {} : { meta }) };
+      if (content.length > 0) entry.data = content.toString('base64');
+      const value = encodeEntry(entry);
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const current = await lookup(io, key);
+        // Chunks replaced need a record naming them: a crash after the publish must not orphan them.
+        if (current?.entry.kind === 'file' && holdsChunks(current.entry)) return this.#putWithRecord(io, path, key, content, signal, conditions, meta, current);
+        if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${path}: it is a directory`, { path });
+        checkConditions(path, current, conditions);
+        signal?.throwIfAborted();
+        if (await this.#publishInline(io, key, value, current)) return;
+      }
+      throw new DriverError(`cannot write ${path}: its entry kept changing`, { path });
+    });
+  }
+
+  /** Publishes an entry that holds no chunks over `current`; false when `current` changed meanwhile. */
+  async #publishInline(io: Pointer, key: string, value: string, current: Found | undefined): Promise<boolean> {
+    try {
+      return await publish(io, key, value, current?.raw ?? '');
+    } catch (error) {
+      // A publish whose answer was lost may have landed: then only its directory links are left to do.
+      if ((await lookup(io, key).catch(() => undefined))?.raw !== value) throw error;
+      await ensureLinked(io, splitKey(key)[0]);
+      return true;
+    }
+  }
+
+  /**
+   * Like a writer in one call: an upload record (so a crash leaves nothing a later writer cannot
+   * clean up), chunks under a fresh id, one publish of the entry compared with the entry it
+   * replaces, then the replaced chunks and the record are removed. An abort before the publish
+   * publishes nothing and removes the chunks written. Four dependent round trips for a new file:
+   * the look-up (unless `looked` is given) beside the record's creation (with its commit mark), the
+   * chunks (beside the record saved again with what it replaces, when something is), the publish,
+   * then the directory links read beside the record's removal. Content of at most INLINE_MAX bytes
+   * (here when it replaces chunks) is published inline and writes no chunk.
+   */
+  async #putWithRecord(
+    io: Pointer,
+    path: string,
+    key: string,
+    content: Buffer,
+    signal: AbortSignal | undefined,
+    conditions: WriteConditions | undefined,
+    meta: WriteMetadata | undefined,
+    looked?: Found,
+  ): Promise<void> {
+    const record: UploadRecord = { ...newRecord(this.#chunkSize, meta), size: content.length };
     record.putDeadline = this.#opTimeoutMs > 0 ? record.created + PUT_DEADLINE_TIMEOUTS * this.#opTimeoutMs : Number.MAX_SAFE_INTEGER;
-    const count = chunkCount(content.length, record.chunk);
+    const data = content.length > 0 && content.length <= INLINE_MAX ? content.toString('base64') : undefined;
+    const count = data === undefined ? chunkCount(content.length, record.chunk) : 0;
     record.reserved = count;
     // Saved with a commit mark already: for a new file (nothing to replace) that is the record
     // markCommit would save, so the publish needs no save of its own while the mark is fresh.
     record.committing = { at: Date.now(), token: randomUUID() };
-    await this.#use(async (io) => {
-      // The record is saved before any chunk exists; what the put replaces goes into it with a new
-      // commit mark (markCommit), so the look-up need not come first.
-      const [looked, saved] = await Promise.allSettled([lookup(io, key), createRecord(io, key, record)]);
-      const current = looked.status === 'fulfilled' ? looked.value : undefined;
-      try {
-        if (looked.status === 'rejected') throw looked.reason;
-        if (saved.status === 'rejected') throw saved.reason;
-        // Checked again at the publish; here so a write bound to fail writes nothing.
-        checkConditions(path, current, conditions);
-      } catch (error) {
-        if (saved.status === 'fulfilled') await dropRecord(io, key, record.id).catch(() => undefined);
-        throw error;
+    // The record is saved before any chunk exists; what the put replaces goes into it with a new
+    // commit mark (markCommit), so the look-up need not come first.
+    const [found, saved] = await Promise.allSettled([looked ?? lookup(io, key), createRecord(io, key, record)]);
+    const current = found.status === 'fulfilled' ? found.value : undefined;
+    try {
+      if (found.status === 'rejected') throw found.reason;
+      if (saved.status === 'rejected') throw saved.reason;
+      // Checked again at the publish; here so a write bound to fail writes nothing.
+      checkConditions(path, current, conditions);
+    } catch (error) {
+      if (saved.status === 'fulfilled') await dropRecord(io, key, record.id).catch(() => undefined);
+      throw error;
+    }
+    let cleanedUp = false;
+    try {
+      const indexes = Array.from({ length: count }, (_, i) => i);
+      // The commit is marked while the chunks are written: one dependent round trip fewer. Both
+      // settle before anything else happens, so a failure's clean-up races no chunk write.
+      const [written, marked] = await Promise.allSettled([
+        forEachLimited(indexes, this.#concurrency, async (i) => {
+          signal?.throwIfAborted();
+          const part = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
+          expectOk((await writeFull(io, chunkOid(record.id, i), part)).rc, `write ${chunkOid(record.id, i)}`);
+        }),
+        current === undefined ? Promise.resolve(true) : markCommit(io, path, key, record, content.length, current, conditions),
+      ]);
+      if (written.status === 'rejected') throw written.reason;
+      if (marked.status === 'rejected') throw marked.reason;
+      // A new file's clean-up is only its record: removed while the directory links are read. A
+      // replacing put removes the replaced chunks after the links, as a writer's commit does.
+      const besideLinks = async (): Promise<void> => {
+        if (record.replaces !== undefined) return;
+        await finishCommitted(io, key, record, this.#concurrency);
+        cleanedUp = true;
+      };
+      await publishUpload(io, path, key, record, content.length, current, { signal, conditions, beside: besideLinks, premarked: true, ...(data === undefined ? {} : { data }) });
+    } catch (error) {
+      // A publish whose answer was lost (a timeout) may have landed: then the content is stored and
+      // its chunks must stay. When that cannot be told, the record stays for a later clean-up.
+      const published = await lookup(io, key).then((now) => isUpload(now?.entry, record.id), () => undefined);
+      if (published === false) {
+        await removeChunks(io, record.id, 0, count)
+          .then(() => dropRecord(io, key, record.id))
+          .catch(() => undefined);
       }
-      let cleanedUp = false;
-      try {
-        const indexes = Array.from({ length: count }, (_, i) => i);
-        // The commit is marked while the chunks are written: one dependent round trip fewer. Both
-        // settle before anything else happens, so a failure's clean-up races no chunk write.
-        const [written, marked] = await Promise.allSettled([
-          forEachLimited(indexes, this.#concurrency, async (i) => {
-            signal?.throwIfAborted();
-            const data = content.subarray(i * record.chunk, Math.min(content.length, (i + 1) * record.chunk));
-            expectOk((await writeFull(io, chunkOid(record.id, i), data)).rc, `write ${chunkOid(record.id, i)}`);
-          }),
-          current === undefined ? Promise.resolve(true) : markCommit(io, path, key, record, content.length, current, conditions),
-        ]);
-        if (written.status === 'rejected') throw written.reason;
-        if (marked.status === 'rejected') throw marked.reason;
-        // A new file's clean-up is only its record: removed while the directory links are read. A
-        // replacing put removes the replaced chunks after the links, as a writer's commit does.
-        const besideLinks = async (): Promise<void> => {
-          if (record.replaces !== undefined) return;
-          await finishCommitted(io, key, record, this.#concurrency);
-          cleanedUp = true;
-        };
-        await publishUpload(io, path, key, record, content.length, current, { signal, conditions, beside: besideLinks, premarked: true });
-      } catch (error) {
-        // A publish whose answer was lost (a timeout) may have landed: then the content is stored and
-        // its chunks must stay. When that cannot be told, the record stays for a later clean-up.
-        const published = await lookup(io, key).then((found) => isUpload(found?.entry, record.id), () => undefined);
-        if (published === false) {
-          await removeChunks(io, record.id, 0, count)
-            .then(() => dropRecord(io, key, record.id))
-            .catch(() => undefined);
-        }
-        if (published !== true) throw error;
-      }
-      if (!cleanedUp) await finishCommitted(io, key, record, this.#concurrency);
-    });
+      if (published !== true) throw error;
+    }
+    if (!cleanedUp) await finishCommitted(io, key, record, this.#concurrency);
   }
 
   /** With `length`, reads only the chunks the range touches, and only the range's bytes of them. */
@@ -268,6 +320,7 @@ export class RadosBackend implements StorageBackend {
     const end = length === undefined ? file.size : offset + length;
     if (end > file.size) throw new InvalidOffsetError(path, end);
     if (offset >= end) return length === undefined ? readerAtEnd(path, offset, file.size) : Readable.from([]);
+    if (file.data !== undefined) return Readable.from([inlineContent(path, file.size, file.data).subarray(offset, end)]);
     return Readable.from(this.#chunks(path, file, offset, end, signal), { objectMode: false, highWaterMark: file.chunk });
   }
 
@@ -546,6 +599,7 @@ export class RadosBackend implements StorageBackend {
 
   /** Takes `file.ref` on each of its chunks; false (references dropped again) when a chunk is gone. */
   async #share(io: Pointer, file: FileEntry): Promise<boolean> {
+    if (!holdsChunks(file)) return true;
     const ref = file.ref!;
     const taken: number[] = [];
     let missing = false;

@@ -20,6 +20,13 @@ import { ECANCELED, ENOENT, RadosError, omapGet, omapPage, refPut, removeObject,
 
 /** Entries per omap read: below librados' cap of 1024 per request (`osd_max_omap_entries_per_request`). */
 export const OMAP_PAGE = 1000;
+/**
+ * The largest content putContent keeps inline, in its directory entry, instead of in a chunk object:
+ * BlueStore's allocation unit, so such a file costs an omap key instead of an object of its own, and
+ * its put and get skip the chunk's round trip. A listing page carries the data of the inline files it
+ * lists (1000 such entries: some 5.5 MB).
+ */
+export const INLINE_MAX = 4096;
 const ROOT_OBJECT = 'dir:/';
 
 export interface FileEntry {
@@ -38,6 +45,8 @@ export interface FileEntry {
   ref?: string;
   /** Content headers and user metadata, stored with the entry so they publish with the content. */
   meta?: WriteMetadata;
+  /** The content itself (base64) of a file written inline (1 … INLINE_MAX bytes): it has no chunks. */
+  data?: string;
 }
 
 export interface DirEntry {
@@ -49,8 +58,16 @@ export type Entry = FileEntry | DirEntry;
 
 export function encodeEntry(entry: Entry): string {
   if (entry.kind === 'dir') return JSON.stringify({ dir: entry.token });
-  const { id, size, chunk, mtime, ref, meta } = entry;
-  return JSON.stringify({ id, size, chunk, mtime, ...(ref === undefined ? {} : { ref }), ...(meta === undefined || Object.keys(meta).length === 0 ? {} : { meta }) });
+  const { id, size, chunk, mtime, ref, meta, data } = entry;
+  return JSON.stringify({
+    id,
+    size,
+    chunk,
+    mtime,
+    ...(ref === undefined ? {} : { ref }),
+    ...(meta === undefined || Object.keys(meta).length === 0 ? {} : { meta }),
+    ...(data === undefined ? {} : { data }),
+  });
 }
 
 export function decodeEntry(raw: string): Entry {
@@ -60,6 +77,7 @@ export function decodeEntry(raw: string): Entry {
     const file: FileEntry = { kind: 'file', id: value.id, size: value.size, chunk: value.chunk, mtime: value.mtime };
     if (typeof value.ref === 'string') file.ref = value.ref;
     if (typeof value.meta === 'object' && value.meta !== null) file.meta = value.meta as WriteMetadata;
+    if (typeof value.data === 'string') file.data = value.data;
     return file;
   }
   throw new DriverError(`unreadable directory entry ${JSON.stringify(raw)}`);
@@ -226,14 +244,27 @@ export async function removeChunks(io: Pointer, id: string, from: number, to: nu
   await Promise.all(Array.from({ length: Math.max(0, Math.min(concurrency, to - from)) }, worker));
 }
 
-/** The chunks a file entry holds, and the reference it holds them by. */
-export type FileChunks = Pick<FileEntry, 'id' | 'size' | 'chunk' | 'ref'>;
+/** The chunks a file entry holds, and the reference it holds them by (none when its data is inline). */
+export type FileChunks = Pick<FileEntry, 'id' | 'size' | 'chunk' | 'ref' | 'data'>;
+
+/** Whether a file's content is in chunk objects (not inline, not empty). */
+export function holdsChunks(file: FileChunks): boolean {
+  return file.data === undefined && file.size > 0;
+}
+
+/** The content of a file written inline; a size that disagrees with the data is a damaged entry. */
+export function inlineContent(path: string, size: number, data: string): Buffer {
+  const content = Buffer.from(data, 'base64');
+  if (content.length !== size) throw new DriverError(`the entry of ${path} is damaged: ${size} bytes by its size, ${content.length} in its data`, { path });
+  return content;
+}
 
 /**
  * Drops a file's reference to each of its chunks: the OSD removes a chunk with its last reference
  * (copies share chunks), so a file never removes data another file uses.
  */
 export async function removeFileChunks(io: Pointer, file: FileChunks, concurrency = 16): Promise<void> {
+  if (!holdsChunks(file)) return;
   const indexes = Array.from({ length: chunkCount(file.size, file.chunk) }, (_, i) => i);
   await forEachLimited(indexes, concurrency, async (i) => {
     expectOk((await refPut(io, chunkOid(file.id, i), file.ref ?? '')).rc, `drop reference to ${chunkOid(file.id, i)}`, ENOENT);

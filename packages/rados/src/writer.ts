@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { DriverError, PartUploader, PreconditionFailedError, contiguousParts, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
 import { ECANCELED, ENOENT, omapGet, omapPage, readInto, refPut, writeFull, writeOp, type Pointer } from './librados.js';
-import { chunkCount, chunkOid, encodeEntry, etagOf, expectOk, forEachLimited, lookup, publish, removeChunks, removeFileChunks, type Entry, type FileChunks, type Found } from './tree.js';
+import { chunkCount, chunkOid, encodeEntry, etagOf, expectOk, forEachLimited, holdsChunks, lookup, publish, removeChunks, removeFileChunks, type Entry, type FileChunks, type Found } from './tree.js';
 
 export const UPLOADS_OBJECT = 'storagedriver:uploads';
 /** Chunk indexes reserved per record update ahead of the writes. */
@@ -162,6 +162,8 @@ export interface PublishOptions {
   beside?: () => Promise<void>;
   /** The record was saved with a commit mark for this very `current` (by `markCommit`, or at its creation when nothing is replaced): the first try publishes without saving it again, if the mark is fresh. */
   premarked?: boolean;
+  /** The content, base64, of a putContent small enough to publish inline (the upload wrote no chunk). */
+  data?: string;
 }
 
 /**
@@ -176,7 +178,7 @@ export async function markCommit(io: Pointer, path: string, key: string, record:
   if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${key}: it is a directory`);
   if (isUpload(current?.entry, record.id)) return false;
   checkConditions(path, current, conditions);
-  record.replaces = current?.entry.kind === 'file' ? chunksOf(current.entry) : undefined;
+  record.replaces = current?.entry.kind === 'file' && holdsChunks(current.entry) ? chunksOf(current.entry) : undefined;
   record.size = size;
   record.committing = { at: Date.now(), token: randomUUID() };
   await saveRecord(io, key, record);
@@ -197,7 +199,7 @@ function checkDeadline(key: string, record: UploadRecord): void {
  * atomically: a change in between fails the comparison and they are checked again.
  */
 export async function publishUpload(io: Pointer, path: string, key: string, record: UploadRecord, size: number, current: Found | undefined, options: PublishOptions = {}): Promise<void> {
-  const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now(), ...(record.meta === undefined ? {} : { meta: record.meta }) });
+  const entry = encodeEntry({ kind: 'file', id: record.id, size, chunk: record.chunk, mtime: Date.now(), ...(record.meta === undefined ? {} : { meta: record.meta }), ...(options.data === undefined ? {} : { data: options.data }) });
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
     const marked = attempt === 0 && options.premarked === true && record.committing !== undefined && Date.now() - record.committing.at < PREMARK_FRESH_MS;
     if (marked) checkDeadline(key, record);

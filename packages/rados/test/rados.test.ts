@@ -27,6 +27,11 @@ const driver = newDriver({ rootDirectory: root, chunkSize: 64 * KiB });
 
 afterAll(closeDrivers);
 
+/** The chunk objects of upload `id`, as `rados ls` lists them. */
+async function chunksOf(id: string): Promise<string[]> {
+  return (await radosCli(['ls'])).toString().split('\n').filter((name) => name.startsWith(`chunk:${id}:`)).sort();
+}
+
 /** The longest a 2 ms timer fired late while `work` ran, and how many times it fired. */
 async function lateness(work: () => Promise<unknown>): Promise<{ maxLateMs: number; ticks: number; ms: number }> {
   let maxLateMs = 0;
@@ -111,12 +116,65 @@ describe('layout, cross-checked with the rados CLI', () => {
     await expect(radosCli(['stat', `chunk:${id}:0`])).rejects.toThrow(/No such file/);
     await expect(radosCli(['stat', `dir:/${root}/cli`])).rejects.toThrow(/No such file/);
   });
+
+  const entryOf = async (dir: string, name: string): Promise<{ id: string; size: number; data?: string; ref?: string }> =>
+    JSON.parse((await omapValueByCli(`dir:/${root}/${dir}`, name))!) as { id: string; size: number; data?: string; ref?: string };
+
+  test('putContent of at most 4 KiB is its entry alone (the data inline, base64), read whole and by range; 4 KiB + 1 is in a chunk', async () => {
+    const small = patternBytes(4 * KiB, 4);
+    await driver.putContent('/inline/small', small);
+    const entry = await entryOf('inline', 'small');
+    expect({ size: entry.size, data: Buffer.from(entry.data ?? '', 'base64').equals(small), chunks: await chunksOf(entry.id) }).toEqual({ size: small.length, data: true, chunks: [] });
+    expect((await driver.getContent('/inline/small')).equals(small)).toBe(true);
+    expect(await driver.stat('/inline/small')).toMatchObject({ size: small.length, etag: `"${entry.id}"` });
+    const ranged = await driver.reader('/inline/small', 100, { length: 1000 });
+    expect(Buffer.concat(await ranged.toArray()).equals(small.subarray(100, 1100))).toBe(true);
+    const tail = await driver.reader('/inline/small', 4000);
+    expect(Buffer.concat(await tail.toArray()).equals(small.subarray(4000))).toBe(true);
+    const larger = patternBytes(4 * KiB + 1, 5);
+    await driver.putContent('/inline/larger', larger);
+    const chunked = await entryOf('inline', 'larger');
+    expect({ data: chunked.data, chunks: await chunksOf(chunked.id) }).toEqual({ data: undefined, chunks: [`chunk:${chunked.id}:0`] });
+    expect((await driver.getContent('/inline/larger')).equals(larger)).toBe(true);
+    // Nothing is pending: an inline put keeps no upload record.
+    expect((await radosCli(['listomapkeys', UPLOADS_OBJECT])).toString().split('\n').filter((name) => name.startsWith(`${root}/inline`))).toEqual([]);
+    await driver.delete('/inline');
+  });
+
+  test('an inline file replacing chunks removes them; chunks replacing an inline file; a copy of an inline file outlives its source', async () => {
+    const big = patternBytes(150 * KiB, 6);
+    await driver.putContent('/inline/f', big);
+    const before = await entryOf('inline', 'f');
+    expect(await chunksOf(before.id)).toHaveLength(3);
+    await driver.putContent('/inline/f', 'now small');
+    const after = await entryOf('inline', 'f');
+    expect({ data: Buffer.from(after.data ?? '', 'base64').toString(), old: await chunksOf(before.id), content: (await driver.getContent('/inline/f')).toString() }).toEqual({
+      data: 'now small',
+      old: [],
+      content: 'now small',
+    });
+    await driver.copy('/inline/f', '/inline/copy');
+    await driver.delete('/inline/f');
+    expect((await driver.getContent('/inline/copy')).toString()).toBe('now small');
+    expect((await entryOf('inline', 'copy')).ref).toEqual(expect.any(String));
+    await driver.putContent('/inline/copy', big);
+    const again = await entryOf('inline', 'copy');
+    expect({ data: again.data, chunks: (await chunksOf(again.id)).length, same: (await driver.getContent('/inline/copy')).equals(big) }).toEqual({ data: undefined, chunks: 3, same: true });
+    await driver.delete('/inline');
+    expect(await chunksOf(again.id)).toEqual([]);
+  });
+
+  test('an inline entry whose data disagrees with its size is read as a DriverError, never as short content', async () => {
+    await driver.putContent('/inline/sibling', 'x');
+    await radosCli(['setomapval', `dir:/${root}/inline`, 'damaged', JSON.stringify({ id: randomUUID(), size: 10, chunk: 64 * KiB, mtime: 1_700_000_000_000, data: Buffer.from('12345').toString('base64') })]);
+    await expect(driver.getContent('/inline/damaged')).rejects.toThrow(/damaged: 10 bytes by its size, 5 in its data/);
+    await expect(driver.reader('/inline/damaged', 0)).rejects.toThrow(DriverError);
+    await driver.delete('/inline');
+  });
 });
 
 describe('issue 13 as the CLI sees it', () => {
   const meta = { contentType: 'text/plain', cacheControl: 'no-cache', metadata: { owner: 'me' } };
-  const chunksOf = async (id: string): Promise<string[]> =>
-    (await radosCli(['ls'])).toString().split('\n').filter((name) => name.startsWith(`chunk:${id}:`)).sort();
 
   test('metadata lives in the directory entry, published with it; etag and version are the upload id; an overwrite without metadata keeps none', async () => {
     await driver.putContent('/meta/f', 'abc', meta);
@@ -171,8 +229,6 @@ describe('issue 13 as the CLI sees it', () => {
 });
 
 describe('pending uploads as the CLI sees them', () => {
-  const chunksOf = async (id: string): Promise<string[]> =>
-    (await radosCli(['ls'])).toString().split('\n').filter((name) => name.startsWith(`chunk:${id}:`)).sort();
   const entryId = async (dir: string, name: string): Promise<string> => (JSON.parse((await omapValueByCli(`dir:/${root}/${dir}`, name))!) as { id: string }).id;
   /** Puts back the record a commit removes, as a commit stopped before its clean-up leaves it. */
   const leaveRecord = async (path: string, id: string, size: number): Promise<void> => {
@@ -336,7 +392,7 @@ describe('pending uploads as the CLI sees them', () => {
     }
   });
 
-  test('the upload record of a new file is saved once (with its commit mark) and removed; a replacing put saves it again with what it replaces', async () => {
+  test('the upload record of a new file is saved once (with its commit mark) and removed; a replacing put saves it again with what it replaces; 4 KiB or less over nothing or an inline file saves none', async () => {
     // Counted as the write ops the driver submits on the records' object. The object's version cannot
     // count them: RADOS gives a written object its placement group's next version, so a write to any
     // other object of that group (a chunk, a directory) raises it too.
@@ -361,16 +417,26 @@ describe('pending uploads as the CLI sees them', () => {
       };
       const marked = expect.objectContaining({ committing: expect.objectContaining({ token: expect.any(String) }) });
       for (let i = 0; i < 3; i++) {
-        const saves = await recordWrites(() => driver.putContent(`/record-writes/${i}`, patternBytes(1000, 40 + i)));
+        const saves = await recordWrites(() => driver.putContent(`/record-writes/${i}`, patternBytes(5000, 40 + i)));
         expect(saves).toEqual([{ ops: ['create', 'set'], record: marked }, { ops: ['remove'] }]);
         expect(saves[0]!.record!.replaces).toBeUndefined();
       }
       for (let i = 0; i < 3; i++) {
-        const saves = await recordWrites(() => driver.putContent(`/record-writes/${i}`, patternBytes(1000, 50 + i)));
+        const saves = await recordWrites(() => driver.putContent(`/record-writes/${i}`, patternBytes(5000, 50 + i)));
         expect(saves).toEqual([{ ops: ['create', 'set'], record: marked }, { ops: ['present', 'set'], record: marked }, { ops: ['remove'] }]);
-        expect(saves[1]!.record!.replaces).toMatchObject({ size: 1000 });
+        expect(saves[1]!.record!.replaces).toMatchObject({ size: 5000 });
       }
-      for (let i = 0; i < 3; i++) expect((await driver.getContent(`/record-writes/${i}`)).equals(patternBytes(1000, 50 + i))).toBe(true);
+      for (let i = 0; i < 3; i++) {
+        expect(await recordWrites(() => driver.putContent(`/record-writes/small-${i}`, patternBytes(1000, 60 + i)))).toEqual([]);
+        expect(await recordWrites(() => driver.putContent(`/record-writes/small-${i}`, patternBytes(4 * 1024, 70 + i)))).toEqual([]);
+      }
+      // Inline content over chunks: the record names the chunks to remove.
+      const saves = await recordWrites(() => driver.putContent('/record-writes/0', patternBytes(1000, 80)));
+      expect(saves).toEqual([{ ops: ['create', 'set'], record: marked }, { ops: ['present', 'set'], record: marked }, { ops: ['remove'] }]);
+      expect(saves[1]!.record!.replaces).toMatchObject({ size: 5000 });
+      expect((await driver.getContent('/record-writes/0')).equals(patternBytes(1000, 80))).toBe(true);
+      for (let i = 0; i < 3; i++) expect((await driver.getContent(`/record-writes/small-${i}`)).equals(patternBytes(4 * 1024, 70 + i))).toBe(true);
+      for (let i = 1; i < 3; i++) expect((await driver.getContent(`/record-writes/${i}`)).equals(patternBytes(5000, 50 + i))).toBe(true);
       expect(await pending('/record-writes')).toEqual([]);
       await driver.delete('/record-writes');
     } finally {
