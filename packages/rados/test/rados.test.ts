@@ -470,17 +470,23 @@ describe('the event loop keeps running', () => {
     await big.delete('/loop');
   });
 
-  test('a directory of 5 000 entries lists completely (5 omap pages), with the loop responsive during the listing', async () => {
+  test('a directory of 5 000 inline files of 4 KiB lists and walks completely (5 omap pages of some 5.6 MB), with the loop responsive during the listing, and is deleted whole', async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `f${String(i).padStart(5, '0')}`);
-    for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map((name) => driver.putContent(`/five/${name}`, name)));
+    const content = (i: number): Buffer => patternBytes(4 * KiB, 100 + i);
+    for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map((name, j) => driver.putContent(`/five/${name}`, content(i + j))));
     let listed: string[] = [];
     const m = await lateness(async () => (listed = await driver.list('/five')));
     expect(listed.length).toBe(5000);
     expect([...listed].sort()).toEqual(names.map((name) => `/five/${name}`));
     expect({ ...m, ...responsive(m) }).toMatchObject({ late: true, ticking: true });
     let walked = 0;
-    await driver.walk('/five', () => void walked++);
-    expect(walked).toBe(5000);
+    let sized = 0;
+    await driver.walk('/five', (info) => {
+      walked++;
+      if (info.size === 4 * KiB) sized++;
+    });
+    expect({ walked, sized }).toEqual({ walked: 5000, sized: 5000 });
+    expect((await driver.getContent('/five/f04321')).equals(content(4321))).toBe(true);
     await driver.delete('/five');
     await expect(driver.list('/five')).rejects.toThrow(PathNotFoundError);
   });
