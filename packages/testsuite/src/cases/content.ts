@@ -5,7 +5,7 @@ import { InvalidPathError, PathNotFoundError, StorageDriverError } from '@storag
 
 import { patternBytes, randomName } from '../data.js';
 import type { SuiteCase } from '../runner.js';
-import { assertNamesDriver, assertSameBytes, rejectsWith } from './expect.js';
+import { assertNamesDriver, assertSameBytes, readStream, rejectsWith, writeThroughWriter } from './expect.js';
 
 const VALID_PATHS = [
   '/a', '/2', '/aa', '/a.a', '/0-9/abcdefg', '/abcdefg/z.75', '/abc/1.2.3.4.5-6_zyx/123.z/4', '/docker/docker-registry',
@@ -103,6 +103,37 @@ export const contentCases: SuiteCase[] = [
       await driver.putContent(p, patternBytes(4096, 3));
       await driver.putContent(p, patternBytes(2048, 4));
       assertSameBytes(await driver.getContent(p), patternBytes(2048, 4), 'second content');
+    },
+  },
+  {
+    group: 'content',
+    name: 'an object holds exactly its latest content while its size crosses every storage shape (empty, 1 byte, 4 KiB, 4 KiB + 1, 64 KiB + 3, a part + 1000, and back down), by putContent and by writer: whole, from an offset, its stat size, a new etag each time, no upload left pending',
+    timeoutMs: (o) => 60_000 + o.partSize / 1_000,
+    async run({ driver, path, options }) {
+      const p = path();
+      const sizes = [0, 1, 4096, 4097, 64 * 1024 + 3, options.partSize + 1000, 4096, 5, 4097, 0, 1];
+      let previousEtag: string | undefined;
+      for (const [i, size] of sizes.entries()) {
+        const data = patternBytes(size, 200 + i);
+        const byWriter = i % 2 === 1;
+        if (byWriter) await writeThroughWriter(driver, p, data);
+        else await driver.putContent(p, data);
+        const what = `step ${i}: ${size} bytes by ${byWriter ? 'a writer' : 'putContent'} over ${i === 0 ? 'nothing' : `${sizes[i - 1]} bytes`}`;
+        assertSameBytes(await driver.getContent(p), data, what);
+        const offset = Math.max(0, size - 100);
+        assertSameBytes(await readStream(driver, p, offset), data.subarray(offset), `${what}, read from ${offset}`);
+        const info = await driver.stat(p);
+        assert.equal(info.size, size, `${what}: stat size`);
+        if (driver.capabilities.etag) {
+          assert.ok(info.etag !== undefined && info.etag !== previousEtag, `${what}: a new etag (${info.etag}; the previous content's ${previousEtag})`);
+          previousEtag = info.etag;
+        }
+      }
+      if (driver.capabilities.uploads) {
+        const pending = [];
+        for await (const upload of driver.uploads(p)) pending.push(upload);
+        assert.deepEqual(pending, [], 'uploads pending after the writes');
+      }
     },
   },
   {
