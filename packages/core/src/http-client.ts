@@ -62,6 +62,7 @@ export class HttpResponse extends Readable {
    */
   readonly bodyStallMs: number;
   #connection: Connection | undefined;
+  #complete = false;
 
   constructor(statusCode: number, statusMessage: string, headers: Record<string, string>, connection: Connection | undefined, bodyStallMs: number) {
     // One socket read (64 KiB) per push without pausing the socket in between.
@@ -73,9 +74,15 @@ export class HttpResponse extends Readable {
     this.#connection = connection;
   }
 
+  /** True once the body's last byte arrived: all of it is in this stream's buffer, or was read. */
+  get complete(): boolean {
+    return this.#complete;
+  }
+
   /** The body's last byte arrived: the connection is no longer this answer's to stop. */
   finished(): void {
     this.#connection = undefined;
+    this.#complete = true;
     this.push(null);
   }
 

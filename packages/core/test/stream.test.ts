@@ -1,4 +1,6 @@
-import { InvalidOffsetError, readAll, readerAtEnd, toBuffer } from '../src/index.js';
+import { Readable } from 'node:stream';
+
+import { InvalidOffsetError, readAll, readResponse, readerAtEnd, toBuffer } from '../src/index.js';
 
 test('readerAtEnd: exactly at the size is an empty stream, beyond it InvalidOffsetError with the refusal as cause', async () => {
   expect((await readAll(readerAtEnd('/a', 10, 10))).length).toBe(0);
@@ -19,4 +21,25 @@ test('toBuffer reads strings as UTF-8 and views without copying', () => {
   const buffer = toBuffer(bytes);
   expect([...buffer]).toEqual([2, 3]);
   expect(buffer.buffer).toBe(bytes.buffer);
+});
+
+test('readResponse takes a body whose last byte arrived (`complete`) from the stream at once, adding no listener; a body still arriving is read to its end', async () => {
+  const arrived = Object.assign(new Readable({ read() {} }), { complete: true });
+  arrived.push(Buffer.from('ab'));
+  arrived.push(Buffer.from('cd'));
+  arrived.push(null);
+  const read = readResponse(arrived, 1000);
+  expect(['data', 'end', 'error', 'close'].map((event) => arrived.listenerCount(event))).toEqual([0, 0, 0, 0]);
+  expect((await read).toString()).toBe('abcd');
+  const empty = Object.assign(new Readable({ read() {} }), { complete: true });
+  empty.push(null);
+  expect((await readResponse(empty, 1000)).length).toBe(0);
+  const arriving = new Readable({ read() {} });
+  const later = readResponse(arriving, 1000);
+  arriving.push(Buffer.from('ef'));
+  setImmediate(() => {
+    arriving.push(Buffer.from('gh'));
+    arriving.push(null);
+  });
+  expect((await later).toString()).toBe('efgh');
 });
