@@ -24,7 +24,7 @@ export const OMAP_PAGE = 1000;
  * The largest content putContent keeps inline, in its directory entry, instead of in a chunk object:
  * BlueStore's allocation unit, so such a file costs an omap key instead of an object of its own, and
  * its put and get skip the chunk's round trip. A listing page carries the data of the inline files it
- * lists (1000 such entries: some 5.5 MB).
+ * lists (1000 such entries: some 5.6 MB).
  */
 export const INLINE_MAX = 4096;
 const ROOT_OBJECT = 'dir:/';
