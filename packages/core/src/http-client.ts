@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 
 import { answerTimeoutMs, expireAfter, timeoutError } from './http.js';
+import { BODY_ARRIVED } from './stream.js';
 
 /** One request; `host` and `content-length` are added when absent. */
 export interface HttpRequest {
@@ -62,7 +63,8 @@ export class HttpResponse extends Readable {
    */
   readonly bodyStallMs: number;
   #connection: Connection | undefined;
-  #complete = false;
+  /** Read by core's `gather`, which takes such a body from the buffer at once. */
+  [BODY_ARRIVED] = false;
 
   constructor(statusCode: number, statusMessage: string, headers: Record<string, string>, connection: Connection | undefined, bodyStallMs: number) {
     // One socket read (64 KiB) per push without pausing the socket in between.
@@ -74,16 +76,11 @@ export class HttpResponse extends Readable {
     this.#connection = connection;
   }
 
-  /** True once the body's last byte arrived: all of it is in this stream's buffer, or was read. */
-  get complete(): boolean {
-    return this.#complete;
-  }
-
   /** The body's last byte arrived: the connection is no longer this answer's to stop. */
   finished(): void {
     this.#connection = undefined;
-    this.#complete = true;
     this.push(null);
+    this[BODY_ARRIVED] = true;
   }
 
   /** Resumes the connection, paused while this stream's buffer was full. */

@@ -14,19 +14,25 @@ export async function readAll(stream: Readable, signal?: AbortSignal): Promise<B
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
+/** True on a stream whose every byte is in its buffer (or was read) and whose end was pushed. */
+export const BODY_ARRIVED = Symbol('storagedriver.bodyArrived');
+
 /**
  * Appends a body's chunks to `chunks` until it ends, fails or closes; resolves with the bytes it
  * added and the failure, if any (a close before the end is one). Listeners, not an async iterator:
  * for a small body the iterator's machinery costs more than the transfer.
  */
 export function gather(stream: Readable, chunks: Buffer[]): Promise<{ bytes: number; error: unknown }> {
-  // A body whose last byte already arrived (`complete`, as HttpResponse and node:http's IncomingMessage
-  // say) is taken from the stream's buffer at once: on a small answer the listeners and the ticks
-  // of the stream's end cost more than the bytes.
-  if ((stream as Readable & { complete?: boolean }).complete === true && !stream.destroyed && stream.readableFlowing !== true) {
-    const whole = stream.read() as Buffer | null;
-    if (whole !== null) chunks.push(whole);
-    return Promise.resolve({ bytes: whole?.length ?? 0, error: undefined });
+  // A body whose last byte already arrived (HttpResponse says so) is taken from the stream's buffer
+  // at once: on a small answer the listeners and the ticks of the stream's end cost more than the
+  // bytes. read() until null: Node returns the whole buffer at once, Deno a chunk at a time.
+  if ((stream as Readable & { [BODY_ARRIVED]?: boolean })[BODY_ARRIVED] === true && !stream.destroyed && stream.readableFlowing !== true) {
+    let bytes = 0;
+    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+      chunks.push(chunk);
+      bytes += chunk.length;
+    }
+    return Promise.resolve({ bytes, error: undefined });
   }
   return new Promise((resolve) => {
     let bytes = 0;
