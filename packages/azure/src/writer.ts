@@ -16,7 +16,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { DriverError, PartUploader, PreconditionFailedError, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
+import { DriverError, PartUploader, PreconditionFailedError, md5, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
 import { errorCode, isConditionFailed, isNotFound, isPreconditionFailure } from './errors.js';
 import { blobHeaders, toAzureMetadata } from './metadata.js';
@@ -89,13 +89,13 @@ export class BlockWriter implements BackendWriter {
       partSize: options.blockSize,
       concurrency: options.concurrency,
       firstIndex: state.nextIndex,
+      sharedBuffers: true,
       upload: async (index, data, signal) => {
         if (state.prefix.length + index >= MAX_BLOCKS) throw new DriverError(`a blob holds at most ${MAX_BLOCKS} blocks; use a larger blocksize`);
-        await this.#saveRecord(signal);
+        const [digest] = await Promise.all([md5(data), this.#saveRecord(signal)]);
         this.#staged = true;
-        const md5 = createHash('md5').update(data).digest();
         // A retried Put Block under the same id replaces the same block.
-        await retried(() => blob.stageBlock(blockId(state.uploadId, index), data, data.length, { abortSignal: signal, transactionalContentMD5: md5 }), signal);
+        await retried(() => blob.stageBlock(blockId(state.uploadId, index), data, data.length, { abortSignal: signal, transactionalContentMD5: digest }), signal);
       },
     });
   }

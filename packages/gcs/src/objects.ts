@@ -1,8 +1,6 @@
 /** Object helpers shared by the backend and the writer: checked uploads, listing, bounded deletes — each request retried. */
-import { createHash } from 'node:crypto';
-
 import type { FileMetadata } from '@google-cloud/storage';
-import { DriverError, retry } from '@storagedriver/core';
+import { DriverError, md5, retry } from '@storagedriver/core';
 
 import { isNotFound } from './errors.js';
 import type { GcsRequests, ObjectResource, Preconditions } from './http.js';
@@ -25,8 +23,8 @@ export async function saveChecked(
   preconditions: Preconditions = {},
   signal?: AbortSignal,
 ): Promise<void> {
-  const md5 = createHash('md5').update(data).digest('base64');
-  return retry(() => requests.upload(name, data, md5, resource, preconditions, signal), { signal });
+  const digest = (await md5(data)).toString('base64');
+  return retry(() => requests.upload(name, data, digest, resource, preconditions, signal), { signal });
 }
 
 /** The object's resource, or undefined when there is none. */

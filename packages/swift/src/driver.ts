@@ -1,5 +1,4 @@
 /** The OpenStack Swift backend and SwiftDriver. Behaviour follows contract.md; upstream's is in seed-drivers.md §1.6. */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import {
@@ -14,6 +13,7 @@ import {
   contiguousParts,
   directoryMoveError,
   isValidPath,
+  md5,
   putThroughWriter,
   readerAtEnd,
   readResponse,
@@ -170,7 +170,7 @@ export class SwiftBackend implements StorageBackend {
     const headers = metadataHeaders(options);
     await this.#ensureContainer(signal);
     if (content.length > this.#chunkSize) return putThroughWriter(new SegmentWriter(this.#uploadTarget(path, newUploadId(), options), this.#segments), content, signal);
-    await this.container.put(this.key(path), content, createHash('md5').update(content).digest('hex'), headers, signal);
+    await this.container.put(this.key(path), content, (await md5(content)).toString('hex'), headers, signal);
   }
 
   /**

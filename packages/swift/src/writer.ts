@@ -18,9 +18,7 @@
  * `;storagedriver-upload=<id>` in their Content-Type, still read), so whoever replaces or deletes
  * the object removes exactly its segments. A copy makes segments of its own (a new upload).
  */
-import { createHash } from 'node:crypto';
-
-import { DriverError, PartUploader, retry, type BackendWriter, type WriteMetadata } from '@storagedriver/core';
+import { DriverError, PartUploader, md5, retry, type BackendWriter, type WriteMetadata } from '@storagedriver/core';
 
 import { swiftStatus } from './errors.js';
 import { EMPTY_MD5, manifestHeaders, metadataHeaders, type Container } from './objects.js';
@@ -98,6 +96,7 @@ export class SegmentWriter implements BackendWriter {
       partSize: target.chunkSize,
       concurrency: target.concurrency,
       firstIndex: resumed?.count ?? 0,
+      sharedBuffers: true,
       upload: (index, data, signal) => this.#uploadSegment(index, data, signal),
     });
   }
@@ -117,8 +116,8 @@ export class SegmentWriter implements BackendWriter {
 
   async #uploadSegment(index: number, data: Buffer, signal?: AbortSignal): Promise<void> {
     // Hashed while the record's PUT is in flight: the first segments wait for it.
-    const etag = createHash('md5').update(data).digest('hex');
-    await this.#record(signal);
+    const [digest] = await Promise.all([md5(data), this.#record(signal)]);
+    const etag = digest.toString('hex');
     // Idempotent: the same bytes under the same name, checked by MD5.
     await this.#t.container.put(segmentName(this.#t.segmentPrefix, index), data, etag, {}, signal);
     this.#segments.set(index, { etag, size: data.length });

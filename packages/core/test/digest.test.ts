@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { PartUploader, md5 } from '../src/index.js';
+import { OFF_THREAD_MIN_BYTES } from '../src/digest.js';
+
+const expected = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
+
+function shared(size: number): Buffer {
+  const buffer = Buffer.from(new SharedArrayBuffer(size));
+  buffer.set(randomBytes(size));
+  return buffer;
+}
+
+test('md5 gives the MD5 of every size, in place and off the thread, of shared and unshared memory and of views into it', async () => {
+  const sizes = [0, 1, OFF_THREAD_MIN_BYTES - 1, OFF_THREAD_MIN_BYTES, 3 * OFF_THREAD_MIN_BYTES + 5];
+  for (const size of sizes) {
+    for (const data of [randomBytes(size), shared(size), shared(size + 9).subarray(4, 4 + size), randomBytes(size + 9).subarray(5, 5 + size)]) {
+      const digest = await md5(data);
+      expect(digest).toHaveLength(16);
+      expect(digest.toString('hex')).toBe(expected(data));
+    }
+  }
+});
+
+test('md5: many large parts at once each get their own digest', async () => {
+  const parts = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? shared : randomBytes)(OFF_THREAD_MIN_BYTES + i));
+  const digests = await Promise.all(parts.map((part) => md5(part)));
+  expect(digests.map((digest) => digest.toString('hex'))).toEqual(parts.map(expected));
+});
+
+test('md5: the event loop keeps turning while a large part is hashed, and does not while a small one is', async () => {
+  const turnsWhile = async (data: Uint8Array): Promise<number> => {
+    let turns = 0;
+    let done = false;
+    const turn = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    await md5(data);
+    done = true;
+    return turns;
+  };
+  expect(await turnsWhile(shared(OFF_THREAD_MIN_BYTES - 1))).toBe(0);
+  expect(await turnsWhile(shared(64 * OFF_THREAD_MIN_BYTES))).toBeGreaterThan(0);
+});
+
+test('md5: an idle worker does not keep the process alive (the built package, in a process of its own)', async () => {
+  const script = `import { md5 } from ${JSON.stringify(join(__dirname, '..', 'dist', 'esm', 'index.js'))};
+    const first = await md5(Buffer.alloc(${2 * OFF_THREAD_MIN_BYTES}, 1));
+    const second = await md5(Buffer.from(new SharedArrayBuffer(${2 * OFF_THREAD_MIN_BYTES})).fill(1));
+    console.log(first.toString('hex'), second.toString('hex'));`;
+  // A file, not `-e`: a process evaluating `-e` exits at its end whatever holds it.
+  const dir = mkdtempSync(join(tmpdir(), 'digest-'));
+  try {
+    writeFileSync(join(dir, 'idle.mjs'), script);
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'idle.mjs')], { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 15_000 });
+    const digest = expected(Buffer.alloc(2 * OFF_THREAD_MIN_BYTES, 1));
+    expect(stdout.trim()).toBe(`${digest} ${digest}`);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);
+
+test('PartUploader hands out parts in shared memory when asked to, and ordinary buffers otherwise', async () => {
+  for (const sharedBuffers of [true, false]) {
+    const kinds: boolean[] = [];
+    const uploader = new PartUploader({ partSize: 4, concurrency: 2, sharedBuffers, upload: async (_index, data) => void kinds.push(data.buffer instanceof SharedArrayBuffer) });
+    await uploader.write(Buffer.from('0123456789'));
+    await uploader.flush();
+    expect(kinds).toEqual([sharedBuffers, sharedBuffers, sharedBuffers]);
+  }
+});
