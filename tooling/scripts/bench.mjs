@@ -126,6 +126,7 @@ const lines = [
   `- A small-object cell (put or get at c=N) first runs ${WARM_UP_OPERATIONS} operations untimed on its keys (round again if it has fewer) at the same concurrency, so its figures are a running process's (connections open, code compiled), not its start-up; a walk cell walks its tree once untimed for the same reason (the filesystem walk, in one process, has warm-up rounds).`,
   '- `MiB/s` and `ops/s`: higher is better; `ms`: the time of one operation (a whole walk), lower is better. `vs X`: this row\'s median speed / X\'s (above 1.00× is faster).',
   '- `CPU µs/op`: user + system CPU time of the client process during the timed loop, per operation. `peak RSS MiB`: the client process\'s highest resident memory while it ran.',
+  '- `machine CPU µs/op`: busy time of every core during the timed loop (from /proc/stat, to 10 ms), per operation: the client, the servers sharing its cores and anything else. With the cores busy, throughput follows it.',
   '- `goals`: issue 14\'s targets for the driver\'s rows; ✓ met, ⚑ not met in this run. On 2 shared cores small-object figures move by 10–20 % between runs: read the min–max.',
   '',
   '## Goals not met in this run',

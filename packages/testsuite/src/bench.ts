@@ -4,7 +4,7 @@
  * figure measured in the same run.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
@@ -29,9 +29,30 @@ export interface Measurement {
   peakRssMiB: number;
   /** CPU time (user + system) of this process while the operations ran, in microseconds. */
   cpuMicros: number;
+  /**
+   * Busy time of every core of the machine while the operations ran (this process, the servers on
+   * the same cores, anything else), in microseconds; Linux only, to 10 ms.
+   */
+  machineCpuMicros?: number;
 }
 
 const MiB = 1024 * 1024;
+
+/** USER_HZ, the unit of /proc/stat: 100 on the Linux ABIs Node runs on. */
+const PROC_STAT_TICK_MICROS = 10_000;
+
+/** The machine's busy CPU time so far (all cores), in microseconds, or undefined off Linux. */
+function machineBusyMicros(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'latin1');
+  } catch {
+    return undefined;
+  }
+  // `cpu  user nice system idle iowait irq softirq steal …`: all but idle and iowait are busy.
+  const [user, nice, system, , , irq, softirq, steal] = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * PROC_STAT_TICK_MICROS;
+}
 
 /**
  * Runs `body` (which returns the bytes it moved) `operations` times, sampling RSS every 20 ms.
@@ -51,21 +72,25 @@ export async function measure(
   let bytes = 0;
   let elapsed = 0;
   let cpuMicros = 0;
+  let machineCpuMicros: number | undefined = 0;
   try {
     for (let i = 0; i < operations; i++) {
       if (setup) await setup(i);
+      const machineBefore = machineBusyMicros();
       const cpuBefore = process.cpuUsage();
       const started = process.hrtime.bigint();
       bytes += await body(i);
       elapsed += Number(process.hrtime.bigint() - started) / 1e9;
       const cpu = process.cpuUsage(cpuBefore);
+      const machineAfter = machineBusyMicros();
       cpuMicros += cpu.user + cpu.system;
+      machineCpuMicros = machineBefore === undefined || machineAfter === undefined || machineCpuMicros === undefined ? undefined : machineCpuMicros + machineAfter - machineBefore;
     }
   } finally {
     clearInterval(sampler);
   }
   peak = Math.max(peak, process.memoryUsage.rss());
-  return { name, operations, bytes, seconds: elapsed, rssGrowthMiB: (peak - startRss) / MiB, peakRssMiB: peak / MiB, cpuMicros };
+  return { name, operations, bytes, seconds: elapsed, rssGrowthMiB: (peak - startRss) / MiB, peakRssMiB: peak / MiB, cpuMicros, ...(machineCpuMicros === undefined ? {} : { machineCpuMicros }) };
 }
 
 /** Runs `body` with `concurrency` workers sharing `operations` operations; timed as a whole. */
@@ -303,6 +328,8 @@ export interface CellMedians {
   maxSpeed: number;
   /** Median client CPU per operation, in microseconds. */
   cpuMicrosPerOp: number;
+  /** Median busy CPU of the whole machine per operation, in microseconds, when every run measured it. */
+  machineCpuMicrosPerOp: number | undefined;
   /** Median peak resident memory, in MiB. */
   peakRssMiB: number;
 }
@@ -316,6 +343,7 @@ export function cellMedians(cell: BenchCell): CellMedians {
     minSpeed: Math.min(...speeds),
     maxSpeed: Math.max(...speeds),
     cpuMicrosPerOp: median(cell.runs.map((m) => m.cpuMicros / m.operations)),
+    machineCpuMicrosPerOp: cell.runs.every((m) => m.machineCpuMicros !== undefined) ? median(cell.runs.map((m) => m.machineCpuMicros! / m.operations)) : undefined,
     peakRssMiB: median(cell.runs.map((m) => m.peakRssMiB)),
   };
 }
@@ -368,6 +396,7 @@ export function benchRows(report: BenchReport): Record<string, string>[] {
   const present = new Set(report.cells.map((c) => c.subject));
   const subjects = [...new Set([report.subject, ...report.goals.map((g) => g.baseline), ...(report.references ?? [])])].filter((s) => present.has(s));
   const results = checkGoals(report);
+  const machineColumn = report.cells.some((cell) => cell.runs.some((m) => m.machineCpuMicros !== undefined));
   return report.cells.map((cell) => {
     const m = cellMedians(cell);
     const unit = cellUnit(cell);
@@ -380,6 +409,7 @@ export function benchRows(report: BenchReport): Record<string, string>[] {
       'median (min–max)': `${digits(shown(unit, m.speed))} (${digits(low)}–${digits(high)}) ${unit}`,
       runs: String(cell.runs.length),
       'CPU µs/op': m.cpuMicrosPerOp.toFixed(0),
+      ...(machineColumn ? { 'machine CPU µs/op': m.machineCpuMicrosPerOp?.toFixed(0) ?? '' } : {}),
       'peak RSS MiB': m.peakRssMiB.toFixed(0),
     };
     for (const other of present.size > 1 ? subjects : []) {

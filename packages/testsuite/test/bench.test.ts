@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
@@ -67,6 +69,22 @@ test('measure records the CPU its operations used', async () => {
   });
   expect(result.cpuMicros).toBeGreaterThanOrEqual(30_000);
   expect(result.seconds).toBeGreaterThanOrEqual(0.04);
+});
+
+test('measure records the whole machine\'s busy CPU, which holds its own, user and system (Linux), and a table shows it only when measured', async () => {
+  const result = await measure('spin', 1, async () => {
+    const until = performance.now() + 200;
+    // Reading /proc/stat spends most of its time in the kernel.
+    while (performance.now() < until) readFileSync('/proc/stat');
+    return 0;
+  });
+  // /proc/stat counts in 10 ms ticks: two of slack.
+  expect(result.machineCpuMicros).toBeGreaterThanOrEqual(result.cpuMicros - 20_000);
+  expect(result.machineCpuMicros).toBeGreaterThanOrEqual(150_000);
+  const cells = (runs: Measurement[]) => [{ operation: 'put 4 KiB c=1', subject: 'driver', runs }];
+  const [row] = benchRows(report({ cells: cells([{ ...result, operations: 100 }]) }));
+  expect(Number(row!['machine CPU µs/op'])).toBe(Math.round(result.machineCpuMicros! / 100));
+  expect(Object.keys(benchRows(report({ cells: cells([m(1)]) }))[0]!)).not.toContain('machine CPU µs/op');
 });
 
 test('measureConcurrent counts the bytes of every worker', async () => {
