@@ -66,6 +66,11 @@ export function md5(data: Uint8Array): Promise<Buffer> {
   return new Promise((resolve) => {
     pending.set(id, { data, resolve });
     worker!.ref();
-    worker!.postMessage({ id, data });
+    if (data.buffer instanceof SharedArrayBuffer) worker!.postMessage({ id, data });
+    else {
+      // A message would copy the whole buffer under a view: copy the view's bytes alone, and hand them over.
+      const copy = new Uint8Array(data);
+      worker!.postMessage({ id, data: copy }, [copy.buffer]);
+    }
   });
 }
