@@ -89,7 +89,6 @@ export class BlockWriter implements BackendWriter {
       partSize: options.blockSize,
       concurrency: options.concurrency,
       firstIndex: state.nextIndex,
-      sharedBuffers: true,
       upload: async (index, data, signal) => {
         if (state.prefix.length + index >= MAX_BLOCKS) throw new DriverError(`a blob holds at most ${MAX_BLOCKS} blocks; use a larger blocksize`);
         const [digest] = await Promise.all([md5(data), this.#saveRecord(signal)]);

@@ -183,8 +183,6 @@ export interface PartUploaderOptions {
   upload: (index: number, data: Buffer, signal?: AbortSignal) => Promise<void>;
   /** The index the first part gets (a resumed upload continues after its existing parts). */
   firstIndex?: number;
-  /** Part buffers in shared memory, so `md5` hands them to its worker thread without a copy. */
-  sharedBuffers?: boolean;
 }
 
 /**
@@ -248,7 +246,7 @@ export class PartUploader {
       const { partSize } = this.#options;
       let offset = 0;
       while (offset < chunk.length) {
-        this.#buffer ??= this.#spare.pop() ?? this.#allocate(partSize);
+        this.#buffer ??= this.#spare.pop() ?? Buffer.allocUnsafe(partSize);
         const copied = chunk.copy(this.#buffer, this.#filled, offset, Math.min(chunk.length, offset + partSize - this.#filled));
         this.#filled += copied;
         offset += copied;
@@ -286,10 +284,6 @@ export class PartUploader {
 
   async #settle(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.race(this.#inFlight).catch(() => undefined);
-  }
-
-  #allocate(size: number): Buffer {
-    return this.#options.sharedBuffers === true ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
   }
 
   async #dispatch(signal?: AbortSignal): Promise<void> {

@@ -64,7 +64,6 @@ export class ComposeWriter implements BackendWriter {
       partSize: target.chunkSize,
       concurrency: target.concurrency,
       firstIndex: resumed.chunks,
-      sharedBuffers: true,
       // Idempotent: the same bytes under the same name, checked by MD5.
       upload: async (index, data, signal) => void (await saveChecked(target.requests, chunkName(target.uploadPrefix, index), data, chunkResource(target.metadata), {}, signal)),
     });

@@ -96,7 +96,6 @@ export class SegmentWriter implements BackendWriter {
       partSize: target.chunkSize,
       concurrency: target.concurrency,
       firstIndex: resumed?.count ?? 0,
-      sharedBuffers: true,
       upload: (index, data, signal) => this.#uploadSegment(index, data, signal),
     });
   }
