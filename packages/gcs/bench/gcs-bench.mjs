@@ -33,7 +33,9 @@ const ALL_OPERATIONS = [
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
 const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
-const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide } = await import('@storagedriver/testsuite');
+const { benchRuns, cellMedians, measureOperation, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+// Made before any timing: the timed loops pay for no data (testsuite's streamSource).
+const source = streamSource(STREAM_BYTES);
 const { GcsBackend, GcsDriver } = await import('../dist/esm/index.js');
 
 /** The bucket of a subject's streams and small objects. */
@@ -56,7 +58,7 @@ async function subject(name, env) {
     return {
       writeStream: async () => {
         const writer = await driver.writer(`/${key('big', 0)}`);
-        await pipeline(patternStream(STREAM_BYTES, 1), writer.writable());
+        await pipeline(source(), writer.writable());
         await writer.commit();
         return STREAM_BYTES;
       },
@@ -80,7 +82,7 @@ async function subject(name, env) {
     const bucket = new GcsBackend(options(env, name)).bucket;
     return {
       writeStream: async () => {
-        await pipeline(patternStream(STREAM_BYTES, 1), bucket.file(key('big', 0)).createWriteStream({ resumable: true, chunkSize: CHUNK, validation: false }));
+        await pipeline(source(), bucket.file(key('big', 0)).createWriteStream({ resumable: true, chunkSize: CHUNK, validation: false }));
         return STREAM_BYTES;
       },
       readStream: async () => {
@@ -109,7 +111,7 @@ async function subject(name, env) {
     const { bucket } = new GcsBackend(options(env, name));
     const chunks = [];
     let index = 0;
-    for await (const chunk of patternStream(STREAM_BYTES, 1)) chunks.push(chunk);
+    for await (const chunk of source()) chunks.push(chunk);
     const whole = Buffer.concat(chunks);
     chunks.length = 0;
     for (let at = 0; at < STREAM_BYTES; at += CHUNK) {
@@ -150,7 +152,7 @@ async function subject(name, env) {
     // (400 "invalid uploadType"): the stream is gathered in memory and sent in one request.
     writeStream: async () => {
       const chunks = [];
-      for await (const chunk of patternStream(STREAM_BYTES, 1)) chunks.push(chunk);
+      for await (const chunk of source()) chunks.push(chunk);
       await op.write(key('big', 0), Buffer.concat(chunks));
       return STREAM_BYTES;
     },

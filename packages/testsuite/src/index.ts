@@ -25,6 +25,7 @@ export {
   publishBenchReport,
   runBenchmarks,
   runSideBySide,
+  streamSource,
   WARM_UP_OPERATIONS,
   type BenchCell,
   type BenchGoal,

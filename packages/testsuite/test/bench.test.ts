@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 
-import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
+import { patternBytes } from '../src/data.js';
+
+import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, streamSource, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
 function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
@@ -133,4 +135,22 @@ test('measureOperation dispatches by the operation name and fails when a subject
   await expect(measureOperation('k', 'walk 7 keys', { walk: async () => 6 }, sizes)).rejects.toThrow('saw 6 entries, expected 7');
   let timedWalkShort = 0;
   await expect(measureOperation('k', 'walk 7 keys', { walk: async () => (timedWalkShort++ === 0 ? 7 : 6) }, sizes)).rejects.toThrow('saw 6 entries, expected 7');
+});
+
+test('streamSource gives fresh streams of exactly the size, its chunks views into one block made up front', async () => {
+  const chunkSize = 1000;
+  const size = 40 * chunkSize + 123;
+  const source = streamSource(size, chunkSize);
+  const block = patternBytes(16 * chunkSize, 5);
+  for (let round = 0; round < 2; round++) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of source()) chunks.push(chunk as Buffer);
+    expect(chunks.reduce((sum, chunk) => sum + chunk.length, 0)).toBe(size);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([...Array<number>(40).fill(chunkSize), 123]);
+    expect(new Set(chunks.map((chunk) => chunk.buffer)).size).toBe(1);
+    chunks.forEach((chunk, i) => expect(chunk.equals(block.subarray((i % 16) * chunkSize, (i % 16) * chunkSize + chunk.length))).toBe(true));
+  }
+  const empty: Buffer[] = [];
+  for await (const chunk of streamSource(0)()) empty.push(chunk as Buffer);
+  expect(empty).toEqual([]);
 });
