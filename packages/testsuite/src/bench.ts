@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable, Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 
 import type { StorageDriver } from '@storagedriver/core';
 
-import { patternBytes, patternStream, randomName } from './data.js';
+import { chunkedStream, patternBytes, patternStream, randomName } from './data.js';
 
 /** One benchmark's result, as `measure` and `measureConcurrent` give it. */
 export interface Measurement {
@@ -469,20 +469,11 @@ export function benchRuns(): number {
  */
 export function streamSource(size: number, chunkSize = MiB + 7): () => Readable {
   const block = patternBytes(chunkSize * SOURCE_BLOCK_CHUNKS, 5);
-  return () => {
-    let sent = 0;
-    let chunk = 0;
-    return new Readable({
-      highWaterMark: chunkSize,
-      read() {
-        if (sent >= size) return void this.push(null);
-        const length = Math.min(chunkSize, size - sent);
-        const start = (chunk++ % SOURCE_BLOCK_CHUNKS) * chunkSize;
-        this.push(block.subarray(start, start + length));
-        sent += length;
-      },
+  return () =>
+    chunkedStream(size, chunkSize, (sent, length) => {
+      const start = ((sent / chunkSize) % SOURCE_BLOCK_CHUNKS) * chunkSize;
+      return block.subarray(start, start + length);
     });
-  };
 }
 
 const SOURCE_BLOCK_CHUNKS = 16;

@@ -37,13 +37,18 @@ export function patternBytes(size: number, seed: number, position = 0): Buffer {
 
 /** A stream of `size` pattern bytes in chunks of `chunkSize` (odd by default, to cross every boundary). */
 export function patternStream(size: number, seed: number, chunkSize = 1024 * 1024 + 7, position = 0): Readable {
+  return chunkedStream(size, chunkSize, (sent, length) => patternBytes(length, seed, position + sent));
+}
+
+/** A stream of `size` bytes in chunks of `chunkSize`, chunk by chunk from `chunkAt(bytes sent before it, its length)`. */
+export function chunkedStream(size: number, chunkSize: number, chunkAt: (sent: number, length: number) => Uint8Array): Readable {
   let sent = 0;
   return new Readable({
     highWaterMark: chunkSize,
     read() {
       if (sent >= size) return void this.push(null);
       const length = Math.min(chunkSize, size - sent);
-      this.push(patternBytes(length, seed, position + sent));
+      this.push(chunkAt(sent, length));
       sent += length;
     },
   });
