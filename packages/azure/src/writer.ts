@@ -13,10 +13,10 @@
  *
  * Blocks need not be equal in size, so `close()` simply stages what it has buffered as a short block.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { DriverError, PartUploader, PreconditionFailedError, md5, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
+import { ContentMd5, DriverError, PartUploader, PreconditionFailedError, md5, type BackendWriter, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
 import { errorCode, isConditionFailed, isNotFound, isPreconditionFailure } from './errors.js';
 import { blobHeaders, toAzureMetadata } from './metadata.js';
@@ -74,7 +74,9 @@ export class BlockWriter implements BackendWriter {
   #staged: boolean;
   #recordSaved: Promise<void> | undefined;
   /** The MD5 of every byte, when this writer sees every byte of the content (not a continued one). */
-  readonly #md5: Hash | undefined;
+  readonly #content: ContentMd5 | undefined;
+  /** Blocks below this index went through `#content` (a block sent again after a cut does not). */
+  #hashedBlocks: number;
   #contentMD5: Buffer | undefined;
 
   constructor(path: string, blob: BlockBlobClient, state: UploadState, options: BlockWriterOptions) {
@@ -84,14 +86,18 @@ export class BlockWriter implements BackendWriter {
     this.#size = state.size;
     this.#staged = state.nextIndex > 0;
     this.#recordSaved = state.record === undefined || state.recordSaved === true ? Promise.resolve() : undefined;
-    this.#md5 = state.size === 0 ? createHash('md5') : undefined;
+    this.#content = state.size === 0 ? new ContentMd5() : undefined;
+    this.#hashedBlocks = state.nextIndex;
     this.#uploader = new PartUploader({
       partSize: options.blockSize,
       concurrency: options.concurrency,
       firstIndex: state.nextIndex,
       upload: async (index, data, signal) => {
         if (state.prefix.length + index >= MAX_BLOCKS) throw new DriverError(`a blob holds at most ${MAX_BLOCKS} blocks; use a larger blocksize`);
-        const [digest] = await Promise.all([md5(data), this.#saveRecord(signal)]);
+        // First sends come in index order, so the content's hash sees every block once, in order.
+        const partOfContent = this.#content !== undefined && index === this.#hashedBlocks;
+        if (partOfContent) this.#hashedBlocks++;
+        const [digest] = await Promise.all([partOfContent ? this.#content!.part(data) : md5(data), this.#saveRecord(signal)]);
         this.#staged = true;
         // A retried Put Block under the same id replaces the same block.
         await retried(() => blob.stageBlock(blockId(state.uploadId, index), data, data.length, { abortSignal: signal, transactionalContentMD5: digest }), signal);
@@ -117,7 +123,6 @@ export class BlockWriter implements BackendWriter {
 
   async write(chunk: Buffer, signal?: AbortSignal): Promise<void> {
     this.#size += chunk.length;
-    this.#md5?.update(chunk);
     await this.#uploader.write(chunk, signal);
   }
 
@@ -134,7 +139,7 @@ export class BlockWriter implements BackendWriter {
   async commit(signal?: AbortSignal, conditions?: WriteConditions): Promise<void> {
     await this.#uploader.flush(signal);
     const blocks = [...this.#state.prefix, ...Array.from({ length: this.#uploader.nextIndex }, (_, index) => blockId(this.#state.uploadId, index))];
-    this.#contentMD5 ??= this.#md5?.digest();
+    this.#contentMD5 ??= await this.#content?.digest();
     const metadata = this.#state.metadata;
     // A writer whose upload was aborted (abortUpload, purgeUploads) must not publish it: its record is gone.
     if (this.#state.record !== undefined && this.#recordSaved !== undefined && !(await this.#state.record.exists(signal))) {

@@ -69,7 +69,7 @@ export {
   validatePath,
 } from './path.js';
 export { SharedTask, untilAborted } from './abort.js';
-export { md5 } from './digest.js';
+export { ContentMd5, md5 } from './digest.js';
 export { purgeUploads } from './uploads.js';
 export { BaseDriver, directoryMoveError, type BaseDriverOptions } from './base.js';
 export { create, register, registeredDrivers, unregister, type DriverFactory, type RegisterOptions } from './factory.js';

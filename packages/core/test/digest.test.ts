@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { md5 } from '../src/index.js';
+import { ContentMd5, md5 } from '../src/index.js';
 import { OFF_THREAD_MIN_BYTES } from '../src/digest.js';
 
 const expected = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
@@ -73,3 +73,44 @@ test('md5: an idle worker does not keep the process alive (the built package, in
     rmSync(dir, { recursive: true, force: true });
   }
 }, 30_000);
+
+test('ContentMd5 gives each part its own MD5 and the whole content the MD5 of its parts in order, parts in place and off the thread mixed', async () => {
+  const sizes = [5, OFF_THREAD_MIN_BYTES + 3, 0, 17, 2 * OFF_THREAD_MIN_BYTES, OFF_THREAD_MIN_BYTES - 1, OFF_THREAD_MIN_BYTES + 1];
+  const parts = sizes.map((size, i) => (i % 2 === 0 ? randomBytes(size) : shared(size + 3).subarray(2, 2 + size)));
+  const content = new ContentMd5();
+  // Parts hashed concurrently, as a writer's uploads in flight are; only their order of calls matters.
+  const digests = await Promise.all(parts.map((part) => content.part(part)));
+  expect(digests.map((digest) => digest.toString('hex'))).toEqual(parts.map(expected));
+  const whole = await content.digest();
+  expect(whole?.toString('hex')).toBe(expected(Buffer.concat(parts)));
+  expect(await content.digest()).toBe(whole);
+  expect(() => content.part(Buffer.from('late'))).toThrow(/after the digest/);
+  // Two contents at once keep their own state.
+  const [a, b] = [new ContentMd5(), new ContentMd5()];
+  const [pa, pb] = [randomBytes(OFF_THREAD_MIN_BYTES + 9), randomBytes(OFF_THREAD_MIN_BYTES + 11)];
+  await Promise.all([a.part(pa), b.part(pb), a.part(pb), b.part(pa)]);
+  expect((await a.digest())?.toString('hex')).toBe(expected(Buffer.concat([pa, pb])));
+  expect((await b.digest())?.toString('hex')).toBe(expected(Buffer.concat([pb, pa])));
+  expect((await new ContentMd5().digest())?.toString('hex')).toBe(expected(Buffer.alloc(0)));
+});
+
+test('ContentMd5: a content of large parts costs the event loop no hashing', async () => {
+  const part = randomBytes(8 * OFF_THREAD_MIN_BYTES);
+  const content = new ContentMd5();
+  let turns = 0;
+  let done = false;
+  const turn = (): void => {
+    if (done) return;
+    turns++;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  const started = turns;
+  for (let i = 0; i < 8; i++) void content.part(part);
+  // Eight parts hashed twice each (the part, the content) in place would give no turn before this.
+  expect(turns).toBe(started);
+  const digest = await content.digest();
+  done = true;
+  expect(turns).toBeGreaterThan(started);
+  expect(digest?.toString('hex')).toBe(expected(Buffer.concat(Array.from({ length: 8 }, () => part))));
+});
