@@ -1,6 +1,6 @@
 /** Builds the Bucket from options: its endpoint, credentials and retries. */
 import { Bucket, Storage } from '@google-cloud/storage';
-import { DriverError, isTransientError } from '@storagedriver/core';
+import { DEFAULT_ANSWER_TIMEOUT_MS, DriverError, isTransientError } from '@storagedriver/core';
 import { GoogleAuth, JWT } from 'google-auth-library';
 
 import type { GcsOptions } from './params.js';
@@ -53,7 +53,8 @@ export function createBucket(options: GcsOptions, emulator = false): Bucket {
     apiEndpoint: options.apiEndpoint,
     authClient: options.credentials === undefined
       ? new DefaultCredentials({ scopes: SCOPES })
-      : new JWT({ email: options.credentials.client_email, key: options.credentials.private_key, scopes: SCOPES }),
+      // Its token requests are bounded like the driver's own (gaxios waits forever by default).
+      : new JWT({ email: options.credentials.client_email, key: options.credentials.private_key, scopes: SCOPES, transporterOptions: { timeout: options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS } }),
     userAgent: options.userAgent,
     // An emulator takes no token; a private HTTPS endpoint does.
     useAuthWithCustomEndpoint: !emulator && (options.apiEndpoint?.startsWith('https:') ?? false),

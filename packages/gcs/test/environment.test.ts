@@ -125,3 +125,41 @@ test('without credentials, a request fails in bounded time with a DriverError na
     await new Promise((resolve) => silent.close(resolve));
   }
 }, 30_000);
+
+test('with a service-account key, a token request that is never answered fails the request in bounded time (each try of it within answertimeout; typed, transient), and an abort ends its wait at once', async () => {
+  // The token request (to Google's token endpoint) goes through a local proxy that takes every connection and answers nothing.
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as { port: number };
+  const proxy = { HTTPS_PROXY: `http://127.0.0.1:${port}`, https_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined, STORAGE_EMULATOR_HOST: undefined };
+  // A private HTTPS endpoint takes the token; nothing listens on port 1, so nothing leaves this machine.
+  const options = { bucket, apiEndpoint: 'https://127.0.0.1:1', credentials: serviceAccountKey() };
+  try {
+    await withEnvironment(proxy, async () => {
+      const driver = new GcsDriver({ ...options, answerTimeoutMs: 1000 });
+      // The SDK's requests (stat) and the driver's own (a read).
+      for (const request of [() => driver.stat('/x'), () => driver.getContent('/x')]) {
+        const started = Date.now();
+        const error = await failure(request());
+        expect(error).toBeInstanceOf(DriverError);
+        expect((error as DriverError).retryable).toBe(true);
+        // Each of the driver's tries waits for the library's own tries of the token request (15 s here for a stat).
+        expect(Date.now() - started).toBeLessThan(30_000);
+      }
+      expect(sockets.length).toBeGreaterThan(0);
+
+      const patient = new GcsDriver({ ...options, answerTimeoutMs: 60_000 });
+      const controller = new AbortController();
+      const reason = new Error('caller gave up');
+      setTimeout(() => controller.abort(reason), 300);
+      const started = Date.now();
+      const error = await failure(patient.putContent('/x', 'content', { signal: controller.signal }));
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(error).toBe(reason);
+    });
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
+}, 90_000);
