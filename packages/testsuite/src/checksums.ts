@@ -16,15 +16,21 @@ const CRC32C_TABLE = (() => {
   return table;
 })();
 
-export function crc32c(data: Uint8Array): number {
-  let crc = 0xffffffff;
+/** The CRC-32C of `data`, continuing `previous` (the CRC-32C of the bytes before it). */
+export function crc32c(data: Uint8Array, previous = 0): number {
+  let crc = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < data.length; i++) crc = CRC32C_TABLE[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** The CRC-32C as GCS reports it: base64 of the 4 big-endian bytes. */
-export function crc32cBase64(data: Uint8Array): string {
+/** A CRC-32C as GCS reports it: base64 of the 4 big-endian bytes. */
+export function crc32cToBase64(crc: number): string {
   const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(crc32c(data));
+  bytes.writeUInt32BE(crc);
   return bytes.toString('base64');
+}
+
+/** The CRC-32C of `data` as GCS reports it. */
+export function crc32cBase64(data: Uint8Array): string {
+  return crc32cToBase64(crc32c(data));
 }

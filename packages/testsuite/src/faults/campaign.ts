@@ -3,11 +3,13 @@
  * for byte through a second driver instance that talks to the server directly. Runner-independent;
  * `testFaultCampaign` registers it with jest.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 
 import { DEFAULT_ANSWER_TIMEOUT_MS, PathNotFoundError, PreconditionFailedError, StorageDriverError, type StorageDriver } from '@storagedriver/core';
 
 import { formatTable } from '../bench.js';
+import { crc32c, crc32cToBase64 } from '../checksums.js';
 import { fillPattern, patternBytes, randomName } from '../data.js';
 import { type ErrorResponder, type FaultAction, FaultProxy, type ProxiedRequest, type RequestView } from './proxy.js';
 import { type Fault, FaultSchedule, type FaultKind, mulberry32 } from './schedule.js';
@@ -181,14 +183,23 @@ interface Comparison {
   differsAt?: number;
   /** What the stream failed with, if it failed. */
   error?: unknown;
+  /** The checksums asked for, of the bytes the stream delivered (as FileInfo.checksums gives them). */
+  checksums?: { md5?: string; crc32c?: string };
 }
 
-/** Reads `stream` to its end (or its error) against the pattern, without holding it in memory. */
-async function comparePattern(stream: Readable, size: number, seed: number, position = 0): Promise<Comparison> {
+/**
+ * Reads `stream` to its end (or its error) against the pattern, without holding it in memory; with
+ * `checksums`, computes those kinds over the bytes read.
+ */
+async function comparePattern(stream: Readable, size: number, seed: number, position = 0, checksums?: { md5?: unknown; crc32c?: unknown }): Promise<Comparison> {
   const result: Comparison = { length: 0 };
+  const md5 = checksums?.md5 === undefined ? undefined : createHash('md5');
+  let crc = checksums?.crc32c === undefined ? undefined : 0;
   let expected = Buffer.alloc(0);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      md5?.update(chunk);
+      if (crc !== undefined) crc = crc32c(chunk, crc);
       if (result.differsAt === undefined) {
         const inside = chunk.subarray(0, Math.max(0, size - result.length));
         if (expected.length < inside.length) expected = Buffer.allocUnsafe(inside.length);
@@ -205,22 +216,36 @@ async function comparePattern(stream: Readable, size: number, seed: number, posi
   } catch (error) {
     result.error = error;
   }
+  if (md5 !== undefined || crc !== undefined) {
+    result.checksums = { ...(md5 === undefined ? {} : { md5: md5.digest('base64') }), ...(crc === undefined ? {} : { crc32c: crc32cToBase64(crc) }) };
+  }
   return result;
 }
 
-/** What the server holds at `path`, seen by the direct driver, against `size` pattern bytes. */
+/**
+ * What the server holds at `path`, seen by the direct driver, against `size` pattern bytes; content
+ * whose stat reports a checksum (the stored MD5 a retried or resumed upload computed, say) that is not
+ * the bytes' own differs too.
+ */
 async function inspect(direct: StorageDriver, path: string, size: number, seed: number): Promise<{ state: 'absent' | 'exact' | 'short' | 'differs'; detail: string }> {
   let stream: Readable;
+  let claimed: { md5?: string; crc32c?: string } | undefined;
   try {
+    claimed = (await direct.stat(path)).checksums;
     stream = await direct.reader(path);
   } catch (error) {
     if (error instanceof PathNotFoundError) return { state: 'absent', detail: 'nothing stored' };
     throw error;
   }
-  const found = await comparePattern(stream, size, seed);
+  const found = await comparePattern(stream, size, seed, 0, claimed);
   if (found.error !== undefined) throw found.error;
   if (found.differsAt !== undefined) return { state: 'differs', detail: `${found.length} bytes stored (of ${size}), first wrong byte at ${found.differsAt}` };
   if (found.length < size) return { state: 'short', detail: `${found.length} bytes stored (of ${size}), the rest missing` };
+  for (const kind of ['md5', 'crc32c'] as const) {
+    if (claimed?.[kind] !== undefined && claimed[kind] !== found.checksums?.[kind]) {
+      return { state: 'differs', detail: `stored byte-exact, but stat's checksums.${kind} is ${claimed[kind]}, not the content's ${found.checksums?.[kind]}` };
+    }
+  }
   return { state: 'exact', detail: 'stored byte-exact' };
 }
 
