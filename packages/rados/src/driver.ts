@@ -199,8 +199,9 @@ export class RadosBackend implements StorageBackend {
 
   /**
    * Content of at most INLINE_MAX bytes is published inline, in its entry, when what it replaces
-   * holds no chunks (nothing, an empty or an inline file): the look-up, the publish compared with
-   * it, the directory links read. Anything else goes through an upload record (#putWithRecord).
+   * holds no chunks (nothing, an empty or an inline file): the look-up beside a publish compared
+   * with nothing, then the directory links read (a file replaced: its publish after the look-up).
+   * Anything else goes through an upload record (#putWithRecord).
    */
   async putContent(path: string, content: Buffer, signal?: AbortSignal, options?: BackendPutOptions): Promise<void> {
     const key = this.key(path);
@@ -212,7 +213,16 @@ export class RadosBackend implements StorageBackend {
       if (content.length > 0) entry.data = content.toString('base64');
       const value = encodeEntry(entry);
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        const current = await lookup(io, key);
+        signal?.throwIfAborted();
+        const looked = lookup(io, key);
+        // The first publish, compared with nothing, goes beside the look-up instead of after it: a new
+        // file lands one round trip sooner. Whatever is at the path makes the comparison fail, and the
+        // look-up decides what follows. Not under ifMatch, which nothing at the path can satisfy.
+        if (attempt === 0 && conditions?.ifMatch === undefined) {
+          looked.catch(() => undefined);
+          if (await this.#publishInline(io, key, value, undefined)) return;
+        }
+        const current = await looked;
         // Chunks replaced need a record naming them: a crash after the publish must not orphan them.
         if (current?.entry.kind === 'file' && holdsChunks(current.entry)) return this.#putWithRecord(io, path, key, content, signal, conditions, meta, current);
         if (current?.entry.kind === 'dir') throw new DriverError(`cannot write ${path}: it is a directory`, { path });
