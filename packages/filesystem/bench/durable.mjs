@@ -10,11 +10,12 @@
 // (Alternating two orders by round put the driver last in 2 of 3 timed rounds, and its put medians
 // then came from the rounds that followed 4 000 other files.)
 // Run (in packages/filesystem, after build): node bench/durable.mjs
-// (BENCH_PUTS: puts per measurement, default 2000; BENCH_STREAM_MIB: stream size, default 1024.)
+// (BENCH_PUTS: puts per measurement, default 2000; BENCH_STREAM_MIB: stream size, default 1024;
+// BENCH_OPS: comma-separated prefixes of the operations to measure, default all.)
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, fstatSync, futimesSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { lstat, open, rename } from 'node:fs/promises';
+import { createReadStream, createWriteStream, fstatSync, futimesSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { benchRuns, measure, measureConcurrent, patternBytes, publishBenchReport, streamSource } from '@storagedriver/testsuite';
 
 import { FilesystemDriver } from '../dist/esm/index.js';
-import { STAGING_DIR } from '../dist/esm/layout.js';
+import { METADATA_DIR, STAGING_DIR } from '../dist/esm/layout.js';
 
 const MiB = 1024 * 1024;
 const PUTS = Number(process.env.BENCH_PUTS ?? 2000);
@@ -73,25 +74,23 @@ async function rawPut(dir, name) {
 }
 
 /**
- * rawPut plus the three calls the driver's etag and metadata cost, made as the driver makes them: an
- * lstat of the target (the replaced content's identity, whose metadata sidecar goes) started before
- * the temporary file is opened, then futimens (the stamp that keeps an etag unique when an inode is
- * reused within a clock tick) and an fstat of the written file (its identity), both synchronous on
- * the open file's inode, before the fsync.
+ * rawPut plus the three calls the driver's etag and metadata cost, made as the driver makes them, all
+ * synchronous: an lstat of the root's `~meta` (whether any metadata sidecar exists; none does here,
+ * so the replaced file needs no look-up), then futimens (the stamp that keeps an etag unique when an
+ * inode is reused within a clock tick) and an fstat of the written file (its identity) on the open
+ * file's inode, before the fsync.
  */
 async function rawPutWithIdentity(dir, name) {
   const temp = join(rawStaging, `put-${randomBytes(8).toString('hex')}`);
   const target = join(dir, name);
-  const replaced = lstat(target, { bigint: true }).catch((error) => {
-    if (error.code !== 'ENOENT') throw error;
-  });
+  lstatSync(join(root, METADATA_DIR), { throwIfNoEntry: false });
   const handle = await open(temp, 'wx');
   try {
     await handle.writeFile(content);
     const stamp = Date.now() / 1000;
     futimesSync(handle.fd, stamp, stamp);
     fstatSync(handle.fd, { bigint: true });
-    await Promise.all([handle.sync(), replaced]);
+    await handle.sync();
   } finally {
     await handle.close();
   }
@@ -173,9 +172,12 @@ operations.push(
   },
 );
 
+const { benchCells } = await import('../../../tooling/bench/cells.mjs');
+const chosen = benchCells([], operations.map((operation) => operation.name)).operations;
+
 try {
   const cells = [];
-  for (const operation of operations) {
+  for (const operation of operations.filter((candidate) => chosen.includes(candidate.name))) {
     const names = Object.keys(operation.subjects);
     const runs = Object.fromEntries(names.map((name) => [name, []]));
     for (let round = 0; round <= (operation.rounds ?? benchRuns()); round++) {
@@ -193,7 +195,7 @@ try {
     setup: [
       `The machine's disk, one process; each round rotates the subjects' order; ${PUT_ROUNDS} timed rounds per put cell (a put round's figure moves by up to 2× between rounds on this disk, for any subject) and ${benchRuns()} per stream cell, after a warm-up round; ${PUTS} new 4 KiB files per put round; streams of ${STREAM_LABEL} in ${CHUNK / MiB} MiB chunks; every write measurement (puts and streams) after \`sync\` and a 2 s pause (untimed).`,
       'raw, for writes: node:fs making exactly the durability calls the driver makes — write a temporary file, fsync it, rename it onto the target, fsync the target directory (streams: a write stream with flush, then rename and the directory fsync) — with its temporary files in the driver\'s staging directory and its files beside the driver\'s (ext4 places a new inode in its directory\'s block group, and here a group with inodes freed in the last minutes slowed every file made in it up to 3×: in directories of their own, that placement decided the ratio); for reads: fs.createReadStream with 1 MiB buffers.',
-      'raw+identity, for puts: raw plus the three calls the driver makes for its etag and metadata, made as the driver makes them — lstat of the target (the replaced content, whose metadata sidecar goes) started before the temporary file opens, then futimens (a stamp that keeps etags unique when an inode is reused within a clock tick) and fstat of the written file, both synchronous on the open file\'s inode, before its fsync.',
+      'raw+identity, for puts: raw plus the three calls the driver makes for its etag and metadata, made as the driver makes them, all synchronous — lstat of the root\'s ~meta (whether any metadata sidecar exists: none does here, so the replaced file, whose sidecar would go, needs no look-up), then futimens (a stamp that keeps etags unique when an inode is reused within a clock tick) and fstat of the written file, on the open file\'s inode, before its fsync.',
       'Peak RSS is the one process every subject shares.',
     ],
     cells,

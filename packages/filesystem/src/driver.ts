@@ -94,9 +94,10 @@ class FilesystemBackend implements StorageBackend {
     const { ifNoneMatch, ifMatch: _notClaimed, ...metadata } = options;
     const createOnly = ifNoneMatch === '*';
     const temp = newTempFile(this.root);
-    // What the rename will replace is read while the file is written and made durable, not after: a
-    // path lookup goes to libuv's threads, where it would queue behind other writes' fsyncs.
-    const replacedRead = createOnly ? undefined : identityAt(this.#full(path));
+    // What the rename will replace matters only for its sidecar. When there may be one it is read
+    // while the file is written and made durable, not after: a path lookup goes to libuv's threads,
+    // where it would queue behind other writes' fsyncs.
+    const replacedRead = createOnly || !this.sidecars.mayExist() ? undefined : identityAt(this.#full(path));
     replacedRead?.catch(() => undefined);
     const handle = await this.#stage(temp, () => open(temp, 'wx'));
     try {
@@ -129,7 +130,7 @@ class FilesystemBackend implements StorageBackend {
     const target = this.#full(path);
     const hasMetadata = Object.keys(metadata).length > 0;
     if (hasMetadata) await this.sidecars.write(path, identity, metadata);
-    const replaced = createOnly ? undefined : known === undefined ? await identityAt(target) : known.replaced;
+    const replaced = createOnly ? undefined : known !== undefined ? known.replaced : this.sidecars.mayExist() ? await identityAt(target) : undefined;
     try {
       await this.moveIntoPlace(from, target, path, createOnly);
     } catch (error) {
@@ -284,7 +285,7 @@ class FilesystemBackend implements StorageBackend {
     if (info.isDirectory()) throw directoryMoveError(sourcePath);
     const identity = identityOf(info);
     const linked = await this.sidecars.link(sourcePath, destPath, identity);
-    const replaced = await identityAt(target);
+    const replaced = linked || this.sidecars.mayExist() ? await identityAt(target) : undefined;
     try {
       await this.moveIntoPlace(source, target, destPath);
     } catch (error) {
@@ -353,7 +354,7 @@ class FilesystemBackend implements StorageBackend {
     await rm(full, { recursive: true, force: true });
     await this.pruneEmptyParents(full);
     // After the content: a crash in between leaves only orphan sidecars.
-    await this.sidecars.removeAll(path);
+    if (this.sidecars.mayExist()) await this.sidecars.removeAll(path);
   }
 
   /** Every upload directory of `~staging` read entry by entry, and each upload's record for its path. */

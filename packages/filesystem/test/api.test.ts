@@ -89,6 +89,33 @@ describe('metadata and etag', () => {
     expect(filesUnder(temp)).toEqual(['a/put', 'a/written']);
   });
 
+  test('a write into a root that had no sidecar still removes the one another instance wrote since, by put, commit, move and delete', async () => {
+    const plain = new FilesystemDriver({ rootDirectory: temp });
+    const other = new FilesystemDriver({ rootDirectory: temp });
+    for (const path of ['/p', '/w', '/m', '/src']) await plain.putContent(path, 'plain');
+
+    await other.putContent('/p', 'typed', { contentType: 'text/p' });
+    await plain.putContent('/p', 'plain again');
+    withoutMetadata(await plain.stat('/p'));
+    expect(filesUnder(temp)).toEqual(['m', 'p', 'src', 'w']);
+
+    await other.putContent('/w', 'typed', { contentType: 'text/w' });
+    const writer = await plain.writer('/w');
+    await writer.write('written');
+    await writer.commit();
+    withoutMetadata(await plain.stat('/w'));
+    expect(filesUnder(temp)).toEqual(['m', 'p', 'src', 'w']);
+
+    await other.putContent('/m', 'typed', { contentType: 'text/m' });
+    await plain.move('/src', '/m');
+    withoutMetadata(await plain.stat('/m'));
+    expect(filesUnder(temp)).toEqual(['m', 'p', 'w']);
+
+    await other.putContent('/d/x', 'typed', { contentType: 'text/x' });
+    await plain.delete('/d');
+    expect(filesUnder(temp)).toEqual(['m', 'p', 'w']);
+  });
+
   test('the etag is stable while the content stays, changes with every write (same bytes too), and follows a move', async () => {
     const driver = new FilesystemDriver({ rootDirectory: temp });
     const etags = new Set<string>();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 
 import { patternBytes } from '../data.js';
 import type { SuiteCase } from '../runner.js';
-import { OTHER_METADATA, SAMPLE_METADATA, assertChecksums, assertMetadata, claimedMetadata, requireClaim } from './api-support.js';
+import { OTHER_METADATA, SAMPLE_METADATA, assertChecksums, assertMetadata, assertNoneOf, claimedMetadata, requireClaim } from './api-support.js';
 import { assertSameBytes, readStream } from './expect.js';
 import { describeResponse, httpRequest } from './http.js';
 
@@ -99,6 +99,28 @@ export const apiMetadataCases: SuiteCase[] = [
         assert.equal((await driver.getContent(r)).toString(), 'committed and more');
         assertMetadata(await driver.stat(r), claimedMetadata(capabilities), 'an append onto committed content keeps the object’s metadata');
       }
+    },
+  },
+  {
+    group: 'metadata',
+    name: 'metadata one instance writes shows through another that saw none before, and none of it stays when that other replaces the content, or deletes it and it is written again',
+    async run({ driver, newDriver, path }) {
+      const { capabilities } = driver;
+      requireClaim(capabilities.metadata.length > 0, 'metadata');
+      const metadata = claimedMetadata(capabilities);
+      const other = await newDriver();
+      const p = path();
+      await other.putContent(p, patternBytes(100, 70));
+      assertNoneOf(await other.stat(p), metadata, 'before any metadata');
+      await driver.putContent(p, patternBytes(100, 71), metadata);
+      assertMetadata(await other.stat(p), metadata, 'written by one instance, read by the other');
+      await other.putContent(p, patternBytes(100, 72));
+      assertNoneOf(await driver.stat(p), metadata, 'replaced by the other without metadata');
+      assertNoneOf(await other.stat(p), metadata, 'replaced by the other without metadata, read by it');
+      await driver.putContent(p, patternBytes(100, 73), metadata);
+      await other.delete(p);
+      await driver.putContent(p, patternBytes(100, 74));
+      assertNoneOf(await other.stat(p), metadata, 'deleted by the other, then written again without metadata');
     },
   },
   {

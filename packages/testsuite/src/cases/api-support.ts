@@ -50,6 +50,17 @@ export function assertMetadata(info: FileInfo, expected: WriteMetadata, what: st
   }
 }
 
+/** `info` holds none of the values `written` stored (a kind may be absent, or the service's default). */
+export function assertNoneOf(info: FileInfo, written: WriteMetadata, what: string): void {
+  for (const kind of Object.keys(written) as MetadataKind[]) {
+    if (kind === 'metadata') {
+      for (const key of Object.keys(written.metadata ?? {})) assert.equal(info.metadata?.[key], undefined, `${what}: stat's metadata.${key}`);
+    } else {
+      assert.notEqual(info[kind], written[kind], `${what}: stat's ${kind}`);
+    }
+  }
+}
+
 /** Checksums a driver reports are those of the whole content (never a multipart ETag in disguise). */
 export function assertChecksums(info: FileInfo, data: Uint8Array, what: string): void {
   if (info.checksums?.md5 !== undefined) assert.equal(info.checksums.md5, md5Base64(data), `${what}: checksums.md5 is not the MD5 of the ${data.length} bytes`);

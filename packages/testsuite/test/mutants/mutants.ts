@@ -10,6 +10,7 @@ import {
   type Capabilities,
   DriverError,
   type FileInfo,
+  METADATA_KINDS,
   type FilePage,
   type PendingUpload,
   type StorageBackend,
@@ -285,6 +286,22 @@ export const mutants: Mutant[] = [
       },
     ),
     killedBy: ['each claimed metadata kind reads back exactly through stat'],
+  },
+  {
+    name: 'metadata-presence-cached-per-instance',
+    bug: 'an instance decides at its first stat whether any object has metadata and, having seen none, reads no more',
+    make: (store, options) =>
+      new (class extends MemoryObjectBackend {
+        #sawMetadata: boolean | undefined;
+        override async stat(path: string): Promise<FileInfo> {
+          const info = await super.stat(path);
+          this.#sawMetadata ??= METADATA_KINDS.some((kind) => info[kind] !== undefined);
+          if (this.#sawMetadata) return info;
+          const { contentType: _t, cacheControl: _c, contentDisposition: _d, contentEncoding: _e, metadata: _m, ...bare } = info;
+          return bare;
+        }
+      })(store, options),
+    killedBy: ['metadata one instance writes shows through another'],
   },
   {
     name: 'copy-drops-metadata',
