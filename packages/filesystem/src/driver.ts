@@ -285,7 +285,7 @@ class FilesystemBackend implements StorageBackend {
     if (info.isDirectory()) throw directoryMoveError(sourcePath);
     const identity = identityOf(info);
     const linked = await this.sidecars.link(sourcePath, destPath, identity);
-    const replaced = linked || this.sidecars.mayExist() ? await identityAt(target) : undefined;
+    const replaced = this.sidecars.mayExist() ? await identityAt(target) : undefined;
     try {
       await this.moveIntoPlace(source, target, destPath);
     } catch (error) {

@@ -169,6 +169,8 @@ export class Sidecars {
    * keeps the identity). Returns whether there was one.
    */
   async link(from: string, to: string, identity: string): Promise<boolean> {
+    // Asked after the source's identity was read, as `read` is.
+    if (!this.mayExist()) return false;
     const source = join(sidecarDir(this.#root, from), identity);
     if (!(await exists(source))) return false;
     const dir = sidecarDir(this.#root, to);
