@@ -3,16 +3,18 @@
  * against the `rados` command-line tool: a wrong signature crashes the process instead of failing a
  * test). Signatures follow librados.h of Ceph Pacific (16.2), Debian's `librados2`.
  *
- * Data-path calls are `rados_aio_*` with a completion whose callback koffi queues onto the JS
- * thread, so no I/O blocks the event loop. Three traps, all handled here:
- * - a librados callback holds no handle on the event loop: a ref'd timer runs while any completion
- *   is pending, or Node would exit with operations in flight;
+ * Data-path calls are `rados_aio_*`, whose completions src/completions.ts brings back to the JS
+ * thread, so no I/O blocks the event loop. Two more traps, handled here:
  * - librados writes into read buffers and op-builder outputs (`prval`, `pmore`, iterators) during
  *   the operation, after the builder call returned: they are Buffers kept referenced by the pending
  *   operation, and decoded only after its completion;
  * - the library is loaded on first use, so importing the package works without librados.
  */
 import koffi, { type LibraryHandle } from 'koffi';
+
+import { CompletionReaper, type AioResult } from './completions.js';
+
+export type { AioResult } from './completions.js';
 
 /** A negative librados return code as an Error: `rc` (e.g. -2), `code` (e.g. `ENOENT`). */
 export class RadosError extends Error {
@@ -69,10 +71,9 @@ function declare(lib: LibraryHandle) {
   for (const name of ['rados_t', 'rados_ioctx_t', 'rados_write_op_t', 'rados_read_op_t', 'rados_omap_iter_t', 'rados_completion_t']) {
     named(name, () => koffi.pointer(name, koffi.opaque()));
   }
-  const callback = named('rados_callback_t', () => koffi.proto('void rados_callback_t(rados_completion_t c, void *arg)')) as ReturnType<typeof koffi.proto>;
+  named('rados_callback_t', () => koffi.proto('void rados_callback_t(rados_completion_t c, void *arg)'));
   const f = (definition: string) => lib.func(definition);
   return {
-    callbackType: koffi.pointer(callback),
     // Setup and teardown (koffi's `.async` where they block: connect, ioctx creation, shutdown).
     create2: f('int rados_create2(_Out_ rados_t *cluster, const char *clustername, const char *name, uint64_t flags)'),
     confReadFile: f('int rados_conf_read_file(rados_t cluster, const char *path)'),
@@ -82,8 +83,10 @@ function declare(lib: LibraryHandle) {
     shutdown: f('void rados_shutdown(rados_t cluster)'),
     ioctxCreate: f('int rados_ioctx_create(rados_t cluster, const char *pool, _Out_ rados_ioctx_t *io)'),
     ioctxDestroy: f('void rados_ioctx_destroy(rados_ioctx_t io)'),
-    // Completions.
+    // Completions (created without a callback: src/completions.ts says why).
     createCompletion2: f('int rados_aio_create_completion2(void *arg, rados_callback_t *cb, _Out_ rados_completion_t *pc)'),
+    isComplete: f('int rados_aio_is_complete(rados_completion_t c)'),
+    waitForComplete: f('int rados_aio_wait_for_complete(rados_completion_t c)'),
     getReturnValue: f('int rados_aio_get_return_value(rados_completion_t c)'),
     getVersion: f('uint64_t rados_aio_get_version(rados_completion_t c)'),
     release: f('void rados_aio_release(rados_completion_t c)'),
@@ -137,88 +140,46 @@ export function callAsync<T>(fn: ReturnType<LibraryHandle['func']>, ...args: unk
   });
 }
 
-export interface AioResult {
-  rc: number;
-  /** The object's version after the operation (for `rados_write_op_assert_version`). */
-  version: bigint;
+let reaper: CompletionReaper<Pointer> | undefined;
+
+function completions(lib: Librados): CompletionReaper<Pointer> {
+  reaper ??= new CompletionReaper<Pointer>({
+    isComplete: (c) => (lib.isComplete(c) as number) !== 0,
+    waitForComplete: (c, done) => (lib.waitForComplete as unknown as { async: (c: Pointer, cb: (error: unknown) => void) => void }).async(c, done),
+    result: (c) => ({ rc: lib.getReturnValue(c) as number, version: BigInt(lib.getVersion(c) as number | bigint) }),
+    release: (c) => lib.release(c),
+  });
+  return reaper;
 }
 
-interface Pending {
-  done: (result: AioResult) => void;
-  /** Buffers librados reads from or writes into until the completion: kept alive here. */
-  keep: unknown[];
-}
-
-const pending = new Map<number, Pending>();
-let nextId = 1;
-let keepAlive: NodeJS.Timeout | undefined;
-let registered: unknown;
-
-function onComplete(completion: Pointer, arg: Pointer): void {
-  const lib = librados();
-  const id = Number(koffi.address(arg));
-  const rc = lib.getReturnValue(completion) as number;
-  const version = BigInt(lib.getVersion(completion) as number | bigint);
-  lib.release(completion);
-  const entry = pending.get(id);
-  pending.delete(id);
-  trackKeepAlive();
-  entry?.done({ rc, version });
-}
-
-/**
- * One timer for the process, ref'd while a completion is pending and unref'd otherwise: setting and
- * clearing a timer each time the count left zero (several times per put at one put at a time) took
- * about 13 µs of a 4 KiB put's client CPU in a profile.
- */
-function trackKeepAlive(): void {
-  if (pending.size > 0) {
-    keepAlive ??= setInterval(() => undefined, 1 << 30);
-    keepAlive.ref();
-  } else keepAlive?.unref();
-}
-
-/** Completions not yet called back (for tests and `close()`). */
+/** Operations submitted and not yet completed (for tests and `close()`). */
 export function pendingCompletions(): number {
-  return pending.size;
+  return reaper?.pending ?? 0;
 }
 
 /**
  * Starts one aio operation: `start(completion)` submits it and returns librados' immediate code.
  * Resolves with the operation's return code (negative codes are not thrown: callers decide what
- * ENOENT or ECANCELED mean) once librados calls back; `keep` stays referenced until then.
+ * ENOENT or ECANCELED mean) once it completed; `keep` stays referenced until then.
  */
-export function aio(start: (completion: Pointer) => number, keep: unknown[] = []): Promise<AioResult> {
+export async function aio(start: (completion: Pointer) => number, keep: unknown[] = []): Promise<AioResult> {
   const lib = librados();
-  registered ??= koffi.register(onComplete, lib.callbackType);
-  return new Promise((resolve, reject) => {
-    const id = nextId++;
-    const out: Pointer[] = [null];
-    const rcCreate = lib.createCompletion2(id, registered, out) as number;
-    if (rcCreate < 0) {
-      reject(new RadosError(rcCreate, 'rados_aio_create_completion2'));
-      return;
-    }
-    pending.set(id, { done: resolve, keep });
-    trackKeepAlive();
-    let rc: number;
-    try {
-      rc = start(out[0]);
-    } catch (error) {
-      pending.delete(id);
-      trackKeepAlive();
-      lib.release(out[0]);
-      reject(error);
-      return;
-    }
-    if (rc < 0) {
-      // Not submitted: librados will not call back.
-      pending.delete(id);
-      trackKeepAlive();
-      lib.release(out[0]);
-      resolve({ rc, version: 0n });
-    }
-  });
+  const out: Pointer[] = [null];
+  const rcCreate = lib.createCompletion2(null, null, out) as number;
+  if (rcCreate < 0) throw new RadosError(rcCreate, 'rados_aio_create_completion2');
+  let rc: number;
+  try {
+    rc = start(out[0]);
+  } catch (error) {
+    lib.release(out[0]);
+    throw error;
+  }
+  if (rc < 0) {
+    // Not submitted: it will never complete.
+    lib.release(out[0]);
+    return { rc, version: 0n };
+  }
+  return completions(lib).track(out[0], keep);
 }
 
 /** One omap entry; values are the driver's own UTF-8 text. */
