@@ -11,7 +11,7 @@
  * through a `ContentMd5`: the worker feeds the copy it already has to the content's hash too, so the
  * whole content costs the event loop no hashing either (0.38 s of a 256 MiB write here).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 /** Smaller parts are hashed in place: the round trip to the worker would cost more than it saves. */
@@ -52,8 +52,9 @@ let workerFailed = false;
 let nextId = 0;
 const pending = new Map<number, Pending>();
 
+/** One-shot: 4 KiB hashed between other work (caches cold) took 32–39 µs through a Hash object, 23–28 µs this way. */
 function inPlace(data: Uint8Array): Buffer {
-  return createHash('md5').update(data).digest();
+  return hash('md5', data, 'buffer');
 }
 
 function startWorker(): Worker {

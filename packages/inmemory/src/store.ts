@@ -3,7 +3,7 @@
  * prefixes), so an emptied directory disappears. Uploads live beside the tree, invisible to it,
  * until committed.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import { PreconditionFailedError, type WriteConditions, type WriteMetadata } from '@storagedriver/core';
 
@@ -140,7 +140,7 @@ export function etagOf(node: FileNode): string {
 }
 
 export function md5Of(node: FileNode): string {
-  node.md5 ??= createHash('md5').update(node.data).digest('base64');
+  node.md5 ??= hash('md5', node.data, 'base64');
   return node.md5;
 }
 
