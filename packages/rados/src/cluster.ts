@@ -53,8 +53,9 @@ export class Cluster {
     const handles = await this.#handles?.catch(() => undefined);
     this.#handles = undefined;
     if (handles === undefined) return;
-    // Completions of operations whose callers gave up (aborts) may still be pending.
-    for (let i = 0; i < 600 && pendingCompletions() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Reads nobody waits for any more (a new file's look-up beside its publish, a destroyed reader's
+    // read-ahead) may still be pending on this context; other drivers' operations are not waited for.
+    for (let i = 0; i < 600 && pendingCompletions(handles.io) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     const lib = librados();
     lib.ioctxDestroy(handles.io);
     await callAsync(lib.shutdown, handles.cluster);

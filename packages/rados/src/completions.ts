@@ -31,6 +31,8 @@ export interface CompletionCalls<C> {
 
 interface Pending {
   settle: (result: AioResult) => void;
+  /** Whose operation this is (librados: the pool context), for `pendingOf`. */
+  owner: unknown;
   /** Buffers librados reads from or writes into until the operation completes: kept alive here. */
   keep: unknown[];
 }
@@ -40,6 +42,7 @@ export class CompletionReaper<C> {
   readonly #pollMs: number;
   /** Submitted operations not yet settled, oldest first. */
   readonly #pending = new Map<C, Pending>();
+  readonly #byOwner = new Map<unknown, number>();
   /** The completion a worker thread waits on: released only after that wait returned. */
   #waitingOn: C | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -54,10 +57,16 @@ export class CompletionReaper<C> {
     return this.#pending.size;
   }
 
-  /** Settles with the result of a submitted operation; `keep` stays referenced until it completed. */
-  track(completion: C, keep: unknown[]): Promise<AioResult> {
+  /** Operations of `owner` submitted and not yet settled. */
+  pendingOf(owner: unknown): number {
+    return this.#byOwner.get(owner) ?? 0;
+  }
+
+  /** Settles with the result of an operation `owner` submitted; `keep` stays referenced until it completed. */
+  track(completion: C, owner: unknown, keep: unknown[]): Promise<AioResult> {
     return new Promise((settle) => {
-      this.#pending.set(completion, { settle, keep });
+      this.#pending.set(completion, { settle, owner, keep });
+      this.#byOwner.set(owner, this.pendingOf(owner) + 1);
       this.#wait();
       if (this.#timer === undefined) this.#timer = setInterval(() => this.#tick(), this.#pollMs);
       else this.#timer.ref();
@@ -78,6 +87,9 @@ export class CompletionReaper<C> {
     for (const [completion, entry] of this.#pending) {
       if (completion === this.#waitingOn || !this.#calls.isComplete(completion)) continue;
       this.#pending.delete(completion);
+      const left = this.pendingOf(entry.owner) - 1;
+      if (left === 0) this.#byOwner.delete(entry.owner);
+      else this.#byOwner.set(entry.owner, left);
       const result = this.#calls.result(completion);
       this.#calls.release(completion);
       entry.settle(result);

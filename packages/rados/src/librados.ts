@@ -152,17 +152,18 @@ function completions(lib: Librados): CompletionReaper<Pointer> {
   return reaper;
 }
 
-/** Operations submitted and not yet completed (for tests and `close()`). */
-export function pendingCompletions(): number {
-  return reaper?.pending ?? 0;
+/** Operations submitted (on the pool context `io`, when given) and not yet completed, for tests and `close()`. */
+export function pendingCompletions(io?: Pointer): number {
+  if (reaper === undefined) return 0;
+  return io === undefined ? reaper.pending : reaper.pendingOf(io);
 }
 
 /**
- * Starts one aio operation: `start(completion)` submits it and returns librados' immediate code.
+ * Starts one aio operation on `io`: `start(completion)` submits it and returns librados' immediate code.
  * Resolves with the operation's return code (negative codes are not thrown: callers decide what
  * ENOENT or ECANCELED mean) once it completed; `keep` stays referenced until then.
  */
-export async function aio(start: (completion: Pointer) => number, keep: unknown[] = []): Promise<AioResult> {
+export async function aio(io: Pointer, start: (completion: Pointer) => number, keep: unknown[] = []): Promise<AioResult> {
   const lib = librados();
   const out: Pointer[] = [null];
   const rcCreate = lib.createCompletion2(null, null, out) as number;
@@ -179,7 +180,7 @@ export async function aio(start: (completion: Pointer) => number, keep: unknown[
     lib.release(out[0]);
     return { rc, version: 0n };
   }
-  return completions(lib).track(out[0], keep);
+  return completions(lib).track(out[0], io, keep);
 }
 
 /** One omap entry; values are the driver's own UTF-8 text. */
@@ -261,7 +262,7 @@ export async function writeOp(io: Pointer, oid: string, spec: WriteOpSpec): Prom
       keep.push(spec.exec.input, prval);
       lib.writeOpExec(op, spec.exec.cls, spec.exec.method, spec.exec.input, spec.exec.input.length, prval);
     }
-    return await aio((c) => lib.aioWriteOpOperate(op, io, c, oid, null, 0) as number, keep);
+    return await aio(io, (c) => lib.aioWriteOpOperate(op, io, c, oid, null, 0) as number, keep);
   } finally {
     lib.releaseWriteOp(op);
   }
@@ -284,7 +285,7 @@ export async function omapPage(io: Pointer, oid: string, startAfter: string, max
   const prval = Buffer.alloc(4);
   try {
     lib.readOpOmapGetVals2(op, startAfter, filterPrefix, max, iter, more, prval);
-    const { rc, version } = await aio((c) => lib.aioReadOpOperate(op, io, c, oid, 0) as number, [iter, more, prval]);
+    const { rc, version } = await aio(io, (c) => lib.aioReadOpOperate(op, io, c, oid, 0) as number, [iter, more, prval]);
     if (rc < 0) return { rc, entries: [], more: false, version };
     return { rc, entries: drainIterator(lib, iter), more: more[0] !== 0, version };
   } finally {
@@ -300,7 +301,7 @@ export async function omapGet(io: Pointer, oid: string, keys: string[]): Promise
   const prval = Buffer.alloc(4);
   try {
     lib.readOpOmapGetValsByKeys2(op, keys, keys.length, keys.map((k) => Buffer.byteLength(k)), iter, prval);
-    const { rc, version } = await aio((c) => lib.aioReadOpOperate(op, io, c, oid, 0) as number, [iter, prval]);
+    const { rc, version } = await aio(io, (c) => lib.aioReadOpOperate(op, io, c, oid, 0) as number, [iter, prval]);
     if (rc < 0) return { rc, entries: [], version };
     return { rc, entries: drainIterator(lib, iter), version };
   } finally {
@@ -311,18 +312,18 @@ export async function omapGet(io: Pointer, oid: string, keys: string[]): Promise
 /** Replaces the whole object with `data`. */
 export function writeFull(io: Pointer, oid: string, data: Buffer): Promise<AioResult> {
   const lib = librados();
-  return aio((c) => lib.aioWriteFull(io, oid, c, data, data.length) as number, [data]);
+  return aio(io, (c) => lib.aioWriteFull(io, oid, c, data, data.length) as number, [data]);
 }
 
 /** Reads up to `into.length` bytes at `offset`; resolves with the byte count (or a negative code). */
 export function readInto(io: Pointer, oid: string, into: Buffer, offset: number): Promise<AioResult> {
   const lib = librados();
-  return aio((c) => lib.aioRead(io, oid, c, into, into.length, offset) as number, [into]);
+  return aio(io, (c) => lib.aioRead(io, oid, c, into, into.length, offset) as number, [into]);
 }
 
 export function removeObject(io: Pointer, oid: string): Promise<AioResult> {
   const lib = librados();
-  return aio((c) => lib.aioRemove(io, oid, c) as number);
+  return aio(io, (c) => lib.aioRemove(io, oid, c) as number);
 }
 
 /**

@@ -63,7 +63,7 @@ describe('completion reaper', () => {
   test('an operation settles as soon as it completes, while an older one the worker waits on is still in flight', async () => {
     const fake = new FakeCompletions();
     const reaper = new CompletionReaper(fake);
-    const [slow, quick, last] = [1, 2, 3].map((c) => reaper.track(c, []));
+    const [slow, quick, last] = [1, 2, 3].map((c) => reaper.track(c, 'pool', []));
     expect(fake.waitsStarted).toEqual([1]);
     fake.finish(2);
     expect(await within(quick!)).toEqual({ rc: 2, version: 2n });
@@ -82,7 +82,7 @@ describe('completion reaper', () => {
     const fake = new FakeCompletions();
     // A timer too slow to matter here: the worker's return does the settling.
     const reaper = new CompletionReaper(fake, 60_000);
-    const results = [1, 2, 3, 4, 5].map((c) => reaper.track(c, []));
+    const results = [1, 2, 3, 4, 5].map((c) => reaper.track(c, 'pool', []));
     for (const c of [5, 3, 4, 2]) fake.complete.add(c);
     fake.finish(1);
     expect(await within(Promise.all(results))).toEqual([1, 2, 3, 4, 5].map((c) => ({ rc: c, version: BigInt(c) })));
@@ -94,7 +94,7 @@ describe('completion reaper', () => {
   test('a completion is not released while a worker still waits on it, even when the timer sees it complete first', async () => {
     const fake = new FakeCompletions();
     const reaper = new CompletionReaper(fake);
-    const result = reaper.track(1, []);
+    const result = reaper.track(1, 'pool', []);
     // Complete, but the worker has not returned: ticks of the timer pass.
     fake.complete.add(1);
     await sleep(20);
@@ -109,7 +109,7 @@ describe('completion reaper', () => {
     const fake = new FakeCompletions();
     fake.failWaits = failure;
     const reaper = new CompletionReaper(fake);
-    const results = [1, 2].map((c) => reaper.track(c, []));
+    const results = [1, 2].map((c) => reaper.track(c, 'pool', []));
     fake.finish(1);
     fake.finish(2);
     expect(await within(Promise.all(results))).toEqual([{ rc: 1, version: 1n }, { rc: 2, version: 2n }]);
@@ -119,16 +119,31 @@ describe('completion reaper', () => {
   test('after the reaper went idle, a quick operation behind a slow one still settles at once', async () => {
     const fake = new FakeCompletions();
     const reaper = new CompletionReaper(fake);
-    const first = reaper.track(1, []);
+    const first = reaper.track(1, 'pool', []);
     fake.finish(1);
     expect(await within(first)).toEqual({ rc: 1, version: 1n });
     // Long enough for the idle timer to stop.
     await sleep(20);
-    const [slow, quick] = [2, 3].map((c) => reaper.track(c, []));
+    const [slow, quick] = [2, 3].map((c) => reaper.track(c, 'pool', []));
     fake.finish(3);
     expect(await within(quick!)).toEqual({ rc: 3, version: 3n });
     fake.finish(2);
     expect(await within(slow!)).toEqual({ rc: 2, version: 2n });
     expect(fake.waitsStarted).toEqual([1, 2]);
+  });
+
+  test('operations are counted per owner, so one owner can wait for its own without waiting for another\'s', async () => {
+    const fake = new FakeCompletions();
+    const reaper = new CompletionReaper(fake);
+    const mine = [1, 2].map((c) => reaper.track(c, 'mine', []));
+    const theirs = reaper.track(3, 'theirs', []);
+    expect([reaper.pendingOf('mine'), reaper.pendingOf('theirs'), reaper.pending]).toEqual([2, 1, 3]);
+    fake.finish(2);
+    fake.finish(1);
+    await Promise.all(mine);
+    expect([reaper.pendingOf('mine'), reaper.pendingOf('theirs'), reaper.pending]).toEqual([0, 1, 1]);
+    fake.finish(3);
+    await theirs;
+    expect(reaper.pendingOf('theirs')).toBe(0);
   });
 });

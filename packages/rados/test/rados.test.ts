@@ -530,4 +530,21 @@ describe('errors and close', () => {
     expect((await driver.getContent('/closing/f')).equals(patternBytes(MiB, 4))).toBe(true);
     await driver.delete('/closing');
   });
+
+  test('close() waits for its own operations only: another driver\'s reads in flight do not hold it', async () => {
+    const other = newDriver({ rootDirectory: root });
+    const size = 32 * MiB;
+    await driver.putContent('/busy/big', patternBytes(size, 5));
+    expect((await other.stat('/busy/big')).size).toBe(size);
+    // 512 chunk reads, several always in flight, on the other driver's pool context.
+    let readDone = false;
+    const read = verifyPatternStream(await driver.reader('/busy/big'), size, 5).then(() => {
+      readDone = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await other.close();
+    expect(readDone).toBe(false);
+    await read;
+    await driver.delete('/busy');
+  });
 });
