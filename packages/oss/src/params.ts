@@ -94,8 +94,9 @@ export function ossEndpoint(region: string, options: { internal?: boolean; secur
 
 /**
  * The s3 package's options for OSS: virtual-hosted style (OSS refuses path-style), no aws-chunked
- * bodies or flexible checksums (WHEN_REQUIRED), no storage-class header, and upload records in
- * place of ListMultipartUploads, which OSS's S3 API lacks.
+ * bodies or flexible checksums (WHEN_REQUIRED), no storage-class header, the `private` ACL (an OSS
+ * object without one follows its bucket's ACL, public in a public bucket; upstream's OSS driver sends
+ * private too), and upload records in place of ListMultipartUploads, which OSS's S3 API lacks.
  */
 export function s3Options(o: OssOptions): S3Options {
   return {
@@ -112,6 +113,7 @@ export function s3Options(o: OssOptions): S3Options {
     chunkSize: o.chunkSize ?? DEFAULT_CHUNK_SIZE,
     rootDirectory: o.rootDirectory ?? '',
     storageClass: 'NONE',
+    objectAcl: 'private',
     requestChecksums: 'WHEN_REQUIRED',
     uploadRecords: true,
     ...(o.maxConcurrency === undefined ? {} : { maxConcurrency: o.maxConcurrency }),

@@ -1,6 +1,7 @@
 // The shared conformance suite against Ceph RGW in virtual-hosted style, with every request the test
 // process makes recorded: the last test fails on any operation outside OSS's S3-compatible list
-// (ListMultipartUploads above all), any path-style request and any aws-chunked body.
+// (ListMultipartUploads above all), any path-style request, any aws-chunked body and any new object
+// without the private ACL.
 import { testDriver } from '@storagedriver/testsuite';
 
 import { recordRequests } from './support/requests.js';
@@ -34,7 +35,7 @@ testDriver({
   },
 });
 
-test('every request of the suite is virtual-hosted, without aws-chunked bodies, and in OSS S3-compatible operation list', () => {
+test('every request of the suite is virtual-hosted, without aws-chunked bodies, in OSS S3-compatible operation list, and makes only private objects', () => {
   recording.stop();
   const { requests } = recording;
   const counts = new Map<string, number>();

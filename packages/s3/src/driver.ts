@@ -114,6 +114,8 @@ export class S3Backend implements StorageBackend {
   readonly #tree: ObjectStoreTree;
   readonly #uploads: PendingUploads;
   readonly #objectFields: Record<string, unknown>;
+  /** The ACL and encryption of new objects: also the hidden tails', which hold the caller's bytes too. */
+  readonly #accessFields: Record<string, unknown>;
   #redirectClient: S3Client | undefined;
   /** The fast path for small objects; not used with a caller's own client, whose settings it cannot see. */
   readonly #direct: DirectRequests | undefined;
@@ -129,12 +131,12 @@ export class S3Backend implements StorageBackend {
       { pageSize: LIST_MAX, deleteBatchSize: LIST_MAX, retried: afterSdkRetries },
     );
     this.#uploads = new PendingUploads({ send: this.#send, bucket: options.bucket, keys: this.#keys, records: options.uploadRecords ?? false });
-    this.#objectFields = {
-      ACL: options.objectAcl ?? 'private',
-      ...(options.storageClass === 'NONE' ? {} : { StorageClass: options.storageClass ?? 'STANDARD' }),
+    this.#accessFields = {
+      ...(options.objectAcl === undefined ? {} : { ACL: options.objectAcl }),
       ...(options.encrypt ? { ServerSideEncryption: options.keyId ? 'aws:kms' : 'AES256' } : {}),
       ...(options.encrypt && options.keyId ? { SSEKMSKeyId: options.keyId } : {}),
     };
+    this.#objectFields = { ...this.#accessFields, ...(options.storageClass === 'NONE' ? {} : { StorageClass: options.storageClass ?? 'STANDARD' }) };
     this.#direct = options.client === undefined ? new DirectRequests(this.client, options, this.#objectFields) : undefined;
   }
 
@@ -303,6 +305,7 @@ export class S3Backend implements StorageBackend {
       chunkSize: this.#chunkSize,
       concurrency: this.#o.uploadConcurrency ?? 4,
       objectFields: this.#objectFields,
+      tailFields: this.#accessFields,
       contentFields: fields,
     };
   }

@@ -52,7 +52,11 @@ export interface S3Options extends AnswerTimeoutOption {
   storageClass?: (typeof STORAGE_CLASSES)[number];
   /** Added to the SDK's User-Agent. */
   userAgent?: string;
-  /** The canned ACL of new objects. Default `private`. */
+  /**
+   * The canned ACL sent with new objects. Default: none sent, so the service's default applies
+   * (`private` on S3); buckets with ACLs disabled, AWS's default since April 2023, refuse any other
+   * than `bucket-owner-full-control`.
+   */
   objectAcl?: (typeof ACLS)[number];
   /** Use AWS's dual-stack (IPv6) endpoints. Default false. */
   useDualStack?: boolean;
@@ -126,7 +130,7 @@ export function parseS3Parameters(params: DriverParameters | undefined, driverNa
     rootDirectory: p.string('rootdirectory', ''),
     storageClass,
     userAgent: p.string('useragent', ''),
-    objectAcl: p.oneOf('objectacl', ACLS, 'private', { caseSensitive: true }),
+    objectAcl: p.has('objectacl') ? p.oneOf('objectacl', ACLS, 'private', { caseSensitive: true }) : undefined,
     useDualStack: p.boolean('usedualstack', false),
     accelerate: p.boolean('accelerate', false),
     useFipsEndpoint: p.boolean('usefipsendpoint', false),

@@ -55,6 +55,11 @@ export interface UploadTarget {
   concurrency: number;
   /** Headers for new objects (ACL, storage class, encryption). */
   objectFields: Record<string, unknown>;
+  /**
+   * Headers for the hidden tail (ACL, encryption): it holds the caller's bytes until the commit. Not
+   * the storage class: infrequent-access classes bill a short-lived object for 30 days.
+   */
+  tailFields: Record<string, unknown>;
   /** The content type and metadata a new upload starts with (a resumed upload keeps its own). */
   contentFields: ContentFields;
 }
@@ -191,7 +196,7 @@ export class MultipartWriter implements BackendWriter {
   async #putTail(uploadId: string, tail: Buffer, partsBefore: number, signal?: AbortSignal): Promise<void> {
     const record = this.#t.uploadRecord ? { [RECORD_UPLOAD]: uploadId, ...(this.#started === undefined ? {} : { [RECORD_STARTED]: this.#started }) } : {};
     const Metadata = { [TAIL_PARTS]: String(partsBefore), ...record };
-    await this.#t.send(new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata }), signal);
+    await this.#t.send(new PutObjectCommand({ Bucket: this.#t.bucket, Key: this.#t.tailKey(uploadId), Body: tail, ContentLength: tail.length, Metadata, ...this.#t.tailFields }), signal);
     this.#hasTailObject = true;
   }
 

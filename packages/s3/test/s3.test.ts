@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, ListPartsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { patternBytes, patternStream, verifyPatternStream } from '@storagedriver/testsuite';
+import { FaultProxy, patternBytes, patternStream, type RequestView, verifyPatternStream } from '@storagedriver/testsuite';
 
 import { type FileInfo, InvalidParameterError, create } from '@storagedriver/core';
 
@@ -344,6 +344,78 @@ test('a presigned URL serves the object to a plain HTTP client; a tampered one i
   const signature = forged.searchParams.get('X-Amz-Signature')!;
   forged.searchParams.set('X-Amz-Signature', `${signature[0] === 'a' ? 'b' : 'a'}${signature.slice(1)}`);
   expect((await fetch(forged)).status).toBe(403);
+});
+
+test('no ACL is sent unless objectacl is set: a bucket refusing ACLs (AWS\'s default) takes every write; a set ACL is sent and applied', async () => {
+  // What AWS answers a request carrying an ACL other than bucket-owner-full-control on a bucket whose
+  // Object Ownership is "bucket owner enforced", the default for new buckets since April 2023.
+  const proxy = await FaultProxy.start({ upstream: connection().endpoint });
+  const seen: RequestView[] = [];
+  const aclOf = ({ headers, url }: RequestView): string | undefined => (headers['x-amz-acl'] as string | undefined) ?? new URL(url, 'http://proxy').searchParams.get('x-amz-acl') ?? undefined;
+  const carriesAcl = (view: RequestView): boolean => {
+    seen.push(view);
+    const acl = aclOf(view);
+    return acl !== undefined && acl !== 'bucket-owner-full-control';
+  };
+  const refused = proxy.inject(
+    {
+      kind: 'answer',
+      status: 400,
+      headers: { 'content-type': 'application/xml' },
+      body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessControlListNotSupported</Code><Message>The bucket does not allow ACLs</Message></Error>',
+    },
+    carriesAcl,
+    { times: Infinity },
+  );
+  try {
+    const driver = newDriver(bucket, { regionEndpoint: proxy.endpoint });
+    const small = patternBytes(1000, 41);
+    const large = patternBytes(6 * MiB + 1, 42);
+    await driver.putContent('/acl/small', small); // PutObject on the direct path
+    await driver.putContent('/acl/large', large); // a multipart upload (5 MiB parts)
+    const writer = await driver.writer('/acl/empty'); // an empty commit: PutObject through the SDK
+    await writer.commit();
+    await driver.copy('/acl/small', '/acl/copied'); // CopyObject
+    await newDriver(bucket, { regionEndpoint: proxy.endpoint, multipartCopyThresholdSize: 0 }).copy('/acl/large', '/acl/copied-large'); // UploadPartCopy
+    const signed = await driver.signedURL('/acl/signed', { method: 'PUT' });
+    expect((await fetch(signed.url, { method: 'PUT', headers: signed.headers, body: small })).status).toBe(200);
+    const tail = await driver.writer('/acl/tail'); // a hidden tail left by close()
+    await tail.write(small);
+    await tail.close();
+    await (await driver.writer('/acl/tail', { append: true })).cancel();
+    expect(refused.hits).toBe(0);
+    expect(seen.length).toBeGreaterThan(8);
+    expect(seen.filter((view) => aclOf(view) !== undefined)).toEqual([]);
+    for (const [path, data] of [['/acl/small', small], ['/acl/large', large], ['/acl/empty', Buffer.alloc(0)], ['/acl/copied', small], ['/acl/copied-large', large], ['/acl/signed', small]] as const) {
+      expect((await newDriver(bucket).getContent(path)).equals(data)).toBe(true);
+    }
+    // Asked for, an ACL is sent: there the bucket refuses it, as a typed error naming the service's code.
+    const named = newDriver(bucket, { regionEndpoint: proxy.endpoint, objectAcl: 'private' });
+    await expect(named.putContent('/acl/named', small)).rejects.toMatchObject({ code: 'DRIVER_ERROR', cause: { name: 'AccessControlListNotSupported' } });
+    expect(refused.hits).toBe(1);
+    // The one such buckets take goes with every new object, the hidden tail (the caller's bytes) too.
+    seen.length = 0;
+    const owner = newDriver(bucket, { regionEndpoint: proxy.endpoint, objectAcl: 'bucket-owner-full-control' });
+    const ownerTail = await owner.writer('/acl/owner-tail');
+    await ownerTail.write(small);
+    await ownerTail.close();
+    await (await owner.writer('/acl/owner-tail', { append: true })).cancel();
+    const writes = seen.filter(({ method, url }) => method === 'PUT' || (method === 'POST' && /[?&]uploads/.test(url)));
+    expect(writes.map(({ method }) => method).sort()).toEqual(['POST', 'PUT']);
+    expect(writes.map(aclOf)).toEqual(['bucket-owner-full-control', 'bucket-owner-full-control']);
+  } finally {
+    await proxy.close();
+  }
+  // And applied: public-read objects (direct path and multipart) are served to anyone, the default ones are not.
+  const open = newDriver(bucket, { objectAcl: 'public-read' });
+  await open.putContent('/acl/public-small', 'small');
+  await open.putContent('/acl/public-large', patternBytes(6 * MiB + 1, 43));
+  const anonymous = (path: string) => fetch(`${connection().endpoint}/${bucket}${path}`, { method: 'HEAD' }).then((response) => response.status);
+  expect(await anonymous('/acl/public-small')).toBe(200);
+  expect(await anonymous('/acl/public-large')).toBe(200);
+  expect(await anonymous('/acl/small')).toBe(403);
+  expect(await anonymous('/acl/large')).toBe(403);
+  await newDriver(bucket).delete('/acl');
 });
 
 test('walk over 10 000 keys makes at most 11 list requests', async () => {

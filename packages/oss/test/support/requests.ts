@@ -2,7 +2,7 @@
  * Every HTTP request this test process makes (node:http's `http.client.request.start` channel, which
  * the AWS SDK and the testsuite's plain client go through, and core's `HTTP_REQUEST_CHANNEL`, which
  * the driver's small-object path goes through), named by the S3 operation it is, so a test can require OSS's S3-compatible operation list and
- * virtual-hosted addressing for all of them.
+ * virtual-hosted addressing for all of them, and the private ACL on every new object.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
@@ -51,12 +51,20 @@ export function operationOf(method: string, path: string, header: (name: string)
   return `${method} object`;
 }
 
-/** What breaks OSS's rules in one request: an operation off the list, path-style addressing, an aws-chunked body. */
-export function violation(operation: string, host: string, header: (name: string) => string | undefined, dnsName: string): string | undefined {
+/** The operations that make an object, which OSS gives its bucket's ACL unless the request names one. */
+const NEW_OBJECT = new Set(['PutObject', 'PutObjectCopy', 'InitiateMultipartUpload']);
+
+/**
+ * What breaks OSS's rules in one request: an operation off the list, path-style addressing, an
+ * aws-chunked body, a new object without the private ACL (in the header, or a presigned URL's query).
+ */
+export function violation(operation: string, host: string, path: string, header: (name: string) => string | undefined, dnsName: string): string | undefined {
   if (!OSS_S3_OPERATIONS.has(operation)) return `${operation} is not in OSS's S3-compatible operations`;
   const hostname = host.replace(/:\d+$/, '');
   if (!hostname.endsWith(`.${dnsName}`)) return `path-style (Host ${host}, not <bucket>.${dnsName})`;
   if (/aws-chunked/i.test(header('content-encoding') ?? '') || /^STREAMING-/i.test(header('x-amz-content-sha256') ?? '')) return 'an aws-chunked body';
+  const acl = header('x-amz-acl') ?? new URL(path, 'http://host').searchParams.get('x-amz-acl') ?? undefined;
+  if (NEW_OBJECT.has(operation) && acl !== 'private') return `a new object with ACL ${acl ?? 'none'} (the bucket's would apply), not private`;
   return undefined;
 }
 
@@ -65,7 +73,7 @@ export function recordRequests(dnsName: string, ignore: (request: ClientRequest)
   const requests: RecordedRequest[] = [];
   const record = (method: string, host: string, path: string, header: (name: string) => string | undefined) => {
     const operation = operationOf(method, path, header);
-    requests.push({ method, host, path, operation, violation: violation(operation, host, header, dnsName) });
+    requests.push({ method, host, path, operation, violation: violation(operation, host, path, header, dnsName) });
   };
   const onNodeStart = (message: unknown) => {
     const request = (message as { request: ClientRequest }).request;
