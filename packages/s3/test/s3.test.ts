@@ -393,7 +393,7 @@ test('no ACL is sent unless objectacl is set: a bucket refusing ACLs (AWS\'s def
     const named = newDriver(bucket, { regionEndpoint: proxy.endpoint, objectAcl: 'private' });
     await expect(named.putContent('/acl/named', small)).rejects.toMatchObject({ code: 'DRIVER_ERROR', cause: { name: 'AccessControlListNotSupported' } });
     expect(refused.hits).toBe(1);
-    // The one such buckets take goes with every new object, the hidden tail (the caller's bytes) too.
+    // The ACL such buckets accept is sent with every new object, the hidden tail (the caller's bytes) too.
     seen.length = 0;
     const owner = newDriver(bucket, { regionEndpoint: proxy.endpoint, objectAcl: 'bucket-owner-full-control' });
     const ownerTail = await owner.writer('/acl/owner-tail');
