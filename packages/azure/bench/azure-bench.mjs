@@ -30,7 +30,7 @@ const ALL_OPERATIONS = [
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
 const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
-const { benchRuns, cellMedians, measureOperation, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+const { cellMedians, measureOperation, publishBenchReport, runSideBySide, sideBySideMethod, streamSource } = await import('@storagedriver/testsuite');
 // Made before any timing: the timed loops pay for no data (testsuite's streamSource).
 const source = streamSource(STREAM_BYTES);
 const { AzureBackend, AzureDriver } = await import('../dist/esm/index.js');
@@ -177,7 +177,7 @@ async function main() {
     await new AzureBackend(options(env)).container.create();
     await seedWalk(env);
     // Every subject's get cells read the objects its put cells wrote.
-    const cells = runSideBySide({
+    const cells = await runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
@@ -187,7 +187,7 @@ async function main() {
       title: 'azure on Azurite',
       subject: 'driver',
       setup: [
-        `Azurite (in memory) over HTTP on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+        `Azurite (in memory) over HTTP on 127.0.0.1; ${sideBySideMethod()}`,
         `driver: @storagedriver/azure (${BLOCK / MiB} MiB blocks, ${BLOCKS_IN_FLIGHT} in flight); azure-sdk: @azure/storage-blob through the same container client (uploadStream with the same block size and concurrency); opendal: opendal ${OPENDAL_VERSION} azblob service (writer chunk ${BLOCK / MiB} MiB, ${BLOCKS_IN_FLIGHT} concurrent).`,
         `Streams of ${STREAM_LABEL}; ${SMALL_OPS} blobs of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} blobs in 50 prefixes.`,
         'Azurite is one Node process sharing the 2 cores with the client: its CPU per request bounds every subject.',

@@ -33,7 +33,7 @@ const ALL_OPERATIONS = [
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
 const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
-const { benchRuns, cellMedians, measureOperation, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+const { cellMedians, measureOperation, publishBenchReport, runSideBySide, sideBySideMethod, streamSource } = await import('@storagedriver/testsuite');
 // Made before any timing: the timed loops pay for no data (testsuite's streamSource).
 const source = streamSource(STREAM_BYTES);
 const { GcsBackend, GcsDriver } = await import('../dist/esm/index.js');
@@ -226,7 +226,7 @@ async function main() {
     await storage.createBucket('walk');
     await seedWalk(env);
     // Every subject's get cells read the objects its put cells wrote.
-    const cells = runSideBySide({
+    const cells = await runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
@@ -236,7 +236,7 @@ async function main() {
       title: 'gcs on fake-gcs-server',
       subject: 'driver',
       setup: [
-        `fake-gcs-server ${VERSION} (memory backend) over HTTP on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+        `fake-gcs-server ${VERSION} (memory backend) over HTTP on 127.0.0.1; ${sideBySideMethod()}`,
         `driver: @storagedriver/gcs (${CHUNK / MiB} MiB chunks); gcs-sdk: @google-cloud/storage through the same Bucket (resumable createWriteStream with the same chunk size, save and download without validation); opendal: opendal ${OPENDAL_VERSION} gcs service, anonymous.`,
         `OpenDAL's stream write is one request of the whole stream gathered in memory: its chunked writer uses the XML API's multipart upload, which fake-gcs-server answers with 400 "invalid uploadType".`,
         `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL_BYTES} B per cell, each subject in a bucket of its own (the emulator's memory backend finds an object by scanning its bucket from the oldest write: at 2 000 objects its CPU decided every figure, and in one shared bucket the subject written last read 2.5–3× slower); walk of ${WALK_KEYS} objects in 50 prefixes of a bucket of their own.`,

@@ -20,7 +20,7 @@ const SUBJECTS = ['s3', 'oss'];
 const OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'];
 const DNS_NAME = 's3.test';
 
-const { benchRuns, measureOperation, patternStream, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+const { measureOperation, patternStream, publishBenchReport, runSideBySide, sideBySideMethod, streamSource } = await import('@storagedriver/testsuite');
 // Made before any timing: the timed loops pay for no data (testsuite's streamSource).
 const source = streamSource(STREAM_BYTES);
 
@@ -93,7 +93,7 @@ async function main() {
     await pipeline(patternStream(128 * MiB, 2), w.writable());
     await w.commit();
     await warm.delete('/warm-up');
-    const cells = runSideBySide({
+    const cells = await runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
     });
@@ -101,7 +101,7 @@ async function main() {
       title: 'oss on Ceph RGW (virtual-hosted)',
       subject: 'oss',
       setup: [
-        `Ceph RGW on 127.0.0.1 with rgw_dns_name ${DNS_NAME} (oss virtual-hosted, s3 path-style); ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+        `Ceph RGW on 127.0.0.1 with rgw_dns_name ${DNS_NAME} (oss virtual-hosted, s3 path-style); ${sideBySideMethod()}`,
         `oss: @storagedriver/oss; s3: @storagedriver/s3 on the same gateway (what OSS's constraints cost: virtual-hosted names, upload records); parts of ${CHUNK / MiB} MiB.`,
         `Streams of ${STREAM_LABEL}; ${SMALL_COUNT} objects of ${SMALL_BYTES} B per cell.`,
       ],

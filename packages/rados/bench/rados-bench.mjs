@@ -30,7 +30,7 @@ const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(
   [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=1', 'get 4 KiB c=16'],
 );
 
-const { benchRuns, measureOperation, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+const { measureOperation, publishBenchReport, runSideBySide, sideBySideMethod, streamSource } = await import('@storagedriver/testsuite');
 // Made before any timing: the timed loops pay for no data (testsuite's streamSource).
 const source = streamSource(STREAM_BYTES);
 
@@ -210,7 +210,7 @@ async function main() {
     const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
     const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
     await s3.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    const cells = runSideBySide({
+    const cells = await runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       nodeArgs: (name) => (env.BENCH_CPU_PROF && name !== 'rados bench' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(/[ ()]+/g, '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
@@ -219,7 +219,7 @@ async function main() {
       title: 'rados on Ceph',
       subject: 'driver',
       setup: [
-        `One memstore OSD on 127.0.0.1, pool of 8 PGs; ${benchRuns()} runs per cell, each in its own process, subjects' order rotated.`,
+        `One memstore OSD on 127.0.0.1, pool of 8 PGs; ${sideBySideMethod()}`,
         `driver: @storagedriver/rados (librados through koffi, ${CHUNK / MiB} MiB chunks, ${IN_FLIGHT} in flight); rados bench: Ceph's own C++ client (${IN_FLIGHT} threads of ${CHUNK / MiB} MiB objects on the streams, 4 KiB objects on the small operations; a write makes as many objects as a driver cell, the previous write's removed first; a stream read reads them once, a small read reads them at random for 5 s; its CPU from GNU time, start-up included); librados: the same koffi bindings making one aio call per object (write_full, read) and nothing else, the floor of the driver's FFI path; s3 driver (rgw): @storagedriver/s3 through radosgw on the same OSD.`,
         'A driver put of 4 KiB keeps the data inline, in the directory entry: two dependent round trips for a new file (the atomic publish in the parent directory, compared with nothing, beside the look-up; then the directory links read), and a get is one omap read. Replacing a file takes three: the first publish is refused, and a second one, compared with what the look-up found, follows it. Larger content adds an upload record and chunk objects (four round trips for a new file, a get two). That is what atomic replace, crash clean-up and directories cost: the goal against rados bench, one write per put, cannot be met by a driver that keeps those guarantees; librados shows how close this FFI path comes to it.',
         `Streams of ${STREAM_LABEL} through the drivers; ${SMALL_COUNT} objects of ${SMALL_BYTES} B per driver cell, each driver put a new file (the previous run's removed first, untimed; the warm-up's under other names).`,

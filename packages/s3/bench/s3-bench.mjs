@@ -27,7 +27,7 @@ const ALL_OPERATIONS = [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} st
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
 const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(ALL_SUBJECTS, ALL_OPERATIONS);
 
-const { benchRuns, cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+const { cellMedians, measureOperation, patternStream, publishBenchReport, runSideBySide, sideBySideMethod, streamSource } = await import('@storagedriver/testsuite');
 // Made before any timing: the timed loops pay for no data (testsuite's streamSource).
 const source = streamSource(STREAM_BYTES);
 const sdk = await import('@aws-sdk/client-s3');
@@ -223,7 +223,7 @@ async function main() {
     if (OPERATIONS.some((o) => o.startsWith('get')) && !OPERATIONS.some((o) => o.startsWith('put'))) await seedSmallKeys(env);
     if (OPERATIONS.some((o) => o.startsWith('read')) && !OPERATIONS.some((o) => o.startsWith('write'))) throw new Error('a read cell needs the write cell of the same run');
     await warmUp(env);
-    const cells = runSideBySide({
+    const cells = await runSideBySide({
       script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
       nodeArgs: (name) => (env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_CPU_PROF}/${name.replace(' ', '-')}`] : []),
       onOperationDone: (operation) => process.stderr.write(`done: ${operation}\n`),
@@ -234,7 +234,7 @@ async function main() {
       title: 's3 on Ceph RGW',
       subject: 'driver',
       setup: [
-        `Ceph RGW on 127.0.0.1 (one memstore OSD), path-style; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+        `Ceph RGW on 127.0.0.1 (one memstore OSD), path-style; ${sideBySideMethod()}`,
         `driver: @storagedriver/s3 (${CHUNK / MiB} MiB parts, ${PARTS_IN_FLIGHT} in flight); aws-sdk: ${versions(['@aws-sdk/client-s3', '@aws-sdk/lib-storage'])} (Upload with the same part size and queue); opendal: opendal ${OPENDAL_VERSION} s3 service (writer chunk ${CHUNK / MiB} MiB).`,
         `Streams of ${STREAM_LABEL} (not 1 GiB: the OSD is memstore, 6 GiB, and RGW frees overwritten tails only at garbage collection); ${SMALL_COUNT} small objects of ${SMALL_BYTES} B per cell; walk of ${WALK_KEYS} keys in 50 prefixes.`,
         'CPU µs/op: user + system CPU of the client process during the timed loop, per operation.',

@@ -27,7 +27,7 @@ const STREAM_LABEL = STREAM_BYTES % (1024 * MiB) === 0 ? `${STREAM_BYTES / 1024 
 const { benchCells } = await import('../../../tooling/bench/cells.mjs');
 const { subjects: SUBJECTS, operations: OPERATIONS } = benchCells(['driver', 'fetch', 'plain SLO', 'opendal', 'http floor', 'client floor'], [`write ${STREAM_LABEL} stream`, `read ${STREAM_LABEL} stream`, 'put 4 KiB c=1', 'get 4 KiB c=1', 'put 4 KiB c=16', 'get 4 KiB c=16', `walk ${WALK_KEYS.toLocaleString('en').replaceAll(',', ' ')} keys`]);
 
-const { benchRuns, cellMedians, measureOperation, patternBytes, publishBenchReport, runSideBySide, streamSource } = await import('@storagedriver/testsuite');
+const { cellMedians, measureOperation, patternBytes, publishBenchReport, runSideBySide, sideBySideMethod, streamSource } = await import('@storagedriver/testsuite');
 // Made before any timing: the timed loops pay for no data (testsuite's streamSource).
 const source = streamSource(STREAM_BYTES);
 const { SwiftDriver, SwiftClient, parseSwiftParameters } = await import('../dist/esm/index.js');
@@ -238,7 +238,7 @@ async function main() {
       await client.call({ method: 'PUT', container });
       await walkFixture(server, container);
       const env = { ...process.env, BENCH_SERVER: JSON.stringify(server), BENCH_CONTAINER: container, BENCH_OPENDAL_DIR: opendal.dir };
-      const cells = runSideBySide({
+      const cells = await runSideBySide({
         script: here, subjects: SUBJECTS, operations: OPERATIONS, env,
         onOperationDone: (operation) => process.stderr.write(`${label} done: ${operation}\n`),
         takesPart: (name, operation) => (name.endsWith(' floor') ? /^(put|get)/.test(operation) : name === 'plain SLO' ? /stream$/.test(operation) : true),
@@ -248,7 +248,7 @@ async function main() {
         title: `swift on ${label}`,
         subject: 'driver',
         setup: [
-          `${label}'s Swift API on 127.0.0.1; ${benchRuns()} runs per cell, each in its own Node process, subjects' order rotated.`,
+          `${label}'s Swift API on 127.0.0.1; ${sideBySideMethod()}`,
           `driver: @storagedriver/swift (${CHUNK / MiB} MiB segments); fetch: Node's fetch with the driver's token, one streamed PUT per object (no segments); plain SLO: the driver's HTTP client writing the driver's object format without its protocol (${CHUNK / MiB} MiB segments with their MD5, ${SEGMENTS_IN_FLIGHT} in flight, then the manifest; no upload record, commit mark or clean-up of the replaced object's segments) and reading it back; opendal: opendal ${OPENDAL_VERSION} swift service (no multipart writer: its stream is gathered in memory and sent in one request).`,
           `Streams of ${STREAM_LABEL}; ${SMALL_OPS} objects of ${SMALL} B per cell; walk of ${WALK_KEYS} objects in a three-level tree.`,
           `${FLOOR_DESCRIPTION}; with the driver's token. ${CLIENT_FLOOR_DESCRIPTION}`,

@@ -3,7 +3,7 @@
  * every measurement samples resident memory while it runs, and tables put a baseline beside each
  * figure measured in the same run.
  */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -550,7 +550,7 @@ export async function measureOperation(label: string, operation: string, subject
     if (!(concurrency > 0)) throw new Error(`${label}: no concurrency (c=N) in the operation's name`);
     const body = operation.startsWith('put') ? need(subject.put, 'put') : need(subject.get, 'get');
     await measureConcurrent(`${label} (warm-up)`, WARM_UP_OPERATIONS, concurrency, (index) => body(index % sizes.smallCount));
-    m = await measureConcurrent(label, sizes.smallCount, concurrency, body);
+    m = process.env[TAKE_TURNS_ENV] === '1' && process.send ? await measureInTurns(label, sizes.smallCount, concurrency, body) : await measureConcurrent(label, sizes.smallCount, concurrency, body);
     expected = sizes.smallCount * sizes.smallBytes;
   }
   if (m.bytes !== expected) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${expected}`);
@@ -578,30 +578,175 @@ export interface SideBySideOptions {
 }
 
 /**
- * Measures every (subject, operation) `runs` times, each in a Node process of its own so each peak
- * resident memory and CPU figure is its own, rotating the subjects' order per operation and run so
- * none always meets a cold or a tired server first.
+ * Small-object operations a subject runs per turn when `runSideBySide` has the subjects of a cell
+ * take turns: enough that the ramp up and down of a turn at concurrency 16 costs little, few enough
+ * that a cell of 2 000 operations takes eight turns.
  */
-export function runSideBySide(options: SideBySideOptions): BenchCell[] {
+export const TURN_OPERATIONS = 250;
+
+/** Set by `runSideBySide` in its children: `measureOperation` then times small-object operations in the turns the parent gives. */
+const TAKE_TURNS_ENV = 'BENCH_TAKE_TURNS';
+
+type ToChild = { type: 'turn'; start: number; end: number } | { type: 'finish' };
+type FromChild = { type: 'ready'; operations: number } | { type: 'done' };
+
+/** Events as a queue a loop awaits one at a time. */
+function eventQueue<T>(): { push: (event: T) => void; next: () => Promise<T> } {
+  const queued: T[] = [];
+  const waiting: ((event: T) => void)[] = [];
+  return {
+    push: (event) => {
+      const waiter = waiting.shift();
+      if (waiter) waiter(event);
+      else queued.push(event);
+    },
+    next: () => (queued.length > 0 ? Promise.resolve(queued.shift()!) : new Promise<T>((resolve) => waiting.push(resolve))),
+  };
+}
+
+/**
+ * A `runSideBySide` child's side of the turns: after its warm-up it reports ready with its count of
+ * operations, then runs each turn it is given (operations `start` to `end`, at `concurrency`), timed,
+ * until told to finish. The measurement adds up the turns; peak RSS is the highest of any turn.
+ */
+async function measureInTurns(name: string, operations: number, concurrency: number, body: (index: number) => Promise<number>): Promise<Measurement> {
+  const messages = eventQueue<ToChild | { type: 'disconnected' }>();
+  const onMessage = (message: ToChild): void => messages.push(message);
+  const onDisconnect = (): void => messages.push({ type: 'disconnected' });
+  process.on('message', onMessage).once('disconnect', onDisconnect);
+  const send = (message: FromChild): Promise<void> =>
+    new Promise((resolve, reject) => process.send!(message, undefined, {}, (error: Error | null) => (error ? reject(error) : resolve())));
+  const startRssMiB = process.memoryUsage.rss() / MiB;
+  const total: Measurement = { name, operations: 0, bytes: 0, seconds: 0, rssGrowthMiB: 0, peakRssMiB: startRssMiB, cpuMicros: 0, machineCpuMicros: 0 };
+  try {
+    await send({ type: 'ready', operations });
+    for (let message = await messages.next(); message.type !== 'finish'; message = await messages.next()) {
+      if (message.type === 'disconnected') throw new Error(`${name}: the benchmark's parent went away before the last turn`);
+      const { start } = message;
+      const turn = await measureConcurrent(name, message.end - start, concurrency, (index) => body(start + index));
+      total.operations += turn.operations;
+      total.bytes += turn.bytes;
+      total.seconds += turn.seconds;
+      total.cpuMicros += turn.cpuMicros;
+      total.machineCpuMicros = turn.machineCpuMicros === undefined || total.machineCpuMicros === undefined ? undefined : total.machineCpuMicros + turn.machineCpuMicros;
+      total.peakRssMiB = Math.max(total.peakRssMiB, turn.peakRssMiB);
+      await send({ type: 'done' });
+    }
+  } finally {
+    process.off('message', onMessage).off('disconnect', onDisconnect);
+    if (process.connected) process.disconnect();
+  }
+  if (total.operations !== operations) throw new Error(`${name}: the turns ran ${total.operations} operations, expected ${operations}`);
+  const { machineCpuMicros, ...rest } = total;
+  return { ...rest, rssGrowthMiB: total.peakRssMiB - startRssMiB, ...(machineCpuMicros === undefined ? {} : { machineCpuMicros }) };
+}
+
+/** One child process of `runSideBySide`: its messages and its end, in order. */
+class BenchChild {
+  readonly #process: ChildProcess;
+  readonly #events = eventQueue<FromChild | { type: 'closed'; code: number | null }>();
+  #stdout = '';
+  #stderr = '';
+  #closed = false;
+
+  constructor(
+    readonly label: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    this.#process = spawn(process.execPath, args, { env: { ...env, [TAKE_TURNS_ENV]: '1' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.#process.stdout!.setEncoding('utf8').on('data', (text: string) => (this.#stdout += text));
+    this.#process.stderr!.setEncoding('utf8').on('data', (text: string) => (this.#stderr += text));
+    this.#process.on('message', (message: FromChild) => this.#events.push(message));
+    this.#process.on('close', (code) => {
+      this.#closed = true;
+      this.#events.push({ type: 'closed', code });
+    });
+  }
+
+  /** Its next message; if it ended instead, its measurement (a child that ran its cell alone). */
+  async next(): Promise<FromChild | { type: 'measured'; measurement: Measurement }> {
+    const event = await this.#events.next();
+    if (event.type !== 'closed') return event;
+    if (event.code !== 0) throw new Error(`${this.label} failed:\n${this.#stderr}`);
+    return { type: 'measured', measurement: JSON.parse(this.#stdout.trim().split('\n').at(-1)!) as Measurement };
+  }
+
+  async turn(start: number, end: number): Promise<void> {
+    this.#process.send({ type: 'turn', start, end } satisfies ToChild);
+    const reply = await this.next();
+    if (reply.type !== 'done') throw new Error(`${this.label}: expected the end of a turn, got ${reply.type}`);
+  }
+
+  async finish(): Promise<Measurement> {
+    this.#process.send({ type: 'finish' } satisfies ToChild);
+    const reply = await this.next();
+    if (reply.type !== 'measured') throw new Error(`${this.label}: expected its measurement, got ${reply.type}`);
+    return reply.measurement;
+  }
+
+  kill(): void {
+    if (!this.#closed) this.#process.kill();
+  }
+}
+
+/** `list` started `shift` places on, wrapping round. */
+function rotated<T>(list: readonly T[], shift: number): T[] {
+  const at = list.length === 0 ? 0 : shift % list.length;
+  return [...list.slice(at), ...list.slice(0, at)];
+}
+
+/**
+ * Measures every (subject, operation) `runs` times, each subject in a Node process of its own so
+ * each peak resident memory and CPU figure is its own, rotating the subjects' order per operation
+ * and run so none always meets a cold or a tired server first.
+ * The subjects of a small-object cell (`measureOperation`'s `put`/`get … c=N`) take turns: each
+ * child starts, warms up and waits while the next one does; then they run `TURN_OPERATIONS`
+ * operations at a time in rotating order, so every subject meets the server in the same state
+ * (a server slows as objects accumulate and as its memory fills). Stream and walk cells, and
+ * children that do not take turns, run one subject at a time.
+ */
+export async function runSideBySide(options: SideBySideOptions): Promise<BenchCell[]> {
   const { script, subjects, operations } = options;
   const runs = options.runs ?? benchRuns();
   const cells: BenchCell[] = [];
   for (const [index, operation] of operations.entries()) {
     const results = new Map<string, Measurement[]>(subjects.map((s) => [s, []]));
     for (let run = 0; run < runs; run++) {
-      const shift = (index + run) % subjects.length;
-      for (const subject of [...subjects.slice(shift), ...subjects.slice(0, shift)]) {
-        if (options.takesPart?.(subject, operation) === false) continue;
-        const args = [...(options.nodeArgs?.(subject) ?? []), script, '--child', subject, operation];
-        const child = spawnSync(process.execPath, args, { env: options.env ?? process.env, encoding: 'utf8', maxBuffer: 16 * MiB });
-        if (child.status !== 0) throw new Error(`${subject}: ${operation} failed:\n${child.stderr}`);
-        results.get(subject)!.push(JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Measurement);
+      const started: BenchChild[] = [];
+      const waiting: { subject: string; child: BenchChild; turns: { start: number; end: number }[] }[] = [];
+      try {
+        for (const subject of rotated(subjects, index + run)) {
+          if (options.takesPart?.(subject, operation) === false) continue;
+          const child = new BenchChild(`${subject}: ${operation}`, [...(options.nodeArgs?.(subject) ?? []), script, '--child', subject, operation], options.env ?? process.env);
+          started.push(child);
+          const first = await child.next();
+          if (first.type === 'measured') results.get(subject)!.push(first.measurement);
+          else if (first.type === 'ready') {
+            const turns = Array.from({ length: Math.ceil(first.operations / TURN_OPERATIONS) }, (_, i) => ({ start: i * TURN_OPERATIONS, end: Math.min(first.operations, (i + 1) * TURN_OPERATIONS) }));
+            waiting.push({ subject, child, turns });
+          } else throw new Error(`${subject}: ${operation}: a turn ended before any began`);
+        }
+        for (let round = 0; waiting.some((w) => w.turns.length > 0); round++) {
+          for (const w of rotated(waiting, round)) {
+            const turn = w.turns.shift();
+            if (turn) await w.child.turn(turn.start, turn.end);
+          }
+        }
+        for (const w of waiting) results.get(w.subject)!.push(await w.child.finish());
+      } finally {
+        for (const child of started) child.kill();
       }
     }
     for (const subject of subjects) if (results.get(subject)!.length > 0) cells.push({ operation, subject, runs: results.get(subject)! });
     options.onOperationDone?.(operation);
   }
   return cells;
+}
+
+/** How `runSideBySide` measured, for a report's setup lines. */
+export function sideBySideMethod(runs = benchRuns()): string {
+  return `${runs} runs per cell, every subject in a Node process of its own; in small-object cells the subjects take turns of ${TURN_OPERATIONS} operations in rotating order (each warmed up first), stream and walk cells run one subject at a time, order rotated.`;
 }
 
 /** A plain-text table with aligned columns. */

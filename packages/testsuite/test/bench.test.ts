@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { patternBytes } from '../src/data.js';
 
-import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, streamSource, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
+import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, runSideBySide, streamSource, TURN_OPERATIONS, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
 function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
@@ -153,4 +156,85 @@ test('streamSource gives fresh streams of exactly the size, its chunks views int
   const empty: Buffer[] = [];
   for await (const chunk of streamSource(0)()) empty.push(chunk as Buffer);
   expect(empty).toEqual([]);
+});
+
+describe('runSideBySide', () => {
+  // A benchmark script for runSideBySide (on the built package, as a driver package's script is):
+  // every small operation logs "subject timed? start end" (monotonic ns, one clock for all processes).
+  const dir = mkdtempSync(join(tmpdir(), 'side-by-side-'));
+  const script = join(dir, 'bench.mjs');
+  const log = join(dir, 'log');
+  writeFileSync(script, `
+    import { appendFileSync } from 'node:fs';
+    import { measureOperation, WARM_UP_OPERATIONS } from ${JSON.stringify(pathToFileURL(join(__dirname, '../dist/esm/index.js')).href)};
+    const [, , , name, operation] = process.argv;
+    appendFileSync(${JSON.stringify(log)}, 'pid ' + process.pid + '\\n');
+    let calls = 0;
+    const put = async (index) => {
+      const timed = calls++ >= WARM_UP_OPERATIONS;
+      if (name === 'broken' && timed && index === 300) throw new Error('broken on purpose');
+      const start = process.hrtime.bigint();
+      await new Promise((resolve) => setImmediate(resolve));
+      appendFileSync(${JSON.stringify(log)}, name + ' ' + timed + ' ' + start + ' ' + process.hrtime.bigint() + '\\n');
+      return 4;
+    };
+    const sizes = { streamBytes: 100, smallCount: 600, smallBytes: 4, walkEntries: 0 };
+    const m = await measureOperation(name + ': ' + operation, operation, { put, writeStream: async () => 100 }, sizes);
+    process.stdout.write(JSON.stringify(m) + '\\n');
+  `);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The log as runs of consecutive operations of one subject, in the order they started. */
+  function spans(): { subject: string; timed: number; start: bigint; end: bigint }[] {
+    const entries = readFileSync(log, 'utf8').trim().split('\n').map((line) => line.split(' ')).filter(([first]) => first !== 'pid')
+      .map(([subject, timed, start, end]) => ({ subject: subject!, timed: timed === 'true', start: BigInt(start!), end: BigInt(end!) }))
+      .sort((a, b) => (a.start < b.start ? -1 : 1));
+    const result: { subject: string; timed: number; start: bigint; end: bigint }[] = [];
+    for (const e of entries) {
+      const last = result.at(-1);
+      if (last?.subject === e.subject) {
+        last.timed += e.timed ? 1 : 0;
+        last.end = e.end > last.end ? e.end : last.end;
+      } else result.push({ subject: e.subject, timed: e.timed ? 1 : 0, start: e.start, end: e.end });
+    }
+    return result;
+  }
+
+  test('the subjects of a small-object cell take turns, never overlapping, each measured over all its operations', async () => {
+    writeFileSync(log, '');
+    const cells = await runSideBySide({ script, subjects: ['a', 'b'], operations: ['put 4 B c=3', 'write 100 B stream'], runs: 1 });
+    expect(cells.map((c) => [c.operation, c.subject, c.runs.map((r) => [r.operations, r.bytes])])).toEqual([
+      ['put 4 B c=3', 'a', [[600, 2400]]],
+      ['put 4 B c=3', 'b', [[600, 2400]]],
+      ['write 100 B stream', 'a', [[1, 100]]],
+      ['write 100 B stream', 'b', [[1, 100]]],
+    ]);
+    const runs = spans();
+    // Every operation of one subject ended before the other's next one started: warm-ups and turns alike.
+    for (let i = 1; i < runs.length; i++) expect(runs[i - 1]!.end < runs[i]!.start).toBe(true);
+    // a warms up, then b; then turns of TURN_OPERATIONS in rotating order (a b, b a, a b): b's second
+    // and third turns, and a's, run back to back.
+    const timed = runs.filter((r) => r.timed > 0).map((r) => [r.subject, r.timed]);
+    expect(TURN_OPERATIONS).toBe(250);
+    expect(timed).toEqual([['a', 250], ['b', 500], ['a', 350], ['b', 100]]);
+    expect(runs.filter((r) => r.timed === 0).map((r) => r.subject)).toEqual(['a', 'b']);
+  }, 60_000);
+
+  test('a subject that fails in a turn fails the run, with its error, and leaves no process behind', async () => {
+    writeFileSync(log, '');
+    await expect(runSideBySide({ script, subjects: ['a', 'broken'], operations: ['put 4 B c=1'], runs: 1 })).rejects.toThrow(/broken: put 4 B c=1 failed:[^]*broken on purpose/);
+    // a was waiting for its next turn: killed.
+    const pids = [...readFileSync(log, 'utf8').matchAll(/^pid (\d+)$/gm)].map((match) => Number(match[1]));
+    expect(pids).toHaveLength(2);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let waited = 0; pids.some(alive) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(pids.filter(alive)).toEqual([]);
+  }, 60_000);
 });
