@@ -240,9 +240,9 @@ export interface BenchCell {
 }
 
 /**
- * A figure the report checks against a baseline of the same run. `speed`: the subject's median
- * throughput / the baseline's must be at least `ratio`; `cpu` (CPU per operation) and `rss` (peak
- * resident memory): the subject's / the baseline's must be at most `ratio`.
+ * A figure the report checks against a baseline of the same run, as `compareCells` measures it.
+ * `speed`: the subject's throughput / the baseline's must be at least `ratio`; `cpu` (CPU per
+ * operation) and `rss` (peak resident memory): the subject's / the baseline's must be at most `ratio`.
  */
 export interface BenchGoal {
   /** The operations it applies to: every one whose name starts with this. */
@@ -348,15 +348,53 @@ export function cellMedians(cell: BenchCell): CellMedians {
   };
 }
 
+/**
+ * A subject's figure over a baseline's. When both cells ran equally often their runs are paired by
+ * index (`runSideBySide` runs them together: in a small-object cell the subjects took turns, so both
+ * met the server in the same state) and the ratio is the median of the runs' ratios, with the
+ * lowest and highest; otherwise it is the ratio of the medians.
+ */
+export interface BenchRatio {
+  /** The median of the runs' ratios, or the ratio of the medians when the runs are not paired. */
+  median: number;
+  /** The lowest run's ratio (the median, when not paired). */
+  min: number;
+  /** The highest run's ratio (the median, when not paired). */
+  max: number;
+  /** How many runs were paired: 0 when the cells ran a different number of times. */
+  pairedRuns: number;
+}
+
+/** A run's figure on a goal's metric: throughput in the cell's unit, CPU per operation or peak RSS. */
+function runFigure(metric: BenchGoal['metric'], unit: 'MiB/s' | 'ms' | 'ops/s', m: Measurement): number {
+  return metric === 'speed' ? speed(unit, m) : metric === 'cpu' ? m.cpuMicros / m.operations : m.peakRssMiB;
+}
+
+/** `ours` over `base` on a metric (for `speed`, above 1 is faster), run by run when the runs are paired. */
+export function compareCells(ours: BenchCell, base: BenchCell, metric: BenchGoal['metric']): BenchRatio {
+  const unit = cellUnit(ours);
+  if (ours.runs.length === base.runs.length) {
+    const ratios = ours.runs.map((m, i) => runFigure(metric, unit, m) / runFigure(metric, unit, base.runs[i]!));
+    return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), pairedRuns: ratios.length };
+  }
+  const ratio = median(ours.runs.map((m) => runFigure(metric, unit, m))) / median(base.runs.map((m) => runFigure(metric, unit, m)));
+  return { median: ratio, min: ratio, max: ratio, pairedRuns: 0 };
+}
+
+/** A ratio as the report shows it: `1.04×`, with the runs' lowest and highest when more than one run was paired. */
+export function formatRatio(ratio: BenchRatio): string {
+  return `${ratio.median.toFixed(2)}×${ratio.pairedRuns > 1 ? ` (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})` : ''}`;
+}
+
 /** A goal's outcome on one operation. */
 export interface BenchGoalResult {
   /** The goal checked. */
   goal: BenchGoal;
   /** The operation it was checked on. */
   operation: string;
-  /** The measured ratio (subject / baseline), or undefined when either cell is missing. */
-  measured: number | undefined;
-  /** Whether the measured ratio is within the goal (false when it could not be measured). */
+  /** The measured subject / baseline (see `BenchRatio`), or undefined when either cell is missing. */
+  measured: BenchRatio | undefined;
+  /** Whether the measured ratio's median is within the goal (false when it could not be measured). */
   met: boolean;
 }
 
@@ -371,10 +409,8 @@ export function checkGoals(report: BenchReport): BenchGoalResult[] {
         const ours = find(operation, report.subject);
         const base = find(operation, goal.baseline);
         if (!ours || !base) return { goal, operation, measured: undefined, met: false };
-        const a = cellMedians(ours);
-        const b = cellMedians(base);
-        const measured = goal.metric === 'speed' ? a.speed / b.speed : goal.metric === 'cpu' ? a.cpuMicrosPerOp / b.cpuMicrosPerOp : a.peakRssMiB / b.peakRssMiB;
-        return { goal, operation, measured, met: goal.metric === 'speed' ? measured >= goal.ratio : measured <= goal.ratio };
+        const measured = compareCells(ours, base, goal.metric);
+        return { goal, operation, measured, met: goal.metric === 'speed' ? measured.median >= goal.ratio : measured.median <= goal.ratio };
       }),
   );
 }
@@ -388,7 +424,8 @@ export function describeGoal(goal: BenchGoal): string {
 /**
  * Table rows of a report, one per cell: the median figure with min–max of the runs, median client
  * CPU per operation and peak RSS, the speed ratio against the report's subject and each goal's
- * baseline, and on the subject's rows every goal of that operation, ⚑ when it is not met.
+ * baseline (see `compareCells`), and on the subject's rows every goal of that operation, ⚑ when it
+ * is not met.
  */
 export function benchRows(report: BenchReport): Record<string, string>[] {
   // Ratio columns against the report's subject and every goal's baseline (on many subjects, a
@@ -414,7 +451,7 @@ export function benchRows(report: BenchReport): Record<string, string>[] {
     };
     for (const other of present.size > 1 ? subjects : []) {
       const base = report.cells.find((c) => c.operation === cell.operation && c.subject === other);
-      row[`vs ${other}`] = other === cell.subject || !base ? '' : `${(m.speed / cellMedians(base).speed).toFixed(2)}×`;
+      row[`vs ${other}`] = other === cell.subject || !base ? '' : formatRatio(compareCells(cell, base, 'speed'));
     }
     if (report.goals.length === 0) return row;
     row.goals =
@@ -422,7 +459,7 @@ export function benchRows(report: BenchReport): Record<string, string>[] {
         ? ''
         : results
             .filter((r) => r.operation === cell.operation)
-            .map((r) => `${r.met ? '✓' : '⚑'} ${describeGoal(r.goal)}${r.goal.metric === 'speed' || r.measured === undefined ? '' : ` (${r.measured.toFixed(2)}×)`}`)
+            .map((r) => `${r.met ? '✓' : '⚑'} ${describeGoal(r.goal)}${r.goal.metric === 'speed' || r.measured === undefined ? '' : ` (${formatRatio(r.measured)})`}`)
             .join('; ');
     return row;
   });
@@ -496,8 +533,13 @@ export interface BenchSubject {
 export interface BenchSizes {
   /** Bytes of a stream cell. */
   streamBytes: number;
-  /** Operations per small-object cell. */
+  /** Operations per small-object cell: the objects a put cell writes. */
   smallCount: number;
+  /**
+   * Operations per get cell, round the `smallCount` objects as often as it takes (default
+   * `smallCount`): longer get turns on a server whose reads slow as objects accumulate.
+   */
+  getCount?: number;
   /** Bytes of each small object. */
   smallBytes: number;
   /** Entries a walk must see. */
@@ -516,8 +558,9 @@ export const WARM_UP_OPERATIONS = 1000;
 
 /**
  * Measures one operation of the usual set on a subject, by the operation's name: `write … stream`,
- * `read … stream`, `put … c=N` and `get … c=N` (`smallCount` operations, N in flight, after
- * WARM_UP_OPERATIONS untimed ones on the same keys), `walk …` (after one untimed walk).
+ * `read … stream`, `put … c=N` and `get … c=N` (`smallCount` operations, or `getCount` gets round
+ * the same keys, N in flight, after WARM_UP_OPERATIONS untimed ones on the same keys), `walk …`
+ * (after one untimed walk).
  * Fails when the bytes or entries are not what `sizes` says: a benchmark that moved nothing
  * measured nothing. For a script's `--child` side of `runSideBySide`.
  */
@@ -548,10 +591,13 @@ export async function measureOperation(label: string, operation: string, subject
   } else {
     const concurrency = Number(/c=(\d+)$/.exec(operation)?.[1]);
     if (!(concurrency > 0)) throw new Error(`${label}: no concurrency (c=N) in the operation's name`);
-    const body = operation.startsWith('put') ? need(subject.put, 'put') : need(subject.get, 'get');
-    await measureConcurrent(`${label} (warm-up)`, WARM_UP_OPERATIONS, concurrency, (index) => body(index % sizes.smallCount));
-    m = process.env[TAKE_TURNS_ENV] === '1' && process.send ? await measureInTurns(label, sizes.smallCount, concurrency, body) : await measureConcurrent(label, sizes.smallCount, concurrency, body);
-    expected = sizes.smallCount * sizes.smallBytes;
+    const isPut = operation.startsWith('put');
+    const step = isPut ? need(subject.put, 'put') : need(subject.get, 'get');
+    const count = isPut ? sizes.smallCount : (sizes.getCount ?? sizes.smallCount);
+    const body = (index: number) => step(index % sizes.smallCount);
+    await measureConcurrent(`${label} (warm-up)`, WARM_UP_OPERATIONS, concurrency, body);
+    m = process.env[TAKE_TURNS_ENV] === '1' && process.send ? await measureInTurns(label, count, concurrency, body) : await measureConcurrent(label, count, concurrency, body);
+    expected = count * sizes.smallBytes;
   }
   if (m.bytes !== expected) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${expected}`);
   return m;

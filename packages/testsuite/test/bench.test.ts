@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 
 import { patternBytes } from '../src/data.js';
 
-import { benchmarkCells, benchRows, benchUnit, checkGoals, measure, measureConcurrent, measureOperation, runSideBySide, streamSource, TURN_OPERATIONS, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
+import { benchmarkCells, benchRows, benchUnit, checkGoals, compareCells, measure, measureConcurrent, measureOperation, runSideBySide, streamSource, TURN_OPERATIONS, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
 function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
@@ -21,7 +21,7 @@ test('units follow the operation name', () => {
   expect(benchUnit('put 4 KiB c=16')).toBe('ops/s');
 });
 
-test('a speed goal compares median throughput, and a walk (shown in ms) is faster when it takes less time', () => {
+test('a speed goal compares throughput run by run, and a walk (shown in ms) is faster when it takes less time', () => {
   const r = report({
     cells: [
       { operation: 'put 4 KiB c=1', subject: 'driver', runs: [m(1), m(2), m(10)] }, // median 50 ops/s
@@ -35,15 +35,38 @@ test('a speed goal compares median throughput, and a walk (shown in ms) is faste
     ],
   });
   const results = checkGoals(r);
-  expect(results.map((g) => [g.operation, g.met, g.measured?.toFixed(2)])).toEqual([
+  expect(results.map((g) => [g.operation, g.met, g.measured?.median.toFixed(2)])).toEqual([
     ['put 4 KiB c=1', false, '0.80'],
     ['walk 10 000 keys', true, '3.00'],
   ]);
   const rows = benchRows(r);
-  expect(rows[0]).toMatchObject({ 'median (min–max)': '50.0 (10.0–100) ops/s', 'vs opendal': '0.80×', goals: '⚑ ≥ 1.00× opendal' });
+  // Run by run: 100/62.5, 50/62.5, 10/62.5.
+  expect(rows[0]).toMatchObject({ 'median (min–max)': '50.0 (10.0–100) ops/s', 'vs opendal': '0.80× (0.16–1.60)', goals: '⚑ ≥ 1.00× opendal' });
   expect(rows[2]).toMatchObject({ 'median (min–max)': '100 (100–100) ms', 'vs opendal': '3.00×', goals: '✓ ≥ 1.00× opendal' });
   expect(rows[1]!.goals).toBe(''); // goals are shown on the subject's rows only
-  expect(rows[1]).toMatchObject({ 'vs driver': '1.25×', 'vs opendal': '' });
+  expect(rows[1]).toMatchObject({ 'vs driver': '1.25× (0.63–6.25)', 'vs opendal': '' });
+});
+
+test('runs of equal count are compared pair by pair (the median of the runs\' ratios), others by their medians', () => {
+  // Speeds 100, 50, 33 against 50, 100, 25: the medians are equal, the runs' ratios 2, 0.5 and 1.33.
+  const driver = { operation: 'get 4 KiB c=16', subject: 'driver', runs: [m(1, { cpuMicros: 10_000 }), m(2, { cpuMicros: 30_000 }), m(3, { cpuMicros: 20_000 })] };
+  const opendal = { operation: 'get 4 KiB c=16', subject: 'opendal', runs: [m(2, { cpuMicros: 20_000 }), m(1, { cpuMicros: 10_000 }), m(4, { cpuMicros: 40_000 })] };
+  expect(compareCells(driver, opendal, 'speed')).toEqual({ median: expect.closeTo(4 / 3), min: 0.5, max: 2, pairedRuns: 3 });
+  expect(compareCells(driver, opendal, 'cpu')).toEqual({ median: 0.5, min: 0.5, max: 3, pairedRuns: 3 });
+  const goals = [
+    { operation: 'get', baseline: 'opendal', metric: 'speed' as const, ratio: 1.2 },
+    { operation: 'get', baseline: 'opendal', metric: 'cpu' as const, ratio: 0.6 },
+  ];
+  const paired = report({ cells: [driver, opendal], goals });
+  expect(checkGoals(paired).map((g) => g.met)).toEqual([true, true]);
+  expect(benchRows(paired)[0]).toMatchObject({ 'vs opendal': '1.33× (0.50–2.00)', goals: '✓ ≥ 1.20× opendal; ✓ CPU/op ≤ 0.60× opendal (0.50× (0.50–3.00))' });
+  // Without a pairing (a run missing), the ratio of the medians: 50 / 75 ops/s, 200 / 150 µs per operation.
+  const unpaired = report({ cells: [driver, { ...opendal, runs: opendal.runs.slice(0, 2) }], goals });
+  expect(checkGoals(unpaired).map((g) => [g.met, g.measured])).toEqual([
+    [false, { median: expect.closeTo(2 / 3), min: expect.closeTo(2 / 3), max: expect.closeTo(2 / 3), pairedRuns: 0 }],
+    [false, { median: expect.closeTo(4 / 3), min: expect.closeTo(4 / 3), max: expect.closeTo(4 / 3), pairedRuns: 0 }],
+  ]);
+  expect(benchRows(unpaired)[0]!['vs opendal']).toBe('0.67×');
 });
 
 test('cpu and rss goals are upper bounds on the ratio, and a missing baseline is a goal not met', () => {
@@ -58,7 +81,7 @@ test('cpu and rss goals are upper bounds on the ratio, and a missing baseline is
       { operation: 'get', baseline: 'aws-sdk', metric: 'speed', ratio: 1 },
     ],
   });
-  expect(checkGoals(r).map((g) => [g.goal.metric, g.met, g.measured?.toFixed(2)])).toEqual([
+  expect(checkGoals(r).map((g) => [g.goal.metric, g.met, g.measured?.median.toFixed(2)])).toEqual([
     ['cpu', false, '1.50'],
     ['rss', true, '1.20'],
     ['speed', false, undefined],
@@ -130,6 +153,15 @@ test('measureOperation dispatches by the operation name and fails when a subject
   expect(new Set(seen.slice(0, WARM_UP_OPERATIONS))).toEqual(new Set(all));
   expect(seen.slice(WARM_UP_OPERATIONS).sort((a, b) => a - b)).toEqual(all);
   await expect(measureOperation('g', 'get 4 B c=1', subject, sizes)).rejects.toThrow('g: the subject has no get');
+  // A get cell of getCount operations goes round the smallCount keys.
+  const got: number[] = [];
+  const get = await measureOperation('g', 'get 4 B c=2', { get: async (i: number) => (got.push(i), 4) }, { ...sizes, getCount: 25 });
+  expect(get).toMatchObject({ operations: 25, bytes: 100 });
+  const timed = got.slice(WARM_UP_OPERATIONS);
+  expect(timed).toHaveLength(25);
+  expect(all.map((key) => timed.filter((i) => i === key).length)).toEqual([3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
+  // getCount is the gets' alone: a put cell still writes smallCount objects.
+  expect(await measureOperation('p', 'put 4 B c=2', subject, { ...sizes, getCount: 25 })).toMatchObject({ operations: 10, bytes: 40 });
   await expect(measureOperation('x', 'put 4 B', subject, sizes)).rejects.toThrow('no concurrency');
   // A walk cell walks once untimed, then once timed; both must see every entry.
   let walks = 0;
