@@ -23,7 +23,7 @@ const asked = process.argv.slice(2);
 for (const name of asked) if (!benched.includes(name)) throw new Error(`no benchmark in packages/${name} (have: ${benched.join(', ')})`);
 const chosen = (asked.length > 0 ? asked : benched).sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
 
-const { benchRows, checkGoals, describeGoal, formatRatio, WARM_UP_OPERATIONS } = await import(join(root, 'packages/testsuite/dist/esm/index.js'));
+const { benchRows, checkGoals, describeGoal, formatRatio, WALK_TURNS, WARM_UP_OPERATIONS } = await import(join(root, 'packages/testsuite/dist/esm/index.js'));
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const started = new Date();
@@ -123,7 +123,7 @@ const lines = [
   '## How to read it',
   '',
   `- Every cell (one operation by one subject) ran ${runs} times, each time in a fresh process unless its setup says otherwise; a figure is the median, with the lowest and highest of the runs in brackets.`,
-  `- A small-object cell (put or get at c=N) first runs ${WARM_UP_OPERATIONS} operations untimed on its keys (round again if it has fewer) at the same concurrency, so its figures are a running process's (connections open, code compiled), not its start-up; a walk cell walks its tree once untimed for the same reason (the filesystem walk, in one process, has warm-up rounds).`,
+  `- A small-object cell (put or get at c=N) first runs ${WARM_UP_OPERATIONS} operations untimed on its keys (round again if it has fewer) at the same concurrency, so its figures are a running process's (connections open, code compiled), not its start-up; a walk cell walks its tree once untimed for the same reason, then its subjects take turns of one walk, ${WALK_TURNS} each (the filesystem walk, in one process, has warm-up rounds).`,
   '- `MiB/s` and `ops/s`: higher is better; `ms`: the time of one operation (a whole walk), lower is better. `vs X`: this row\'s speed / X\'s (above 1.00× is faster), run by run: the median of the runs\' ratios, the lowest and highest in brackets. A run of every subject of a cell is one pairing: in small-object cells the subjects took turns within it, so each ratio compares subjects that met the server in the same state. Goals (CPU and RSS too) are checked on that median.',
   '- Stream writes take their bytes from testsuite\'s `streamSource`: views into one block of pattern bytes made before the timing, so no subject\'s timed loop pays for its data (computing each byte as it goes costs a client here 0.3–0.5 s of CPU per 256 MiB, on the cores the servers share).',
   '- `CPU µs/op`: user + system CPU time of the client process during the timed loop, per operation. `peak RSS MiB`: the client process\'s highest resident memory while it ran.',

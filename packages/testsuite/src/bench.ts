@@ -560,7 +560,7 @@ export const WARM_UP_OPERATIONS = 1000;
  * Measures one operation of the usual set on a subject, by the operation's name: `write … stream`,
  * `read … stream`, `put … c=N` and `get … c=N` (`smallCount` operations, or `getCount` gets round
  * the same keys, N in flight, after WARM_UP_OPERATIONS untimed ones on the same keys), `walk …`
- * (after one untimed walk).
+ * (after one untimed walk; `WALK_TURNS` walks when taking turns in `runSideBySide`, else one).
  * Fails when the bytes or entries are not what `sizes` says: a benchmark that moved nothing
  * measured nothing. For a script's `--child` side of `runSideBySide`.
  */
@@ -584,6 +584,7 @@ export async function measureOperation(label: string, operation: string, subject
     };
     // Untimed first, as a small-object cell's warm-up: the timed walk is a running process's.
     check(await walk());
+    if (takingTurns()) return await measureInTurns(label, WALK_TURNS, 1, 1, async () => (check(await walk()), 0));
     let entries = 0;
     m = await measure(label, 1, async () => ((entries = await walk()), 0));
     check(entries);
@@ -596,7 +597,7 @@ export async function measureOperation(label: string, operation: string, subject
     const count = isPut ? sizes.smallCount : (sizes.getCount ?? sizes.smallCount);
     const body = (index: number) => step(index % sizes.smallCount);
     await measureConcurrent(`${label} (warm-up)`, WARM_UP_OPERATIONS, concurrency, body);
-    m = process.env[TAKE_TURNS_ENV] === '1' && process.send ? await measureInTurns(label, count, concurrency, body) : await measureConcurrent(label, count, concurrency, body);
+    m = takingTurns() ? await measureInTurns(label, count, concurrency, TURN_OPERATIONS, body) : await measureConcurrent(label, count, concurrency, body);
     expected = count * sizes.smallBytes;
   }
   if (m.bytes !== expected) throw new Error(`${label}: moved ${m.bytes} bytes, expected ${expected}`);
@@ -630,11 +631,22 @@ export interface SideBySideOptions {
  */
 export const TURN_OPERATIONS = 250;
 
-/** Set by `runSideBySide` in its children: `measureOperation` then times small-object operations in the turns the parent gives. */
+/**
+ * Walks a walk cell times per run when its subjects take turns, one walk a turn: a walk is one long
+ * operation, and one walk per process (the subjects one after another) moved with the server's state
+ * by more than the subjects differed.
+ */
+export const WALK_TURNS = 5;
+
+/** Set by `runSideBySide` in its children: `measureOperation` then times small-object operations and walks in the turns the parent gives. */
 const TAKE_TURNS_ENV = 'BENCH_TAKE_TURNS';
 
+function takingTurns(): boolean {
+  return process.env[TAKE_TURNS_ENV] === '1' && process.send !== undefined;
+}
+
 type ToChild = { type: 'turn'; start: number; end: number } | { type: 'finish' };
-type FromChild = { type: 'ready'; operations: number } | { type: 'done' };
+type FromChild = { type: 'ready'; operations: number; perTurn: number } | { type: 'done' };
 
 /** Events as a queue a loop awaits one at a time. */
 function eventQueue<T>(): { push: (event: T) => void; next: () => Promise<T> } {
@@ -652,10 +664,11 @@ function eventQueue<T>(): { push: (event: T) => void; next: () => Promise<T> } {
 
 /**
  * A `runSideBySide` child's side of the turns: after its warm-up it reports ready with its count of
- * operations, then runs each turn it is given (operations `start` to `end`, at `concurrency`), timed,
- * until told to finish. The measurement adds up the turns; peak RSS is the highest of any turn.
+ * operations and how many a turn holds, then runs each turn it is given (operations `start` to `end`,
+ * at `concurrency`), timed, until told to finish. The measurement adds up the turns; peak RSS is the
+ * highest of any turn.
  */
-async function measureInTurns(name: string, operations: number, concurrency: number, body: (index: number) => Promise<number>): Promise<Measurement> {
+async function measureInTurns(name: string, operations: number, concurrency: number, perTurn: number, body: (index: number) => Promise<number>): Promise<Measurement> {
   const messages = eventQueue<ToChild | { type: 'disconnected' }>();
   const onMessage = (message: ToChild): void => messages.push(message);
   const onDisconnect = (): void => messages.push({ type: 'disconnected' });
@@ -665,7 +678,7 @@ async function measureInTurns(name: string, operations: number, concurrency: num
   const startRssMiB = process.memoryUsage.rss() / MiB;
   const total: Measurement = { name, operations: 0, bytes: 0, seconds: 0, rssGrowthMiB: 0, peakRssMiB: startRssMiB, cpuMicros: 0, machineCpuMicros: 0 };
   try {
-    await send({ type: 'ready', operations });
+    await send({ type: 'ready', operations, perTurn });
     for (let message = await messages.next(); message.type !== 'finish'; message = await messages.next()) {
       if (message.type === 'disconnected') throw new Error(`${name}: the benchmark's parent went away before the last turn`);
       const { start } = message;
@@ -749,8 +762,9 @@ function rotated<T>(list: readonly T[], shift: number): T[] {
  * The subjects of a small-object cell (`measureOperation`'s `put`/`get … c=N`) take turns: each
  * child starts, warms up and waits while the next one does; then they run `TURN_OPERATIONS`
  * operations at a time in rotating order, so every subject meets the server in the same state
- * (a server slows as objects accumulate and as its memory fills). Stream and walk cells, and
- * children that do not take turns, run one subject at a time.
+ * (a server slows as objects accumulate and as its memory fills). Walk cells take turns the same
+ * way, one walk a turn, `WALK_TURNS` each. Stream cells, and children that do not take turns, run
+ * one subject at a time.
  */
 export async function runSideBySide(options: SideBySideOptions): Promise<BenchCell[]> {
   const { script, subjects, operations } = options;
@@ -769,7 +783,8 @@ export async function runSideBySide(options: SideBySideOptions): Promise<BenchCe
           const first = await child.next();
           if (first.type === 'measured') results.get(subject)!.push(first.measurement);
           else if (first.type === 'ready') {
-            const turns = Array.from({ length: Math.ceil(first.operations / TURN_OPERATIONS) }, (_, i) => ({ start: i * TURN_OPERATIONS, end: Math.min(first.operations, (i + 1) * TURN_OPERATIONS) }));
+            const { operations: count, perTurn } = first;
+            const turns = Array.from({ length: Math.ceil(count / perTurn) }, (_, i) => ({ start: i * perTurn, end: Math.min(count, (i + 1) * perTurn) }));
             waiting.push({ subject, child, turns });
           } else throw new Error(`${subject}: ${operation}: a turn ended before any began`);
         }
@@ -792,7 +807,7 @@ export async function runSideBySide(options: SideBySideOptions): Promise<BenchCe
 
 /** How `runSideBySide` measured, for a report's setup lines. */
 export function sideBySideMethod(runs = benchRuns()): string {
-  return `${runs} runs per cell, every subject in a Node process of its own; in small-object cells the subjects take turns of ${TURN_OPERATIONS} operations in rotating order (each warmed up first), stream and walk cells run one subject at a time, order rotated.`;
+  return `${runs} runs per cell, every subject in a Node process of its own; in small-object cells the subjects take turns of ${TURN_OPERATIONS} operations in rotating order (each warmed up first), in walk cells turns of one walk (${WALK_TURNS} each, after an untimed one), stream cells run one subject at a time, order rotated.`;
 }
 
 /** A plain-text table with aligned columns. */

@@ -30,6 +30,7 @@ export {
   sideBySideMethod,
   streamSource,
   TURN_OPERATIONS,
+  WALK_TURNS,
   WARM_UP_OPERATIONS,
   type BenchCell,
   type BenchGoal,

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 
 import { patternBytes } from '../src/data.js';
 
-import { benchmarkCells, benchRows, benchUnit, checkGoals, compareCells, measure, measureConcurrent, measureOperation, runSideBySide, streamSource, TURN_OPERATIONS, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
+import { benchmarkCells, benchRows, benchUnit, checkGoals, compareCells, measure, measureConcurrent, measureOperation, runSideBySide, streamSource, TURN_OPERATIONS, WALK_TURNS, WARM_UP_OPERATIONS, type BenchReport, type Measurement } from '../src/bench.js';
 
 /** A measurement of `operations` in `seconds` moving `bytes`, with `cpuMicros` of CPU and `peakRssMiB`. */
 function m(seconds: number, { operations = 100, bytes = 0, cpuMicros = 10_000, peakRssMiB = 100 } = {}): Measurement {
@@ -210,8 +210,16 @@ describe('runSideBySide', () => {
       appendFileSync(${JSON.stringify(log)}, name + ' ' + timed + ' ' + start + ' ' + process.hrtime.bigint() + '\\n');
       return 4;
     };
-    const sizes = { streamBytes: 100, smallCount: 600, smallBytes: 4, walkEntries: 0 };
-    const m = await measureOperation(name + ': ' + operation, operation, { put, writeStream: async () => 100 }, sizes);
+    let walks = 0;
+    const walk = async () => {
+      const timed = walks++ >= 1;
+      const start = process.hrtime.bigint();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      appendFileSync(${JSON.stringify(log)}, name + ' ' + timed + ' ' + start + ' ' + process.hrtime.bigint() + '\\n');
+      return 7;
+    };
+    const sizes = { streamBytes: 100, smallCount: 600, smallBytes: 4, walkEntries: 7 };
+    const m = await measureOperation(name + ': ' + operation, operation, { put, walk, writeStream: async () => 100 }, sizes);
     process.stdout.write(JSON.stringify(m) + '\\n');
   `);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -250,6 +258,21 @@ describe('runSideBySide', () => {
     expect(TURN_OPERATIONS).toBe(250);
     expect(timed).toEqual([['a', 250], ['b', 500], ['a', 350], ['b', 100]]);
     expect(runs.filter((r) => r.timed === 0).map((r) => r.subject)).toEqual(['a', 'b']);
+  }, 60_000);
+
+  test('the subjects of a walk cell take turns of one walk, each timed over WALK_TURNS walks after an untimed one', async () => {
+    writeFileSync(log, '');
+    const cells = await runSideBySide({ script, subjects: ['a', 'b'], operations: ['walk 7 keys'], runs: 1 });
+    expect(WALK_TURNS).toBe(5);
+    expect(cells.map((c) => [c.subject, c.runs.map((r) => [r.operations, r.bytes])])).toEqual([
+      ['a', [[5, 0]]],
+      ['b', [[5, 0]]],
+    ]);
+    const runs = spans();
+    for (let i = 1; i < runs.length; i++) expect(runs[i - 1]!.end < runs[i]!.start).toBe(true);
+    // Untimed walks of a, then b; then rounds a b, b a, a b, b a, a b.
+    expect(runs.filter((r) => r.timed === 0).map((r) => r.subject)).toEqual(['a', 'b']);
+    expect(runs.filter((r) => r.timed > 0).map((r) => [r.subject, r.timed])).toEqual([['a', 1], ['b', 2], ['a', 2], ['b', 2], ['a', 2], ['b', 1]]);
   }, 60_000);
 
   test('a subject that fails in a turn fails the run, with its error, and leaves no process behind', async () => {
