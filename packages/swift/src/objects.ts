@@ -107,8 +107,48 @@ function toHeaders(raw: RawResponse['headers']): Headers {
 /** Swift's `last_modified` (UTC, up to microseconds, Ceph with `Z`, Swift without). */
 export function parseListingTime(value: string | undefined): Date {
   if (value === undefined) return new Date(0);
+  const time = listingTimeFast(value);
+  if (time !== undefined) return new Date(time);
   const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,3})?\d*Z?$/.exec(value);
   return match === null ? new Date(value) : new Date(`${match[1]}${match[2] ?? ''}Z`);
+}
+
+/** The value of digits `from` to `to` (exclusive) of `value`, or -1 when one is not a digit. */
+function digitsAt(value: string, from: number, to: number): number {
+  let result = 0;
+  for (let i = from; i < to; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    result = result * 10 + digit;
+  }
+  return result;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction][Z]` read by position: a walk parses one per entry, and the regex
+ * and the date-string parse were a sixth of a swift walk's client CPU (6.7 ms of 10 000 entries,
+ * profiled 2026-12-07). Undefined for anything else, or a field out of its range (year before 100,
+ * which `Date.UTC` maps to 19xx): those take the general parse, so every result is the one it gives.
+ */
+function listingTimeFast(value: string): number | undefined {
+  const length = value.length;
+  if (length < 19 || value[4] !== '-' || value[7] !== '-' || value[10] !== 'T' || value[13] !== ':' || value[16] !== ':') return undefined;
+  const year = digitsAt(value, 0, 4);
+  const month = digitsAt(value, 5, 7);
+  const day = digitsAt(value, 8, 10);
+  const hour = digitsAt(value, 11, 13);
+  const minute = digitsAt(value, 14, 16);
+  const second = digitsAt(value, 17, 19);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  let end = length;
+  if (value[end - 1] === 'Z') end--;
+  let millis = 0;
+  if (end > 19) {
+    // A fraction: its first three digits are the milliseconds (truncated), any after them dropped.
+    if (value[19] !== '.' || end === 20 || digitsAt(value, 20, end) < 0) return undefined;
+    for (let i = 20; i < 23; i++) millis = millis * 10 + (i < end ? value.charCodeAt(i) - 48 : 0);
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
 }
 
 /** A HEAD's modification time: X-Timestamp (sub-second) when present, else Last-Modified. */
