@@ -20,7 +20,13 @@ afterAll(closeDrivers);
 async function stopped(pid: number): Promise<void> {
   const deadline = performance.now() + 5000;
   for (;;) {
-    const states = readdirSync(`/proc/${pid}/task`).map((tid) => /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))?.[1]);
+    const states = readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+      try {
+        return [/^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))?.[1]];
+      } catch {
+        return []; // The thread exited meanwhile: nothing of it runs.
+      }
+    });
     if (states.every((state) => state === 'T')) return;
     if (performance.now() > deadline) throw new Error(`the OSD (pid ${pid}) is not stopped 5 s after SIGSTOP: thread states ${states.join('')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
